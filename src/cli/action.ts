@@ -1,0 +1,52 @@
+/**
+ * Glue between commander and a command's body: resolves the global flags (--json, -v, -q, -C) and the
+ * command's own options, and hands the body an Output. Bodies throw; only main.ts sets exit codes.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { resolve } from 'node:path';
+import { createOutput, type GlobalFlags, type Output } from './output.js';
+
+export interface ActionContext<O> {
+  out: Output;
+  flags: GlobalFlags;
+  /** The command's own options (global ones are in `flags`). */
+  opts: O;
+  command: Command;
+}
+
+export function globalFlags(command: Command): GlobalFlags {
+  const all = command.optsWithGlobals() as { json?: boolean; verbose?: boolean; quiet?: boolean; cwd?: string };
+  return {
+    json: Boolean(all.json),
+    verbose: Boolean(all.verbose),
+    quiet: Boolean(all.quiet),
+    cwd: resolve(process.cwd(), all.cwd ?? '.'),
+  };
+}
+
+/**
+ * Wraps a command body. Commander calls actions with (...positionals, options, command); the body gets
+ * (ctx, ...positionals).
+ */
+export function action<O = Record<string, unknown>, A extends unknown[] = unknown[]>(
+  body: (ctx: ActionContext<O>, ...args: A) => Promise<void> | void,
+): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const opts = args[args.length - 2] as O;
+    const positionals = args.slice(0, -2) as A;
+    const flags = globalFlags(command);
+    await body({ out: createOutput(flags), flags, opts, command }, ...positionals);
+  };
+}
+
+/** Parses a positive integer flag value (commander's argParser). */
+export function intArg(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new InvalidArgumentError(`${name} must be a whole number, got '${value}'`);
+    }
+    return n;
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * Everything mlo prints goes through here: data to stdout (human text, or one JSON document under
+ * --json), logs, warnings and progress to stderr. Colour follows NO_COLOR / FORCE_COLOR and TTY detection
+ * (chalk does both).
+ */
+import chalk from 'chalk';
+
+export interface GlobalFlags {
+  json: boolean;
+  verbose: boolean;
+  quiet: boolean;
+  cwd: string;
+}
+
+export interface Output {
+  flags: GlobalFlags;
+  /** Prints the command's result: `human()` normally, `JSON.stringify(json)` under --json. */
+  result(json: unknown, human: () => string | string[] | undefined): void;
+  info(message: string): void;
+  verbose(message: string): void;
+  warn(message: string): void;
+  progress(label: string, totals?: { files?: number; bytes?: number }): Progress;
+}
+
+export interface Progress {
+  update(done: { files?: number; bytes?: number }): void;
+  done(): void;
+}
+
+export const color = chalk;
+
+export function createOutput(flags: GlobalFlags): Output {
+  const stderr = process.stderr;
+  return {
+    flags,
+    result(json, human) {
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+        return;
+      }
+      const text = human();
+      if (text === undefined) return;
+      const lines = Array.isArray(text) ? text : [text];
+      if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+    },
+    info(message) {
+      if (!flags.quiet && !flags.json) stderr.write(`${message}\n`);
+    },
+    verbose(message) {
+      if (flags.verbose) stderr.write(`${chalk.dim(message)}\n`);
+    },
+    warn(message) {
+      if (!flags.quiet) stderr.write(`${chalk.yellow('warning:')} ${message}\n`);
+    },
+    progress(label, totals) {
+      return flags.quiet || !stderr.isTTY ? silentProgress : ttyProgress(label, totals ?? {});
+    },
+  };
+}
+
+const silentProgress: Progress = { update() {}, done() {} };
+
+/** A one-line progress bar redrawn at most 10 times a second: files, bytes, rate and ETA. */
+function ttyProgress(label: string, totals: { files?: number; bytes?: number }): Progress {
+  const started = Date.now();
+  let last = 0;
+  let current: { files?: number; bytes?: number } = {};
+  const draw = (final: boolean) => {
+    const secs = Math.max((Date.now() - started) / 1000, 0.001);
+    const parts = [label];
+    if (current.files !== undefined) parts.push(totals.files ? `${current.files}/${totals.files} files` : `${current.files} files`);
+    if (current.bytes !== undefined) {
+      parts.push(totals.bytes ? `${formatBytes(current.bytes)}/${formatBytes(totals.bytes)}` : formatBytes(current.bytes));
+      parts.push(`${formatBytes(current.bytes / secs)}/s`);
+      if (totals.bytes && current.bytes > 0 && !final) {
+        const eta = ((totals.bytes - current.bytes) / current.bytes) * secs;
+        parts.push(`ETA ${formatDuration(eta)}`);
+      }
+    }
+    process.stderr.write(`\r\x1b[K${parts.join('  ')}${final ? '\n' : ''}`);
+  };
+  return {
+    update(done) {
+      current = { ...current, ...done };
+      const now = Date.now();
+      if (now - last >= 100) {
+        last = now;
+        draw(false);
+      }
+    },
+    done() {
+      if (Date.now() - started > 200) draw(true);
+      else process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}
+
+export function formatDuration(secs: number): string {
+  if (!Number.isFinite(secs)) return '?';
+  if (secs < 60) return `${Math.ceil(secs)}s`;
+  const m = Math.floor(secs / 60);
+  return `${m}m${String(Math.ceil(secs % 60)).padStart(2, '0')}s`;
+}
+
+/** Renders rows as an aligned text table (human output of list-like commands). */
+export function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => stripAnsi(r[i] ?? '').length)));
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i] - stripAnsi(c).length))).join('  ');
+  return [chalk.bold(fmt(header)), ...rows.map(fmt)];
+}
+
+function stripAnsi(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\x1b\[[0-9;]*m/g, '');
+}

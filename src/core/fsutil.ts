@@ -1,0 +1,34 @@
+/**
+ * Crash-safe file writes: write a temp file in the same folder, fsync, rename over the target.
+ * A reader (or a process killed half-way) sees the old file or the new one, never a torn one.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export function tempName(target: string): string {
+  return join(dirname(target), `.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+export function writeFileAtomic(target: string, data: string | Uint8Array, options: { mode?: number; fsync?: boolean } = {}): void {
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = tempName(target);
+  const fd = openSync(tmp, 'wx', options.mode ?? 0o644);
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    if (options.fsync !== false) fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, target);
+  } catch (err) {
+    try { closeSync(fd); } catch { /* already closed */ }
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** POSIX path of `p` relative to `root`, using forward slashes whatever the platform. */
+export function toPosix(p: string): string {
+  return p.split('\\').join('/');
+}

@@ -1,0 +1,66 @@
+/**
+ * Reads the YAML files mlo understands (config, pointers, mlo.yaml, model.yaml) through a zod schema,
+ * so every error names the file, the line and the key. The yaml package keeps node ranges; a
+ * LineCounter turns a zod issue's path into a line number.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, isNode, parseDocument, type Document } from 'yaml';
+import type { ZodType, ZodTypeDef } from 'zod';
+import { MloError, explainFsError } from './errors.js';
+
+export interface ParsedYaml<T> {
+  value: T;
+  doc: Document;
+  lines: LineCounter;
+}
+
+export function parseYamlText<T>(
+  text: string,
+  file: string,
+  schema: ZodType<T, ZodTypeDef, unknown>,
+): ParsedYaml<T> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0];
+    const pos = first.linePos?.[0];
+    const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+    throw new MloError('MLO_BAD_YAML', `${where}: invalid YAML: ${first.message.split('\n')[0]}`, {
+      hint: 'fix the syntax and run the command again',
+    });
+  }
+  const raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const keyPath = issue.path;
+    const line = lineOf(doc, lines, keyPath);
+    const where = line ? `${file}:${line}` : file;
+    const key = keyPath.length ? keyPath.join('.') : '(top level)';
+    const unknownKeys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.map((k) => `'${k}'`).join(', ')}` : '';
+    throw new MloError('MLO_BAD_FILE', `${where}: ${key}: ${issue.message}${unknownKeys}`, {
+      hint: 'see docs/file-formats.md for the fields this file may hold',
+      meta: { file, line, key },
+    });
+  }
+  return { value: result.data, doc, lines };
+}
+
+export function readYamlFile<T>(file: string, schema: ZodType<T, ZodTypeDef, unknown>, displayName = file): ParsedYaml<T> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    explainFsError(err, displayName);
+  }
+  return parseYamlText(text, displayName, schema);
+}
+
+/** The 1-based line of the deepest node that exists along `path`. */
+export function lineOf(doc: Document, lines: LineCounter, path: readonly (string | number)[]): number | undefined {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
+    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
