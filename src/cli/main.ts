@@ -62,7 +62,7 @@ function report(err: unknown, how: { json: boolean; verbose: boolean }): number 
     return EXIT.usage;
   }
   if (err instanceof MloError) {
-    if (how.json) printJsonError(err.code, err.message, err.hint);
+    if (how.json) printJsonError(err.code, err.message, err.hint, err.meta?.result);
     else {
       process.stderr.write(`${color.red('error:')} ${err.message}\n`);
       if (err.hint) process.stderr.write(`${color.dim('hint:')} ${err.hint}\n`);
@@ -79,6 +79,8 @@ function report(err: unknown, how: { json: boolean; verbose: boolean }): number 
   return EXIT.failure;
 }
 
-function printJsonError(code: string, message: string, hint?: string): void {
-  process.stdout.write(`${JSON.stringify({ error: { code, message, hint } }, null, 2)}\n`);
+/** Under --json an error is one document: `{ error: { code, message, hint } }`, plus `result` when a command got part-way. */
+function printJsonError(code: string, message: string, hint?: string, result?: unknown): void {
+  const doc = result === undefined ? { error: { code, message, hint } } : { error: { code, message, hint }, result };
+  process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
 }

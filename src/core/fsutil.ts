@@ -6,8 +6,11 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSyn
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+/** Temp files mlo leaves behind only if killed; the workspace walker skips them. */
+export const TEMP_PREFIX = '.mlo-tmp-';
+
 export function tempName(target: string): string {
-  return join(dirname(target), `.${randomBytes(6).toString('hex')}.tmp`);
+  return join(dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
 }
 
 export function writeFileAtomic(target: string, data: string | Uint8Array, options: { mode?: number; fsync?: boolean } = {}): void {

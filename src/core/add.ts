@@ -1,0 +1,190 @@
+/**
+ * `mlo add` and `mlo commit`: hash paths, store their content in the cache, and write pointer files.
+ */
+import { existsSync, lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { glob } from 'tinyglobby';
+import { clearCacheTmp } from './cache/objects.js';
+import { storeManifest } from './cache/manifest.js';
+import { MloError, explainFsError, usageError } from './errors.js';
+import { gitTopLevel, gitTrackedAmong } from './git.js';
+import { HASH_ALGO } from './hash/blake3.js';
+import { withRepoLock } from './lock.js';
+import { pointerFileFor, readPointer, writePointer } from './pointer/pointer.js';
+import { POINTER_SUFFIX, type Pointer } from './pointer/schema.js';
+import type { Repo } from './repo.js';
+import { StateDb, statKey } from './state.js';
+import { allTracked, repoRelative, resolveTargets, type Tracked } from './tracked.js';
+import { ignoreInGit } from './workspace/gitignore.js';
+import { createLinker } from './workspace/link.js';
+import { scanPath, type ScanContext, type Scanned } from './workspace/scan.js';
+import { loadIgnore } from './workspace/walk.js';
+
+export interface AddOptions {
+  cwd: string;
+  targets: string[];
+  /** Called after each file with the bytes read (0 for files known unchanged). */
+  onFile?: (bytes: number) => void;
+}
+
+export interface AddedPath {
+  path: string;
+  pointerFile: string;
+  hash: string;
+  size: number;
+  files?: number;
+  kind: 'file' | 'dir';
+  /** Symlinks inside an added directory, which are not tracked. */
+  skippedSymlinks: string[];
+  changed: boolean;
+}
+
+const GLOB_CHARS = /[*?[\]{}]/;
+
+export async function addTargets(repo: Repo, options: AddOptions): Promise<AddedPath[]> {
+  const rels = await expandTargets(repo, options.cwd, options.targets);
+  checkAddable(repo, rels);
+  return withRepoLock(repo, { command: 'add' }, () => {
+    clearCacheTmp(repo.cacheDir);
+    const ctx = openScan(repo);
+    try {
+      return rels.map((rel) => {
+        const pointerFile = rel + POINTER_SUFFIX;
+        const previous = existsSync(join(repo.root, pointerFile)) ? readPointer(join(repo.root, pointerFile), pointerFile) : undefined;
+        const added = trackPath(ctx, rel, previous, options.onFile);
+        ignoreInGit(repo.root, rel);
+        return added;
+      });
+    } finally {
+      ctx.state.close();
+    }
+  });
+}
+
+export interface CommitOptions {
+  cwd: string;
+  targets?: string[];
+  onFile?: (bytes: number) => void;
+}
+
+/** Records the current content of already-tracked paths (after they were edited). */
+export async function commitTargets(repo: Repo, options: CommitOptions): Promise<AddedPath[]> {
+  const items = resolveTargets(repo, options.cwd, options.targets).filter((t) => t.pointerFile);
+  return withRepoLock(repo, { command: 'commit' }, () => {
+    clearCacheTmp(repo.cacheDir);
+    const ctx = openScan(repo);
+    try {
+      return items.map((t) => {
+        const previous = readPointer(join(repo.root, t.pointerFile!), t.pointerFile!);
+        return trackPath(ctx, t.path, previous, options.onFile);
+      });
+    } finally {
+      ctx.state.close();
+    }
+  });
+}
+
+export function openScan(repo: Repo): ScanContext {
+  return { repo, state: new StateDb(repo.tmpDir), ignore: loadIgnore(repo.root) };
+}
+
+function trackPath(ctx: ScanContext, rel: string, previous: Pointer | undefined, onFile?: (bytes: number) => void): AddedPath {
+  const scanned = scanPath(ctx, rel, { store: true, onFile });
+  if (!scanned) throw new MloError('MLO_NOT_FOUND', `${rel}: no such file or directory`, { hint: 'check the path; `mlo checkout` restores tracked data' });
+  const { repo } = ctx;
+  const pointer = pointerOf(rel, scanned, previous);
+  if (scanned.kind === 'dir') storeManifest(repo.cacheDir, scanned.manifest);
+  const pointerFile = rel + POINTER_SUFFIX;
+  const changed = !previous || previous.hash !== pointer.hash;
+  if (changed || previous?.size !== pointer.size) writePointer(join(repo.root, pointerFile), pointer);
+  relinkShared(ctx, rel, scanned);
+  return {
+    path: rel,
+    pointerFile,
+    hash: pointer.hash,
+    size: pointer.size,
+    files: pointer.files,
+    kind: scanned.kind,
+    skippedSymlinks: scanned.kind === 'dir' ? scanned.symlinks : [],
+    changed,
+  };
+}
+
+function pointerOf(rel: string, scanned: Scanned, previous: Pointer | undefined): Pointer {
+  const name = rel.split('/').pop()!;
+  const base = scanned.kind === 'file'
+    ? { path: name, hash: scanned.hash, algo: HASH_ALGO, size: scanned.size } as Pointer
+    : { path: name, hash: scanned.manifest.hash, algo: HASH_ALGO, size: scanned.manifest.size, files: scanned.manifest.files } as Pointer;
+  if (previous?.desc !== undefined) base.desc = previous.desc;
+  return base;
+}
+
+/**
+ * With hardlink or symlink chosen, the workspace copy is replaced by a link to the (read-only) object;
+ * with reflink or copy the workspace file is already an independent copy and is left alone.
+ */
+function relinkShared(ctx: ScanContext, rel: string, scanned: Scanned): void {
+  const type = ctx.repo.config.cache.type[0];
+  if (type !== 'hardlink' && type !== 'symlink') return;
+  const linker = createLinker(ctx.repo);
+  const files = scanned.kind === 'file'
+    ? [{ rel, hash: scanned.hash, exec: scanned.exec }]
+    : scanned.entries.map((e) => ({ rel: `${rel}/${e.path}`, hash: e.hash, exec: Boolean(e.exec) }));
+  for (const f of files) {
+    const abs = join(ctx.repo.root, f.rel);
+    linker.link(f.hash, abs, f.exec);
+    ctx.state.record(f.rel, statKey(lstatSync(abs)), f.hash, 0);
+  }
+}
+
+async function expandTargets(repo: Repo, cwd: string, targets: string[]): Promise<string[]> {
+  if (targets.length === 0) throw usageError('mlo add needs at least one path', 'example: mlo add data/raw model.onnx');
+  const rels: string[] = [];
+  for (const target of targets) {
+    if (existsSync(join(cwd, target)) || !GLOB_CHARS.test(target)) {
+      rels.push(repoRelative(repo, cwd, target));
+      continue;
+    }
+    const matches = await glob(target, { cwd, onlyFiles: false, dot: false, absolute: false });
+    const useful = matches.map((m) => m.replace(/\/$/, '')).filter((m) => !m.endsWith(POINTER_SUFFIX));
+    if (useful.length === 0) throw new MloError('MLO_NOT_FOUND', `${target}: no files match this pattern`, { hint: 'check the pattern; quote it so the shell does not expand it' });
+    rels.push(...useful.map((m) => repoRelative(repo, cwd, m)));
+  }
+  return [...new Set(rels)].sort();
+}
+
+function checkAddable(repo: Repo, rels: string[]): void {
+  const tracked = allTracked(repo);
+  for (const rel of rels) {
+    if (rel === '') throw usageError('cannot add the repository root itself', 'add the data folders inside it');
+    if (rel.endsWith(POINTER_SUFFIX)) throw usageError(`${rel} is a pointer file`, `add the data it points to: mlo add ${rel.slice(0, -POINTER_SUFFIX.length)}`);
+    let st;
+    try {
+      st = lstatSync(join(repo.root, rel));
+    } catch (err) {
+      explainFsError(err, rel);
+    }
+    if (st.isSymbolicLink()) throw new MloError('MLO_UNSUPPORTED_FILE', `${rel} is a symlink`, { hint: 'add the file or folder it points to instead' });
+    const container = tracked.find((t) => rel.startsWith(`${t.path}/`));
+    if (container) {
+      throw new MloError('MLO_INSIDE_TRACKED', `${rel} is inside ${container.path}, which mlo already tracks`, {
+        hint: `run \`mlo commit ${container.path}\` to record changes inside it`,
+      });
+    }
+    const stageOut = tracked.find((t) => t.path === rel && t.stage);
+    if (stageOut) throw new MloError('MLO_STAGE_OUTPUT', `${rel} is an output of stage '${stageOut.stage}'`, { hint: 'mlo run records it; it cannot also be added' });
+    const inner = tracked.find((t) => t.path.startsWith(`${rel}/`));
+    if (inner) throw new MloError('MLO_CONTAINS_TRACKED', `${rel} contains ${inner.path}, which mlo already tracks`, { hint: `remove ${inner.pointerFile ?? inner.path} first, or add a different folder` });
+  }
+  if (gitTopLevel(repo.root)) {
+    const inGit = gitTrackedAmong(repo.root, rels);
+    if (inGit.length) {
+      const first = inGit[0];
+      throw new MloError('MLO_TRACKED_BY_GIT', `${first} is already tracked by git`, {
+        hint: `stop tracking it in git first: git rm -r --cached ${first} (the file stays on disk), then mlo add it`,
+      });
+    }
+  }
+}
+
+export type { Tracked };

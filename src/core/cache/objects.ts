@@ -1,0 +1,125 @@
+/**
+ * The content-addressed cache: an object with hash `h` lives at `<cache>/<h[0:2]>/<h[2:]>`, read-only.
+ * Objects are written to `<cache>/tmp/` and renamed into place, so a process killed at any moment leaves
+ * either no object or a whole one, never a partial one under an object's name.
+ */
+import {
+  chmodSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync,
+  rmSync, statSync, writeSync,
+} from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { HASH_RE } from '../hash/blake3.js';
+
+export const OBJECT_MODE = 0o444;
+/** Objects at least this big are fsynced before the rename; smaller ones rely on the rename alone. */
+const FSYNC_MIN = 1 << 20;
+
+export function objectPath(cacheDir: string, hash: string): string {
+  return join(cacheDir, hash.slice(0, 2), hash.slice(2));
+}
+
+export function cacheTmpDir(cacheDir: string): string {
+  return join(cacheDir, 'tmp');
+}
+
+export function hasObject(cacheDir: string, hash: string): boolean {
+  return existsSync(objectPath(cacheDir, hash));
+}
+
+function newTemp(cacheDir: string): string {
+  const dir = cacheTmpDir(cacheDir);
+  mkdirSync(dir, { recursive: true });
+  return join(dir, randomBytes(8).toString('hex'));
+}
+
+function publish(cacheDir: string, hash: string, tmp: string): void {
+  chmodSync(tmp, OBJECT_MODE);
+  const dest = objectPath(cacheDir, hash);
+  mkdirSync(join(cacheDir, hash.slice(0, 2)), { recursive: true });
+  renameSync(tmp, dest);
+}
+
+/** Stores bytes already in memory under `hash` (the caller hashed them). No-op if present. */
+export function writeObjectBytes(cacheDir: string, hash: string, bytes: Uint8Array): boolean {
+  if (hasObject(cacheDir, hash)) return false;
+  const tmp = newTemp(cacheDir);
+  try {
+    const fd = openSync(tmp, 'wx', 0o644);
+    try {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      if (bytes.length >= FSYNC_MIN) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    publish(cacheDir, hash, tmp);
+    return true;
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Stores the file at `src` under `hash` by copying it, as a reflink where the filesystem can (an O(1)
+ * clone that shares no writable inode with the workspace). No-op if present.
+ */
+export function copyFileToObject(cacheDir: string, hash: string, src: string, beforePublish?: () => void): boolean {
+  if (hasObject(cacheDir, hash)) return false;
+  const tmp = newTemp(cacheDir);
+  try {
+    copyFileSync(src, tmp, constants.COPYFILE_FICLONE);
+    beforePublish?.();
+    if (statSync(tmp).size >= FSYNC_MIN) {
+      const fd = openSync(tmp, 'r+');
+      try { fsyncSync(fd); } finally { closeSync(fd); }
+    }
+    publish(cacheDir, hash, tmp);
+    return true;
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Moves `src` into the cache under `hash` (for hardlink/symlink modes, where the workspace will link
+ * back to the object). Falls back to a copy across filesystems.
+ */
+export function moveFileToObject(cacheDir: string, hash: string, src: string): void {
+  if (hasObject(cacheDir, hash)) return;
+  const tmp = newTemp(cacheDir);
+  try {
+    renameSync(src, tmp);
+  } catch {
+    copyFileSync(src, tmp, constants.COPYFILE_FICLONE);
+  }
+  publish(cacheDir, hash, tmp);
+}
+
+/** Removes leftovers of killed processes; call only while holding the repository lock. */
+export function clearCacheTmp(cacheDir: string): void {
+  rmSync(cacheTmpDir(cacheDir), { recursive: true, force: true });
+}
+
+export interface CachedObject {
+  hash: string;
+  path: string;
+  size: number;
+}
+
+/** Every object in the cache (skips tmp/ and anything whose name is not a hash). */
+export function* listObjects(cacheDir: string): Generator<CachedObject> {
+  if (!existsSync(cacheDir)) return;
+  for (const prefix of readdirSync(cacheDir)) {
+    if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+    const dir = join(cacheDir, prefix);
+    for (const rest of readdirSync(dir)) {
+      const hash = prefix + rest;
+      if (!HASH_RE.test(hash)) continue;
+      const path = join(dir, rest);
+      yield { hash, path, size: statSync(path).size };
+    }
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Checks that a cache object still holds the bytes its name promises before it is linked into the
+ * workspace or uploaded. The state database remembers objects already verified (by inode, mtime and
+ * size, under the key `obj:<hash>`), so each object is re-hashed only once unless it is touched.
+ */
+import { lstatSync } from 'node:fs';
+import { MloError, errnoCode } from '../errors.js';
+import { hashBytes, hashFile, isDirHash } from '../hash/blake3.js';
+import { statKey, type StateDb } from '../state.js';
+import { objectPath } from './objects.js';
+import { readFileSync } from 'node:fs';
+
+export type ObjectHealth = 'ok' | 'missing' | 'corrupt';
+
+export function stateKeyOfObject(hash: string): string {
+  return `obj:${hash}`;
+}
+
+export function checkObject(cacheDir: string, state: StateDb | undefined, hash: string, options: { force?: boolean } = {}): ObjectHealth {
+  const path = objectPath(cacheDir, hash);
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return 'missing';
+    throw err;
+  }
+  const key = statKey(st);
+  if (!options.force && state?.lookup(stateKeyOfObject(hash), key) === hash) return 'ok';
+  const actual = isDirHash(hash) ? `${hashBytes(readFileSync(path))}.dir` : hashFile(path).hash;
+  if (actual !== hash) return 'corrupt';
+  state?.record(stateKeyOfObject(hash), key, hash, 0);
+  return 'ok';
+}
+
+/** Records an object mlo has just written from bytes it hashed itself. */
+export function markVerified(cacheDir: string, state: StateDb, hash: string): void {
+  state.record(stateKeyOfObject(hash), statKey(lstatSync(objectPath(cacheDir, hash))), hash, 0);
+}
+
+export function corruptObjectError(hash: string, usedBy: string): MloError {
+  return new MloError('MLO_CORRUPT_OBJECT', `cache object ${hash.slice(0, 12)} (needed by ${usedBy}) is corrupt: its content does not match its hash`, {
+    hint: 'run `mlo fsck --remove` to delete corrupt objects, then `mlo fetch` (or `mlo add` the original data again)',
+    meta: { hash, path: usedBy },
+  });
+}

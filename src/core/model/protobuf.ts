@@ -1,0 +1,148 @@
+/**
+ * A minimal protobuf wire-format reader and writer: enough to read the ONNX ModelProto fields mlo
+ * inspects and to build tiny ONNX models in tests. No .proto file is needed; callers name fields by
+ * number. Wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32 (3/4, groups, are obsolete).
+ */
+import { MloError } from '../errors.js';
+
+export const WIRE_VARINT = 0;
+export const WIRE_FIXED64 = 1;
+export const WIRE_LEN = 2;
+export const WIRE_FIXED32 = 5;
+
+export interface Field {
+  field: number;
+  wire: number;
+  /** Varint and fixed values (as a number: ONNX dims and versions fit in 2^53). */
+  value: number;
+  /** Length-delimited payload (a view into the original buffer, not a copy). */
+  bytes?: Uint8Array;
+}
+
+function corrupt(what: string): MloError {
+  return new MloError('MLO_BAD_ONNX', `not a valid ONNX file: ${what}`, {
+    hint: 'check that the file is an ONNX model (a protobuf ModelProto), not truncated or saved in another format',
+  });
+}
+
+/** Iterates the top-level fields of one message. */
+export function* fields(buf: Uint8Array): Generator<Field> {
+  let pos = 0;
+  const end = buf.length;
+  const varint = (): number => {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (pos >= end) throw corrupt('truncated varint');
+      const b = buf[pos++];
+      result += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) return result;
+      mul *= 128;
+    }
+    throw corrupt('varint longer than 10 bytes');
+  };
+  while (pos < end) {
+    const key = varint();
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    if (field === 0) throw corrupt('field number 0');
+    switch (wire) {
+      case WIRE_VARINT:
+        yield { field, wire, value: varint() };
+        break;
+      case WIRE_FIXED64: {
+        if (pos + 8 > end) throw corrupt('truncated fixed64');
+        const v = new DataView(buf.buffer, buf.byteOffset + pos, 8).getFloat64(0, true);
+        pos += 8;
+        yield { field, wire, value: v };
+        break;
+      }
+      case WIRE_LEN: {
+        const len = varint();
+        if (pos + len > end) throw corrupt(`field ${field} runs past the end of its message`);
+        const bytes = buf.subarray(pos, pos + len);
+        pos += len;
+        yield { field, wire, value: len, bytes };
+        break;
+      }
+      case WIRE_FIXED32: {
+        if (pos + 4 > end) throw corrupt('truncated fixed32');
+        const v = new DataView(buf.buffer, buf.byteOffset + pos, 4).getFloat32(0, true);
+        pos += 4;
+        yield { field, wire, value: v };
+        break;
+      }
+      default:
+        throw corrupt(`unsupported wire type ${wire} at field ${field}`);
+    }
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+export function str(f: Field): string {
+  return f.bytes ? utf8.decode(f.bytes) : '';
+}
+
+/** Signed interpretation of an int64 varint (negative dims are written as 10-byte two's complement). */
+export function int64(f: Field): number {
+  return f.value >= 2 ** 63 ? f.value - 2 ** 64 : f.value;
+}
+
+/** Builds one message. Nested messages are written by passing another Writer's bytes. */
+export class Writer {
+  private chunks: number[] = [];
+
+  private varint(n: number | bigint): void {
+    let v = BigInt.asUintN(64, BigInt(n));
+    while (v >= 0x80n) {
+      this.chunks.push(Number(v & 0x7fn) | 0x80);
+      v >>= 7n;
+    }
+    this.chunks.push(Number(v));
+  }
+
+  private key(field: number, wire: number): void {
+    this.varint(field * 8 + wire);
+  }
+
+  int(field: number, n: number | bigint): this {
+    this.key(field, WIRE_VARINT);
+    this.varint(n);
+    return this;
+  }
+
+  float(field: number, x: number): this {
+    this.key(field, WIRE_FIXED32);
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, x, true);
+    this.chunks.push(...b);
+    return this;
+  }
+
+  bytes(field: number, data: Uint8Array): this {
+    this.key(field, WIRE_LEN);
+    this.varint(data.length);
+    for (let i = 0; i < data.length; i++) this.chunks.push(data[i]);
+    return this;
+  }
+
+  string(field: number, s: string): this {
+    return this.bytes(field, new TextEncoder().encode(s));
+  }
+
+  message(field: number, w: Writer): this {
+    return this.bytes(field, w.finish());
+  }
+
+  /** A packed repeated varint field. */
+  packedInts(field: number, values: readonly (number | bigint)[]): this {
+    const inner = new Writer();
+    for (const v of values) inner.varint(v);
+    return this.bytes(field, inner.finish());
+  }
+
+  finish(): Uint8Array {
+    return Uint8Array.from(this.chunks);
+  }
+}

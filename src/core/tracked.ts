@@ -1,0 +1,153 @@
+/**
+ * What a repository tracks: every pointer file (`*.mlo`) in the workspace, and the cached outputs of
+ * pipeline stages recorded in `mlo.lock`. Commands take targets (paths) and resolve them here, including
+ * a path inside a tracked directory (`mlo pull data/images/cats` transfers only that part).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { parse } from 'yaml';
+import { MloError, usageError } from './errors.js';
+import { toPosix } from './fsutil.js';
+import { gitTopLevel } from './git.js';
+import { readPointer } from './pointer/pointer.js';
+import { POINTER_SUFFIX, anyHashSchema, isSafeRelPath, type Pointer } from './pointer/schema.js';
+import type { Repo } from './repo.js';
+
+export interface Tracked {
+  /** The tracked file or directory, relative to the repo root, forward slashes. */
+  path: string;
+  hash: string;
+  size: number;
+  files?: number;
+  /** The pointer file (relative to the root) that records it, for `mlo add`-ed paths. */
+  pointerFile?: string;
+  /** The stage whose output it is, for pipeline outputs recorded in mlo.lock. */
+  stage?: string;
+  /** When a target named a path inside a tracked directory: that path, relative to the directory. */
+  subpath?: string;
+}
+
+export const LOCK_FILE = 'mlo.lock';
+
+export function fromPointer(repo: Repo, pointerRel: string, pointer: Pointer): Tracked {
+  const dir = dirname(pointerRel);
+  const path = dir === '.' ? pointer.path : `${dir}/${pointer.path}`;
+  return { path, hash: pointer.hash, size: pointer.size, files: pointer.files, pointerFile: pointerRel };
+}
+
+/** Pointer files in the workspace, relative to the root. */
+export function findPointerFiles(repo: Repo): string[] {
+  if (gitTopLevel(repo.root)) {
+    // git knows tracked and untracked-but-not-ignored files without walking ignored data folders.
+    const r = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', `*${POINTER_SUFFIX}`], {
+      cwd: repo.root,
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+    });
+    if (r.status === 0) {
+      return [...new Set(r.stdout.split('\0').filter((f) => f.endsWith(POINTER_SUFFIX) && !f.startsWith('.mlo/') && existsSync(join(repo.root, f))))].sort();
+    }
+  }
+  const found: string[] = [];
+  const visit = (rel: string) => {
+    for (const ent of readdirSync(join(repo.root, rel), { withFileTypes: true })) {
+      const childRel = rel ? `${rel}/${ent.name}` : ent.name;
+      if (ent.isDirectory()) {
+        if (ent.name === '.git' || ent.name === '.mlo' || ent.name === 'node_modules') continue;
+        if (existsSync(join(repo.root, childRel + POINTER_SUFFIX))) continue;
+        visit(childRel);
+      } else if (ent.isFile() && ent.name.endsWith(POINTER_SUFFIX)) {
+        found.push(childRel);
+      }
+    }
+  };
+  visit('');
+  return found.sort();
+}
+
+/** Cached stage outputs recorded in mlo.lock (`stages.<name>.outs[]` with path, hash, size). */
+export function lockOutputs(repo: Repo): Tracked[] {
+  const file = join(repo.root, LOCK_FILE);
+  if (!existsSync(file)) return [];
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw new MloError('MLO_BAD_LOCK', `${LOCK_FILE}: invalid YAML`, { hint: 'restore it with `git checkout mlo.lock`, or delete it and run `mlo run`' });
+  }
+  return outsFromLockDoc(doc);
+}
+
+export function outsFromLockDoc(doc: unknown): Tracked[] {
+  const stages = (doc as { stages?: Record<string, { outs?: unknown[] }> } | null)?.stages ?? {};
+  const out: Tracked[] = [];
+  for (const [stage, def] of Object.entries(stages)) {
+    for (const o of def?.outs ?? []) {
+      const e = o as { path?: unknown; hash?: unknown; size?: unknown; files?: unknown; cache?: unknown };
+      if (e.cache === false || typeof e.path !== 'string' || !anyHashSchema.safeParse(e.hash).success) continue;
+      if (!isSafeRelPath(e.path)) {
+        throw new MloError('MLO_UNSAFE_PATH', `${LOCK_FILE}: stage ${stage}: out path '${e.path}' leaves the repository`, {
+          hint: 'paths in mlo.lock must be relative and must not contain ..',
+        });
+      }
+      out.push({ path: e.path, hash: e.hash as string, size: Number(e.size ?? 0), files: typeof e.files === 'number' ? e.files : undefined, stage });
+    }
+  }
+  return out;
+}
+
+export function allTracked(repo: Repo): Tracked[] {
+  const items = findPointerFiles(repo).map((rel) => fromPointer(repo, rel, readPointer(join(repo.root, rel), rel)));
+  return [...items, ...lockOutputs(repo)];
+}
+
+/** Resolves command-line targets (relative to `cwd`) to tracked items; no targets means everything. */
+export function resolveTargets(repo: Repo, cwd: string, targets: string[] | undefined): Tracked[] {
+  const all = allTracked(repo);
+  if (!targets || targets.length === 0) return all;
+  const chosen: Tracked[] = [];
+  for (const target of targets) {
+    const rel = repoRelative(repo, cwd, target);
+    const plain = rel.endsWith(POINTER_SUFFIX) ? rel.slice(0, -POINTER_SUFFIX.length) : rel;
+    const exact = all.filter((t) => t.path === plain);
+    if (exact.length) {
+      chosen.push(...exact);
+      continue;
+    }
+    const container = all.find((t) => plain.startsWith(`${t.path}/`));
+    if (container) {
+      chosen.push({ ...container, subpath: plain.slice(container.path.length + 1) });
+      continue;
+    }
+    const inside = all.filter((t) => plain === '' || t.path.startsWith(`${plain}/`));
+    if (inside.length) {
+      chosen.push(...inside);
+      continue;
+    }
+    throw new MloError('MLO_NOT_TRACKED', `${target} is not tracked by mlo`, { hint: `track it with \`mlo add ${target}\`` });
+  }
+  return chosen;
+}
+
+/** A target's path relative to the repo root; refuses paths outside the repository. */
+export function repoRelative(repo: Repo, cwd: string, target: string): string {
+  const abs = resolve(cwd, target);
+  const rel = relative(repo.root, abs);
+  if (rel.startsWith('..') || resolve(repo.root, rel) !== abs || rel.split(sep).includes('..')) {
+    throw usageError(`${target} is outside the repository ${repo.root}`, 'mlo tracks files inside the repository only');
+  }
+  const posix = toPosix(rel);
+  if (posix === '.mlo' || posix.startsWith('.mlo/')) {
+    throw usageError(`${target} is inside .mlo/, which mlo manages itself`);
+  }
+  return posix;
+}
+
+export function isDirectory(abs: string): boolean {
+  try {
+    return statSync(abs).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Computes what a tracked path holds now: a file's hash, or a directory's manifest. Unchanged files
+ * (same inode, mtime and size as when last hashed) come from the state database and are not read.
+ * With `store`, content that the cache lacks is written to it during the same read, so `add` and
+ * `commit` read each changed file once.
+ */
+import { closeSync, fstatSync, lstatSync, openSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import type { Ignore } from 'ignore';
+import { copyFileToObject, hasObject, writeObjectBytes } from '../cache/objects.js';
+import { markVerified } from '../cache/verify.js';
+import { buildManifest, type BuiltManifest, type ManifestEntry } from '../cache/manifest.js';
+import { MloError, explainFsError } from '../errors.js';
+import { hashFd } from '../hash/blake3.js';
+import type { Repo } from '../repo.js';
+import { statKey, rowMatches, type StateDb } from '../state.js';
+import { walkDir } from './walk.js';
+
+export interface ScanContext {
+  repo: Repo;
+  state: StateDb;
+  ignore: Ignore;
+}
+
+export interface ScanOptions {
+  /** Write content the cache lacks into it. */
+  store: boolean;
+  onFile?: (bytes: number) => void;
+}
+
+export interface ScannedFile {
+  kind: 'file';
+  hash: string;
+  size: number;
+  exec: boolean;
+}
+
+export interface ScannedDir {
+  kind: 'dir';
+  manifest: BuiltManifest;
+  entries: ManifestEntry[];
+  symlinks: string[];
+}
+
+export type Scanned = ScannedFile | ScannedDir;
+
+export function isExecutable(st: Stats): boolean {
+  return (st.mode & 0o100) !== 0;
+}
+
+/** Scans `rel` (relative to the repo root); undefined when nothing is there. */
+export function scanPath(ctx: ScanContext, rel: string, options: ScanOptions): Scanned | undefined {
+  const abs = join(ctx.repo.root, rel);
+  let st: Stats;
+  try {
+    st = lstatSync(abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    explainFsError(err, rel);
+  }
+  if (st.isDirectory()) return scanDir(ctx, rel, abs, options);
+  if (st.isFile()) return { kind: 'file', ...scanFile(ctx, rel, abs, st, options) };
+  throw new MloError('MLO_UNSUPPORTED_FILE', `${rel} is neither a regular file nor a directory`, {
+    hint: 'mlo tracks regular files and directories; symlinks, sockets and devices are not tracked',
+  });
+}
+
+function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOptions): ScannedDir {
+  let walked;
+  try {
+    walked = walkDir(abs, rel, ctx.ignore);
+  } catch (err) {
+    explainFsError(err, rel);
+  }
+  const known = ctx.state.lookupPrefix(`${rel}/`);
+  const entries: ManifestEntry[] = walked.files.map((f) => {
+    const fileRel = `${rel}/${f.rel}`;
+    const row = known.get(fileRel);
+    let hashed: { hash: string; size: number };
+    if (row && rowMatches(row, statKey(f.stat)) && !(options.store && !hasObject(ctx.repo.cacheDir, row.hash))) {
+      hashed = { hash: row.hash, size: f.stat.size };
+      options.onFile?.(0);
+    } else {
+      hashed = scanFile(ctx, fileRel, f.abs, f.stat, options);
+    }
+    const entry: ManifestEntry = { path: f.rel, hash: hashed.hash, size: hashed.size };
+    if (isExecutable(f.stat)) entry.exec = true;
+    return entry;
+  });
+  const manifest = buildManifest(entries);
+  return { kind: 'dir', manifest, entries, symlinks: walked.symlinks };
+}
+
+/** Hashes one file (using the state database when it can), storing it in the cache if asked. */
+export function scanFile(ctx: ScanContext, rel: string, abs: string, st: Stats, options: ScanOptions): { hash: string; size: number; exec: boolean } {
+  const key = statKey(st);
+  const exec = isExecutable(st);
+  const known = ctx.state.lookup(rel, key);
+  if (known !== undefined && !(options.store && !hasObject(ctx.repo.cacheDir, known))) {
+    options.onFile?.(0);
+    return { hash: known, size: st.size, exec };
+  }
+  const startedAt = Date.now();
+  let fd: number;
+  try {
+    fd = openSync(abs, 'r');
+  } catch (err) {
+    explainFsError(err, rel);
+  }
+  let hashed;
+  try {
+    hashed = hashFd(fd, fstatSync(fd).size);
+  } catch (err) {
+    explainFsError(err, rel);
+  } finally {
+    closeSync(fd);
+  }
+  if (options.store) {
+    try {
+      const stored = hashed.bytes
+        ? writeObjectBytes(ctx.repo.cacheDir, hashed.hash, hashed.bytes)
+        : copyFileToObject(ctx.repo.cacheDir, hashed.hash, abs, () => assertUnchanged(rel, abs, st));
+      if (stored) markVerified(ctx.repo.cacheDir, ctx.state, hashed.hash);
+    } catch (err) {
+      if (err instanceof MloError) throw err;
+      explainFsError(err, rel);
+    }
+  }
+  ctx.state.record(rel, key, hashed.hash, startedAt);
+  options.onFile?.(hashed.size);
+  return { hash: hashed.hash, size: hashed.size, exec };
+}
+
+/** A large file is hashed, then copied: if it changed in between, the copy may not match the hash. */
+function assertUnchanged(rel: string, abs: string, before: Stats): void {
+  const after = lstatSync(abs);
+  if (after.ino !== before.ino || after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+    throw new MloError('MLO_CHANGED_WHILE_READING', `${rel} changed while mlo was reading it`, {
+      hint: 'wait until the program writing it has finished, then run the command again',
+    });
+  }
+}
