@@ -20,7 +20,7 @@ export function parseYamlText<T>(
   schema: ZodType<T, ZodTypeDef, unknown>,
 ): ParsedYaml<T> {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
     const pos = first.linePos?.[0];

@@ -5,7 +5,6 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { stringify } from 'yaml';
 import { MloError, explainFsError } from '../errors.js';
 import { toPosix, writeFileAtomic } from '../fsutil.js';
 import type { Repo } from '../repo.js';
@@ -13,7 +12,7 @@ import { decodeExample, parseJson, type Feeds } from './codec.js';
 import { inspectBytes, readModelFile } from './inspect.js';
 import { readLineage } from './lineage.js';
 import { InputError, loadSession, runOnce, synthesize, toNested } from './runtime.js';
-import { MODEL_NAME_RE, MODEL_YAML, modelYamlSchema, type ModelYaml } from './schema.js';
+import { MODEL_NAME_RE, MODEL_YAML, modelYamlSchema, toYaml, type ModelYaml } from './schema.js';
 
 export { readPackage } from './schema.js';
 
@@ -131,7 +130,7 @@ export async function packageModel(options: PackageOptions): Promise<PackageResu
       },
     };
     modelYamlSchema.parse(doc);
-    writeFileAtomic(join(dir, MODEL_YAML), `# written by mlo model package; see docs/models.md#modelyaml\n${stringify(doc, { aliasDuplicateObjects: false })}`);
+    writeFileAtomic(join(dir, MODEL_YAML), toYaml(doc, '# written by mlo model package; see docs/models.md#modelyaml'));
 
     let tracked: PackageResult['tracked'];
     if (options.repo && options.track !== false && isInside(options.repo.root, modelFile)) {

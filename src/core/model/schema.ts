@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Document, isMap, isSeq, visit } from 'yaml';
 import { z } from 'zod';
 import { MloError } from '../errors.js';
 import { toPosix } from '../fsutil.js';
@@ -110,4 +111,15 @@ export function readPackage(dir: string, display = dir): ModelYaml {
     });
   }
   return readYamlFile(file, modelYamlSchema, toPosix(join(display, MODEL_YAML))).value;
+}
+
+/** YAML for model.yaml and registry files: lists of scalars (shapes, example rows) on one line each. */
+export function toYaml(value: unknown, header: string): string {
+  const doc = new Document(value, { aliasDuplicateObjects: false });
+  visit(doc, {
+    Seq(_, node) {
+      if (node.items.every((i) => !isMap(i) && !(isSeq(i) && i.items.some(isMap)))) node.flow = true;
+    },
+  });
+  return `${header}\n${doc.toString({ lineWidth: 0 })}`;
 }

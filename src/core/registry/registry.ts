@@ -29,6 +29,7 @@ import {
   signatureSchema,
   MODEL_NAME_RE,
   readPackage,
+  toYaml,
 } from '../model/schema.js';
 
 export const REGISTRY_DIR = 'registry';
@@ -242,7 +243,7 @@ export async function registerModel(repo: Repo, options: RegisterOptions): Promi
       created: pkg.created,
     };
     const file = versionFile(repo, name, version);
-    writeFileAtomic(file, `# ${name} version ${version}, written by mlo model register; see docs/models.md#registry\n${stringify(doc, { aliasDuplicateObjects: false })}`);
+    writeFileAtomic(file, toYaml(doc, `# ${name} version ${version}, written by mlo model register; see docs/models.md#registry`));
     appendAudit(repo, name, { ts: doc.registered, action: 'register', version, by, hash });
     return { name, version, created: true, hash, file: rel(repo, file) };
   });

@@ -1,0 +1,38 @@
+import { MloError } from '../../core/errors.js';
+import { predictFile } from '../../core/model/predict.js';
+import { findRoot, repoAt } from '../../core/repo.js';
+import { resolveSource } from '../../core/serve/sources.js';
+import type { ActionContext } from '../action.js';
+
+export interface PredictOpts {
+  input: string;
+  output: string;
+  batchSize: number;
+  columns?: string;
+}
+
+export async function predict({ out, flags, opts }: ActionContext<PredictOpts>, model: string): Promise<void> {
+  if (opts.batchSize < 1) throw new MloError('MLO_USAGE', '--batch-size must be at least 1', { exitCode: 2 });
+  const root = findRoot(flags.cwd);
+  const resolved = resolveSource(model, { cwd: flags.cwd, repo: root ? repoAt(root) : undefined });
+  const progress = out.progress(`predict ${model}`);
+  let result;
+  try {
+    result = await predictFile({
+      cwd: flags.cwd,
+      model: { bytes: resolved.bytes, signature: resolved.signature, label: resolved.version === null ? model : `${resolved.name}@${resolved.version}` },
+      input: opts.input,
+      output: opts.output,
+      batchSize: opts.batchSize,
+      columns: opts.columns?.split(',').map((s) => s.trim()).filter(Boolean),
+      onProgress: (rows) => progress.update({ files: rows }),
+    });
+  } finally {
+    progress.done();
+  }
+  const r = result;
+  out.result(r, () => [
+    `Wrote ${r.rows} predictions to ${r.output} in ${r.seconds.toFixed(2)}s (${Math.round(r.rows / Math.max(r.seconds, 1e-9))} rows/s)`,
+    ...Object.entries(r.inputs).map(([k, cols]) => `  ${k} <- ${cols.join(', ')}`),
+  ]);
+}

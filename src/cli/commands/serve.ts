@@ -1,0 +1,58 @@
+import { usageError } from '../../core/errors.js';
+import { findRoot, repoAt } from '../../core/repo.js';
+import { startServer } from '../../core/serve/server.js';
+import type { ActionContext } from '../action.js';
+import { color } from '../output.js';
+
+export interface ServeOpts {
+  port: number;
+  host: string;
+  split?: string;
+  token?: string;
+  maxBody: number;
+  maxBatch: number;
+  log?: string;
+  logSample: string;
+  watch: boolean;
+}
+
+/** Runs until SIGTERM or SIGINT, then stops accepting, finishes in-flight requests and returns (exit 0). */
+export async function serve({ out, flags, opts }: ActionContext<ServeOpts>, models: string[]): Promise<void> {
+  const sample = Number(opts.logSample);
+  if (!(sample >= 0 && sample <= 1)) throw usageError(`--log-sample must be between 0 and 1, got '${opts.logSample}'`);
+  if (opts.maxBatch < 1) throw usageError('--max-batch must be at least 1');
+  const root = findRoot(flags.cwd);
+  const server = await startServer({
+    cwd: flags.cwd,
+    repo: root ? repoAt(root) : undefined,
+    models,
+    split: opts.split,
+    host: opts.host,
+    port: opts.port,
+    token: opts.token || undefined,
+    maxBody: opts.maxBody,
+    maxBatch: opts.maxBatch,
+    log: opts.log ? { file: opts.log, sample } : undefined,
+    watch: opts.watch,
+    onEvent: (m) => out.info(m),
+  });
+  out.result({ url: server.url, host: server.host, port: server.port, models: server.models }, () => [
+    `Serving on ${color.bold(server.url)}${opts.token ? ' (bearer token required)' : ''}`,
+    ...server.models.map(
+      (m) =>
+        `  ${m.name}${m.version === null ? '' : `@${m.version}`}${m.weight !== undefined ? ` weight ${m.weight}` : ''}  from ${m.ref}  POST /v2/models/${m.name}/infer${m.batching ? '' : '  (no micro-batching: fixed first dimension)'}`,
+    ),
+    `  POST /invocations (MLflow), GET /metrics, GET /v2/health/ready. Ctrl-C stops.`,
+  ]);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      out.info(`${signal}: finishing in-flight requests`);
+      void server.close().then(resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  out.info('stopped');
+}

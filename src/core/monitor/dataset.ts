@@ -1,0 +1,41 @@
+/**
+ * Opening a data file for monitoring: CSV, TSV, JSON lines, or a serve log (JSON lines whose records
+ * carry `ts` and `inputs`), all read as the same row batches.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { usageError } from '../errors.js';
+import { detectFormat, readTable, type RowBatch } from '../tabular/index.js';
+import { looksLikeServeLog, serveLogRows } from './servelog.js';
+
+export type DataFormat = 'csv' | 'tsv' | 'jsonl' | 'servelog';
+export const DATA_FORMATS: readonly DataFormat[] = ['csv', 'tsv', 'jsonl', 'servelog'];
+
+export interface DataSource {
+  /** The path as the user gave it (for messages). */
+  file: string;
+  /** Absolute path. */
+  path: string;
+  format: DataFormat;
+  batches(): Generator<RowBatch>;
+}
+
+export interface OpenDataOptions {
+  cwd: string;
+  format?: DataFormat;
+  /** Serve logs: keep only this model's requests. */
+  model?: string;
+}
+
+export function openData(file: string, options: OpenDataOptions): DataSource {
+  const path = isAbsolute(file) ? file : resolve(options.cwd, file);
+  if (options.format !== undefined && !DATA_FORMATS.includes(options.format)) {
+    throw usageError(`unknown format '${options.format}'`, `use one of ${DATA_FORMATS.join(', ')}`);
+  }
+  let format: DataFormat = options.format ?? detectFormat(path, file);
+  if (options.format === undefined && format === 'jsonl' && looksLikeServeLog(path, file)) format = 'servelog';
+  const batches = (): Generator<RowBatch> =>
+    format === 'servelog'
+      ? readTable(path, { format: 'jsonl', displayName: file, rows: serveLogRows({ file, model: options.model }) })
+      : readTable(path, { format, displayName: file });
+  return { file, path, format, batches };
+}

@@ -1,0 +1,104 @@
+/**
+ * The serve log: JSON lines written by `mlo serve`, one record per request.
+ *
+ *   {"ts": "2026-11-23T10:00:00.000Z", "model": "churn", "version": 3, "status": 200, "latency_ms": 1.7,
+ *    "inputs": {"age": [31, 45], "plan": ["pro", "free"]}, "outputs": {"score": [0.2, 0.9]}}
+ *
+ * For drift, element i of every array in `inputs` is row i (a scalar is repeated on every row of the
+ * request); outputs become prediction columns `prediction.<output>`. A row element that is itself an
+ * array of scalars (a vector feature) becomes columns `name[0]`, `name[1]`, ...
+ */
+import { z } from 'zod';
+import { MloError } from '../errors.js';
+import { jsonType, readJsonRecords, type RowsOf } from '../tabular/index.js';
+
+export const PREDICTION_PREFIX = 'prediction.';
+
+/** The fields mlo reads from a serve-log record; others are ignored. */
+export const serveRecordSchema = z.object({
+  ts: z.string(),
+  model: z.string().optional(),
+  version: z.union([z.number(), z.string()]).optional(),
+  status: z.number().optional(),
+  latency_ms: z.number().nullable().optional(),
+  inputs: z.record(z.unknown()).optional(),
+  outputs: z.record(z.unknown()).nullable().optional(),
+});
+export type ServeRecord = z.infer<typeof serveRecordSchema>;
+
+/** Parses one serve-log record, naming file:line and the field when it does not fit the format. */
+export function parseServeRecord(value: unknown, file: string, line: number): ServeRecord {
+  const r = serveRecordSchema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const key = issue.path.length ? issue.path.join('.') : '(record)';
+    throw new MloError('MLO_BAD_SERVE_LOG', `${file}:${line}: ${key}: ${issue.message}`, {
+      hint: 'each line of a serve log is {"ts", "model", "version", "status", "latency_ms", "inputs", "outputs"}; see docs/monitoring.md',
+    });
+  }
+  return r.data;
+}
+
+export interface ServeRowsOptions {
+  file: string;
+  /** Keep only this model's requests. */
+  model?: string;
+}
+
+/**
+ * Turns serve-log records into feature rows. Failed requests (status >= 400) are left out: their inputs
+ * may be the reason they failed and they have no predictions.
+ */
+export function serveLogRows(options: ServeRowsOptions): RowsOf {
+  return (value, line) => {
+    const rec = parseServeRecord(value, options.file, line);
+    if (options.model !== undefined && rec.model !== options.model) return [];
+    if (rec.status !== undefined && rec.status >= 400) return [];
+    if (!rec.inputs) return [];
+    const columns: [string, unknown][] = [];
+    for (const [k, v] of Object.entries(rec.inputs)) columns.push([k, v]);
+    for (const [k, v] of Object.entries(rec.outputs ?? {})) columns.push([PREDICTION_PREFIX + k, v]);
+    let size = -1;
+    let sizeFrom = '';
+    for (const [k, v] of columns) {
+      if (!Array.isArray(v)) continue;
+      if (size >= 0 && v.length !== size) {
+        throw new MloError(
+          'MLO_BAD_SERVE_LOG',
+          `${options.file}:${line}: '${k}' holds ${v.length} rows but '${sizeFrom}' holds ${size}`,
+          { hint: 'every array in inputs and outputs is one batch: element i of each is row i, so they have the same length' },
+        );
+      }
+      size = v.length;
+      sizeFrom = k;
+    }
+    if (size < 0) size = 1;
+    const rows: Record<string, unknown>[] = [];
+    for (let i = 0; i < size; i++) {
+      const row: Record<string, unknown> = {};
+      for (const [k, v] of columns) {
+        const cell = Array.isArray(v) ? v[i] : v;
+        if (Array.isArray(cell) && cell.every((e) => e === null || typeof e !== 'object')) {
+          cell.forEach((e, j) => (row[`${k}[${j}]`] = e));
+        } else row[k] = cell;
+      }
+      rows.push(row);
+    }
+    return rows;
+  };
+}
+
+/** True when the first record of a JSON lines file looks like a serve-log record (has ts and inputs). */
+export function looksLikeServeLog(file: string, displayName = file): boolean {
+  for (const { value } of readJsonRecords(file, { displayName, chunkBytes: 1 << 16 })) {
+    return (
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      'ts' in value &&
+      'inputs' in value &&
+      jsonType((value as { inputs: unknown }).inputs) === 'an object'
+    );
+  }
+  return false;
+}

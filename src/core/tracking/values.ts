@@ -1,0 +1,170 @@
+/**
+ * Pure helpers for metric and param values: parsing metrics files (JSON or YAML) with positioned errors,
+ * flattening nested keys to `a.b.c`, and the one rule for what a metric value is (a finite or infinite
+ * number is numeric; anything else is kept as text, never dropped and never a crash).
+ */
+import { parseDocument } from 'yaml';
+import { MloError } from '../errors.js';
+
+export type Scalar = string | number | boolean | null;
+
+/** A metric value as stored: `value` when numeric, else `text`. */
+export interface MetricValue {
+  value: number | null;
+  text: string | null;
+}
+
+/** Numbers stay numbers (NaN becomes text 'NaN': SQLite would store it as NULL); strings that read as numbers become numbers. */
+export function toMetricValue(v: unknown): MetricValue {
+  if (typeof v === 'number') return Number.isNaN(v) ? { value: null, text: 'NaN' } : { value: v, text: null };
+  if (typeof v === 'string') {
+    const t = v.trim();
+    if (t !== '' && NUMERIC.test(t)) {
+      const n = Number(t);
+      if (!Number.isNaN(n)) return { value: n, text: null };
+    }
+    return { value: null, text: v };
+  }
+  if (v === null || v === undefined) return { value: null, text: 'null' };
+  return { value: null, text: typeof v === 'object' ? JSON.stringify(v) : String(v) };
+}
+
+const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?Infinity$/;
+
+/** What a stored metric value shows as: the number, or the text. */
+export function metricOf(m: MetricValue): number | string {
+  return m.value ?? m.text ?? 'null';
+}
+
+/** Flattens nested objects and arrays to dotted keys (`train.loss`, `layers.0.units`). */
+export function flatten(value: unknown, prefix = '', out: Record<string, Scalar> = {}): Record<string, Scalar> {
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0 && prefix) out[prefix] = Array.isArray(value) ? '[]' : '{}';
+    for (const [k, v] of entries) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+    return out;
+  }
+  if (!prefix) return out;
+  out[prefix] = value instanceof Date ? value.toISOString() : (value as Scalar);
+  return out;
+}
+
+/** 1-based line and column of a character offset. */
+export function lineCol(text: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let last = -1;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      last = i;
+    }
+  }
+  return { line, col: offset - last };
+}
+
+function isJsonName(name: string): boolean {
+  return /\.json$/i.test(name);
+}
+
+/**
+ * Parses a metrics or params file's text: `.json` as JSON, anything else as YAML (YAML is a superset of
+ * JSON). Errors are MLO_BAD_METRICS naming `name:line:col`.
+ */
+export function parseStructured(text: string, name: string, code = 'MLO_BAD_METRICS'): unknown {
+  if (isJsonName(name)) {
+    try {
+      return text.trim() === '' ? {} : JSON.parse(text);
+    } catch (err) {
+      const msg = (err as Error).message;
+      const m = /position (\d+)/.exec(msg);
+      const where = m ? (({ line, col }) => `${name}:${line}:${col}`)(lineCol(text, Number(m[1]))) : name;
+      throw new MloError(code, `${where}: invalid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '')}`, {
+        hint: 'fix the file (the stage that writes it, or by hand) and run the command again',
+        meta: { file: name },
+      });
+    }
+  }
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0];
+    const pos = first.linePos?.[0];
+    const where = pos ? `${name}:${pos.line}:${pos.col}` : name;
+    throw new MloError(code, `${where}: invalid YAML: ${first.message.split('\n')[0]}`, {
+      hint: 'fix the file (the stage that writes it, or by hand) and run the command again',
+      meta: { file: name },
+    });
+  }
+  return doc.toJS({ maxAliasCount: 100 }) ?? {};
+}
+
+/** A metrics file's flattened metrics. */
+export function parseMetricsText(text: string, name: string): Record<string, Scalar> {
+  return flatten(parseStructured(text, name));
+}
+
+export interface StepPoint {
+  key: string;
+  step: number;
+  value: number | null;
+  text: string | null;
+  ts: number;
+}
+
+/**
+ * Parses step-series JSON lines (`{"step": 3, "loss": 0.2}`), the format a stage appends to
+ * $MLO_METRICS_FILE. `step` defaults to the line's index among records, `timestamp` (ms) to `now`; every
+ * other key (nested keys flattened) is a metric. A torn last line (the writer was killed mid-write) is
+ * skipped; a bad line elsewhere is an error naming file:line.
+ */
+export function parseStepLines(text: string, name: string, now = Date.now()): StepPoint[] {
+  const points: StepPoint[] = [];
+  let lineNo = 0;
+  let index = 0;
+  let start = 0;
+  const len = text.length;
+  while (start < len) {
+    let end = text.indexOf('\n', start);
+    const last = end < 0;
+    if (last) end = len;
+    lineNo++;
+    const line = text.slice(start, end);
+    start = end + 1;
+    if (line.trim() === '') continue;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(line);
+    } catch (err) {
+      if (last && !text.endsWith('\n')) break;
+      throw new MloError('MLO_BAD_METRICS', `${name}:${lineNo}: invalid JSON line: ${(err as Error).message.replace(/ in JSON at position \d+.*$/, '')}`, {
+        hint: 'each line must be one JSON object such as {"step": 3, "loss": 0.2}',
+        meta: { file: name, line: lineNo },
+      });
+    }
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
+      throw new MloError('MLO_BAD_METRICS', `${name}:${lineNo}: expected a JSON object such as {"step": 3, "loss": 0.2}`, { meta: { file: name, line: lineNo } });
+    }
+    const obj = rec as Record<string, unknown>;
+    const step = typeof obj.step === 'number' && Number.isFinite(obj.step) ? Math.trunc(obj.step) : index;
+    const ts = typeof obj.timestamp === 'number' ? obj.timestamp : now;
+    index++;
+    for (const k in obj) {
+      if (k === 'step' || k === 'timestamp') continue;
+      const v = obj[k];
+      if (typeof v === 'number') {
+        // The hot path (one million points per bench run): skip the generic conversion for plain numbers.
+        points.push(Number.isNaN(v) ? { key: k, step, value: null, text: 'NaN', ts } : { key: k, step, value: v, text: null, ts });
+      } else if (v !== null && typeof v === 'object') {
+        for (const [fk, fv] of Object.entries(flatten(v, k))) points.push({ key: fk, step, ts, ...toMetricValue(fv) });
+      } else {
+        points.push({ key: k, step, ts, ...toMetricValue(v) });
+      }
+    }
+  }
+  return points;
+}
+
+/** Metric names where lower is better (loss, error rates, distances); everything else: higher is better. */
+export function lowerIsBetter(key: string): boolean {
+  const leaf = key.toLowerCase().split(/[.:/]/).pop() ?? '';
+  return /(loss|err|error|mse|mae|rmse|mape|perplexity|latency|time|duration|cost|wer|cer|distance|regret)/.test(leaf);
+}
