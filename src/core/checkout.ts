@@ -74,7 +74,7 @@ export function runCheckout(ctx: ScanContext, items: Tracked[], options: Pick<Ch
   const checked = new Set<string>();
   for (const w of plan.writes) {
     if (checked.has(w.hash)) continue;
-    const health = checkObject(repo.cacheDir, ctx.state, w.hash);
+    const health = repo.config.cache.verify ? checkObject(repo.cacheDir, ctx.state, w.hash) : hasObject(repo.cacheDir, w.hash) ? 'ok' : 'missing';
     if (health === 'corrupt') throw corruptObjectError(w.hash, w.path);
     if (health === 'missing') result.missing.push({ path: w.path, hash: w.hash });
     checked.add(w.hash);
@@ -118,7 +118,7 @@ function planItem(ctx: ScanContext, c: Comparison, plan: Plan, result: CheckoutR
     for (const h of held) if (!cached(h.hash)) plan.unsafe.push(h.path);
     plan.replaceWholePath.push(item.path);
     if (c.kind === 'file') plan.writes.push({ path: item.path, hash: item.hash, size: item.size, exec: false, kind: 'modified' });
-    else for (const e of c.wanted) plan.writes.push({ path: `${item.path}/${e.path}`, hash: e.hash, size: e.size, exec: Boolean(e.exec), kind: 'added' });
+    else for (const e of c.wanted()) plan.writes.push({ path: `${item.path}/${e.path}`, hash: e.hash, size: e.size, exec: Boolean(e.exec), kind: 'added' });
     return;
   }
   if (c.kind === 'file') {

@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { listObjects } from './cache/objects.js';
 import { checkObject } from './cache/verify.js';
 import { withRepoLock } from './lock.js';
+import { bumpCacheGeneration } from './workspace/snapshot.js';
 import { neededObjects } from './references.js';
 import type { Repo } from './repo.js';
 import { StateDb } from './state.js';
@@ -46,7 +47,10 @@ export async function fsckCache(repo: Repo, options: { remove?: boolean; onObjec
         if (health !== 'corrupt') continue;
         const want = expected.get(obj.hash);
         const truncated = want?.size !== undefined && obj.size < want.size;
-        if (options.remove) rmSync(obj.path, { force: true });
+        if (options.remove) {
+          rmSync(obj.path, { force: true });
+          bumpCacheGeneration(repo);
+        }
         result.problems.push({
           hash: obj.hash, problem: truncated ? 'truncated' : 'corrupt', size: obj.size, expectedSize: want?.size, usedBy: want?.usedBy, removed: Boolean(options.remove),
         });

@@ -7,6 +7,7 @@ import { clearCacheTmp, listObjects } from './cache/objects.js';
 import { usageError } from './errors.js';
 import { revsForScope } from './git.js';
 import { withRepoLock } from './lock.js';
+import { bumpCacheGeneration } from './workspace/snapshot.js';
 import { neededObjects } from './references.js';
 import type { Repo } from './repo.js';
 import { trackedAtRev } from './revisions.js';
@@ -62,7 +63,10 @@ export async function collectGarbage(repo: Repo, options: GcOptions): Promise<Gc
       result.bytes += obj.size;
       if (!options.dry) rmSync(obj.path, { force: true });
     }
-    if (!options.dry) clearCacheTmp(repo.cacheDir);
+    if (!options.dry) {
+      clearCacheTmp(repo.cacheDir);
+      if (result.removed.length) bumpCacheGeneration(repo);
+    }
     return result;
   });
 }

@@ -27,7 +27,7 @@ interface Row {
  * mtime: a "racily clean" entry, as git calls it. Entries whose mtime is this close to the moment they
  * were hashed are not trusted later and get hashed again.
  */
-const RACY_MS = 50;
+export const RACY_MS = 50;
 
 export class StateDb {
   private readonly db: Database.Database;

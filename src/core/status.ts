@@ -9,6 +9,7 @@ import type { Repo } from './repo.js';
 import { resolveTargets } from './tracked.js';
 import { openScan } from './add.js';
 import { compareItem, isClean } from './workspace/compare.js';
+import { markSnapshotPresent } from './workspace/snapshot.js';
 
 export interface StatusEntry {
   path: string;
@@ -37,7 +38,12 @@ export function statusTargets(repo: Repo, options: StatusOptions): StatusEntry[]
       const c = compareItem(ctx, item);
       let missing: number;
       if (c.kind === 'file') missing = hasObject(repo.cacheDir, item.hash) ? 0 : 1;
-      else missing = c.manifestMissing ? 1 : missingObjects(repo.cacheDir, c.wanted.map((e) => e.hash)).size;
+      else if (c.manifestMissing) missing = 1;
+      else if (isClean(c) && c.current?.kind === 'dir' && c.current.knownPresent) missing = 0;
+      else {
+        missing = missingObjects(repo.cacheDir, c.wanted().map((e) => e.hash)).size;
+        if (missing === 0 && isClean(c)) markSnapshotPresent(repo, item.path);
+      }
       const status = c.deleted ? 'deleted' : isClean(c) ? 'clean' : 'modified';
       return {
         path: item.subpath ? `${item.path}/${item.subpath}` : item.path,

@@ -1,4 +1,84 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { action, intArg } from '../action.js';
+import type { SchemaInferFlags } from '../commands/schema.js';
+import type { ValidateFlags } from '../commands/validate.js';
+import type { DriftFlags, StatusFlags } from '../commands/monitor.js';
 
-/** Registers this area's commands. Command bodies import core modules lazily to keep start-up fast. */
-export function register(_program: Command): void {}
+/** Parses a number flag (commander's argParser). */
+function numberArg(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got '${value}'`);
+    return n;
+  };
+}
+
+/** Parses a comma-separated list flag. */
+function listArg(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+const FORMAT_HELP = 'csv, tsv, jsonl or servelog (default: by extension and content)';
+
+/** Data validation and monitoring: schema infer, validate, monitor drift, monitor status. */
+export function register(program: Command): void {
+  const schema = program.command('schema').description('describe data: infer a schema file from a data file');
+  schema
+    .command('infer')
+    .description('draft a schema (types, nulls, ranges, categories, uniqueness) from a CSV or JSON lines file')
+    .argument('<data>', 'data file (CSV, TSV, JSON lines or serve log)')
+    .option('-o, --output <file>', 'write the schema here (default: print it)')
+    .option('--format <format>', FORMAT_HELP)
+    .option('--model <name>', 'serve logs: only this model')
+    .option('--max-categories <n>', 'string columns with at most n distinct values get categories', intArg('--max-categories'), 20)
+    .action(action<SchemaInferFlags, [string]>(async (ctx, data) => (await import('../commands/schema.js')).schemaInfer(ctx, data)));
+
+  program
+    .command('validate')
+    .description('check a data file against a schema; exit 1 when any rule fails')
+    .argument('<data>', 'data file (CSV, TSV, JSON lines or serve log)')
+    .requiredOption('--schema <file>', 'schema file (YAML, see mlo schema infer)')
+    .option('--format <format>', FORMAT_HELP)
+    .option('--model <name>', 'serve logs: only this model')
+    .option('--max-examples <n>', 'example rows shown per failed rule', intArg('--max-examples'), 5)
+    .action(action<ValidateFlags, [string]>(async (ctx, data) => (await import('../commands/validate.js')).validate(ctx, data)));
+
+  const monitor = program.command('monitor').description('watch models in production: data drift and serving health');
+  monitor
+    .command('drift')
+    .description('compare current data (CSV, JSON lines or a serve log) with a reference; exit 1 on drift')
+    .requiredOption('--reference <file>', 'reference data, usually the training set')
+    .requiredOption('--current <file>', 'current data: CSV, JSON lines, or a serve log')
+    .option('--reference-format <format>', FORMAT_HELP)
+    .option('--current-format <format>', FORMAT_HELP)
+    .option('--model <name>', 'serve logs: only this model')
+    .option('--tests <list>', 'tests that can flag drift: psi,ks (numeric) chi2,js (categorical)', listArg)
+    .option('--psi-threshold <x>', 'PSI at or above this is drift', numberArg('--psi-threshold'), 0.2)
+    .option('--psi-bins <n>', 'PSI bins: quantiles of the reference', intArg('--psi-bins'), 10)
+    .option('--ks-p <p>', 'KS p-value below this is drift', numberArg('--ks-p'), 0.05)
+    .option('--chi2-p <p>', 'chi-square p-value below this is drift', numberArg('--chi2-p'), 0.05)
+    .option('--js-threshold <x>', 'Jensen-Shannon distance (natural log) at or above this is drift', numberArg('--js-threshold'), 0.1)
+    .option('--drift-share <x>', 'the data set drifts when at least this share of columns drift (default: any column)', numberArg('--drift-share'))
+    .option('--columns <list>', 'compare only these columns (comma-separated)', listArg)
+    .option('--exclude <list>', 'leave these columns out (comma-separated)', listArg)
+    .option('--categorical <list>', 'treat these columns as categorical', listArg)
+    .option('--numeric <list>', 'treat these columns as numeric', listArg)
+    .option('--max-numeric-categories <n>', 'numeric columns with at most n distinct values are compared as categories', intArg('--max-numeric-categories'), 5)
+    .option('--html <file>', 'also write a self-contained HTML report')
+    .action(action<DriftFlags>(async (ctx) => (await import('../commands/monitor.js')).monitorDrift(ctx)));
+
+  monitor
+    .command('status')
+    .description('requests, error rate, latency and model age from a serve log; exit 1 if stale or failing')
+    .requiredOption('--log <file>', 'serve log (JSON lines written by mlo serve)')
+    .option('--model <name>', 'only this model')
+    .option('--max-age <duration>', 'the current version is stale after this long (s, m, h, d, w)', '30d')
+    .option('--max-error-rate <x>', 'highest acceptable share of requests with status >= 400', numberArg('--max-error-rate'), 0.05)
+    .option('--since <date>', 'when the current version went live (default: its oldest request in the log)')
+    .option('--window <duration>', 'count requests, errors and latency over this trailing period only')
+    .option('--now <date>', 'evaluate as of this time (default: now)')
+    .action(action<StatusFlags>(async (ctx) => (await import('../commands/monitor.js')).monitorStatus(ctx)));
+}

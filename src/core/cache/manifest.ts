@@ -45,8 +45,9 @@ export function buildManifest(entries: ManifestEntry[]): BuiltManifest {
   return { hash: `${hashBytes(bytes)}.dir`, bytes, size, files: sorted.length };
 }
 
-export function storeManifest(cacheDir: string, manifest: BuiltManifest): void {
-  writeObjectBytes(cacheDir, manifest.hash, manifest.bytes);
+/** Stores a freshly built manifest; one known from a snapshot (no bytes) is already in the cache. */
+export function storeManifest(cacheDir: string, manifest: { hash: string; bytes?: Buffer }): void {
+  if (manifest.bytes) writeObjectBytes(cacheDir, manifest.hash, manifest.bytes);
 }
 
 /** Reads and verifies a manifest object; undefined when it is not in the cache. */

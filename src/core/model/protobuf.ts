@@ -29,15 +29,26 @@ function corrupt(what: string): MloError {
 export function* fields(buf: Uint8Array): Generator<Field> {
   let pos = 0;
   const end = buf.length;
+  // Up to 7 bytes (49 bits) add up exactly in a double; longer varints (negative int64 values are
+  // always 10 bytes) go through BigInt and come back as a signed int64.
   const varint = (): number => {
     let result = 0;
     let mul = 1;
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 7; i++) {
       if (pos >= end) throw corrupt('truncated varint');
       const b = buf[pos++];
       result += (b & 0x7f) * mul;
       if ((b & 0x80) === 0) return result;
       mul *= 128;
+    }
+    let big = BigInt(result);
+    let shift = 49n;
+    for (let i = 7; i < 10; i++) {
+      if (pos >= end) throw corrupt('truncated varint');
+      const b = buf[pos++];
+      big |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return Number(BigInt.asIntN(64, big));
+      shift += 7n;
     }
     throw corrupt('varint longer than 10 bytes');
   };
@@ -84,9 +95,9 @@ export function str(f: Field): string {
   return f.bytes ? utf8.decode(f.bytes) : '';
 }
 
-/** Signed interpretation of an int64 varint (negative dims are written as 10-byte two's complement). */
+/** An int64 field's value (varint() already returns values past 2^49 as signed int64). */
 export function int64(f: Field): number {
-  return f.value >= 2 ** 63 ? f.value - 2 ** 64 : f.value;
+  return f.value;
 }
 
 /** Builds one message. Nested messages are written by passing another Writer's bytes. */

@@ -121,5 +121,5 @@ export function toYaml(value: unknown, header: string): string {
       if (node.items.every((i) => !isMap(i) && !(isSeq(i) && i.items.some(isMap)))) node.flow = true;
     },
   });
-  return `${header}\n${doc.toString({ lineWidth: 0 })}`;
+  return `${header}\n${doc.toString({ lineWidth: 0, flowCollectionPadding: false })}`;
 }

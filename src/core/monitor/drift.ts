@@ -10,6 +10,7 @@ import { CELL, type RowBatch } from '../tabular/index.js';
 import { openData, type DataFormat } from './dataset.js';
 import { ksTwoSample, type KsResult } from './ks.js';
 import { PREDICTION_PREFIX } from './servelog.js';
+import { sortFloat64 } from './sort.js';
 import { chi2Homogeneity, jensenShannon, lowerBound, psi as psiOf, type Chi2Result } from './stats.js';
 
 export const DRIFT_TESTS = ['psi', 'ks', 'chi2', 'js'] as const;
@@ -240,7 +241,7 @@ class ColumnData {
   }
 
   sorted(): Float64Array {
-    return this.values.subarray(0, this.count).sort();
+    return sortFloat64(this.values.subarray(0, this.count));
   }
 }
 

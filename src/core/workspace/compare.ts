@@ -26,8 +26,8 @@ export interface Comparison {
   removed: FileChange[];
   unchanged: number;
   current?: Scanned;
-  /** The wanted files, for a directory (all of them when the manifest is known). */
-  wanted: ManifestEntry[];
+  /** The wanted files: a directory's manifest entries (read on first use), or the one file. */
+  wanted(): ManifestEntry[];
 }
 
 export function compareItem(ctx: ScanContext, item: Tracked): Comparison {
@@ -35,10 +35,10 @@ export function compareItem(ctx: ScanContext, item: Tracked): Comparison {
   const current = scanPath(ctx, item.path, { store: false });
   const base: Comparison = {
     item, kind: isDir ? 'dir' : 'file', deleted: current === undefined, manifestMissing: false,
-    added: [], modified: [], removed: [], unchanged: 0, current, wanted: [],
+    added: [], modified: [], removed: [], unchanged: 0, current, wanted: () => [],
   };
   if (!isDir) {
-    base.wanted = [{ path: '', hash: item.hash, size: item.size }];
+    base.wanted = () => [{ path: '', hash: item.hash, size: item.size }];
     if (current?.kind === 'file') {
       if (current.hash === item.hash) base.unchanged = 1;
       else base.modified.push({ path: item.path, want: { hash: item.hash, size: item.size, exec: current.exec }, have: { hash: current.hash, size: current.size } });
@@ -47,13 +47,19 @@ export function compareItem(ctx: ScanContext, item: Tracked): Comparison {
     }
     return base;
   }
+  if (current?.kind === 'dir' && current.manifest.hash === item.hash) {
+    // Same manifest hash: nothing changed, and the manifest need not even be read.
+    base.unchanged = current.manifest.files;
+    base.wanted = () => readManifest(ctx.repo.cacheDir, item.hash) ?? [];
+    return base;
+  }
   const wanted = readManifest(ctx.repo.cacheDir, item.hash);
   if (!wanted) {
     base.manifestMissing = true;
     if (current && !(current.kind === 'dir' && current.manifest.hash === item.hash)) base.modified.push({ path: item.path });
     return base;
   }
-  base.wanted = wanted;
+  base.wanted = () => wanted;
   const inScope = (p: string) => !item.subpath || p === item.subpath || p.startsWith(`${item.subpath}/`);
   const haveMap = new Map<string, { hash: string; size: number }>();
   if (current?.kind === 'dir') {

@@ -6,20 +6,20 @@
  */
 import { closeSync, fstatSync, lstatSync, openSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import type { Ignore } from 'ignore';
 import { copyFileToObject, hasObject, writeObjectBytes } from '../cache/objects.js';
 import { markVerified } from '../cache/verify.js';
-import { buildManifest, type BuiltManifest, type ManifestEntry } from '../cache/manifest.js';
+import { buildManifest, readManifest, storeManifest, type ManifestEntry } from '../cache/manifest.js';
 import { MloError, explainFsError } from '../errors.js';
-import { hashFd } from '../hash/blake3.js';
 import type { Repo } from '../repo.js';
-import { statKey, rowMatches, type StateDb } from '../state.js';
-import { walkDir } from './walk.js';
+import { hashFd } from '../hash/blake3.js';
+import { RACY_MS, statKey, rowMatches, type StateDb } from '../state.js';
+import { cacheGeneration, loadSnapshot, saveSnapshot, snapshotMatches } from './snapshot.js';
+import { walkDir, type IgnoreRules } from './walk.js';
 
 export interface ScanContext {
   repo: Repo;
   state: StateDb;
-  ignore: Ignore;
+  ignore: IgnoreRules;
 }
 
 export interface ScanOptions {
@@ -37,9 +37,13 @@ export interface ScannedFile {
 
 export interface ScannedDir {
   kind: 'dir';
-  manifest: BuiltManifest;
-  entries: ManifestEntry[];
+  /** `bytes` is set when the manifest was built now; from a snapshot it is already in the cache. */
+  manifest: { hash: string; size: number; files: number; bytes?: Buffer };
+  /** The directory's files (read from the cache on first use when the scan came from a snapshot). */
+  readonly entries: ManifestEntry[];
   symlinks: string[];
+  /** Every object the manifest lists was in the cache as of the snapshot, and none was removed since. */
+  knownPresent: boolean;
 }
 
 export type Scanned = ScannedFile | ScannedDir;
@@ -72,23 +76,59 @@ function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOption
   } catch (err) {
     explainFsError(err, rel);
   }
+  const { repo } = ctx;
+  const generation = cacheGeneration(repo);
+  const loaded = loadSnapshot(repo, rel);
+  if (loaded && snapshotMatches(loaded, walked.files)) {
+    const knownPresent = loaded.snap.presentAt === generation;
+    // When storing, a snapshot is enough only if the objects are known to be in the cache.
+    if (!options.store || knownPresent) {
+      for (let i = 0; i < walked.files.length; i++) options.onFile?.(0);
+      const { hash, size, files } = loaded.snap;
+      return lazyDir({ hash, size, files }, repo, walked.symlinks, knownPresent);
+    }
+  }
   const known = ctx.state.lookupPrefix(`${rel}/`);
+  const startedAt = Date.now();
+  let racy = false;
   const entries: ManifestEntry[] = walked.files.map((f) => {
     const fileRel = `${rel}/${f.rel}`;
     const row = known.get(fileRel);
     let hashed: { hash: string; size: number };
-    if (row && rowMatches(row, statKey(f.stat)) && !(options.store && !hasObject(ctx.repo.cacheDir, row.hash))) {
+    if (row && rowMatches(row, statKey(f.stat)) && !(options.store && !hasObject(repo.cacheDir, row.hash))) {
       hashed = { hash: row.hash, size: f.stat.size };
       options.onFile?.(0);
     } else {
       hashed = scanFile(ctx, fileRel, f.abs, f.stat, options);
     }
+    if (startedAt - f.stat.mtimeMs < RACY_MS) racy = true;
     const entry: ManifestEntry = { path: f.rel, hash: hashed.hash, size: hashed.size };
     if (isExecutable(f.stat)) entry.exec = true;
     return entry;
   });
   const manifest = buildManifest(entries);
-  return { kind: 'dir', manifest, entries, symlinks: walked.symlinks };
+  if (options.store) storeManifest(repo.cacheDir, manifest);
+  if (!racy) saveSnapshot(repo, rel, { hash: manifest.hash, size: manifest.size, presentAt: options.store ? generation : undefined }, walked.files);
+  return { kind: 'dir', manifest, entries, symlinks: walked.symlinks, knownPresent: options.store };
+}
+
+function lazyDir(manifest: ScannedDir['manifest'], repo: Repo, symlinks: string[], knownPresent: boolean): ScannedDir {
+  let entries: ManifestEntry[] | undefined;
+  return {
+    kind: 'dir',
+    manifest,
+    symlinks,
+    knownPresent,
+    get entries() {
+      entries ??= readManifest(repo.cacheDir, manifest.hash);
+      if (!entries) {
+        throw new MloError('MLO_MISSING_FROM_CACHE', `directory manifest ${manifest.hash.slice(0, 12)} is no longer in the cache`, {
+          hint: 'run `mlo commit` for the directory to store it again',
+        });
+      }
+      return entries;
+    },
+  };
 }
 
 /** Hashes one file (using the state database when it can), storing it in the cache if asked. */

@@ -1,0 +1,121 @@
+import { EXIT } from '../../core/errors.js';
+import type { DataFormat } from '../../core/monitor/dataset.js';
+import { detectDrift, fmt, type DriftReport, type DriftTest } from '../../core/monitor/drift.js';
+import { writeDriftHtml } from '../../core/monitor/html.js';
+import { formatAge, serveStatus, type StatusReport } from '../../core/monitor/status.js';
+import type { ActionContext } from '../action.js';
+import { color, table } from '../output.js';
+
+export interface DriftFlags {
+  reference: string;
+  current: string;
+  referenceFormat?: DataFormat;
+  currentFormat?: DataFormat;
+  model?: string;
+  tests?: string[];
+  psiThreshold: number;
+  psiBins: number;
+  ksP: number;
+  chi2P: number;
+  jsThreshold: number;
+  driftShare?: number;
+  columns?: string[];
+  exclude?: string[];
+  categorical?: string[];
+  numeric?: string[];
+  maxNumericCategories: number;
+  html?: string;
+}
+
+export function monitorDrift({ out, flags, opts }: ActionContext<DriftFlags>): void {
+  const report = detectDrift({
+    cwd: flags.cwd,
+    reference: opts.reference,
+    current: opts.current,
+    referenceFormat: opts.referenceFormat,
+    currentFormat: opts.currentFormat,
+    model: opts.model,
+    tests: opts.tests as DriftTest[] | undefined,
+    psiThreshold: opts.psiThreshold,
+    psiBins: opts.psiBins,
+    ksP: opts.ksP,
+    chi2P: opts.chi2P,
+    jsThreshold: opts.jsThreshold,
+    driftShare: opts.driftShare,
+    columns: opts.columns,
+    exclude: opts.exclude,
+    categorical: opts.categorical,
+    numeric: opts.numeric,
+    maxNumericCategories: opts.maxNumericCategories,
+  });
+  const html = opts.html ? writeDriftHtml(report, opts.html, flags.cwd) : undefined;
+  out.result(html ? { ...report, html: opts.html } : report, () => renderDrift(report, opts.html));
+  // Drift is a finding, not an error: the report is printed, and the exit code stops a pipeline.
+  if (report.drift) process.exitCode = EXIT.failure;
+}
+
+function renderDrift(r: DriftReport, html?: string): string[] {
+  const head = r.drift ? color.red('DRIFT') : color.green('OK');
+  const lines = [
+    `${head} ${r.drifted} of ${r.compared} columns drifted${r.predictionDrift ? ', including predictions' : ''} (reference ${r.reference.file}: ${r.reference.rows} rows; current ${r.current.file}: ${r.current.rows} rows)`,
+  ];
+  const dash = color.dim('-');
+  const rows = r.features.map((f) => [
+    f.column,
+    f.type === 'numeric' ? 'numeric' : 'categorical',
+    f.psi === undefined ? dash : fmt(f.psi),
+    f.ks ? fmt(f.ks.statistic) : dash,
+    f.ks ? fmt(f.ks.pvalue) : dash,
+    f.chi2 ? fmt(f.chi2.pvalue) : dash,
+    f.js === undefined ? dash : fmt(f.js),
+    f.drifted ? color.red(`yes: ${f.reasons.join('; ')}`) : 'no',
+  ]);
+  if (rows.length) lines.push(...table(['column', 'type', 'PSI', 'KS D', 'KS p', 'chi2 p', 'JS', 'drift'], rows).map((l) => `  ${l}`));
+  for (const s of r.skipped) lines.push(color.dim(`  not compared: ${s.column} (${s.reason})`));
+  if (html) lines.push(`HTML report: ${html}`);
+  return lines;
+}
+
+export interface StatusFlags {
+  log: string;
+  model?: string;
+  maxAge: string;
+  maxErrorRate: number;
+  since?: string;
+  window?: string;
+  now?: string;
+}
+
+export function monitorStatus({ out, flags, opts }: ActionContext<StatusFlags>): void {
+  const report = serveStatus({
+    cwd: flags.cwd,
+    log: opts.log,
+    model: opts.model,
+    maxAge: opts.maxAge,
+    maxErrorRate: opts.maxErrorRate,
+    since: opts.since,
+    window: opts.window,
+    now: opts.now,
+  });
+  out.result(report, () => renderStatus(report));
+  if (!report.ok) process.exitCode = EXIT.failure;
+}
+
+function renderStatus(r: StatusReport): string[] {
+  const ms = (v: number | undefined) => (v === undefined ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+  const rows = r.models.map((m) => [
+    m.model,
+    String(m.version ?? '-'),
+    String(m.requests),
+    `${(m.errorRate * 100).toFixed(1)}%`,
+    ms(m.latencyMs?.p50),
+    ms(m.latencyMs?.p90),
+    ms(m.latencyMs?.p99),
+    m.lastRequest ?? '-',
+    formatAge(m.ageSeconds),
+    m.ok ? color.green('ok') : color.red(m.problems.join('; ')),
+  ]);
+  const lines = table(['model', 'version', 'requests', 'errors', 'p50 ms', 'p90 ms', 'p99 ms', 'last request', 'age', 'status'], rows);
+  lines.push(color.dim(`limits: age ${r.maxAge}, error rate ${(r.maxErrorRate * 100).toFixed(1)}%${r.window ? `; requests in the last ${r.window}` : ''}; as of ${r.now}`));
+  return lines;
+}

@@ -1,0 +1,38 @@
+import { EXIT } from '../../core/errors.js';
+import type { DataFormat } from '../../core/monitor/dataset.js';
+import { validateData, type ValidationReport } from '../../core/monitor/schema.js';
+import type { ActionContext } from '../action.js';
+import { color, table } from '../output.js';
+
+export interface ValidateFlags {
+  schema: string;
+  format?: DataFormat;
+  model?: string;
+  maxExamples: number;
+}
+
+export function validate({ out, flags, opts }: ActionContext<ValidateFlags>, data: string): void {
+  const report = validateData({ cwd: flags.cwd, data, schema: opts.schema, format: opts.format, model: opts.model, maxExamples: opts.maxExamples });
+  out.result(report, () => render(report));
+  // A failed check is a result, not an error: the report is already printed (one JSON document under
+  // --json), so only the exit code says it failed, and a pipeline stage running validate stops.
+  if (!report.ok) process.exitCode = EXIT.failure;
+}
+
+function render(r: ValidationReport): string[] {
+  if (r.ok) return [`${color.green('OK')} ${r.file} matches ${r.schema} (${r.rows} rows, ${r.columns} columns)`];
+  const n = r.violations.length;
+  const lines = [`${color.red('FAIL')} ${r.file}: ${n} rule${n === 1 ? '' : 's'} failed (${r.rows} rows checked against ${r.schema})`];
+  const rows = r.violations.map((v) => [
+    v.column ?? '(file)',
+    v.rule,
+    String(v.count),
+    v.expected,
+    v.examples
+      .filter((e) => e.row > 0)
+      .map((e) => `row ${e.row}: ${e.value === '' ? '(empty)' : JSON.stringify(e.value).slice(1, -1)}`)
+      .join(', ') || v.examples.map((e) => e.value).join(', '),
+  ]);
+  lines.push(...table(['column', 'rule', 'rows', 'expected', 'examples'], rows).map((l) => `  ${l}`));
+  return lines;
+}

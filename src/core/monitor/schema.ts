@@ -1,0 +1,414 @@
+/**
+ * Data schemas: `mlo schema infer` drafts one from a data file, `mlo validate` checks a file against it.
+ * Both stream the data once. The schema file is YAML (a subset of what pandera, TFDV and Great
+ * Expectations describe: column type, nullability, range, allowed categories, uniqueness, NaN and
+ * infinity, row-count bounds), read through the zod schema below so errors name file, line and key.
+ */
+import { writeFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { Document, visit } from 'yaml';
+import { z } from 'zod';
+import { MloError, explainFsError, usageError } from '../errors.js';
+import { readYamlFile } from '../yamlfile.js';
+import { CELL, type CellKind, type Column } from '../tabular/index.js';
+import { openData, type DataFormat } from './dataset.js';
+
+export const COLUMN_TYPES = ['int', 'float', 'string', 'bool'] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
+
+const columnSchema = z
+  .object({
+    type: z.enum(COLUMN_TYPES),
+    /** Missing values (empty CSV fields, NA, null) allowed. */
+    nullable: z.boolean().default(false),
+    /** The column must exist in the data. */
+    required: z.boolean().default(true),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    /** The only values allowed. */
+    categories: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional(),
+    unique: z.boolean().default(false),
+    /** NaN allowed (float columns). */
+    nan: z.boolean().default(false),
+    /** +Infinity and -Infinity allowed (float columns). */
+    inf: z.boolean().default(false),
+    description: z.string().optional(),
+  })
+  .strict()
+  .refine((c) => c.min === undefined || c.max === undefined || c.min <= c.max, { message: 'min is greater than max', path: ['min'] });
+
+export const dataSchemaSchema = z
+  .object({
+    version: z.literal(1),
+    rows: z
+      .object({ min: z.number().int().nonnegative().optional(), max: z.number().int().nonnegative().optional() })
+      .strict()
+      .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, { message: 'min is greater than max', path: ['min'] })
+      .optional(),
+    /** Columns in the data that the schema does not list are a violation unless this is true. */
+    allow_extra_columns: z.boolean().default(false),
+    columns: z.record(columnSchema),
+  })
+  .strict();
+
+export type DataSchema = z.infer<typeof dataSchemaSchema>;
+export type ColumnSchema = z.infer<typeof columnSchema>;
+
+export function readDataSchema(file: string, cwd: string): DataSchema {
+  const path = isAbsolute(file) ? file : resolve(cwd, file);
+  return readYamlFile(path, dataSchemaSchema, file).value;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Inference
+
+export interface InferOptions {
+  cwd: string;
+  data: string;
+  format?: DataFormat;
+  /** Serve logs: only this model's requests. */
+  model?: string;
+  /** String columns with at most this many distinct values get `categories` (default 20). */
+  maxCategories?: number;
+  /** Write the schema here (relative to cwd). */
+  output?: string;
+}
+
+export interface InferResult {
+  file: string;
+  format: DataFormat;
+  rows: number;
+  schema: DataSchema;
+  /** The YAML text written (or to print). */
+  yaml: string;
+  output?: string;
+}
+
+/** Distinct values tracked per column for `unique`; past this the column is not declared unique. */
+const UNIQUE_LIMIT = 2_000_000;
+
+class ColumnProfile {
+  nulls = 0;
+  ints = 0;
+  floats = 0;
+  bools = 0;
+  strings = 0;
+  nan = 0;
+  inf = 0;
+  min = Infinity;
+  max = -Infinity;
+  distinct: Set<string | number> | null = new Set();
+  categories: Map<string, number> | null = new Map();
+  constructor(
+    readonly name: string,
+    readonly maxCategories: number,
+  ) {}
+
+  add(col: Column, i: number, kind: CellKind): void {
+    if (kind === CELL.null) {
+      this.nulls++;
+      return;
+    }
+    let key: string | number;
+    if (kind === CELL.int || kind === CELL.float) {
+      const v = col.num;
+      if (kind === CELL.int) this.ints++;
+      else this.floats++;
+      if (v !== v) this.nan++;
+      else if (v === Infinity || v === -Infinity) this.inf++;
+      else {
+        if (v < this.min) this.min = v;
+        if (v > this.max) this.max = v;
+      }
+      key = v;
+    } else if (kind === CELL.bool) {
+      this.bools++;
+      key = col.num ? 'true' : 'false';
+    } else {
+      this.strings++;
+      key = col.text(i);
+    }
+    if (this.distinct) {
+      if (this.distinct.has(key) || this.distinct.size >= UNIQUE_LIMIT) this.distinct = null;
+      else this.distinct.add(key);
+    }
+    if (this.categories) {
+      const text = typeof key === 'number' ? col.text(i) : key;
+      this.categories.set(text, (this.categories.get(text) ?? 0) + 1);
+      if (this.categories.size > this.maxCategories) this.categories = null;
+    }
+  }
+
+  toSchema(rows: number): ColumnSchema {
+    const nonNull = rows - this.nulls;
+    const numbers = this.ints + this.floats;
+    let type: ColumnType;
+    if (this.strings > 0 || (this.bools > 0 && numbers > 0) || nonNull === 0) type = 'string';
+    else if (this.bools > 0) type = 'bool';
+    else if (this.floats > 0) type = 'float';
+    else type = 'int';
+    const c: ColumnSchema = { type, nullable: this.nulls > 0, required: true, unique: false, nan: false, inf: false };
+    if ((type === 'int' || type === 'float') && this.min <= this.max) {
+      c.min = this.min;
+      c.max = this.max;
+    }
+    if (type === 'float') {
+      c.nan = this.nan > 0;
+      c.inf = this.inf > 0;
+    }
+    const distinct = this.categories?.size ?? Infinity;
+    if (type === 'string' && this.categories && distinct * 2 <= nonNull) {
+      c.categories = [...this.categories.keys()].sort();
+    } else if ((type === 'int' || type === 'string') && this.distinct && nonNull >= 2) {
+      c.unique = true;
+    }
+    return c;
+  }
+}
+
+export function inferSchema(options: InferOptions): InferResult {
+  const maxCategories = options.maxCategories ?? 20;
+  if (!Number.isInteger(maxCategories) || maxCategories < 1) throw usageError(`--max-categories must be a positive whole number, got ${maxCategories}`);
+  const source = openData(options.data, { cwd: options.cwd, format: options.format, model: options.model });
+  const profiles = new Map<string, ColumnProfile>();
+  let rows = 0;
+  for (const batch of source.batches()) {
+    for (const name of batch.names) {
+      let p = profiles.get(name);
+      if (!p) {
+        p = new ColumnProfile(name, maxCategories);
+        p.nulls = rows; // first seen in a later batch: absent (null) on the rows before
+        profiles.set(name, p);
+      }
+      const col = batch.column(name);
+      for (let i = 0; i < batch.length; i++) p.add(col, i, col.read(i));
+    }
+    rows += batch.length;
+  }
+  if (profiles.size === 0) {
+    throw new MloError('MLO_EMPTY_DATA', `${source.file}: no columns found`, { hint: 'a CSV file needs a header line; JSON lines need objects' });
+  }
+  const columns: Record<string, ColumnSchema> = {};
+  for (const [name, p] of profiles) columns[name] = p.toSchema(rows);
+  const schema: DataSchema = { version: 1, rows: { min: 1 }, allow_extra_columns: false, columns };
+  const yaml = schemaYaml(schema, source.file, rows);
+  let output: string | undefined;
+  if (options.output) {
+    output = isAbsolute(options.output) ? options.output : resolve(options.cwd, options.output);
+    try {
+      writeFileSync(output, yaml);
+    } catch (err) {
+      explainFsError(err, options.output);
+    }
+  }
+  return { file: source.file, format: source.format, rows, schema, yaml, output: options.output };
+}
+
+/** The schema as YAML, defaults left out, with a header saying where it came from. */
+export function schemaYaml(schema: DataSchema, from: string, rows: number): string {
+  const columns: Record<string, Record<string, unknown>> = {};
+  for (const [name, c] of Object.entries(schema.columns)) {
+    const out: Record<string, unknown> = { type: c.type, nullable: c.nullable };
+    if (!c.required) out.required = false;
+    if (c.min !== undefined) out.min = c.min;
+    if (c.max !== undefined) out.max = c.max;
+    if (c.nan) out.nan = true;
+    if (c.inf) out.inf = true;
+    if (c.unique) out.unique = true;
+    if (c.categories) out.categories = c.categories;
+    if (c.description) out.description = c.description;
+    columns[name] = out;
+  }
+  const doc: Record<string, unknown> = { version: 1 };
+  if (schema.rows) doc.rows = schema.rows;
+  if (schema.allow_extra_columns) doc.allow_extra_columns = true;
+  doc.columns = columns;
+  const header = [
+    `# Data schema inferred by mlo from ${from} (${rows} rows).`,
+    '# A draft: widen ranges and categories that new data may legitimately exceed. See docs/monitoring.md.',
+  ];
+  const yamlDoc = new Document(doc);
+  // Category lists read best on one line: categories: [free, pro, team]
+  visit(yamlDoc, {
+    Seq(_, node) {
+      node.flow = true;
+    },
+  });
+  return `${header.join('\n')}\n${yamlDoc.toString({ lineWidth: 0, flowCollectionPadding: false })}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Validation
+
+export const RULES = ['required', 'extra_column', 'type', 'not_null', 'min', 'max', 'categories', 'unique', 'nan', 'inf', 'rows_min', 'rows_max'] as const;
+export type Rule = (typeof RULES)[number];
+
+export interface Violation {
+  /** null for rules about the whole file (row counts). */
+  column: string | null;
+  rule: Rule;
+  /** What the schema asks, in words ("<= 120", "int", "one of a, b"). */
+  expected: string;
+  /** Rows that break the rule (for required / extra_column: every row). */
+  count: number;
+  examples: { row: number; value: string }[];
+}
+
+export interface ValidateOptions {
+  cwd: string;
+  data: string;
+  schema: string;
+  format?: DataFormat;
+  model?: string;
+  /** Example rows kept per violation (default 5). */
+  maxExamples?: number;
+}
+
+export interface ValidationReport {
+  file: string;
+  schema: string;
+  format: DataFormat;
+  rows: number;
+  columns: number;
+  ok: boolean;
+  violations: Violation[];
+}
+
+interface ColumnCheck {
+  name: string;
+  spec: ColumnSchema;
+  seen: boolean;
+  /** Rows before the column first appeared (JSON lines), all null. */
+  absentRows: number;
+  firstAbsentRow: number;
+  categoryText?: Set<string>;
+  categoryNumbers?: Set<number>;
+  values?: Set<string | number>;
+}
+
+export function validateData(options: ValidateOptions): ValidationReport {
+  const schema = readDataSchema(options.schema, options.cwd);
+  const maxExamples = options.maxExamples ?? 5;
+  const source = openData(options.data, { cwd: options.cwd, format: options.format, model: options.model });
+  const checks: ColumnCheck[] = Object.entries(schema.columns).map(([name, spec]) => {
+    const c: ColumnCheck = { name, spec, seen: false, absentRows: 0, firstAbsentRow: 0 };
+    if (spec.categories) {
+      c.categoryText = new Set(spec.categories.map(String));
+      c.categoryNumbers = new Set(spec.categories.filter((v): v is number => typeof v === 'number'));
+      for (const v of spec.categories) {
+        if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) c.categoryNumbers.add(Number(v));
+      }
+    }
+    if (spec.unique) c.values = new Set();
+    return c;
+  });
+  const byName = new Map(checks.map((c) => [c.name, c]));
+  const violations = new Map<string, Violation>();
+  const extra = new Map<string, number>(); // extra column -> first row seen
+  const hit = (column: string | null, rule: Rule, expected: string, row: number, value: string, count = 1) => {
+    const key = `${column}\u0000${rule}`;
+    let v = violations.get(key);
+    if (!v) violations.set(key, (v = { column, rule, expected, count: 0, examples: [] }));
+    v.count += count;
+    if (v.examples.length < maxExamples) v.examples.push({ row, value });
+  };
+
+  let rows = 0;
+  for (const batch of source.batches()) {
+    const present = new Set(batch.names);
+    for (const name of batch.names) {
+      if (!byName.has(name) && !schema.allow_extra_columns && !extra.has(name)) extra.set(name, batch.firstRow);
+    }
+    for (const c of checks) {
+      if (!present.has(c.name)) {
+        if (c.absentRows === 0) c.firstAbsentRow = batch.firstRow;
+        c.absentRows += batch.length;
+        continue;
+      }
+      if (!c.seen) {
+        c.seen = true;
+        if (c.absentRows > 0 && !c.spec.nullable) hit(c.name, 'not_null', 'a value', c.firstAbsentRow, '(absent)', c.absentRows);
+      }
+      checkColumn(batch.column(c.name), c, batch.firstRow, hit);
+    }
+    rows += batch.length;
+  }
+
+  for (const c of checks) {
+    if (c.seen) continue;
+    // Never present: one violation when it is required, nothing when it is optional.
+    violations.delete(`${c.name}\u0000not_null`);
+    if (c.spec.required) hit(c.name, 'required', 'the column to exist', 0, '(absent)', rows);
+  }
+  for (const [name, row] of extra) hit(name, 'extra_column', 'no such column (allow_extra_columns is false)', row, '(column)', rows);
+  if (schema.rows?.min !== undefined && rows < schema.rows.min) hit(null, 'rows_min', `at least ${schema.rows.min} rows`, 0, String(rows));
+  if (schema.rows?.max !== undefined && rows > schema.rows.max) hit(null, 'rows_max', `at most ${schema.rows.max} rows`, 0, String(rows));
+
+  const order = (v: Violation) => (v.column === null ? -1 : checks.findIndex((c) => c.name === v.column));
+  const list = [...violations.values()].sort((a, b) => order(a) - order(b) || RULES.indexOf(a.rule) - RULES.indexOf(b.rule));
+  return {
+    file: source.file,
+    schema: options.schema,
+    format: source.format,
+    rows,
+    columns: checks.length,
+    ok: list.length === 0,
+    violations: list,
+  };
+}
+
+type Hit = (column: string | null, rule: Rule, expected: string, row: number, value: string, count?: number) => void;
+
+function checkColumn(col: Column, c: ColumnCheck, firstRow: number, hit: Hit): void {
+  const s = c.spec;
+  const n = col.length;
+  const name = c.name;
+  for (let i = 0; i < n; i++) {
+    const kind = col.read(i);
+    if (kind === CELL.null) {
+      if (!s.nullable) hit(name, 'not_null', 'a value', firstRow + i, '');
+      continue;
+    }
+    const v = col.num;
+    const numeric = kind === CELL.int || kind === CELL.float;
+    if (!typeOk(s.type, kind)) {
+      hit(name, 'type', s.type, firstRow + i, col.text(i));
+      continue;
+    }
+    if (numeric && s.type !== 'string') {
+      if (v !== v) {
+        if (!s.nan) hit(name, 'nan', 'no NaN', firstRow + i, col.text(i));
+        continue;
+      }
+      if (v === Infinity || v === -Infinity) {
+        // Infinities answer to `inf` alone; min and max bound the finite values.
+        if (!s.inf) hit(name, 'inf', 'no infinity', firstRow + i, col.text(i));
+        continue;
+      }
+      if (s.min !== undefined && v < s.min) hit(name, 'min', `>= ${s.min}`, firstRow + i, col.text(i));
+      if (s.max !== undefined && v > s.max) hit(name, 'max', `<= ${s.max}`, firstRow + i, col.text(i));
+    }
+    if (c.categoryText) {
+      const ok = numeric && s.type !== 'string' ? c.categoryNumbers!.has(v) : c.categoryText.has(kind === CELL.bool ? (v ? 'true' : 'false') : col.text(i));
+      if (!ok) hit(name, 'categories', `one of ${[...c.categoryText].slice(0, 8).join(', ')}${c.categoryText.size > 8 ? ', ...' : ''}`, firstRow + i, col.text(i));
+    }
+    if (c.values) {
+      const key = numeric && s.type !== 'string' ? v : kind === CELL.bool ? String(v === 1) : col.text(i);
+      if (c.values.has(key)) hit(name, 'unique', 'no duplicates', firstRow + i, col.text(i));
+      else c.values.add(key);
+    }
+  }
+}
+
+function typeOk(type: ColumnType, kind: CellKind): boolean {
+  switch (type) {
+    case 'string':
+      return true;
+    case 'int':
+      return kind === CELL.int;
+    case 'float':
+      return kind === CELL.int || kind === CELL.float;
+    case 'bool':
+      return kind === CELL.bool;
+  }
+}

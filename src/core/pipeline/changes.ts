@@ -1,0 +1,153 @@
+/**
+ * Whether a stage changed since mlo.lock recorded it, and why: its cmd, a dep's hash, a param's value,
+ * or an out missing or modified (DVC's order: definition, deps, outs). Hashes come from scanPath, which
+ * answers unchanged files from the state database by stat, so a no-op check reads no file content.
+ */
+import { MloError } from '../errors.js';
+import { scanPath, type ScanContext } from '../workspace/scan.js';
+import type { Pipeline, Stage } from './load.js';
+import type { LockEntry, LockFileEntry } from './lockfile.js';
+import { getKey, sameValue, type ParamValues } from './params.js';
+
+export type ReasonKind = 'never-run' | 'cmd' | 'dep' | 'param' | 'out' | 'always-changed' | 'forced' | 'upstream';
+export type Change = 'modified' | 'missing' | 'added' | 'removed';
+
+export interface Reason {
+  kind: ReasonKind;
+  change?: Change;
+  /** The dep/out path, the params file, or the upstream stage. */
+  path?: string;
+  key?: string;
+  message: string;
+}
+
+/** Hashes of workspace paths computed during one command; entries under a stage's outs are dropped when it writes them. */
+export class HashMemo {
+  private readonly map = new Map<string, LockFileEntry | null>();
+
+  constructor(private readonly ctx: ScanContext) {}
+
+  get(rel: string): LockFileEntry | undefined {
+    const hit = this.map.get(rel);
+    if (hit !== undefined) return hit ?? undefined;
+    const scanned = scanPath(this.ctx, rel, { store: false });
+    const entry: LockFileEntry | null = !scanned
+      ? null
+      : scanned.kind === 'file'
+        ? { path: rel, hash: scanned.hash, size: scanned.size }
+        : { path: rel, hash: scanned.manifest.hash, size: scanned.manifest.size, files: scanned.manifest.files };
+    this.map.set(rel, entry);
+    return entry ?? undefined;
+  }
+
+  set(entry: LockFileEntry): void {
+    this.map.set(entry.path, entry);
+  }
+
+  /** Forgets `rel`, everything inside it and every folder containing it. */
+  forget(rel: string): void {
+    for (const k of this.map.keys()) if (k === rel || k.startsWith(`${rel}/`) || rel.startsWith(`${k}/`)) this.map.delete(k);
+  }
+}
+
+export interface CurrentState {
+  deps: LockFileEntry[];
+  /** Deps that do not exist in the workspace. */
+  missing: string[];
+  params: ParamValues;
+}
+
+export function currentDeps(memo: HashMemo, stage: Stage): { deps: LockFileEntry[]; missing: string[] } {
+  const deps: LockFileEntry[] = [];
+  const missing: string[] = [];
+  for (const d of stage.deps) {
+    const e = memo.get(d.path);
+    if (e) deps.push(e);
+    else missing.push(d.path);
+  }
+  return { deps, missing };
+}
+
+/** The values of the stage's params; an unknown key or a missing file is an error naming the stage. */
+export function currentParams(pipeline: Pipeline, stage: Stage): ParamValues {
+  const values: ParamValues = {};
+  for (const p of stage.params) {
+    const data = pipeline.params.read(p.file);
+    if (!data) {
+      throw new MloError('MLO_MISSING_PARAMS', `${pipeline.where(p.at)}: stage '${stage.name}': params file ${p.file} does not exist`, {
+        hint: `create ${p.file} or remove it from the stage's params`,
+      });
+    }
+    const picked: Record<string, unknown> = {};
+    for (const key of p.keys ?? Object.keys(data)) {
+      const r = getKey(data, key);
+      if (!r.found) {
+        throw new MloError('MLO_UNKNOWN_PARAM', `${pipeline.where(p.at)}: stage '${stage.name}': param '${key}' is not in ${p.file}`, {
+          hint: `add '${key}' to ${p.file}, or fix the key in mlo.yaml (nested keys use dots: train.lr)`,
+          meta: { stage: stage.name, file: p.file, key },
+        });
+      }
+      picked[key] = r.value;
+    }
+    values[p.file] = picked;
+  }
+  return values;
+}
+
+function fmt(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? 'undefined' : s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+/** Why the stage's definition or inputs differ from its lock entry (empty: they do not). */
+export function inputReasons(stage: Stage, entry: LockEntry | undefined, current: CurrentState): Reason[] {
+  if (!entry) return [{ kind: 'never-run', message: 'never run (not in mlo.lock)' }];
+  const reasons: Reason[] = [];
+  if (!sameValue(entry.cmd, stage.cmd)) reasons.push({ kind: 'cmd', message: 'cmd changed' });
+  const locked = new Map(entry.deps.map((d) => [d.path, d]));
+  for (const p of current.missing) reasons.push({ kind: 'dep', change: 'missing', path: p, message: `dep missing: ${p}` });
+  for (const d of current.deps) {
+    const was = locked.get(d.path);
+    if (!was) reasons.push({ kind: 'dep', change: 'added', path: d.path, message: `dep added: ${d.path}` });
+    else if (was.hash !== d.hash) reasons.push({ kind: 'dep', change: 'modified', path: d.path, message: `dep modified: ${d.path}` });
+  }
+  const declared = new Set(stage.deps.map((d) => d.path));
+  for (const d of entry.deps) if (!declared.has(d.path)) reasons.push({ kind: 'dep', change: 'removed', path: d.path, message: `dep removed: ${d.path}` });
+  for (const [file, values] of Object.entries(current.params)) {
+    const was = entry.params[file] ?? {};
+    for (const [key, value] of Object.entries(values)) {
+      if (!(key in was)) reasons.push({ kind: 'param', change: 'added', path: file, key, message: `param added: ${key} = ${fmt(value)}` });
+      else if (!sameValue(was[key], value)) reasons.push({ kind: 'param', change: 'modified', path: file, key, message: `param changed: ${key} ${fmt(was[key])} -> ${fmt(value)}` });
+    }
+    for (const key of Object.keys(was)) if (!(key in values)) reasons.push({ kind: 'param', change: 'removed', path: file, key, message: `param removed: ${key}` });
+  }
+  for (const file of Object.keys(entry.params)) {
+    if (!(file in current.params)) reasons.push({ kind: 'param', change: 'removed', path: file, message: `params removed: ${file}` });
+  }
+  return reasons;
+}
+
+/** Outs declared but not recorded, recorded but not declared, missing from the workspace or modified. */
+export function outReasons(memo: HashMemo, stage: Stage, entry: LockEntry | undefined): Reason[] {
+  if (!entry) return [];
+  const reasons: Reason[] = [];
+  const locked = new Map(entry.outs.map((o) => [o.path, o]));
+  for (const out of stage.outs) {
+    const was = locked.get(out.path);
+    if (!was || (was.cache === false) === out.cache) {
+      reasons.push({ kind: 'out', change: 'added', path: out.path, message: `out added: ${out.path}` });
+      continue;
+    }
+    const now = memo.get(out.path);
+    if (!now) reasons.push({ kind: 'out', change: 'missing', path: out.path, message: `out missing: ${out.path}` });
+    else if (now.hash !== was.hash) reasons.push({ kind: 'out', change: 'modified', path: out.path, message: `out modified: ${out.path}` });
+  }
+  const declared = new Set(stage.outs.map((o) => o.path));
+  for (const o of entry.outs) if (!declared.has(o.path)) reasons.push({ kind: 'out', change: 'removed', path: o.path, message: `out removed: ${o.path}` });
+  return reasons;
+}
+
+/** Only missing or modified outs, each of which the lock entry records: the outs can be restored. */
+export function onlyOutsDiffer(reasons: Reason[]): boolean {
+  return reasons.length > 0 && reasons.every((r) => r.kind === 'out' && (r.change === 'missing' || r.change === 'modified'));
+}

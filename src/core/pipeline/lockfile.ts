@@ -1,0 +1,116 @@
+/**
+ * `mlo.lock`, the machine-written record of the last successful run of each stage: the resolved cmd,
+ * every dep's and out's hash and size, and the params' values. Keys come out in a fixed order so the
+ * file diffs well. The contract with src/core/tracked.ts (`outsFromLockDoc`): each `stages.<name>.outs[]`
+ * entry holds exactly path (root-relative), hash, size, optional files, and `cache: false` when uncached.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import { errnoCode, explainFsError } from '../errors.js';
+import { writeFileAtomic } from '../fsutil.js';
+import { anyHashSchema, safeRelPath } from '../pointer/schema.js';
+import type { Repo } from '../repo.js';
+import { LOCK_FILE } from '../tracked.js';
+import { parseYamlText } from '../yamlfile.js';
+import { sortDeep } from './params.js';
+
+export { LOCK_FILE };
+
+const fileEntry = z
+  .object({
+    path: safeRelPath,
+    hash: anyHashSchema,
+    size: z.number().int().nonnegative(),
+    files: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+const outEntry = fileEntry.extend({ cache: z.literal(false).optional() }).strict();
+
+export const lockEntrySchema = z
+  .object({
+    cmd: z.union([z.string(), z.array(z.string())]),
+    deps: z.array(fileEntry).default([]),
+    params: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    outs: z.array(outEntry).default([]),
+  })
+  .strict();
+
+export const lockSchema = z
+  .object({
+    schema: z.literal(1),
+    stages: z.record(z.string(), lockEntrySchema).default({}),
+  })
+  .strict();
+
+export type LockFileEntry = z.infer<typeof fileEntry>;
+export type LockOutEntry = z.infer<typeof outEntry>;
+export type LockEntry = z.infer<typeof lockEntrySchema>;
+export type LockDoc = z.infer<typeof lockSchema>;
+
+export function emptyLock(): LockDoc {
+  return { schema: 1, stages: {} };
+}
+
+export function readLock(repo: Repo): LockDoc {
+  let text: string;
+  try {
+    text = readFileSync(join(repo.root, LOCK_FILE), 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return emptyLock();
+    explainFsError(err, LOCK_FILE);
+  }
+  if (text.trim() === '') return emptyLock();
+  return parseLockText(text);
+}
+
+export function parseLockText(text: string): LockDoc {
+  return parseYamlText(text, LOCK_FILE, lockSchema).value;
+}
+
+const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** A lock entry with every key in its fixed place (the form written and compared). */
+export function normalizeEntry(e: LockEntry): LockEntry {
+  const file = (f: LockFileEntry) => (f.files === undefined ? { path: f.path, hash: f.hash, size: f.size } : { path: f.path, hash: f.hash, size: f.size, files: f.files });
+  const params: Record<string, Record<string, unknown>> = {};
+  for (const f of Object.keys(e.params).sort()) params[f] = sortDeep(e.params[f]) as Record<string, unknown>;
+  return {
+    cmd: e.cmd,
+    deps: [...e.deps].sort(byPath).map(file),
+    params,
+    outs: [...e.outs].sort(byPath).map((o) => (o.cache === false ? { ...file(o), cache: false as const } : file(o))),
+  };
+}
+
+export function serializeLock(doc: LockDoc): string {
+  const stages: Record<string, LockEntry> = {};
+  for (const name of Object.keys(doc.stages).sort()) {
+    const e = normalizeEntry(doc.stages[name]);
+    const out: Record<string, unknown> = { cmd: e.cmd };
+    if (e.deps.length) out.deps = e.deps;
+    if (Object.keys(e.params).length) out.params = e.params;
+    if (e.outs.length) out.outs = e.outs;
+    stages[name] = out as LockEntry;
+  }
+  const header = '# Written by `mlo run`; do not edit. Commit it with mlo.yaml.\n';
+  return header + stringify({ schema: 1, stages }, { lineWidth: 0, sortMapEntries: false });
+}
+
+/**
+ * Re-reads mlo.lock, applies `updates` (an entry, or null to drop the stage) and keeps only stages
+ * `keep` accepts, then writes it atomically. Call while holding the repository lock, so concurrent
+ * runs never lose each other's entries.
+ */
+export function updateLock(repo: Repo, updates: Record<string, LockEntry | null>, keep?: (name: string) => boolean): LockDoc {
+  const doc = readLock(repo);
+  for (const [name, entry] of Object.entries(updates)) {
+    if (entry === null) delete doc.stages[name];
+    else doc.stages[name] = entry;
+  }
+  if (keep) for (const name of Object.keys(doc.stages)) if (!keep(name)) delete doc.stages[name];
+  writeFileAtomic(join(repo.root, LOCK_FILE), serializeLock(doc));
+  return doc;
+}

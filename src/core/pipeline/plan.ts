@@ -1,0 +1,169 @@
+/**
+ * What to do with each stage: nothing (unchanged or frozen), restore its outs from the cache (they are
+ * only missing or modified, or the run cache knows this exact run), pull them (--pull), or run it.
+ * Shared by `mlo run` (decided per stage, right before it would run, once its upstream is done),
+ * `mlo run --dry` and `mlo status` (decided for all stages up front).
+ */
+import { MloError } from '../errors.js';
+import type { Repo } from '../repo.js';
+import type { ScanContext } from '../workspace/scan.js';
+import {
+  currentDeps, currentParams, inputReasons, onlyOutsDiffer, outReasons, HashMemo, type CurrentState, type Reason,
+} from './changes.js';
+import { buildGraph, selectStages, type Graph, type SelectOptions } from './dag.js';
+import { loadPipeline, pipelineExists, type Pipeline, type Stage } from './load.js';
+import { readLock, type LockDoc, type LockEntry } from './lockfile.js';
+import { canUseRunCache, outsInCache, readRunCache, runCacheKey } from './runcache.js';
+import { sameValue } from './params.js';
+
+export type Action = 'none' | 'run' | 'restore' | 'pull';
+
+export interface Decision {
+  action: Action;
+  reasons: Reason[];
+  frozen?: boolean;
+  /** For restore: where the recorded outs come from. */
+  restoreFrom?: 'lock' | 'run-cache';
+  /** The entry whose outs are restored or pulled. */
+  entry?: LockEntry;
+  current: CurrentState;
+  runCacheKey?: string;
+}
+
+export interface PlanEnv {
+  repo: Repo;
+  ctx: ScanContext;
+  memo: HashMemo;
+  pipeline: Pipeline;
+  lock: LockDoc;
+}
+
+export interface DecideOptions {
+  force?: boolean;
+  pull?: boolean;
+  /** Look the run up in the run cache (off with --force or --no-run-cache). */
+  runCache?: boolean;
+}
+
+export function decide(env: PlanEnv, stage: Stage, options: DecideOptions): Decision {
+  const { deps, missing } = currentDeps(env.memo, stage);
+  const current: CurrentState = { deps, missing, params: currentParams(env.pipeline, stage) };
+  if (stage.frozen) return { action: 'none', reasons: [], frozen: true, current };
+  const entry = env.lock.stages[stage.name];
+  const reasons: Reason[] = [];
+  if (options.force) reasons.push({ kind: 'forced', message: 'forced (--force)' });
+  if (stage.alwaysChanged) reasons.push({ kind: 'always-changed', message: 'always_changed is set' });
+  else if (stage.deps.length === 0 && stage.outs.length === 0 && stage.params.length === 0) {
+    reasons.push({ kind: 'always-changed', message: 'no deps, params or outs: runs every time' });
+  }
+  reasons.push(...inputReasons(stage, entry, current));
+  const outs = outReasons(env.memo, stage, entry);
+  if (reasons.length === 0 && outs.length === 0) return { action: 'none', reasons, current };
+  if (reasons.length === 0 && entry && onlyOutsDiffer(outs)) {
+    if (outsInCache(env.ctx, entry.outs)) return { action: 'restore', reasons: outs, restoreFrom: 'lock', entry, current };
+    if (options.pull) return { action: 'pull', reasons: outs, entry, current };
+    return { action: 'run', reasons: [...outs, { kind: 'out', message: 'outs are not in the cache' }], current };
+  }
+  const all = [...reasons, ...outs];
+  if (options.runCache !== false && !options.force && canUseRunCache(stage) && current.missing.length === 0) {
+    const key = runCacheKey(stage, current.deps, current.params);
+    const cached = readRunCache(env.repo, key);
+    if (cached && sameValue(cached.cmd, stage.cmd) && outsInCache(env.ctx, cached.outs)) {
+      return { action: 'restore', reasons: all, restoreFrom: 'run-cache', entry: cached, current, runCacheKey: key };
+    }
+    return { action: 'run', reasons: all, current, runCacheKey: key };
+  }
+  return { action: 'run', reasons: all, current };
+}
+
+/**
+ * Errors to raise before anything runs: a dep that is neither in the workspace nor an out of a stage
+ * (naming the stage), a dep produced by a stage outside the selection, an unknown param key.
+ */
+export function preflight(env: PlanEnv, graph: Graph, names: string[]): void {
+  const selected = new Set(names);
+  for (const name of names) {
+    const stage = env.pipeline.byName.get(name)!;
+    currentParams(env.pipeline, stage);
+    for (const dep of stage.deps) {
+      const producers = [...graph.upstream.get(name)!].map((n) => env.pipeline.byName.get(n)!).filter((p) => p.outs.some((o) => o.path === dep.path || dep.path.startsWith(`${o.path}/`)));
+      if (producers.some((p) => selected.has(p.name))) continue;
+      if (env.memo.get(dep.path)) continue;
+      const where = env.pipeline.where(dep.at);
+      if (producers.length) {
+        throw new MloError('MLO_MISSING_DEP', `${where}: stage '${name}': dep '${dep.path}' is missing; stage '${producers[0].name}' writes it`, {
+          hint: `run it first: mlo run ${producers[0].name} (or drop --single-item)`,
+          meta: { stage: name, dep: dep.path },
+        });
+      }
+      throw new MloError('MLO_MISSING_DEP', `${where}: stage '${name}': dep '${dep.path}' does not exist and no stage writes it`, {
+        hint: 'create the file, fetch it (mlo pull), or fix the path in mlo.yaml',
+        meta: { stage: name, dep: dep.path },
+      });
+    }
+  }
+}
+
+export interface PlannedStage {
+  name: string;
+  action: Action;
+  frozen: boolean;
+  restoreFrom?: 'lock' | 'run-cache';
+  reasons: Reason[];
+}
+
+/** Decides every selected stage up front; a stage downstream of one that will run or restore runs too. */
+export function planStages(env: PlanEnv, graph: Graph, names: string[], options: DecideOptions): PlannedStage[] {
+  const byName = new Map<string, PlannedStage>();
+  const plan: PlannedStage[] = [];
+  for (const name of names) {
+    const stage = env.pipeline.byName.get(name)!;
+    const d = decide(env, stage, options);
+    const p: PlannedStage = { name, action: d.action, frozen: Boolean(d.frozen), restoreFrom: d.restoreFrom, reasons: d.reasons };
+    if (!d.frozen) {
+      const busy = [...graph.upstream.get(name)!].filter((u) => byName.get(u) && byName.get(u)!.action !== 'none');
+      if (busy.length) {
+        if (p.action === 'none' || p.action === 'restore') {
+          p.action = 'run';
+          p.restoreFrom = undefined;
+        }
+        p.reasons = [...p.reasons, ...busy.map((u) => ({ kind: 'upstream' as const, path: u, message: `upstream stage '${u}' will run` }))];
+      }
+    }
+    byName.set(name, p);
+    plan.push(p);
+  }
+  return plan;
+}
+
+export interface StageStatusEntry {
+  name: string;
+  changed: boolean;
+  frozen: boolean;
+  action: Action;
+  reasons: Reason[];
+}
+
+/** `mlo status`'s stages section: every stage that would do something on `mlo run`, and why. */
+export async function pipelineStatus(repo: Repo, options: { targets?: string[] } = {}): Promise<StageStatusEntry[]> {
+  if (!pipelineExists(repo)) return [];
+  const { openScan } = await import('../add.js');
+  const pipeline = loadPipeline(repo);
+  const graph = buildGraph(pipeline);
+  const names = selectStages(graph, options.targets ?? []);
+  const ctx = openScan(repo);
+  try {
+    const env: PlanEnv = { repo, ctx, memo: new HashMemo(ctx), pipeline, lock: readLock(repo) };
+    return planStages(env, graph, names, { runCache: false }).map((p) => ({
+      name: p.name,
+      changed: p.action !== 'none',
+      frozen: p.frozen,
+      action: p.action,
+      reasons: p.reasons,
+    }));
+  } finally {
+    ctx.state.close();
+  }
+}
+
+export type { SelectOptions };

@@ -1,0 +1,401 @@
+/**
+ * `mlo run`: runs the stages that changed, in topological order, up to `jobs` at a time. Each stage is
+ * decided right before it would start (its upstream may have just rewritten its deps), its outs are
+ * stored in the content cache, and mlo.lock is rewritten atomically after every stage that succeeds,
+ * so a failure or Ctrl-C leaves the results of the stages that finished and nothing half-written.
+ * The repository lock is held while the cache and mlo.lock are written, not while commands run
+ * (a stage may itself call mlo).
+ */
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { openScan } from '../add.js';
+import { storeManifest } from '../cache/manifest.js';
+import { runCheckout } from '../checkout.js';
+import { MloError, isMloError } from '../errors.js';
+import { withRepoLock } from '../lock.js';
+import type { Repo } from '../repo.js';
+import type { Tracked } from '../tracked.js';
+import { ignoreInGit } from '../workspace/gitignore.js';
+import { scanPath, type ScanContext } from '../workspace/scan.js';
+import { HashMemo, type Reason } from './changes.js';
+import { buildGraph, selectStages } from './dag.js';
+import { execCommands } from './exec.js';
+import type { PipelineHooks, RunSummary, StageEndResult, StageStartInfo } from './hooks.js';
+import { loadPipeline, type Stage } from './load.js';
+import { readLock, updateLock, type LockEntry, type LockOutEntry } from './lockfile.js';
+import { decide, planStages, preflight, type Action, type Decision, type PlanEnv } from './plan.js';
+import { outsInCache, writeRunCache } from './runcache.js';
+
+export interface RunOptions {
+  /** Stage names (or foreach group names); none means every stage. */
+  targets?: string[];
+  force?: boolean;
+  /** Decide and report, change nothing. */
+  dry?: boolean;
+  singleItem?: boolean;
+  downstream?: boolean;
+  keepGoing?: boolean;
+  pull?: boolean;
+  /** Stages run at the same time (default 1). */
+  jobs?: number;
+  /** Do not restore outs from the run cache. */
+  noRunCache?: boolean;
+  /** Aborting ends the running commands' process groups; no further stage starts. */
+  signal?: AbortSignal;
+  hooks?: PipelineHooks;
+  /** Environment the commands inherit (the command passes process.env). */
+  baseEnv?: Record<string, string | undefined>;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export type RestoreSource = 'lock' | 'run-cache' | 'remote';
+
+export type RunEvent =
+  | { type: 'skip'; stage: string; frozen: boolean }
+  | { type: 'start'; stage: string; reasons: Reason[] }
+  | { type: 'output'; stage: string; stream: 'stdout' | 'stderr'; line: string }
+  | { type: 'restored'; stage: string; from: RestoreSource; reasons: Reason[] }
+  | { type: 'done'; stage: string; status: StageOutcome['status']; durationMs: number; exitCode?: number; error?: string }
+  | { type: 'warning'; message: string };
+
+export interface StageOutcome {
+  name: string;
+  action: Action;
+  /**
+   * unchanged / frozen: nothing to do; ran / restored: done; failed / interrupted: the command failed
+   * or was stopped; skipped: not started because an upstream stage failed or the run stopped;
+   * planned: --dry.
+   */
+  status: 'unchanged' | 'frozen' | 'ran' | 'restored' | 'failed' | 'interrupted' | 'skipped' | 'planned';
+  reasons: Reason[];
+  restoredFrom?: RestoreSource;
+  durationMs?: number;
+  exitCode?: number;
+  error?: { code: string; message: string; hint?: string };
+}
+
+export interface RunResult {
+  ok: boolean;
+  dry: boolean;
+  interrupted: boolean;
+  durationMs: number;
+  stages: StageOutcome[];
+  /** True when mlo.lock was rewritten. */
+  lockChanged: boolean;
+}
+
+export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise<RunResult> {
+  const started = Date.now();
+  const pipeline = loadPipeline(repo);
+  const graph = buildGraph(pipeline);
+  const names = selectStages(graph, options.targets ?? [], { singleItem: options.singleItem, downstream: options.downstream });
+  const ctx = openScan(repo);
+  const env: PlanEnv = { repo, ctx, memo: new HashMemo(ctx), pipeline, lock: readLock(repo) };
+  const decideOptions = { force: options.force, pull: options.pull, runCache: !options.noRunCache };
+  try {
+    preflight(env, graph, names);
+    if (options.dry) {
+      const plan = planStages(env, graph, names, decideOptions);
+      return {
+        ok: true, dry: true, interrupted: false, durationMs: Date.now() - started, lockChanged: false,
+        stages: plan.map((p) => ({
+          name: p.name, action: p.action, reasons: p.reasons, restoredFrom: p.restoreFrom,
+          status: p.frozen ? 'frozen' : p.action === 'none' ? 'unchanged' : 'planned',
+        })),
+      };
+    }
+    const runner = new Runner(env, options, decideOptions);
+    return await runner.run(names, graph.upstream, started);
+  } finally {
+    ctx.state.close();
+  }
+}
+
+class Runner {
+  private readonly outcomes = new Map<string, StageOutcome>();
+  private commitChain: Promise<unknown> = Promise.resolve();
+  private runEnv: Record<string, string> = {};
+  private lockChanged = false;
+  private stopping = false;
+  private unexpected: unknown;
+  private readonly signal: AbortSignal;
+
+  constructor(
+    private readonly env: PlanEnv,
+    private readonly options: RunOptions,
+    private readonly decideOptions: { force?: boolean; pull?: boolean; runCache?: boolean },
+  ) {
+    this.signal = options.signal ?? new AbortController().signal;
+  }
+
+  private emit(e: RunEvent): void {
+    this.options.onEvent?.(e);
+  }
+
+  private async hook<T>(name: string, fn: (() => Promise<T>) | undefined): Promise<T | undefined> {
+    if (!fn) return undefined;
+    try {
+      return await fn();
+    } catch (err) {
+      this.emit({ type: 'warning', message: `tracking hook ${name} failed: ${(err as Error).message}` });
+      return undefined;
+    }
+  }
+
+  async run(names: string[], upstream: Map<string, Set<string>>, started: number): Promise<RunResult> {
+    const { hooks } = this.options;
+    const startEnv = await this.hook('onRunStart', hooks?.onRunStart && (() => hooks.onRunStart!({
+      root: this.env.repo.root, stages: names, targets: this.options.targets ?? [], force: Boolean(this.options.force), startedAt: new Date(started).toISOString(),
+    })));
+    this.runEnv = startEnv ?? {};
+    const jobs = Math.max(1, this.options.jobs ?? 1);
+    const selected = new Set(names);
+    const pending = [...names];
+    const running = new Map<string, Promise<void>>();
+    const okStates = new Set(['unchanged', 'frozen', 'ran', 'restored']);
+    for (;;) {
+      if (this.signal.aborted) this.stopping = true;
+      if (!this.stopping) {
+        for (let i = 0; i < pending.length && running.size < jobs; ) {
+          const name = pending[i];
+          const ups = [...upstream.get(name)!].filter((u) => selected.has(u));
+          const blocked = ups.find((u) => this.outcomes.has(u) && !okStates.has(this.outcomes.get(u)!.status));
+          if (blocked) {
+            pending.splice(i, 1);
+            this.outcomes.set(name, { name, action: 'none', status: 'skipped', reasons: [{ kind: 'upstream', path: blocked, message: `upstream stage '${blocked}' did not succeed` }] });
+            continue;
+          }
+          if (ups.every((u) => this.outcomes.has(u))) {
+            pending.splice(i, 1);
+            const p = this.stage(name).finally(() => running.delete(name));
+            running.set(name, p);
+            continue;
+          }
+          i++;
+        }
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+      const failed = [...this.outcomes.values()].some((o) => o.status === 'failed' || o.status === 'interrupted');
+      if (failed && !this.options.keepGoing) this.stopping = true;
+    }
+    for (const name of pending) {
+      this.outcomes.set(name, { name, action: 'none', status: 'skipped', reasons: [{ kind: 'upstream', message: this.signal.aborted ? 'the run was interrupted' : 'the run stopped after a failure' }] });
+    }
+    await this.commitChain;
+    const stages = names.map((n) => this.outcomes.get(n)!);
+    const interrupted = this.signal.aborted;
+    const ok = !interrupted && stages.every((s) => okStates.has(s.status));
+    const result: RunResult = { ok, dry: false, interrupted, durationMs: Date.now() - started, stages, lockChanged: this.lockChanged };
+    const summary: RunSummary = { ok, interrupted, durationMs: result.durationMs, stages: stages.map((s) => ({ name: s.name, action: s.action, status: s.status })) };
+    await this.hook('onRunEnd', hooks?.onRunEnd && (() => hooks.onRunEnd!(summary)));
+    if (this.unexpected) throw this.unexpected;
+    return result;
+  }
+
+  private async stage(name: string): Promise<void> {
+    const stage = this.env.pipeline.byName.get(name)!;
+    const t0 = Date.now();
+    let decision: Decision | undefined;
+    try {
+      decision = decide(this.env, stage, this.decideOptions);
+      if (decision.action === 'none') {
+        this.outcomes.set(name, { name, action: 'none', status: decision.frozen ? 'frozen' : 'unchanged', reasons: [] });
+        this.emit({ type: 'skip', stage: name, frozen: Boolean(decision.frozen) });
+        return;
+      }
+      if (decision.action === 'pull') {
+        if (await this.pull(stage, decision)) return this.restored(stage, decision, 'remote', t0);
+        decision = { ...decision, action: 'run', reasons: [...decision.reasons, { kind: 'out', message: 'the remote does not have the outs' }] };
+      }
+      if (decision.action === 'restore') {
+        await this.restore(stage, decision.entry!, decision.restoreFrom === 'run-cache' ? decision : undefined);
+        return this.restored(stage, decision, decision.restoreFrom!, t0);
+      }
+      await this.execute(stage, decision, t0);
+    } catch (err) {
+      if (!isMloError(err)) this.unexpected ??= err;
+      const e = isMloError(err) ? err : new MloError('MLO_INTERNAL', (err as Error).message);
+      this.outcomes.set(name, {
+        name, action: decision?.action ?? 'run', status: 'failed', reasons: decision?.reasons ?? [], durationMs: Date.now() - t0,
+        error: { code: e.code, message: e.message, hint: e.hint },
+      });
+      this.emit({ type: 'done', stage: name, status: 'failed', durationMs: Date.now() - t0, error: e.message });
+    }
+  }
+
+  private restored(stage: Stage, decision: Decision, from: RestoreSource, t0: number): void {
+    this.outcomes.set(stage.name, { name: stage.name, action: 'restore', status: 'restored', restoredFrom: from, reasons: decision.reasons, durationMs: Date.now() - t0 });
+    this.emit({ type: 'restored', stage: stage.name, from, reasons: decision.reasons });
+  }
+
+  private async pull(stage: Stage, decision: Decision): Promise<boolean> {
+    // The remotes module is optional at build time: sync.ts may not exist in every build.
+    const spec = '../sync.js';
+    let mod: { fetchTargets?: (repo: Repo, o: { cwd: string; targets: string[]; remote?: string }) => Promise<unknown> };
+    try {
+      mod = await import(spec);
+    } catch {
+      throw new MloError('MLO_PULL_UNAVAILABLE', `stage '${stage.name}': --pull needs remote support (src/core/sync.ts), which this build lacks`, { hint: 'run without --pull to re-run the stage' });
+    }
+    if (typeof mod.fetchTargets !== 'function') throw new MloError('MLO_PULL_UNAVAILABLE', 'this build has no fetchTargets() for --pull');
+    const entry = decision.entry!;
+    const targets = entry.outs.filter((o) => o.cache !== false).map((o) => o.path);
+    if (targets.length) await mod.fetchTargets(this.env.repo, { cwd: this.env.repo.root, targets });
+    if (!outsInCache(this.env.ctx, entry.outs.filter((o) => o.cache !== false))) return false;
+    await this.restore(stage, entry, undefined);
+    return true;
+  }
+
+  /** Serializes writes of the cache, mlo.lock and the state within this process, under the repository lock. */
+  private commit<T>(fn: () => T): Promise<T> {
+    const next = this.commitChain.then(() => withRepoLock(this.env.repo, { command: 'run' }, fn));
+    this.commitChain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Puts `source`'s outs back from the cache; with `record`, writes the stage's lock entry for the current inputs. */
+  private async restore(stage: Stage, source: LockEntry, record: Decision | undefined): Promise<void> {
+    const { repo, ctx } = this.env;
+    await this.commit(() => {
+      const byPath = new Map(stage.outs.map((o) => [o.path, o]));
+      const items = (outs: LockOutEntry[]): Tracked[] => outs.map((o) => ({ path: o.path, hash: o.hash, size: o.size, files: o.files, stage: stage.name }));
+      const cached = source.outs.filter((o) => o.cache !== false);
+      const uncached = source.outs.filter((o) => o.cache === false && byPath.has(o.path));
+      const result = runCheckout(ctx, items(cached), { force: true });
+      // Outs kept in git must be plain files the user may edit: never links into the cache.
+      if (uncached.length) {
+        const copyCtx: ScanContext = { ...ctx, repo: { ...repo, config: { ...repo.config, cache: { ...repo.config.cache, type: ['reflink', 'copy'] } } } };
+        const r = runCheckout(copyCtx, items(uncached), { force: true });
+        result.missing.push(...r.missing);
+      }
+      if (result.missing.length) {
+        throw new MloError('MLO_MISSING_OBJECT', `stage '${stage.name}': cannot restore ${result.missing[0].path}: its content is not in the cache`, { hint: 'run the stage with mlo run --force' });
+      }
+      for (const o of cached) ignoreInGit(repo.root, o.path);
+      for (const o of source.outs) this.env.memo.forget(o.path);
+      if (record) this.writeEntry(stage.name, { cmd: stage.cmd, deps: record.current.deps, params: record.current.params, outs: source.outs });
+    });
+  }
+
+  private writeEntry(name: string, entry: LockEntry): void {
+    const doc = updateLock(this.env.repo, { [name]: entry }, (n) => this.env.pipeline.byName.has(n));
+    this.env.lock.stages = doc.stages;
+    this.lockChanged = true;
+  }
+
+  private async execute(stage: Stage, decision: Decision, t0: number): Promise<void> {
+    const { repo } = this.env;
+    const name = stage.name;
+    if (decision.current.missing.length) {
+      throw new MloError('MLO_MISSING_DEP', `stage '${name}': dep '${decision.current.missing[0]}' does not exist`, {
+        hint: 'the stage that writes it did not create it, or the file was removed; check mlo.yaml',
+      });
+    }
+    const wdirAbs = join(repo.root, stage.wdir);
+    if (!existsSync(wdirAbs) || !statSync(wdirAbs).isDirectory()) {
+      throw new MloError('MLO_NOT_FOUND', `stage '${name}': working directory '${stage.wdir}' does not exist`);
+    }
+    const info: StageStartInfo = {
+      name, cmd: stage.cmd, wdir: wdirAbs, deps: decision.current.deps, params: decision.current.params,
+      outs: stage.outs.map((o) => o.path), metricsFiles: stage.outs.filter((o) => o.kind === 'metric').map((o) => o.path), reasons: decision.reasons,
+    };
+    const { hooks } = this.options;
+    const hookEnv = (await this.hook('onStageStart', hooks?.onStageStart && (() => hooks.onStageStart!(info)))) ?? {};
+    this.emit({ type: 'start', stage: name, reasons: decision.reasons });
+    for (const out of stage.outs) {
+      if (!out.persist) rmSync(join(repo.root, out.path), { recursive: true, force: true });
+      this.env.memo.forget(out.path);
+      mkdirSync(dirname(join(repo.root, out.path)), { recursive: true });
+    }
+    const base: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.options.baseEnv ?? {})) if (v !== undefined) base[k] = v;
+    const childEnv = {
+      ...base,
+      ...stage.env,
+      MLO_STAGE: name,
+      MLO_ROOT: repo.root,
+      MLO_WDIR: wdirAbs,
+      MLO_PARAMS: JSON.stringify(decision.current.params),
+      MLO_METRICS_FILES: info.metricsFiles.join(','),
+      ...this.runEnv,
+      ...hookEnv,
+    };
+    const r = await execCommands(stage.cmd, {
+      cwd: wdirAbs,
+      env: childEnv,
+      signal: this.signal,
+      onLine: (stream, line) => this.emit({ type: 'output', stage: name, stream, line }),
+    });
+    const end = (status: StageEndResult['status'], outs: LockOutEntry[]) =>
+      this.hook('onStageEnd', hooks?.onStageEnd && (() => hooks.onStageEnd!(info, {
+        status, durationMs: Date.now() - t0, exitCode: r.exitCode, deps: decision.current.deps, outs, params: decision.current.params, metricsFiles: info.metricsFiles,
+      })));
+    if (r.interrupted || r.exitCode !== 0) {
+      const status = r.interrupted ? 'interrupted' : 'failed';
+      const error = r.interrupted ? new MloError('MLO_INTERRUPTED', `stage '${name}' was interrupted`) : commandError(stage, r.exitCode, r.failedAt ?? 0, r.signal);
+      this.outcomes.set(name, {
+        name, action: 'run', status, reasons: decision.reasons, durationMs: Date.now() - t0, exitCode: r.exitCode,
+        error: { code: error.code, message: error.message, hint: error.hint },
+      });
+      await end(status, []);
+      this.emit({ type: 'done', stage: name, status, durationMs: Date.now() - t0, exitCode: r.exitCode, error: error.message });
+      return;
+    }
+    let outs: LockOutEntry[];
+    try {
+      outs = await this.commit(() => this.record(stage, decision));
+    } catch (err) {
+      await end('failed', []);
+      throw err;
+    }
+    this.outcomes.set(name, { name, action: 'run', status: 'ran', reasons: decision.reasons, durationMs: Date.now() - t0, exitCode: 0 });
+    await end('succeeded', outs);
+    this.emit({ type: 'done', stage: name, status: 'ran', durationMs: Date.now() - t0, exitCode: 0 });
+  }
+
+  /** Hashes and stores the outs, then writes the stage's lock entry and run-cache entry. */
+  private record(stage: Stage, decision: Decision): LockOutEntry[] {
+    const { repo, ctx } = this.env;
+    const outs: LockOutEntry[] = [];
+    for (const out of stage.outs) {
+      // Uncached outs are stored too, so the run cache can give them back; they stay plain files in git.
+      const scanned = scanPath(ctx, out.path, { store: true });
+      if (!scanned) {
+        throw new MloError('MLO_MISSING_OUT', `stage '${stage.name}' succeeded but did not write its out '${out.path}'`, {
+          hint: 'make the command write that path, or remove it from the stage outs in mlo.yaml',
+          meta: { stage: stage.name, out: out.path },
+        });
+      }
+      let entry: LockOutEntry;
+      if (scanned.kind === 'dir') {
+        storeManifest(repo.cacheDir, scanned.manifest);
+        entry = { path: out.path, hash: scanned.manifest.hash, size: scanned.manifest.size, files: scanned.manifest.files };
+      } else {
+        entry = { path: out.path, hash: scanned.hash, size: scanned.size };
+      }
+      if (!out.cache) entry.cache = false;
+      else ignoreInGit(repo.root, out.path);
+      outs.push(entry);
+      this.env.memo.set(entry);
+    }
+    ctx.state.flush();
+    const entry: LockEntry = { cmd: stage.cmd, deps: decision.current.deps, params: decision.current.params, outs };
+    this.writeEntry(stage.name, entry);
+    if (decision.runCacheKey) writeRunCache(repo, decision.runCacheKey, entry);
+    return outs;
+  }
+}
+
+function commandError(stage: Stage, exitCode: number, failedAt: number, signal?: string): MloError {
+  const cmd = Array.isArray(stage.cmd) ? stage.cmd[failedAt] : stage.cmd;
+  if (exitCode === 127) {
+    return new MloError('MLO_COMMAND_NOT_FOUND', `stage '${stage.name}': command not found (exit 127): ${cmd}`, {
+      hint: 'check the program name in the stage cmd in mlo.yaml, and that it is installed and on PATH',
+    });
+  }
+  if (signal) return new MloError('MLO_STAGE_FAILED', `stage '${stage.name}' was killed by ${signal}: ${cmd}`);
+  return new MloError('MLO_STAGE_FAILED', `stage '${stage.name}' failed with exit code ${exitCode}: ${cmd}`, {
+    hint: 'its output is above; fix the problem and run mlo run again (finished stages are not re-run)',
+  });
+}

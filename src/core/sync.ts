@@ -1,0 +1,352 @@
+/**
+ * push, fetch and pull: moving cache objects between the cache and a remote.
+ *
+ * Invariants:
+ *   - push uploads only objects that `checkObject` has just verified, files before the directory
+ *     manifests that list them (a remote holding a manifest holds its files once a push completes);
+ *   - fetch downloads into the cache's tmp/ folder and an object enters the cache only after its bytes
+ *     hash to its name (cache/import.ts); a bad download is refused with the object and the tracked
+ *     path that needs it;
+ *   - every transfer is idempotent, so running a command again after Ctrl-C carries on.
+ */
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { openScan } from './add.js';
+import { runCheckout, type CheckoutResult } from './checkout.js';
+import { importVerified, newCacheTemp, verifyDownload } from './cache/import.js';
+import { clearCacheTmp, hasObject, objectPath } from './cache/objects.js';
+import { missingObjects } from './cache/presence.js';
+import { checkObject, markVerified } from './cache/verify.js';
+import { MloError, isMloError } from './errors.js';
+import { trackedInScope, type GcScope } from './gc.js';
+import { isDirHash } from './hash/blake3.js';
+import { withRepoLock } from './lock.js';
+import { neededObjects } from './references.js';
+import { remoteJobs, resolveRemote } from './remote-config.js';
+import type { Repo } from './repo.js';
+import { StateDb } from './state.js';
+import { repoRelative, resolveTargets, type Tracked } from './tracked.js';
+import { POINTER_SUFFIX } from './pointer/schema.js';
+import { RemoteIndex } from '../storage/known.js';
+import { objectKey } from '../storage/layout.js';
+import { runPool } from '../storage/pool.js';
+import { findOnRemote, type PresenceStrategy } from '../storage/presence.js';
+import { createRemote, type Remote, type RemoteSpec } from '../storage/remote.js';
+
+export type SyncScope = Omit<GcScope, 'workspace'>;
+
+/** Progress callbacks (the CLI draws a bar from them). */
+export interface SyncProgress {
+  /** The transfer about to start: how many objects and bytes. */
+  start?(phase: 'upload' | 'download', totals: { objects: number; bytes: number }): void;
+  bytes?(n: number): void;
+  object?(): void;
+  done?(): void;
+}
+
+export interface SyncOptions extends SyncScope {
+  cwd: string;
+  targets?: string[];
+  /** Remote name; default `core.remote`, or the only remote. */
+  remote?: string;
+  /** Concurrent requests; default the remote's `jobs`, else 32 for S3 and 8 for folders. */
+  jobs?: number;
+  progress?: SyncProgress;
+}
+
+export interface ObjectRef {
+  hash: string;
+  /** A tracked path that needs the object. */
+  path: string;
+}
+
+export interface PushResult {
+  remote: string;
+  url: string;
+  uploaded: number;
+  bytes: number;
+  /** Objects the remote already held. */
+  present: number;
+  /** Objects the targets need that are not in the local cache (nothing to push for them). */
+  missingLocally: ObjectRef[];
+  query: { strategy: PresenceStrategy; requests: number };
+}
+
+export interface FetchResult {
+  remote?: string;
+  url?: string;
+  downloaded: number;
+  bytes: number;
+  /** Objects already in the cache. */
+  cached: number;
+  /** Objects the remote does not have. */
+  missing: ObjectRef[];
+  /** Objects whose downloaded bytes did not match their hash: refused, not stored. */
+  corrupt: (ObjectRef & { reason: string })[];
+}
+
+export interface PullResult {
+  fetch: FetchResult;
+  checkout: CheckoutResult;
+}
+
+interface Opened {
+  name: string;
+  spec: RemoteSpec;
+  remote: Remote;
+  jobs: number;
+  index: RemoteIndex;
+  close(): Promise<void>;
+}
+
+async function openRemote(repo: Repo, options: SyncOptions): Promise<Opened> {
+  const { name, spec } = resolveRemote(repo, options.remote);
+  const jobs = remoteJobs(spec, options.jobs);
+  const remote = await createRemote(name, spec, { jobs });
+  const index = new RemoteIndex(join(repo.tmpDir, 'remote-index', `${name}.db`), remote.describe());
+  return {
+    name, spec, remote, jobs, index,
+    close: async () => {
+      index.close();
+      await remote.close();
+    },
+  };
+}
+
+function hasScope(s: SyncScope): boolean {
+  return Boolean(s.allBranches || s.allTags || s.allCommits || s.revs?.length);
+}
+
+/**
+ * Tracked items the command is about: the targets in the workspace, plus (with --rev / --all-*) what
+ * those revisions track, narrowed to the targets' paths.
+ */
+export async function syncItems(repo: Repo, options: SyncOptions): Promise<Tracked[]> {
+  if (!hasScope(options)) return resolveTargets(repo, options.cwd, options.targets);
+  const items = await trackedInScope(repo, options);
+  if (!options.targets?.length) return items;
+  const wanted = options.targets.map((t) => {
+    const rel = repoRelative(repo, options.cwd, t);
+    return rel.endsWith(POINTER_SUFFIX) ? rel.slice(0, -POINTER_SUFFIX.length) : rel;
+  });
+  const chosen: Tracked[] = [];
+  for (const item of items) {
+    for (const w of wanted) {
+      if (w === '' || item.path === w || item.path.startsWith(`${w}/`)) chosen.push(item);
+      else if (w.startsWith(`${item.path}/`)) chosen.push({ ...item, subpath: w.slice(item.path.length + 1) });
+      else continue;
+      break;
+    }
+  }
+  if (chosen.length === 0) {
+    throw new MloError('MLO_NOT_TRACKED', `${options.targets.join(', ')}: not tracked in the workspace or the chosen revisions`, {
+      hint: 'check the paths; `mlo list` shows what the workspace tracks',
+    });
+  }
+  return chosen;
+}
+
+function byPath(a: ObjectRef, b: ObjectRef): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------- push
+
+export async function pushTargets(repo: Repo, options: SyncOptions): Promise<PushResult> {
+  const items = await syncItems(repo, options);
+  return withRepoLock(repo, { command: 'push' }, async () => {
+    const { objects } = neededObjects(repo, items);
+    const absent = missingObjects(repo.cacheDir, objects.keys());
+    const missingLocally = [...absent].map((h) => ({ hash: h, path: objects.get(h)!.usedBy })).sort(byPath);
+    const local = [...objects.keys()].filter((h) => !absent.has(h)).map((h) => ({ hash: h, size: statSync(objectPath(repo.cacheDir, h)).size }));
+    const opened = await openRemote(repo, options);
+    const { remote, index, jobs } = opened;
+    const state = new StateDb(repo.tmpDir);
+    try {
+      const found = await findOnRemote(remote, local, { jobs, index, trustIndex: true });
+      const todo = local.filter((o) => found.missing.has(o.hash));
+      const result: PushResult = {
+        remote: opened.name,
+        url: remote.describe(),
+        uploaded: 0,
+        bytes: 0,
+        present: local.length - todo.length,
+        missingLocally,
+        query: { strategy: found.strategy, requests: found.requests },
+      };
+      options.progress?.start?.('upload', { objects: todo.length, bytes: todo.reduce((n, o) => n + o.size, 0) });
+      const corrupt: ObjectRef[] = [];
+      const upload = async (o: { hash: string; size: number }) => {
+        const usedBy = objects.get(o.hash)!.usedBy;
+        // Verified just before upload, so a corrupt cache object never reaches the remote.
+        const health = checkObject(repo.cacheDir, state, o.hash);
+        if (health !== 'ok') {
+          corrupt.push({ hash: o.hash, path: usedBy });
+          return;
+        }
+        try {
+          await remote.put(objectKey(o.hash), objectPath(repo.cacheDir, o.hash), { size: o.size, onBytes: options.progress?.bytes });
+        } catch (err) {
+          throw withPath(err, usedBy);
+        }
+        index.add(objectKey(o.hash), o.size);
+        result.uploaded++;
+        result.bytes += o.size;
+        options.progress?.object?.();
+      };
+      try {
+        await runPool(todo.filter((o) => !isDirHash(o.hash)), jobs, upload);
+        // A manifest goes up only when all files did, so the remote never lists a directory it lacks.
+        if (corrupt.length === 0) await runPool(todo.filter((o) => isDirHash(o.hash)), jobs, upload);
+      } finally {
+        options.progress?.done?.();
+      }
+      if (corrupt.length) {
+        const c = corrupt.sort(byPath)[0];
+        throw new MloError('MLO_CORRUPT_OBJECT', `cache object ${c.hash.slice(0, 12)} (needed by ${c.path}) is corrupt${corrupt.length > 1 ? ` (and ${corrupt.length - 1} more)` : ''}; it was not pushed`, {
+          hint: 'run `mlo fsck --remove`, then `mlo add` the original data again (or `mlo fetch` a good copy) and push again',
+          meta: { result: { ...result, corrupt } },
+        });
+      }
+      return result;
+    } finally {
+      state.close();
+      await opened.close();
+    }
+  });
+}
+
+function withPath(err: unknown, usedBy: string): unknown {
+  if (!isMloError(err)) return err;
+  return new MloError(err.code, `${err.message} (needed by ${usedBy})`, { hint: err.hint, cause: err.cause ?? err, meta: err.meta, exitCode: err.exitCode });
+}
+
+// --------------------------------------------------------------------------------------------- fetch
+
+export async function fetchTargets(repo: Repo, options: SyncOptions): Promise<FetchResult> {
+  const items = await syncItems(repo, options);
+  return withRepoLock(repo, { command: 'fetch' }, async () => {
+    const result = await fetchItems(repo, items, options);
+    throwIfIncomplete(result);
+    return result;
+  });
+}
+
+export interface PullOptions extends SyncOptions {
+  /** Overwrite workspace changes that are not in the cache (checkout --force). */
+  force?: boolean;
+  onFile?: (bytes: number) => void;
+}
+
+/** fetch, then checkout of what arrived; objects that could not be fetched are reported after. */
+export async function pullTargets(repo: Repo, options: PullOptions): Promise<PullResult> {
+  const items = await syncItems(repo, options);
+  // Revisions other than the workspace are fetched, not checked out.
+  const workspaceItems = hasScope(options) ? resolveTargets(repo, options.cwd, options.targets) : items;
+  return withRepoLock(repo, { command: 'pull' }, async () => {
+    const fetched = await fetchItems(repo, items, options);
+    const ctx = openScan(repo);
+    let checkout: CheckoutResult;
+    try {
+      checkout = runCheckout(ctx, workspaceItems, { force: options.force, onFile: options.onFile });
+    } finally {
+      ctx.state.close();
+    }
+    const result = { fetch: fetched, checkout };
+    throwIfIncomplete(fetched, result);
+    return result;
+  });
+}
+
+function throwIfIncomplete(r: FetchResult, whole: unknown = r): void {
+  const where = r.remote ? `remote '${r.remote}'` : 'the remote';
+  if (r.corrupt.length) {
+    const c = r.corrupt[0];
+    const more = r.corrupt.length > 1 ? ` (and ${r.corrupt.length - 1} more)` : '';
+    throw new MloError('MLO_CORRUPT_REMOTE_OBJECT', `${where} holds a corrupt copy of object ${c.hash} (needed by ${c.path}): ${c.reason}${more}; it was not stored`, {
+      hint: 'the copy on the remote was damaged or tampered with: push a good copy from a machine whose cache holds it (`mlo push`), after deleting the bad one on the remote',
+      meta: { result: whole },
+    });
+  }
+  if (r.missing.length) {
+    const list = r.missing.slice(0, 3).map((m) => `${m.hash.slice(0, 12)} (${m.path})`).join(', ');
+    const more = r.missing.length > 3 ? ` and ${r.missing.length - 3} more` : '';
+    throw new MloError('MLO_MISSING_ON_REMOTE', `${r.missing.length} ${r.missing.length === 1 ? 'object is' : 'objects are'} not on ${where}: ${list}${more}`, {
+      hint: 'push them from the machine that added the data (`mlo push`), or pick another remote with -r',
+      meta: { result: whole },
+    });
+  }
+}
+
+/** Downloads what `items` need and the cache lacks: directory manifests first, then their files. */
+async function fetchItems(repo: Repo, items: Tracked[], options: SyncOptions): Promise<FetchResult> {
+  clearCacheTmp(repo.cacheDir);
+  const result: FetchResult = { downloaded: 0, bytes: 0, cached: 0, missing: [], corrupt: [] };
+  let opened: Opened | undefined;
+  const state = new StateDb(repo.tmpDir);
+  // Opened only when something must be downloaded: a fully cached pull needs no remote (nor the SDK).
+  const open = async () => {
+    if (!opened) {
+      opened = await openRemote(repo, options);
+      result.remote = opened.name;
+      result.url = opened.remote.describe();
+    }
+    return opened;
+  };
+  const download = async (o: { hash: string; size?: number; usedBy: string }) => {
+    const { remote, index } = await open();
+    const tmp = newCacheTemp(repo.cacheDir);
+    try {
+      await remote.get(objectKey(o.hash), tmp, { size: o.size, onBytes: options.progress?.bytes });
+      const verdict = verifyDownload(tmp, o.hash, o.size);
+      if (!verdict.ok) {
+        result.corrupt.push({ hash: o.hash, path: o.usedBy, reason: verdict.reason });
+        return;
+      }
+      importVerified(repo.cacheDir, o.hash, tmp);
+      markVerified(repo.cacheDir, state, o.hash);
+      index.add(objectKey(o.hash), verdict.size);
+      result.downloaded++;
+      result.bytes += verdict.size;
+      options.progress?.object?.();
+    } catch (err) {
+      if (isMloError(err, 'MLO_REMOTE_NOT_FOUND')) {
+        result.missing.push({ hash: o.hash, path: o.usedBy });
+        return;
+      }
+      throw withPath(err, o.usedBy);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  };
+  try {
+    const manifests = new Map<string, { hash: string; usedBy: string }>();
+    for (const item of items) {
+      if (isDirHash(item.hash) && !manifests.has(item.hash) && !hasObject(repo.cacheDir, item.hash)) manifests.set(item.hash, { hash: item.hash, usedBy: item.path });
+    }
+    if (manifests.size) {
+      const { jobs } = await open();
+      await runPool([...manifests.values()], jobs, download);
+    }
+    const { objects } = neededObjects(repo, items);
+    const absent = missingObjects(repo.cacheDir, objects.keys());
+    result.cached = objects.size - absent.size;
+    const todo = [...absent].map((h) => objects.get(h)!);
+    if (todo.length) {
+      const { jobs } = await open();
+      options.progress?.start?.('download', { objects: todo.length, bytes: todo.reduce((n, o) => n + (o.size ?? 0), 0) });
+      try {
+        await runPool(todo, jobs, download);
+      } finally {
+        options.progress?.done?.();
+      }
+    }
+    result.missing.sort(byPath);
+    result.corrupt.sort(byPath);
+    return result;
+  } finally {
+    state.close();
+    clearCacheTmp(repo.cacheDir);
+    await opened?.close();
+  }
+}

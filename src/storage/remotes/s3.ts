@@ -1,0 +1,284 @@
+/**
+ * S3 and S3-compatible stores (MinIO, Cloudflare R2, Ceph RGW, s3rver, moto) through @aws-sdk/client-s3.
+ * Credentials come from the SDK's default chain (environment, shared config and credentials files,
+ * profiles, SSO, instance roles) unless the git-ignored local config names keys.
+ *
+ * Each request is retried by the SDK's retry middleware with our policy (full-jitter backoff on
+ * throttling, 5xx, resets and stalls). A download's body can still break after the response headers,
+ * which the SDK does not retry, so `get` retries whole attempts itself.
+ */
+import {
+  DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
+  S3Client, type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { MloError } from '../../core/errors.js';
+import { notFoundError, type Remote, type RemoteContext, type RemoteEntry, type S3Spec, type TransferOptions } from '../remote.js';
+import { runPool } from '../pool.js';
+import { StallError, backoffMs, isThrottling, isTransient, withRetries, type RetryPolicy } from '../retry.js';
+
+/** Below this, one PutObject with the bytes in memory (retryable by the SDK); above, multipart. */
+const MULTIPART_MIN = 16 << 20;
+const PART_SIZE = 16 << 20;
+/** Objects this big are downloaded as parallel ranged GETs (one TCP stream rarely fills a fast link). */
+const RANGED_MIN = 64 << 20;
+const RANGE_SIZE = 16 << 20;
+const MAX_PART_JOBS = 8;
+
+export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
+  const client = new S3Client(clientConfig(ctx, spec));
+  const Bucket = spec.bucket;
+  const root = spec.prefix ? `${spec.prefix}/` : '';
+  const url = `s3://${spec.bucket}${spec.prefix ? `/${spec.prefix}` : ''}`;
+  const describe = (key?: string) => (key ? `${url}/${key}` : url);
+  const fail = (err: unknown, op: string, key?: string) => explain(err, ctx, spec, op, describe(key));
+
+  const getWhole = (key: string, file: string, options: TransferOptions) =>
+    withRetries(ctx.retry, async () => {
+      const r = await client.send(new GetObjectCommand({ Bucket, Key: root + key }));
+      await pipeline(r.Body as Readable, stallGuard(ctx.timeoutMs, options.onBytes), createWriteStream(file));
+    });
+
+  const getRanged = async (key: string, file: string, size: number, options: TransferOptions) => {
+    const fh = await open(file, 'w');
+    try {
+      const parts = Math.ceil(size / RANGE_SIZE);
+      await runPool(Array.from({ length: parts }, (_, i) => i), Math.min(ctx.jobs, MAX_PART_JOBS), (i) =>
+        withRetries(ctx.retry, async () => {
+          const start = i * RANGE_SIZE;
+          const end = Math.min(size, start + RANGE_SIZE) - 1;
+          const r = await client.send(new GetObjectCommand({ Bucket, Key: root + key, Range: `bytes=${start}-${end}` }));
+          let pos = start;
+          for await (const chunk of (r.Body as Readable).pipe(stallGuard(ctx.timeoutMs, options.onBytes))) {
+            const buf = chunk as Buffer;
+            let off = 0;
+            while (off < buf.length) off += (await fh.write(buf, off, buf.length - off, pos + off)).bytesWritten;
+            pos += buf.length;
+          }
+          // A short body (the connection closed cleanly mid-range) is a failed attempt, not a part.
+          if (pos !== end + 1) throw Object.assign(new Error(`short read: got ${pos - start} of ${end + 1 - start} bytes`), { code: 'ECONNRESET' });
+        }),
+      );
+    } finally {
+      await fh.close();
+    }
+  };
+
+  return {
+    name: ctx.name,
+    spec,
+    defaultJobs: ctx.jobs,
+    describe,
+
+    async *list(prefix) {
+      let token: string | undefined;
+      do {
+        let r;
+        try {
+          r = await client.send(new ListObjectsV2Command({ Bucket, Prefix: root + prefix, ContinuationToken: token, MaxKeys: ctx.pageSize }));
+        } catch (err) {
+          throw fail(err, 'list', prefix);
+        }
+        const page: RemoteEntry[] = [];
+        for (const o of r.Contents ?? []) if (o.Key) page.push({ key: o.Key.slice(root.length), size: Number(o.Size ?? 0) });
+        if (page.length) yield page;
+        token = r.IsTruncated ? r.NextContinuationToken : undefined;
+      } while (token);
+    },
+
+    async head(key) {
+      try {
+        const r = await client.send(new HeadObjectCommand({ Bucket, Key: root + key }));
+        return Number(r.ContentLength ?? 0);
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw fail(err, 'head', key);
+      }
+    },
+
+    async get(key, file, options = {}) {
+      try {
+        if (options.size !== undefined && options.size >= RANGED_MIN) await getRanged(key, file, options.size, options);
+        else await getWhole(key, file, options);
+      } catch (err) {
+        if (isNotFound(err)) throw notFoundError(ctx.name, describe(key));
+        throw fail(err, 'download', key);
+      }
+    },
+
+    async put(key, file, options = {}) {
+      const size = options.size ?? (await stat(file)).size;
+      try {
+        if (size < MULTIPART_MIN) {
+          const Body = await readFile(file);
+          await client.send(new PutObjectCommand({ Bucket, Key: root + key, Body, ContentLength: Body.length }));
+          options.onBytes?.(Body.length);
+          return;
+        }
+        // Parts are buffers, so the SDK retries each part; a whole upload is retried only if a part
+        // runs out of attempts. The object appears under its key only at CompleteMultipartUpload.
+        await withRetries({ ...ctx.retry, attempts: Math.min(ctx.retry.attempts, 3) }, async () => {
+          const upload = new Upload({
+            client,
+            params: { Bucket, Key: root + key, Body: createReadStream(file, { highWaterMark: 1 << 20 }) },
+            partSize: PART_SIZE,
+            queueSize: Math.min(ctx.jobs, MAX_PART_JOBS),
+            leavePartsOnError: false,
+          });
+          let last = 0;
+          upload.on('httpUploadProgress', (p) => {
+            if (p.loaded !== undefined && p.loaded > last) {
+              options.onBytes?.(p.loaded - last);
+              last = p.loaded;
+            }
+          });
+          await upload.done();
+        });
+      } catch (err) {
+        throw fail(err, 'upload', key);
+      }
+    },
+
+    async delete(keys) {
+      for (let i = 0; i < keys.length; i += 1000) {
+        const batch = keys.slice(i, i + 1000);
+        try {
+          const r = await client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: batch.map((k) => ({ Key: root + k })), Quiet: true } }));
+          const failed = (r.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+          if (failed.length) {
+            const e = failed[0];
+            throw new MloError('MLO_REMOTE_DELETE', `remote '${ctx.name}': could not delete ${failed.length} objects, e.g. ${e.Key}: ${e.Code} ${e.Message ?? ''}`.trim(), {
+              hint: 'check that the credentials may delete objects (s3:DeleteObject)',
+            });
+          }
+        } catch (err) {
+          if (err instanceof MloError) throw err;
+          // Some S3-compatible stores lack the batch call or want Content-MD5: one request per object.
+          if (!isUnsupported(err)) throw fail(err, 'delete', batch[0]);
+          for (const k of batch) {
+            try {
+              await client.send(new DeleteObjectCommand({ Bucket, Key: root + k }));
+            } catch (e) {
+              if (!isNotFound(e)) throw fail(e, 'delete', k);
+            }
+          }
+        }
+      }
+    },
+
+    async close() {
+      client.destroy();
+    },
+  };
+}
+
+function clientConfig(ctx: RemoteContext, spec: S3Spec): S3ClientConfig {
+  const region = spec.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (spec.endpoint ? 'us-east-1' : undefined);
+  const agent = { keepAlive: true, maxSockets: Math.max(ctx.jobs, MAX_PART_JOBS) + 4 };
+  const config: S3ClientConfig = {
+    region,
+    endpoint: spec.endpoint,
+    forcePathStyle: spec.path_style ?? Boolean(spec.endpoint),
+    followRegionRedirects: true,
+    // mlo verifies every download with its own hash; the SDK's extra CRC checksums cost CPU and are
+    // not understood by every S3-compatible store.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    retryStrategy: retryStrategy(ctx.retry),
+    requestHandler: { httpAgent: agent, httpsAgent: agent, connectionTimeout: 10_000, socketTimeout: ctx.timeoutMs },
+  };
+  if (spec.profile) config.profile = spec.profile;
+  if (spec.access_key_id && spec.secret_access_key) {
+    config.credentials = { accessKeyId: spec.access_key_id, secretAccessKey: spec.secret_access_key, sessionToken: spec.session_token };
+  }
+  return config;
+}
+
+/** The SDK's retry hook, driven by our policy, without the standard strategy's retry quota. */
+function retryStrategy(policy: RetryPolicy): RetryStrategyV2 {
+  const token = (count: number, delay: number): RetryToken => ({ getRetryCount: () => count, getRetryDelay: () => delay });
+  return {
+    acquireInitialRetryToken: async () => token(0, 0),
+    refreshRetryTokenForRetry: async (previous: RetryToken, info: RetryErrorInfo) => {
+      const next = previous.getRetryCount() + 1;
+      const retryable = info.errorType !== 'CLIENT_ERROR' || isTransient(info.error);
+      if (next >= policy.attempts || !retryable) throw new Error('no more retries');
+      const throttled = info.errorType === 'THROTTLING' || isThrottling(info.error);
+      return token(next, backoffMs(policy, next, throttled));
+    },
+    recordSuccess: () => {},
+  };
+}
+
+/** Passes chunks through, and fails the stream when none arrives for `ms` (a stalled connection). */
+function stallGuard(ms: number, onBytes?: (n: number) => void): Transform {
+  let timer: NodeJS.Timeout | undefined;
+  const guard: Transform = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      arm();
+      onBytes?.(chunk.length);
+      cb(null, chunk);
+    },
+    flush(cb) {
+      clearTimeout(timer);
+      cb();
+    },
+  });
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => guard.destroy(new StallError(ms)), ms);
+  };
+  arm();
+  guard.on('close', () => clearTimeout(timer));
+  return guard;
+}
+
+function errName(err: unknown): string {
+  const e = err as { name?: string; Code?: string } | undefined;
+  return e?.Code ?? e?.name ?? '';
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { $metadata?: { httpStatusCode?: number } } | undefined;
+  return ['NotFound', 'NoSuchKey'].includes(errName(err)) || e?.$metadata?.httpStatusCode === 404 && errName(err) !== 'NoSuchBucket';
+}
+
+function isUnsupported(err: unknown): boolean {
+  return ['NotImplemented', 'MissingContentMD5', 'InvalidRequest', 'MethodNotAllowed', 'InvalidDigest'].includes(errName(err));
+}
+
+/** Turns an SDK or network error into an MloError that names the remote, the object and a next step. */
+function explain(err: unknown, ctx: RemoteContext, spec: S3Spec, op: string, where: string): MloError {
+  if (err instanceof MloError) return err;
+  const name = errName(err);
+  const message = (err as Error | undefined)?.message ?? String(err);
+  const at = `remote '${ctx.name}': ${op} ${where}`;
+  if (name === 'NoSuchBucket') {
+    return new MloError('MLO_REMOTE_NO_BUCKET', `${at}: bucket '${spec.bucket}' does not exist`, {
+      cause: err,
+      hint: `create it (aws s3 mb s3://${spec.bucket}${spec.endpoint ? ` --endpoint-url ${spec.endpoint}` : ''}) or fix the URL with \`mlo remote modify ${ctx.name} url s3://BUCKET/PREFIX\``,
+    });
+  }
+  if (['CredentialsProviderError', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired'].includes(name)
+    || /credential/i.test(message) && /could not load|missing|not found/i.test(message)) {
+    return new MloError('MLO_REMOTE_AUTH', `${at}: ${name === 'AccessDenied' ? 'access denied' : message}`, {
+      cause: err,
+      hint: 'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or `mlo remote modify --local '
+        + `${ctx.name} access_key_id ...\` (and secret_access_key); check the bucket policy allows s3:GetObject, s3:PutObject and s3:ListBucket`,
+    });
+  }
+  if (/region is missing/i.test(message)) {
+    return new MloError('MLO_BAD_REMOTE', `${at}: no region configured`, { cause: err, hint: `\`mlo remote modify ${ctx.name} region us-east-1\` (or set AWS_REGION)` });
+  }
+  const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts;
+  const detail = name && !message.includes(name) ? `${name}: ${message}` : message;
+  return new MloError('MLO_REMOTE_UNAVAILABLE', `${at} failed${isTransient(err) ? ` after ${attempts ?? ctx.retry.attempts} attempts` : ''}: ${detail}`, {
+    cause: err,
+    hint: `check the network and the endpoint${spec.endpoint ? ` ${spec.endpoint}` : ''}; run the command again: it resumes where it stopped`,
+  });
+}
