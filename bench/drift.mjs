@@ -62,13 +62,20 @@ async function writeCsv(file, seed, shift) {
   return true;
 }
 
-function run(cmd, args, input) {
+// GNU time reports the peak resident memory of the child; optional.
+const gnuTime = existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%M', 'true']).status === 0;
+
+function run(cmd, args) {
+  const [bin, argv] = gnuTime ? ['/usr/bin/time', ['-f', 'maxrss=%M', cmd, ...args]] : [cmd, args];
   const started = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { input, encoding: 'utf8', maxBuffer: 256 << 20 });
+  const r = spawnSync(bin, argv, { encoding: 'utf8', maxBuffer: 256 << 20 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (r.error) throw r.error;
-  return { seconds, status: r.status, stdout: r.stdout, stderr: r.stderr };
+  const rss = /maxrss=(\d+)\s*$/.exec(r.stderr);
+  return { seconds, status: r.status, stdout: r.stdout, stderr: r.stderr, rssMb: rss ? Number(rss[1]) / 1024 : undefined };
 }
+
+const mem = (r) => (r.rssMb === undefined ? '' : `, peak RSS ${r.rssMb.toFixed(0)} MB`);
 
 const PY = `
 import json, sys, time
@@ -118,8 +125,8 @@ async function main() {
   });
 
   const w = 44;
-  console.log(`${'mlo monitor drift (read + KS + PSI, all columns)'.padEnd(w + 8)} ${m.seconds.toFixed(2).padStart(7)} s`);
-  console.log(`${`scipy ks_2samp per column + ${sp.reader}`.padEnd(w + 8)} ${p.seconds.toFixed(2).padStart(7)} s  (read ${sp.read.toFixed(2)} s, KS ${sp.ks.toFixed(2)} s, rest is interpreter start-up)`);
+  console.log(`${'mlo monitor drift (read + KS + PSI, all columns)'.padEnd(w + 8)} ${m.seconds.toFixed(2).padStart(7)} s  (whole process${mem(m)})`);
+  console.log(`${`scipy ks_2samp per column + ${sp.reader}`.padEnd(w + 8)} ${p.seconds.toFixed(2).padStart(7)} s  (read ${sp.read.toFixed(2)} s, KS ${sp.ks.toFixed(2)} s, rest is start-up and imports${mem(p)})`);
   console.log(`${'ratio scipy / mlo, whole processes'.padEnd(w + 8)} ${(p.seconds / m.seconds).toFixed(2).padStart(7)} x  (> 1 means mlo is faster)`);
   console.log(`${'ratio scipy (read + KS only) / mlo (whole process)'.padEnd(w + 8)} ${((sp.read + sp.ks) / m.seconds).toFixed(2).padStart(7)} x`);
   console.log(`agreement with scipy over ${cols} columns: max |ΔD| = ${maxStat.toExponential(1)}, max |Δp| = ${maxP.toExponential(1)}; drifted columns: ${mlo.drifted}/${mlo.compared}`);

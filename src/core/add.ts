@@ -4,7 +4,9 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { glob } from 'tinyglobby';
-import { clearCacheTmp } from './cache/objects.js';
+import { clearCacheTmp, hasObject } from './cache/objects.js';
+import { markVerified } from './cache/verify.js';
+import { POOL_MIN_FILES, hashInPool } from './hash/pool.js';
 import { storeManifest } from './cache/manifest.js';
 import { MloError, explainFsError, usageError } from './errors.js';
 import { gitTopLevel, gitTrackedAmong } from './git.js';
@@ -13,12 +15,12 @@ import { withRepoLock } from './lock.js';
 import { pointerFileFor, readPointer, writePointer } from './pointer/pointer.js';
 import { POINTER_SUFFIX, type Pointer } from './pointer/schema.js';
 import type { Repo } from './repo.js';
-import { StateDb, statKey } from './state.js';
-import { allTracked, repoRelative, resolveTargets, type Tracked } from './tracked.js';
+import { StateDb, rowMatches, statKey } from './state.js';
+import { allTracked, isDirectory, repoRelative, resolveTargets, type Tracked } from './tracked.js';
 import { ignoreInGit } from './workspace/gitignore.js';
 import { createLinker } from './workspace/link.js';
 import { scanPath, type ScanContext, type Scanned } from './workspace/scan.js';
-import { loadIgnore } from './workspace/walk.js';
+import { loadIgnore, walkDir } from './workspace/walk.js';
 
 export interface AddOptions {
   cwd: string;
@@ -44,17 +46,19 @@ const GLOB_CHARS = /[*?[\]{}]/;
 export async function addTargets(repo: Repo, options: AddOptions): Promise<AddedPath[]> {
   const rels = await expandTargets(repo, options.cwd, options.targets);
   checkAddable(repo, rels);
-  return withRepoLock(repo, { command: 'add' }, () => {
+  return withRepoLock(repo, { command: 'add' }, async () => {
     clearCacheTmp(repo.cacheDir);
     const ctx = openScan(repo);
     try {
-      return rels.map((rel) => {
+      const added: AddedPath[] = [];
+      for (const rel of rels) {
         const pointerFile = rel + POINTER_SUFFIX;
         const previous = existsSync(join(repo.root, pointerFile)) ? readPointer(join(repo.root, pointerFile), pointerFile) : undefined;
-        const added = trackPath(ctx, rel, previous, options.onFile);
+        const onFile = await prehashDir(ctx, rel, options.onFile);
+        added.push(trackPath(ctx, rel, previous, onFile));
         ignoreInGit(repo.root, rel);
-        return added;
-      });
+      }
+      return added;
     } finally {
       ctx.state.close();
     }
@@ -70,18 +74,60 @@ export interface CommitOptions {
 /** Records the current content of already-tracked paths (after they were edited). */
 export async function commitTargets(repo: Repo, options: CommitOptions): Promise<AddedPath[]> {
   const items = resolveTargets(repo, options.cwd, options.targets).filter((t) => t.pointerFile);
-  return withRepoLock(repo, { command: 'commit' }, () => {
+  return withRepoLock(repo, { command: 'commit' }, async () => {
     clearCacheTmp(repo.cacheDir);
     const ctx = openScan(repo);
     try {
-      return items.map((t) => {
+      const committed: AddedPath[] = [];
+      for (const t of items) {
         const previous = readPointer(join(repo.root, t.pointerFile!), t.pointerFile!);
-        return trackPath(ctx, t.path, previous, options.onFile);
-      });
+        const onFile = await prehashDir(ctx, t.path, options.onFile);
+        committed.push(trackPath(ctx, t.path, previous, onFile));
+      }
+      return committed;
     } finally {
       ctx.state.close();
     }
   });
+}
+
+/**
+ * For a directory with many changed files, hashes and stores them on all cores first (filling the
+ * state database), so the synchronous scan that follows finds them all known. Returns the progress
+ * callback the scan should use (files already reported here are not counted twice).
+ */
+export async function prehashDir(ctx: ScanContext, rel: string, onFile?: (bytes: number) => void): Promise<((bytes: number) => void) | undefined> {
+  const abs = join(ctx.repo.root, rel);
+  if (!isDirectory(abs)) return onFile;
+  const walked = walkDir(abs, rel, ctx.ignore);
+  const known = ctx.state.lookupPrefix(`${rel}/`);
+  const misses = walked.files.filter((f) => {
+    const row = known.get(`${rel}/${f.rel}`);
+    return !(row && rowMatches(row, statKey(f.stat)) && hasObject(ctx.repo.cacheDir, row.hash));
+  });
+  if (misses.length < POOL_MIN_FILES) return onFile;
+  const startedAt = Date.now();
+  const results = await hashInPool(misses.map((f) => ({ abs: f.abs, size: f.stat.size })), {
+    cacheDir: ctx.repo.cacheDir,
+    store: true,
+    jobs: ctx.repo.config.core.jobs,
+    onResult: (file, r) => onFile?.(r[0] === null ? 0 : file.size),
+  });
+  results.forEach((r, i) => {
+    const fileRel = `${rel}/${misses[i].rel}`;
+    if (r[0] === null) {
+      if (r[1] === 'MLO_CHANGED_WHILE_READING') {
+        throw new MloError('MLO_CHANGED_WHILE_READING', `${fileRel} changed while mlo was reading it`, { hint: 'wait until the program writing it has finished, then run the command again' });
+      }
+      explainFsError(Object.assign(new Error(r[2]), { code: r[1] }), fileRel);
+    }
+    const [hash, size, ino, mtimeMs, stored] = r;
+    ctx.state.record(fileRel, { ino, mtimeMs, size }, hash, startedAt);
+    if (stored) markVerified(ctx.repo.cacheDir, ctx.state, hash);
+  });
+  ctx.state.flush();
+  // Files the pool reported are found known by the scan; count only what the scan must still read.
+  return onFile && ((bytes: number) => (bytes > 0 ? onFile(bytes) : undefined));
 }
 
 export function openScan(repo: Repo): ScanContext {

@@ -222,7 +222,7 @@ function editConfig(repo: Repo, file: string, edit: (doc: Document) => void): vo
   if (doc.errors.length) {
     throw new MloError('MLO_BAD_CONFIG', `${display}: ${doc.errors[0].message}`, { hint: 'fix the YAML in that file' });
   }
-  if (!isMap(doc.contents)) doc.contents = doc.createNode({}) as typeof doc.contents;
+  if (!isMap(doc.contents)) doc.contents = doc.createNode({}) as unknown as typeof doc.contents;
   const before = doc.toString();
   edit(doc);
   // Block style for what we write (the template has `remotes: {}`), whatever style it had.

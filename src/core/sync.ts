@@ -18,7 +18,7 @@ import { clearCacheTmp, hasObject, objectPath } from './cache/objects.js';
 import { missingObjects } from './cache/presence.js';
 import { checkObject, markVerified } from './cache/verify.js';
 import { MloError, isMloError } from './errors.js';
-import { trackedInScope, type GcScope } from './gc.js';
+import { assertScope, trackedInScope, type GcScope } from './gc.js';
 import { isDirHash } from './hash/blake3.js';
 import { withRepoLock } from './lock.js';
 import { neededObjects } from './references.js';
@@ -28,7 +28,7 @@ import { StateDb } from './state.js';
 import { repoRelative, resolveTargets, type Tracked } from './tracked.js';
 import { POINTER_SUFFIX } from './pointer/schema.js';
 import { RemoteIndex } from '../storage/known.js';
-import { objectKey } from '../storage/layout.js';
+import { hashOfKey, objectKey } from '../storage/layout.js';
 import { runPool } from '../storage/pool.js';
 import { findOnRemote, type PresenceStrategy } from '../storage/presence.js';
 import { createRemote, type Remote, type RemoteSpec } from '../storage/remote.js';
@@ -278,13 +278,23 @@ function throwIfIncomplete(r: FetchResult, whole: unknown = r): void {
   }
 }
 
-/** Downloads what `items` need and the cache lacks: directory manifests first, then their files. */
-async function fetchItems(repo: Repo, items: Tracked[], options: SyncOptions): Promise<FetchResult> {
-  clearCacheTmp(repo.cacheDir);
+interface Downloader {
+  result: FetchResult;
+  /** Opens the remote on first use: a fully cached pull needs no remote (nor the AWS SDK). */
+  open(): Promise<Opened>;
+  /** Downloads, verifies and stores objects; those missing or corrupt on the remote are recorded. */
+  download(objects: { hash: string; size?: number; usedBy: string }[]): Promise<void>;
+  /** Downloads the manifests of directories whose manifest the cache lacks. */
+  manifests(items: Tracked[]): Promise<void>;
+  failed: Set<string>;
+  close(): Promise<void>;
+}
+
+function downloader(repo: Repo, options: SyncOptions): Downloader {
   const result: FetchResult = { downloaded: 0, bytes: 0, cached: 0, missing: [], corrupt: [] };
+  const failed = new Set<string>();
   let opened: Opened | undefined;
-  const state = new StateDb(repo.tmpDir);
-  // Opened only when something must be downloaded: a fully cached pull needs no remote (nor the SDK).
+  let state: StateDb | undefined;
   const open = async () => {
     if (!opened) {
       opened = await openRemote(repo, options);
@@ -293,17 +303,19 @@ async function fetchItems(repo: Repo, items: Tracked[], options: SyncOptions): P
     }
     return opened;
   };
-  const download = async (o: { hash: string; size?: number; usedBy: string }) => {
+  const one = async (o: { hash: string; size?: number; usedBy: string }) => {
     const { remote, index } = await open();
     const tmp = newCacheTemp(repo.cacheDir);
     try {
       await remote.get(objectKey(o.hash), tmp, { size: o.size, onBytes: options.progress?.bytes });
       const verdict = verifyDownload(tmp, o.hash, o.size);
       if (!verdict.ok) {
+        failed.add(o.hash);
         result.corrupt.push({ hash: o.hash, path: o.usedBy, reason: verdict.reason });
         return;
       }
       importVerified(repo.cacheDir, o.hash, tmp);
+      state ??= new StateDb(repo.tmpDir);
       markVerified(repo.cacheDir, state, o.hash);
       index.add(objectKey(o.hash), verdict.size);
       result.downloaded++;
@@ -311,6 +323,7 @@ async function fetchItems(repo: Repo, items: Tracked[], options: SyncOptions): P
       options.progress?.object?.();
     } catch (err) {
       if (isMloError(err, 'MLO_REMOTE_NOT_FOUND')) {
+        failed.add(o.hash);
         result.missing.push({ hash: o.hash, path: o.usedBy });
         return;
       }
@@ -319,34 +332,197 @@ async function fetchItems(repo: Repo, items: Tracked[], options: SyncOptions): P
       rmSync(tmp, { force: true });
     }
   };
+  const download = async (objects: { hash: string; size?: number; usedBy: string }[]) => {
+    const todo = objects.filter((o) => !failed.has(o.hash));
+    if (!todo.length) return;
+    const { jobs } = await open();
+    await runPool(todo, jobs, one);
+  };
+  return {
+    result,
+    open,
+    download,
+    failed,
+    async manifests(items) {
+      const todo = new Map<string, { hash: string; usedBy: string }>();
+      for (const item of items) {
+        if (isDirHash(item.hash) && !todo.has(item.hash) && !hasObject(repo.cacheDir, item.hash)) todo.set(item.hash, { hash: item.hash, usedBy: item.path });
+      }
+      await download([...todo.values()]);
+    },
+    async close() {
+      result.missing.sort(byPath);
+      result.corrupt.sort(byPath);
+      state?.close();
+      clearCacheTmp(repo.cacheDir);
+      await opened?.close();
+    },
+  };
+}
+
+/** Downloads what `items` need and the cache lacks: directory manifests first, then their files. */
+async function fetchItems(repo: Repo, items: Tracked[], options: SyncOptions): Promise<FetchResult> {
+  clearCacheTmp(repo.cacheDir);
+  const dl = downloader(repo, options);
   try {
-    const manifests = new Map<string, { hash: string; usedBy: string }>();
-    for (const item of items) {
-      if (isDirHash(item.hash) && !manifests.has(item.hash) && !hasObject(repo.cacheDir, item.hash)) manifests.set(item.hash, { hash: item.hash, usedBy: item.path });
-    }
-    if (manifests.size) {
-      const { jobs } = await open();
-      await runPool([...manifests.values()], jobs, download);
-    }
+    await dl.manifests(items);
     const { objects } = neededObjects(repo, items);
     const absent = missingObjects(repo.cacheDir, objects.keys());
-    result.cached = objects.size - absent.size;
-    const todo = [...absent].map((h) => objects.get(h)!);
+    // Manifests fetched just above were not in the cache before this command.
+    dl.result.cached = objects.size - absent.size - dl.result.downloaded;
+    const todo = [...absent].filter((h) => !dl.failed.has(h)).map((h) => objects.get(h)!);
     if (todo.length) {
-      const { jobs } = await open();
       options.progress?.start?.('download', { objects: todo.length, bytes: todo.reduce((n, o) => n + (o.size ?? 0), 0) });
       try {
-        await runPool(todo, jobs, download);
+        await dl.download(todo);
       } finally {
         options.progress?.done?.();
       }
     }
-    result.missing.sort(byPath);
-    result.corrupt.sort(byPath);
-    return result;
   } finally {
-    state.close();
-    clearCacheTmp(repo.cacheDir);
-    await opened?.close();
+    await dl.close();
   }
+  return dl.result;
+}
+
+// -------------------------------------------------------------------------------------- status --cloud
+
+export interface CloudStatusEntry {
+  path: string;
+  objects: number;
+  /** In the cache, not on the remote: `mlo push` sends them. */
+  localOnly: number;
+  /** On the remote, not in the cache: `mlo fetch` gets them. */
+  remoteOnly: number;
+  /** Neither in the cache nor on the remote. */
+  missing: number;
+}
+
+export interface CloudStatusResult {
+  remote: string;
+  url: string;
+  inSync: boolean;
+  totals: { objects: number; both: number; localOnly: number; remoteOnly: number; missing: number };
+  entries: CloudStatusEntry[];
+  query: { strategy: PresenceStrategy; requests: number };
+}
+
+/**
+ * Compares the objects the targets need with the cache and the remote. Always asks the remote (the
+ * index of known objects is refreshed, not trusted). Directory manifests the cache lacks are fetched
+ * (verified) first, since only they say which files a directory needs.
+ */
+export async function cloudStatus(repo: Repo, options: SyncOptions): Promise<CloudStatusResult> {
+  const items = await syncItems(repo, options);
+  return withRepoLock(repo, { command: 'status --cloud' }, async () => {
+    const dl = downloader(repo, { ...options, progress: undefined });
+    try {
+      const { remote, index, jobs, name } = await dl.open();
+      await dl.manifests(items);
+      const { objects } = neededObjects(repo, items);
+      const absent = missingObjects(repo.cacheDir, objects.keys());
+      const wanted = [...objects.values()].map((o) => ({ hash: o.hash, size: o.size ?? (absent.has(o.hash) ? undefined : statSync(objectPath(repo.cacheDir, o.hash)).size) }));
+      const found = await findOnRemote(remote, wanted, { jobs, index, trustIndex: false });
+      const totals = { objects: objects.size, both: 0, localOnly: 0, remoteOnly: 0, missing: 0 };
+      const classify = (h: string): keyof Omit<CloudStatusEntry, 'path' | 'objects'> | 'both' => {
+        const local = !absent.has(h);
+        const onRemote = found.present.has(h);
+        return local && onRemote ? 'both' : local ? 'localOnly' : onRemote ? 'remoteOnly' : 'missing';
+      };
+      for (const h of objects.keys()) totals[classify(h)]++;
+      const entries: CloudStatusEntry[] = [];
+      const seen = new Set<string>();
+      for (const item of items) {
+        const path = item.subpath ? `${item.path}/${item.subpath}` : item.path;
+        const key = `${path}\0${item.hash}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const own = neededObjects(repo, [item]).objects;
+        const e: CloudStatusEntry = { path, objects: own.size, localOnly: 0, remoteOnly: 0, missing: 0 };
+        for (const h of own.keys()) {
+          const c = classify(h);
+          if (c !== 'both') e[c]++;
+        }
+        entries.push(e);
+      }
+      entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      return {
+        remote: name,
+        url: remote.describe(),
+        inSync: totals.localOnly + totals.remoteOnly + totals.missing === 0,
+        totals,
+        entries,
+        query: { strategy: found.strategy, requests: found.requests },
+      };
+    } finally {
+      await dl.close();
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------- gc --cloud
+
+export interface CloudGcOptions extends SyncOptions {
+  workspace?: boolean;
+  dry?: boolean;
+  /** Called with the plan before anything is deleted (the CLI prints the count and bytes). */
+  onPlan?(plan: { objects: number; bytes: number }): void;
+}
+
+export interface CloudGcResult {
+  remote: string;
+  url: string;
+  dry: boolean;
+  removed: { hash: string; size: number }[];
+  bytes: number;
+  kept: number;
+  /** Directories in scope whose manifest is neither cached nor on the remote (their files cannot be kept). */
+  unknownDirectories: ObjectRef[];
+}
+
+/**
+ * Removes remote objects that nothing in the scope references. Lists the remote by its 256 shards in
+ * parallel; keys that are not mlo objects are never touched.
+ */
+export async function cloudGc(repo: Repo, options: CloudGcOptions): Promise<CloudGcResult> {
+  assertScope(options);
+  const items = await trackedInScope(repo, options);
+  return withRepoLock(repo, { command: 'gc --cloud' }, async () => {
+    const dl = downloader(repo, { ...options, progress: undefined });
+    try {
+      const { remote, index, jobs, name } = await dl.open();
+      await dl.manifests(items);
+      const { objects: keep, unexpanded } = neededObjects(repo, items);
+      const result: CloudGcResult = {
+        remote: name, url: remote.describe(), dry: Boolean(options.dry), removed: [], bytes: 0, kept: 0,
+        unknownDirectories: unexpanded.map((t) => ({ hash: t.hash, path: t.path })).sort(byPath),
+      };
+      const keys: string[] = [];
+      const shards = Array.from({ length: 256 }, (_, i) => `${i.toString(16).padStart(2, '0')}/`);
+      await runPool(shards, jobs, async (shard) => {
+        for await (const page of remote.list(shard)) {
+          for (const e of page) {
+            const h = hashOfKey(e.key);
+            if (!h) continue;
+            if (keep.has(h)) {
+              result.kept++;
+              continue;
+            }
+            keys.push(e.key);
+            result.removed.push({ hash: h, size: e.size });
+            result.bytes += e.size;
+          }
+        }
+      });
+      result.removed.sort((a, b) => (a.hash < b.hash ? -1 : 1));
+      options.onPlan?.({ objects: result.removed.length, bytes: result.bytes });
+      if (!options.dry && keys.length) {
+        index.remove(keys);
+        await remote.delete(keys);
+      }
+      return result;
+    } finally {
+      await dl.close();
+    }
+  });
 }

@@ -149,11 +149,30 @@ export interface RemoteContext {
   jobs: number;
   /** Listing page size; only tests lower it (to exercise pagination on a small remote). */
   pageSize?: number;
+  tuning: TransferTuning;
 }
+
+/** Sizes that pick multipart uploads and ranged downloads; tests lower them to exercise both cheaply. */
+export interface TransferTuning {
+  multipartMin: number;
+  partSize: number;
+  rangedMin: number;
+  rangeSize: number;
+}
+
+export const DEFAULT_TUNING: TransferTuning = {
+  // Below 16 MiB one PutObject with the bytes in memory (the SDK can retry it); above, 16 MiB parts.
+  multipartMin: 16 << 20,
+  partSize: 16 << 20,
+  // One TCP stream rarely fills a fast link: big objects come down as parallel ranged GETs.
+  rangedMin: 64 << 20,
+  rangeSize: 16 << 20,
+};
 
 export interface CreateRemoteOptions {
   jobs?: number;
   pageSize?: number;
+  tuning?: Partial<TransferTuning>;
 }
 
 export async function createRemote(name: string, spec: RemoteSpec, options: CreateRemoteOptions = {}): Promise<Remote> {
@@ -164,6 +183,7 @@ export async function createRemote(name: string, spec: RemoteSpec, options: Crea
     timeoutMs: Number(process.env.MLO_REMOTE_TIMEOUT ?? spec.timeout ?? 60) * 1000,
     jobs: options.jobs ?? spec.jobs ?? DEFAULT_JOBS[spec.type],
     pageSize: options.pageSize,
+    tuning: { ...DEFAULT_TUNING, ...options.tuning },
   };
   switch (spec.type) {
     case 'local':

@@ -47,7 +47,8 @@ export async function serve(cwd: string, args: string[], env: Record<string, str
       try {
         const doc = JSON.parse(out);
         clearTimeout(timer);
-        resolve(doc);
+        if (doc.error) reject(new Error(`mlo serve failed: ${doc.error.message}`));
+        else resolve(doc);
       } catch {
         // not complete yet
       }

@@ -8,6 +8,8 @@ export interface GcFlags {
   allCommits?: boolean;
   rev?: string[];
   dry?: boolean;
+  cloud?: boolean;
+  remote?: string;
 }
 
 /** Data versioning: init, add, status, commit, checkout, diff, list, gc, fsck, version/doctor. */
@@ -34,7 +36,10 @@ export function register(program: Command): void {
     .command('status')
     .description('show tracked paths that differ from their pointers or are missing from the cache')
     .argument('[targets...]', 'tracked paths (default: all)')
-    .action(action<object, [string[]]>(async (ctx, targets) => (await import('../commands/status.js')).status(ctx, targets)));
+    .option('-c, --cloud', 'compare the cache with a remote: what is only local, only remote, or in neither')
+    .option('-r, --remote <name>', 'remote for --cloud (default: core.remote)')
+    .action(action<{ cloud?: boolean; remote?: string }, [string[]]>(async (ctx, targets) =>
+      ctx.opts.cloud ? (await import('../commands/cloud-status.js')).cloudStatus(ctx, targets) : (await import('../commands/status.js')).status(ctx, targets)));
 
   program
     .command('checkout')
@@ -67,7 +72,9 @@ export function register(program: Command): void {
     .option('-A, --all-commits', 'keep what every commit references')
     .option('--rev <revs...>', 'keep what these revisions reference')
     .option('--dry', 'show what would be removed')
-    .action(action<GcFlags>(async (ctx) => (await import('../commands/gc.js')).gc(ctx)));
+    .option('-c, --cloud', 'remove unreferenced objects from a remote instead of the cache')
+    .option('-r, --remote <name>', 'remote for --cloud (default: core.remote)')
+    .action(action<GcFlags>(async (ctx) => (ctx.opts.cloud ? (await import('../commands/cloud-gc.js')).cloudGc(ctx) : (await import('../commands/gc.js')).gc(ctx))));
 
   program
     .command('fsck')

@@ -15,7 +15,7 @@ export async function predict({ out, flags, opts }: ActionContext<PredictOpts>, 
   if (opts.batchSize < 1) throw new MloError('MLO_USAGE', '--batch-size must be at least 1', { exitCode: 2 });
   const root = findRoot(flags.cwd);
   const resolved = resolveSource(model, { cwd: flags.cwd, repo: root ? repoAt(root) : undefined });
-  const progress = out.progress(`predict ${model}`);
+  const progress = rowProgress(flags.quiet || !process.stderr.isTTY);
   let result;
   try {
     result = await predictFile({
@@ -25,7 +25,7 @@ export async function predict({ out, flags, opts }: ActionContext<PredictOpts>, 
       output: opts.output,
       batchSize: opts.batchSize,
       columns: opts.columns?.split(',').map((s) => s.trim()).filter(Boolean),
-      onProgress: (rows) => progress.update({ files: rows }),
+      onProgress: progress.update,
     });
   } finally {
     progress.done();
@@ -35,4 +35,25 @@ export async function predict({ out, flags, opts }: ActionContext<PredictOpts>, 
     `Wrote ${r.rows} predictions to ${r.output} in ${r.seconds.toFixed(2)}s (${Math.round(r.rows / Math.max(r.seconds, 1e-9))} rows/s)`,
     ...Object.entries(r.inputs).map(([k, cols]) => `  ${k} <- ${cols.join(', ')}`),
   ]);
+}
+
+/** `predict: 120000 rows  45000 rows/s` on stderr, redrawn at most 10 times a second, only on a TTY. */
+function rowProgress(silent: boolean): { update(rows: number): void; done(): void } {
+  if (silent) return { update() {}, done() {} };
+  const started = Date.now();
+  let last = 0;
+  let drawn = false;
+  return {
+    update(rows) {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      drawn = true;
+      const rate = Math.round(rows / Math.max((now - started) / 1000, 0.001));
+      process.stderr.write(`\r\x1b[Kpredict: ${rows} rows  ${rate} rows/s`);
+    },
+    done() {
+      if (drawn) process.stderr.write('\r\x1b[K');
+    },
+  };
 }

@@ -21,6 +21,10 @@ export async function serve({ out, flags, opts }: ActionContext<ServeOpts>, mode
   const sample = Number(opts.logSample);
   if (!(sample >= 0 && sample <= 1)) throw usageError(`--log-sample must be between 0 and 1, got '${opts.logSample}'`);
   if (opts.maxBatch < 1) throw usageError('--max-batch must be at least 1');
+  // A server's events are operator logs: stderr, also under --json (stdout holds only the start-up document).
+  const log = (message: string) => {
+    if (!flags.quiet) process.stderr.write(`${message}\n`);
+  };
   const root = findRoot(flags.cwd);
   const server = await startServer({
     cwd: flags.cwd,
@@ -34,7 +38,7 @@ export async function serve({ out, flags, opts }: ActionContext<ServeOpts>, mode
     maxBatch: opts.maxBatch,
     log: opts.log ? { file: opts.log, sample } : undefined,
     watch: opts.watch,
-    onEvent: (m) => out.info(m),
+    onEvent: log,
   });
   out.result({ url: server.url, host: server.host, port: server.port, models: server.models }, () => [
     `Serving on ${color.bold(server.url)}${opts.token ? ' (bearer token required)' : ''}`,
@@ -48,11 +52,11 @@ export async function serve({ out, flags, opts }: ActionContext<ServeOpts>, mode
     const stop = (signal: NodeJS.Signals) => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
-      out.info(`${signal}: finishing in-flight requests`);
+      log(`${signal}: finishing in-flight requests`);
       void server.close().then(resolve);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
-  out.info('stopped');
+  log('stopped');
 }

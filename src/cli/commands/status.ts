@@ -1,3 +1,4 @@
+import { pipelineStatus, type StageStatusEntry } from '../../core/pipeline/plan.js';
 import { openRepo } from '../../core/repo.js';
 import { statusTargets, type StatusEntry } from '../../core/status.js';
 import type { ActionContext } from '../action.js';
@@ -7,11 +8,27 @@ export function status({ out, flags }: ActionContext<object>, targets: string[])
   const repo = openRepo({ cwd: flags.cwd });
   const entries = statusTargets(repo, { cwd: flags.cwd, targets });
   const dirty = entries.filter((e) => e.status !== 'clean' || !e.inCache);
-  out.result({ clean: dirty.length === 0, entries }, () => {
-    if (entries.length === 0) return 'Nothing is tracked yet (track data with mlo add).';
-    if (dirty.length === 0) return `Everything is up to date (${entries.length} tracked ${entries.length === 1 ? 'path' : 'paths'}).`;
-    return dirty.flatMap((e) => describe(e, flags.verbose));
+  // Stage targets are stage names; path targets only filter the data section.
+  const stages = targets.length ? [] : pipelineStatus(repo);
+  const changedStages = stages.filter((s) => s.changed);
+  out.result({ clean: dirty.length === 0, entries, stages }, () => {
+    const lines: string[] = [];
+    if (entries.length === 0) lines.push('Nothing is tracked yet (track data with mlo add).');
+    else if (dirty.length === 0) lines.push(`Everything is up to date (${entries.length} tracked ${entries.length === 1 ? 'path' : 'paths'}).`);
+    else lines.push(...dirty.flatMap((e) => describe(e, flags.verbose)));
+    if (stages.length) lines.push(...describeStages(stages, changedStages));
+    return lines;
   });
+}
+
+function describeStages(stages: StageStatusEntry[], changed: StageStatusEntry[]): string[] {
+  if (changed.length === 0) return [`Pipeline is up to date (${stages.length} ${stages.length === 1 ? 'stage' : 'stages'}).`];
+  const lines = ['', `Changed stages (${changed.length} of ${stages.length}; mlo run updates them):`];
+  for (const s of changed) {
+    lines.push(`  ${color.yellow(s.name)}:`);
+    for (const r of s.reasons) lines.push(`      ${r.message}`);
+  }
+  return lines;
 }
 
 function describe(e: StatusEntry, verbose: boolean): string[] {

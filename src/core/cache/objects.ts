@@ -27,17 +27,35 @@ export function hasObject(cacheDir: string, hash: string): boolean {
   return existsSync(objectPath(cacheDir, hash));
 }
 
+/**
+ * Folders known to exist, so adding 50,000 files does not cost 100,000 mkdir calls. A folder removed
+ * behind our back (clearCacheTmp) is dropped from the set; publish() retries once on ENOENT.
+ */
+const madeDirs = new Set<string>();
+
+function ensureDir(dir: string): void {
+  if (madeDirs.has(dir)) return;
+  mkdirSync(dir, { recursive: true });
+  madeDirs.add(dir);
+}
+
 function newTemp(cacheDir: string): string {
   const dir = cacheTmpDir(cacheDir);
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   return join(dir, randomBytes(8).toString('hex'));
 }
 
-function publish(cacheDir: string, hash: string, tmp: string): void {
-  chmodSync(tmp, OBJECT_MODE);
-  const dest = objectPath(cacheDir, hash);
-  mkdirSync(join(cacheDir, hash.slice(0, 2)), { recursive: true });
-  renameSync(tmp, dest);
+function publish(cacheDir: string, hash: string, tmp: string, alreadyReadOnly = false): void {
+  if (!alreadyReadOnly) chmodSync(tmp, OBJECT_MODE);
+  const dir = join(cacheDir, hash.slice(0, 2));
+  ensureDir(dir);
+  try {
+    renameSync(tmp, join(dir, hash.slice(2)));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !madeDirs.delete(dir)) throw err;
+    ensureDir(dir);
+    renameSync(tmp, join(dir, hash.slice(2)));
+  }
 }
 
 /** Stores bytes already in memory under `hash` (the caller hashed them). No-op if present. */
@@ -45,7 +63,8 @@ export function writeObjectBytes(cacheDir: string, hash: string, bytes: Uint8Arr
   if (hasObject(cacheDir, hash)) return false;
   const tmp = newTemp(cacheDir);
   try {
-    const fd = openSync(tmp, 'wx', 0o644);
+    // Created read-only: the mode applies to later opens, this descriptor may still write.
+    const fd = openSync(tmp, 'wx', OBJECT_MODE);
     try {
       let off = 0;
       while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
@@ -53,7 +72,7 @@ export function writeObjectBytes(cacheDir: string, hash: string, bytes: Uint8Arr
     } finally {
       closeSync(fd);
     }
-    publish(cacheDir, hash, tmp);
+    publish(cacheDir, hash, tmp, true);
     return true;
   } catch (err) {
     rmSync(tmp, { force: true });
@@ -101,6 +120,7 @@ export function moveFileToObject(cacheDir: string, hash: string, src: string): v
 /** Removes leftovers of killed processes; call only while holding the repository lock. */
 export function clearCacheTmp(cacheDir: string): void {
   rmSync(cacheTmpDir(cacheDir), { recursive: true, force: true });
+  madeDirs.delete(cacheTmpDir(cacheDir));
 }
 
 export interface CachedObject {

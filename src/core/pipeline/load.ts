@@ -160,7 +160,7 @@ function expand(name: string, entry: StageEntry, globals: Vars, params: ParamsRe
         })),
       );
     }
-    return combos.map((c) => resolveStage(`${name}${JOIN}${c.parts.join('-')}`, def, mergeVars(globals, { item: c.item }), params, at, where));
+    return combos.map((c) => resolveStage(`${name}${JOIN}${c.parts.join('-')}`, def, mergeVars(globals, { item: c.item, key: c.parts.join('-') }), params, at, where));
   }
   return [resolveStage(name, entry, globals, params, at, where)];
 }

@@ -4,6 +4,7 @@
  * Shared by `mlo run` (decided per stage, right before it would run, once its upstream is done),
  * `mlo run --dry` and `mlo status` (decided for all stages up front).
  */
+import { openScan } from '../add.js';
 import { MloError } from '../errors.js';
 import type { Repo } from '../repo.js';
 import type { ScanContext } from '../workspace/scan.js';
@@ -145,9 +146,8 @@ export interface StageStatusEntry {
 }
 
 /** `mlo status`'s stages section: every stage that would do something on `mlo run`, and why. */
-export async function pipelineStatus(repo: Repo, options: { targets?: string[] } = {}): Promise<StageStatusEntry[]> {
+export function pipelineStatus(repo: Repo, options: { targets?: string[] } = {}): StageStatusEntry[] {
   if (!pipelineExists(repo)) return [];
-  const { openScan } = await import('../add.js');
   const pipeline = loadPipeline(repo);
   const graph = buildGraph(pipeline);
   const names = selectStages(graph, options.targets ?? []);

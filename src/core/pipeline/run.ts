@@ -20,7 +20,7 @@ import { scanPath, type ScanContext } from '../workspace/scan.js';
 import { HashMemo, type Reason } from './changes.js';
 import { buildGraph, selectStages } from './dag.js';
 import { execCommands } from './exec.js';
-import type { PipelineHooks, RunSummary, StageEndResult, StageStartInfo } from './hooks.js';
+import type { PipelineHooks, RunStartInfo, RunSummary, StageEndResult, StageStartInfo } from './hooks.js';
 import { loadPipeline, type Stage } from './load.js';
 import { readLock, updateLock, type LockEntry, type LockOutEntry } from './lockfile.js';
 import { decide, planStages, preflight, type Action, type Decision, type PlanEnv } from './plan.js';
@@ -43,6 +43,11 @@ export interface RunOptions {
   /** Aborting ends the running commands' process groups; no further stage starts. */
   signal?: AbortSignal;
   hooks?: PipelineHooks;
+  /**
+   * Call onRunStart/onRunEnd even when no stage runs its command. Off by default: a no-op `mlo run`
+   * records nothing and stays cheap; `mlo exp run` turns it on to record every experiment.
+   */
+  hooksOnNoop?: boolean;
   /** Environment the commands inherit (the command passes process.env). */
   baseEnv?: Record<string, string | undefined>;
   onEvent?: (event: RunEvent) => void;
@@ -114,7 +119,8 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
 class Runner {
   private readonly outcomes = new Map<string, StageOutcome>();
   private commitChain: Promise<unknown> = Promise.resolve();
-  private runEnv: Record<string, string> = {};
+  private runStart: Promise<Record<string, string>> | undefined;
+  private runInfo!: RunStartInfo;
   private lockChanged = false;
   private stopping = false;
   private unexpected: unknown;
@@ -144,10 +150,8 @@ class Runner {
 
   async run(names: string[], upstream: Map<string, Set<string>>, started: number): Promise<RunResult> {
     const { hooks } = this.options;
-    const startEnv = await this.hook('onRunStart', hooks?.onRunStart && (() => hooks.onRunStart!({
-      root: this.env.repo.root, stages: names, targets: this.options.targets ?? [], force: Boolean(this.options.force), startedAt: new Date(started).toISOString(),
-    })));
-    this.runEnv = startEnv ?? {};
+    this.runInfo = { root: this.env.repo.root, stages: names, targets: this.options.targets ?? [], force: Boolean(this.options.force), startedAt: new Date(started).toISOString() };
+    if (this.options.hooksOnNoop) await this.startRun();
     const jobs = Math.max(1, this.options.jobs ?? 1);
     const selected = new Set(names);
     const pending = [...names];
@@ -188,9 +192,16 @@ class Runner {
     const ok = !interrupted && stages.every((s) => okStates.has(s.status));
     const result: RunResult = { ok, dry: false, interrupted, durationMs: Date.now() - started, stages, lockChanged: this.lockChanged };
     const summary: RunSummary = { ok, interrupted, durationMs: result.durationMs, stages: stages.map((s) => ({ name: s.name, action: s.action, status: s.status })) };
-    await this.hook('onRunEnd', hooks?.onRunEnd && (() => hooks.onRunEnd!(summary)));
+    if (this.runStart) await this.hook('onRunEnd', hooks?.onRunEnd && (() => hooks.onRunEnd!(summary)));
     if (this.unexpected) throw this.unexpected;
     return result;
+  }
+
+  /** onRunStart, called once, before the first stage that runs its command; its env goes to every stage. */
+  private startRun(): Promise<Record<string, string>> {
+    const { hooks } = this.options;
+    this.runStart ??= this.hook('onRunStart', hooks?.onRunStart && (() => hooks.onRunStart!(this.runInfo))).then((env) => env ?? {});
+    return this.runStart;
   }
 
   private async stage(name: string): Promise<void> {
@@ -241,7 +252,16 @@ class Runner {
     if (typeof mod.fetchTargets !== 'function') throw new MloError('MLO_PULL_UNAVAILABLE', 'this build has no fetchTargets() for --pull');
     const entry = decision.entry!;
     const targets = entry.outs.filter((o) => o.cache !== false).map((o) => o.path);
-    if (targets.length) await mod.fetchTargets(this.env.repo, { cwd: this.env.repo.root, targets });
+    if (targets.length) {
+      try {
+        await mod.fetchTargets(this.env.repo, { cwd: this.env.repo.root, targets });
+      } catch (err) {
+        // A remote that lacks some objects is not a failure here: the stage runs instead.
+        if (!isMloError(err)) throw err;
+        this.emit({ type: 'warning', message: `stage '${stage.name}': could not pull its outputs (${err.message}); running it instead` });
+        return false;
+      }
+    }
     if (!outsInCache(this.env.ctx, entry.outs.filter((o) => o.cache !== false))) return false;
     await this.restore(stage, entry, undefined);
     return true;
@@ -301,6 +321,7 @@ class Runner {
       outs: stage.outs.map((o) => o.path), metricsFiles: stage.outs.filter((o) => o.kind === 'metric').map((o) => o.path), reasons: decision.reasons,
     };
     const { hooks } = this.options;
+    const runEnv = await this.startRun();
     const hookEnv = (await this.hook('onStageStart', hooks?.onStageStart && (() => hooks.onStageStart!(info)))) ?? {};
     this.emit({ type: 'start', stage: name, reasons: decision.reasons });
     for (const out of stage.outs) {
@@ -318,7 +339,7 @@ class Runner {
       MLO_WDIR: wdirAbs,
       MLO_PARAMS: JSON.stringify(decision.current.params),
       MLO_METRICS_FILES: info.metricsFiles.join(','),
-      ...this.runEnv,
+      ...runEnv,
       ...hookEnv,
     };
     const r = await execCommands(stage.cmd, {

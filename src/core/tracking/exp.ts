@@ -10,7 +10,8 @@ import { MloError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { prefixInGit } from '../git.js';
 import type { Repo } from '../repo.js';
-import { lockOutputs } from '../tracked.js';
+import { lockOutputs, outsFromLockDoc } from '../tracked.js';
+import { parse as parseYaml } from 'yaml';
 import type { RunRow, RunStatus, TrackingDb } from './db.js';
 import { LOCK_FILE } from './declared.js';
 import { branchExists, checkBranchName, commitFilesToBranch } from './gitx.js';
@@ -272,6 +273,11 @@ export async function applyRun(repo: Repo, db: TrackingDb, ref: string): Promise
       writeFileAtomic(join(repo.root, LOCK_FILE), snap.lock);
       files.push(LOCK_FILE);
     }
+    for (const [file, text] of Object.entries(snap.metrics ?? {})) {
+      if (cachedOuts(snap).has(file)) continue;
+      writeFileAtomic(join(repo.root, file), text);
+      files.push(file);
+    }
   } else {
     files.push(...paramsAsFiles(repo.root, db.params(run.rid)));
   }
@@ -305,12 +311,23 @@ export function branchRun(repo: Repo, db: TrackingDb, ref: string, branch: strin
   if (snap) {
     for (const [f, text] of Object.entries(snap.params)) files[prefix + f] = text;
     if (snap.lock !== undefined) files[prefix + LOCK_FILE] = snap.lock;
+    // Metrics files kept in git (cache: false) belong in the commit; cached ones are in the cache.
+    for (const [f, text] of Object.entries(snap.metrics ?? {})) if (!cachedOuts(snap).has(f)) files[prefix + f] = text;
   }
   const title = run.name ? `${run.name} (${run.id})` : run.id;
   const params = db.params(run.rid);
   const body = Object.entries(params).slice(0, 50).map(([k, v]) => `${k}=${v}`).join('\n');
   const commit = commitFilesToBranch(repo.root, { parent: run.git_commit, branch, files, message: `mlo exp ${title}\n\n${body}\n` });
   return { run: run.id, branch, commit, files: Object.keys(files) };
+}
+
+function cachedOuts(snap: Snapshot): Set<string> {
+  if (snap.lock === undefined) return new Set();
+  try {
+    return new Set(outsFromLockDoc(parseYaml(snap.lock)).map((t) => t.path));
+  } catch {
+    return new Set();
+  }
 }
 
 export function readIfExists(abs: string): string | undefined {

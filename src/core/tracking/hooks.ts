@@ -82,7 +82,7 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
         git_commit: git.gitCommit,
         branch: git.branch,
         dirty: git.dirty == null ? null : git.dirty ? 1 : 0,
-        command: opts.command ?? 'mlo run',
+        command: opts.command ? (opts.command.startsWith('mlo') ? opts.command : `mlo ${opts.command}`) : 'mlo run',
         user: git.user,
         host: git.host,
       };
@@ -127,8 +127,9 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
       if (errnoCode(err) === 'ENOENT') return;
       throw err;
     }
-    a.db.logMetrics(a.rid, parseStepLines(text, `$MLO_METRICS_FILE of stage ${stage}`));
+    // Removed before parsing: a bad file is reported once, not again at run end.
     rmSync(file, { force: true });
+    a.db.logMetrics(a.rid, parseStepLines(text, `$MLO_METRICS_FILE of stage ${stage}`));
   };
 
   const ingestMetricsFiles = (a: Active, files: string[]) => {
@@ -156,6 +157,7 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
     },
     async onRunStart() {
       start();
+      return { [ENV.runId]: id, [ENV.trackingDb]: store.dbFile };
     },
     async onStageStart(stage: StageStartInfo) {
       const a = start();
@@ -169,8 +171,9 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
       const a = start();
       const name = stage.name;
       if (result.status !== 'succeeded') a.failed = true;
-      ingestSeries(a, name);
-      ingestMetricsFiles(a, result.metricsFiles ?? stage.metricsFiles ?? []);
+      const errors: unknown[] = [];
+      attempt(errors, () => ingestSeries(a, name));
+      attempt(errors, () => ingestMetricsFiles(a, result.metricsFiles ?? stage.metricsFiles ?? []));
       const lineage: LineageEntry[] = [];
       for (const d of result.deps ?? []) if (d.hash) lineage.push({ direction: 'in', path: relToRoot(repo, d.path), hash: d.hash, stage: name });
       for (const o of result.outs ?? []) if (o.hash) lineage.push({ direction: 'out', path: relToRoot(repo, o.path), hash: o.hash, stage: name });
@@ -186,6 +189,7 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
       }
       if (Object.keys(extra).length) a.db.logParams(a.rid, extra);
       a.db.logTags(a.rid, { [`stage.${name}`]: `${result.status} ${Math.round(result.durationMs ?? 0)}ms` });
+      if (errors.length) throw errors[0];
     },
     async onRunEnd(summary?: RunSummary) {
       if (ended) return;
@@ -193,14 +197,18 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
       ended = true;
       try {
         const failed = a.failed || (summary !== undefined && !summary.ok);
+        // Bad metrics must not leave the run 'running': record what can be read, end it, then report.
+        const errors: unknown[] = [];
         // A stage that ran without a matching onStageEnd (the runner stopped) may have left points.
-        for (const s of a.stages) ingestSeries(a, s);
+        for (const s of a.stages) attempt(errors, () => ingestSeries(a, s));
         // Stages skipped as up to date still have their metrics files: a run records them too.
-        const declared = declaredFiles(readText(join(repo.root, PIPELINE_FILE))).metrics.filter((m) => !a.metricsRead.has(m));
-        ingestMetricsFiles(a, declared);
-        a.db.updateRun(a.rid, { status: failed ? 'failed' : 'finished', end_time: Date.now(), snapshot: JSON.stringify(takeSnapshot(repo.root)) });
+        attempt(errors, () => ingestMetricsFiles(a, declaredFiles(readText(join(repo.root, PIPELINE_FILE))).metrics.filter((m) => !a.metricsRead.has(m))));
+        let snapshot = '{"params":{}}';
+        attempt(errors, () => (snapshot = JSON.stringify(takeSnapshot(repo.root))));
+        a.db.updateRun(a.rid, { status: failed ? 'failed' : 'finished', end_time: Date.now(), snapshot });
         exportRun(a.db, store, a.rid);
         rmSync(seriesDir(), { recursive: true, force: true });
+        if (errors.length) throw errors[0];
       } finally {
         a.db.close();
         active = undefined;
@@ -214,6 +222,15 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
 export async function abortTrackedRun(hooks: TrackingHooks): Promise<void> {
   if (!hooks.started) return;
   await hooks.onRunEnd?.({ ok: false, interrupted: false, durationMs: 0, stages: [] });
+}
+
+function attempt(errors: unknown[], fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (!(err instanceof MloError)) throw err;
+    errors.push(err);
+  }
 }
 
 function readText(abs: string): string | undefined {

@@ -74,11 +74,10 @@ export function parseStructured(text: string, name: string, code = 'MLO_BAD_METR
   if (isJsonName(name)) {
     try {
       return text.trim() === '' ? {} : JSON.parse(text);
-    } catch (err) {
-      const msg = (err as Error).message;
-      const m = /position (\d+)/.exec(msg);
-      const where = m ? (({ line, col }) => `${name}:${line}:${col}`)(lineCol(text, Number(m[1]))) : name;
-      throw new MloError(code, `${where}: invalid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '')}`, {
+    } catch {
+      const at = jsonErrorAt(text);
+      const { line, col } = lineCol(text, at.offset);
+      throw new MloError(code, `${name}:${line}:${col}: invalid JSON: ${at.message}`, {
         hint: 'fix the file (the stage that writes it, or by hand) and run the command again',
         meta: { file: name },
       });
@@ -87,7 +86,7 @@ export function parseStructured(text: string, name: string, code = 'MLO_BAD_METR
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
-    const pos = first.linePos?.[0];
+    const pos = first.linePos?.[0] ?? (first.pos ? lineCol(text, first.pos[0]) : undefined);
     const where = pos ? `${name}:${pos.line}:${pos.col}` : name;
     throw new MloError(code, `${where}: invalid YAML: ${first.message.split('\n')[0]}`, {
       hint: 'fix the file (the stage that writes it, or by hand) and run the command again',
@@ -95,6 +94,81 @@ export function parseStructured(text: string, name: string, code = 'MLO_BAD_METR
     });
   }
   return doc.toJS({ maxAliasCount: 100 }) ?? {};
+}
+
+/**
+ * Where JSON.parse failed and why. Node 20's messages do not always carry a position, so a small
+ * scanner walks the text the way the grammar does and stops at the first character that cannot follow.
+ */
+export function jsonErrorAt(text: string): { offset: number; message: string } {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\r\n'.includes(text[i])) i++;
+  };
+  const fail = (message: string): never => {
+    throw { offset: i, message };
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail(`expected a "key" but found ${show(text[i])}`);
+        string();
+        ws();
+        if (text[i] !== ':') fail(`expected ':' but found ${show(text[i])}`);
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === '}') return void i++;
+        fail(`expected ',' or '}' but found ${show(text[i])}`);
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === ']') return void i++;
+        fail(`expected ',' or ']' but found ${show(text[i])}`);
+      }
+    }
+    if (c === '"') return string();
+    const m = /^(-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
+    if (m) return void (i += m[0].length);
+    fail(`unexpected ${show(c)}`);
+  };
+  const string = () => {
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === '\\') i++;
+      else if (text.charCodeAt(i) < 0x20) fail('control character in a string');
+      i++;
+    }
+    if (i >= text.length) fail('unterminated string');
+    i++;
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail(`unexpected ${show(text[i])} after the JSON value`);
+  } catch (err) {
+    if (typeof err === 'object' && err !== null && 'offset' in err) return err as { offset: number; message: string };
+    throw err;
+  }
+  return { offset: 0, message: 'not valid JSON' };
+}
+
+function show(c: string | undefined): string {
+  return c === undefined ? 'the end of the file' : `'${c}'`;
 }
 
 /** A metrics file's flattened metrics. */
@@ -133,9 +207,10 @@ export function parseStepLines(text: string, name: string, now = Date.now()): St
     let rec: unknown;
     try {
       rec = JSON.parse(line);
-    } catch (err) {
+    } catch {
       if (last && !text.endsWith('\n')) break;
-      throw new MloError('MLO_BAD_METRICS', `${name}:${lineNo}: invalid JSON line: ${(err as Error).message.replace(/ in JSON at position \d+.*$/, '')}`, {
+      const at = jsonErrorAt(line);
+      throw new MloError('MLO_BAD_METRICS', `${name}:${lineNo}:${at.offset + 1}: invalid JSON line: ${at.message}`, {
         hint: 'each line must be one JSON object such as {"step": 3, "loss": 0.2}',
         meta: { file: name, line: lineNo },
       });

@@ -43,6 +43,8 @@ export interface Snapshot {
   params: Record<string, string>;
   /** mlo.lock's text, when there is one. */
   lock?: string;
+  /** Declared metrics files' text (those kept in git are not in the cache for exp apply to restore). */
+  metrics?: Record<string, string>;
 }
 
 function readText(root: string, rel: string): string | undefined {
@@ -54,14 +56,25 @@ export function paramsFilesOf(root: string): string[] {
   return declaredFiles(readText(root, PIPELINE_FILE)).params;
 }
 
+/** Files above 1 MiB are not worth carrying in every run record. */
+const SNAPSHOT_LIMIT = 1 << 20;
+
 export function takeSnapshot(root: string): Snapshot {
-  const params: Record<string, string> = {};
-  for (const f of paramsFilesOf(root)) {
-    const t = readText(root, f);
-    if (t !== undefined) params[f] = t;
-  }
+  const declared = declaredFiles(readText(root, PIPELINE_FILE));
+  const read = (files: string[]) => {
+    const out: Record<string, string> = {};
+    for (const f of files) {
+      const t = readText(root, f);
+      if (t !== undefined && t.length <= SNAPSHOT_LIMIT) out[f] = t;
+    }
+    return out;
+  };
+  const snap: Snapshot = { params: read(declared.params) };
   const lock = readText(root, LOCK_FILE);
-  return lock === undefined ? { params } : { params, lock };
+  if (lock !== undefined) snap.lock = lock;
+  const metrics = read(declared.metrics);
+  if (Object.keys(metrics).length) snap.metrics = metrics;
+  return snap;
 }
 
 /** The values of every params file, flattened, as strings (MLflow's convention: params are text). */

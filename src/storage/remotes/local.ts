@@ -98,7 +98,6 @@ export function createLocalRemote(ctx: RemoteContext, spec: LocalSpec): Remote {
     },
 
     async put(key, file, options: TransferOptions = {}) {
-      ensureRoot();
       const dest = abs(key);
       await withRetries(ctx.retry, async () => {
         await mkdir(dirname(dest), { recursive: true });

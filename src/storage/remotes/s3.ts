@@ -22,12 +22,6 @@ import { notFoundError, type Remote, type RemoteContext, type RemoteEntry, type 
 import { runPool } from '../pool.js';
 import { StallError, backoffMs, isThrottling, isTransient, withRetries, type RetryPolicy } from '../retry.js';
 
-/** Below this, one PutObject with the bytes in memory (retryable by the SDK); above, multipart. */
-const MULTIPART_MIN = 16 << 20;
-const PART_SIZE = 16 << 20;
-/** Objects this big are downloaded as parallel ranged GETs (one TCP stream rarely fills a fast link). */
-const RANGED_MIN = 64 << 20;
-const RANGE_SIZE = 16 << 20;
 const MAX_PART_JOBS = 8;
 
 export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
@@ -47,11 +41,11 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
   const getRanged = async (key: string, file: string, size: number, options: TransferOptions) => {
     const fh = await open(file, 'w');
     try {
-      const parts = Math.ceil(size / RANGE_SIZE);
+      const parts = Math.ceil(size / ctx.tuning.rangeSize);
       await runPool(Array.from({ length: parts }, (_, i) => i), Math.min(ctx.jobs, MAX_PART_JOBS), (i) =>
         withRetries(ctx.retry, async () => {
-          const start = i * RANGE_SIZE;
-          const end = Math.min(size, start + RANGE_SIZE) - 1;
+          const start = i * ctx.tuning.rangeSize;
+          const end = Math.min(size, start + ctx.tuning.rangeSize) - 1;
           const r = await client.send(new GetObjectCommand({ Bucket, Key: root + key, Range: `bytes=${start}-${end}` }));
           let pos = start;
           for await (const chunk of (r.Body as Readable).pipe(stallGuard(ctx.timeoutMs, options.onBytes))) {
@@ -103,7 +97,7 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
 
     async get(key, file, options = {}) {
       try {
-        if (options.size !== undefined && options.size >= RANGED_MIN) await getRanged(key, file, options.size, options);
+        if (options.size !== undefined && options.size >= ctx.tuning.rangedMin) await getRanged(key, file, options.size, options);
         else await getWhole(key, file, options);
       } catch (err) {
         if (isNotFound(err)) throw notFoundError(ctx.name, describe(key));
@@ -114,7 +108,7 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
     async put(key, file, options = {}) {
       const size = options.size ?? (await stat(file)).size;
       try {
-        if (size < MULTIPART_MIN) {
+        if (size < ctx.tuning.multipartMin) {
           const Body = await readFile(file);
           await client.send(new PutObjectCommand({ Bucket, Key: root + key, Body, ContentLength: Body.length }));
           options.onBytes?.(Body.length);
@@ -126,7 +120,7 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
           const upload = new Upload({
             client,
             params: { Bucket, Key: root + key, Body: createReadStream(file, { highWaterMark: 1 << 20 }) },
-            partSize: PART_SIZE,
+            partSize: ctx.tuning.partSize,
             queueSize: Math.min(ctx.jobs, MAX_PART_JOBS),
             leavePartsOnError: false,
           });

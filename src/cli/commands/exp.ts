@@ -1,0 +1,212 @@
+import { MloError, usageError } from '../../core/errors.js';
+import { openRepo, type Repo } from '../../core/repo.js';
+import { runPipeline, type RunEvent } from '../../core/pipeline/run.js';
+import type { PipelineHooks } from '../../core/pipeline/hooks.js';
+import { applyRun, branchRun, diffRuns, removeRuns, showRuns, type RunSummary, type ShowResult } from '../../core/tracking/exp.js';
+import { csvTable, formatChange, formatPct, formatValue, markdownTable } from '../../core/tracking/format.js';
+import { expRun, queueRuns, runQueued, type ExpRunResult, type PipelineRunner } from '../../core/tracking/runexp.js';
+import { openStore, storeLocation } from '../../core/tracking/store.js';
+import type { ActionContext } from '../action.js';
+import type { ExpRunFlags, ExpShowFlags, RevDiffFlags } from '../areas/tracking.js';
+import { color, table, type Output } from '../output.js';
+
+function openShared(repo: Repo) {
+  const loc = storeLocation(repo, process.env.MLO_TRACKING_DB || undefined);
+  return { loc, db: openStore(loc, { sync: true }) };
+}
+
+function commandLine(targets: string[], opts: ExpRunFlags & { setParam?: string[] }): string {
+  const parts = ['mlo exp run'];
+  for (const s of opts.setParam ?? []) parts.push(`-S ${s}`);
+  if (opts.name) parts.push(`-n ${opts.name}`);
+  if (opts.queue) parts.push('--queue');
+  if (opts.force) parts.push('-f');
+  return [...parts, ...targets].join(' ');
+}
+
+function render(out: Output, e: RunEvent): void {
+  if (e.type === 'start') out.info(color.bold(`Running stage '${e.stage}'`));
+  else if (e.type === 'output' && !out.flags.quiet && !out.flags.json) process.stderr.write(`${color.cyan(e.stage)} ${color.dim('|')} ${e.line}\n`);
+  else if (e.type === 'output' && out.flags.json) process.stderr.write(`${e.stage} | ${e.line}\n`);
+  else if (e.type === 'restored') out.info(`Stage '${e.stage}': restored its outputs (${e.from})`);
+  else if (e.type === 'done' && e.status !== 'ran') out.info(color.red(`Stage '${e.stage}' ${e.status}`) + (e.error ? `: ${e.error}` : ''));
+  else if (e.type === 'warning') out.warn(e.message);
+}
+
+function pipelineRunner(out: Output, targets: string[], force: boolean | undefined): PipelineRunner {
+  return async (repo: Repo, hooks: PipelineHooks) => {
+    const controller = new AbortController();
+    const onSignal = () => controller.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const r = await runPipeline(repo, { targets, force, hooks, signal: controller.signal, baseEnv: process.env, onEvent: (e) => render(out, e) });
+      return { ok: r.ok };
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  };
+}
+
+function kv(rec: Record<string, number | string>, precision?: number): string {
+  const entries = Object.entries(rec);
+  if (entries.length === 0) return color.dim('(none)');
+  return entries.map(([k, v]) => `${k}=${formatValue(v, precision)}`).join('  ');
+}
+
+export async function expRunCmd({ out, flags, opts }: ActionContext<ExpRunFlags & { setParam?: string[] }>, targets: string[]): Promise<void> {
+  const repo = openRepo({ cwd: flags.cwd });
+  const set = opts.setParam ?? [];
+  const runner = pipelineRunner(out, targets, opts.force);
+  if (opts.queued) {
+    const dbFile = process.env.MLO_TRACKING_DB;
+    if (!dbFile) throw usageError('--queued is used by queue workers, with $MLO_TRACKING_DB set');
+    const result = await runQueued(repo, { runId: opts.queued, dbFile, runner });
+    return report(out, result, false);
+  }
+  const command = commandLine(targets, opts);
+  if (opts.queue) {
+    const queued = queueRuns(repo, { set, name: opts.name, experiment: opts.experiment, command });
+    out.result({ queued }, () => [
+      `Queued ${queued.length} ${queued.length === 1 ? 'run' : 'runs'}:`,
+      ...queued.map((q) => `  ${q.run}${q.name ? ` ${q.name}` : ''}  ${kv(q.params)}`),
+      color.dim('Start them with: mlo queue start -j N'),
+    ]);
+    return;
+  }
+  const result = await expRun(repo, { set, name: opts.name, experiment: opts.experiment, command, runner });
+  report(out, result, true);
+}
+
+function report(out: Output, result: ExpRunResult, inWorkspace: boolean): void {
+  if (result.status === 'failed') {
+    throw new MloError('MLO_RUN_FAILED', `run ${result.run} failed (recorded as failed; see the stage output above)`, {
+      hint: 'fix the stage and run mlo exp run again', meta: { result },
+    });
+  }
+  out.result(result, () => [
+    `Run ${color.bold(result.run)}${result.name ? ` (${result.name})` : ''} ${color.green('finished')}.`,
+    `  params:  ${kv(result.params)}`,
+    `  metrics: ${kv(result.metrics)}`,
+    ...(inWorkspace
+      ? [color.dim('The workspace keeps these params and outputs (nothing was committed). Compare runs with mlo exp show; switch with mlo exp apply RUN.')]
+      : []),
+  ]);
+}
+
+function createdOf(r: RunSummary): string {
+  return r.start ? r.start.slice(0, 16).replace('T', ' ') : '-';
+}
+
+export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): void {
+  const repo = openRepo({ cwd: flags.cwd });
+  const { db } = openShared(repo);
+  let result: ShowResult;
+  try {
+    result = showRuns(db, { sortBy: opts.sortBy, sortOrder: opts.sortOrder, onlyChanged: opts.onlyChanged, limit: opts.limit, experiment: opts.experiment });
+  } finally {
+    db.close();
+  }
+  const p = opts.precision ?? 5;
+  const { params, metrics } = result.columns;
+  if (!flags.json && (opts.csv || opts.md)) {
+    const header = ['run', 'name', 'status', 'created', 'commit', ...params, ...metrics];
+    const rows = result.runs.map((r) => [r.id, r.name ?? '', r.status, r.start ?? '', r.commit ?? '', ...params.map((k) => r.params[k] ?? ''), ...metrics.map((k) => {
+      const v = r.metrics[k];
+      const cell = v === undefined ? '' : opts.csv ? String(v) : formatValue(v, p);
+      return opts.md && result.best[k]?.run === r.id ? `**${cell}**` : cell;
+    })]);
+    process.stdout.write(`${(opts.csv ? csvTable(header, rows) : markdownTable(header, rows)).join('\n')}\n`);
+    return;
+  }
+  out.result(result, () => {
+    if (result.runs.length === 0) return 'No runs recorded yet (mlo run and mlo exp run record them).';
+    const plain = color.level === 0;
+    const header = ['Run', 'Name', 'Status', 'Created', 'Commit', ...params, ...metrics];
+    const rows = result.runs.map((r) => [
+      r.id.slice(0, 7),
+      r.name ?? '',
+      r.status === 'failed' ? color.red(r.status) : r.status === 'finished' ? r.status : color.yellow(r.status),
+      createdOf(r),
+      r.commit ? r.commit.slice(0, 7) + (r.dirty ? '*' : '') : '-',
+      ...params.map((k) => r.params[k] ?? '-'),
+      ...metrics.map((k) => {
+        const cell = formatValue(r.metrics[k], p);
+        if (result.best[k]?.run !== r.id) return cell;
+        return plain ? `${cell} ★` : color.green.bold(cell);
+      }),
+    ]);
+    const lines = table(header, rows);
+    if (result.total > result.runs.length) lines.push(color.dim(`(${result.runs.length} of ${result.total} runs; --limit to change)`));
+    if (metrics.length) lines.push(color.dim(`${plain ? '★' : 'Green'}: the best value of each metric (lowest for loss/error-like names, else highest).`));
+    return lines;
+  });
+}
+
+export function expDiffCmd({ out, flags, opts }: ActionContext<RevDiffFlags>, a: string, b: string): void {
+  const repo = openRepo({ cwd: flags.cwd });
+  const { db } = openShared(repo);
+  let diff;
+  try {
+    diff = diffRuns(db, a, b, { all: opts.all });
+  } finally {
+    db.close();
+  }
+  const la = diff.a.name ?? diff.a.id.slice(0, 7);
+  const lb = diff.b.name ?? diff.b.id.slice(0, 7);
+  const paramRows = diff.params.map((d) => [d.key, formatValue(d.old), formatValue(d.new)]);
+  const metricRows = diff.metrics.map((d) => [d.key, formatValue(d.old), formatValue(d.new), formatChange(d), formatPct(d)]);
+  if (!flags.json && opts.md) {
+    const lines = [`### ${la} → ${lb}`, '', '**Params**', '', ...markdownTable(['param', la, lb], paramRows), '', '**Metrics**', '', ...markdownTable(['metric', la, lb, 'change', '%'], metricRows)];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return;
+  }
+  out.result(diff, () => [
+    color.bold('Params') + (paramRows.length ? '' : color.dim(' (no differences)')),
+    ...(paramRows.length ? table(['Param', la, lb], paramRows) : []),
+    '',
+    color.bold('Metrics') + (metricRows.length ? '' : color.dim(' (none)')),
+    ...(metricRows.length ? table(['Metric', la, lb, 'Change', '%'], metricRows) : []),
+  ]);
+}
+
+export async function expApplyCmd({ out, flags }: ActionContext<object>, run: string): Promise<void> {
+  const repo = openRepo({ cwd: flags.cwd });
+  const { db } = openShared(repo);
+  let result;
+  try {
+    result = await applyRun(repo, db, run);
+  } finally {
+    db.close();
+  }
+  out.result(result, () => [
+    `Applied run ${color.bold(result.run)}: wrote ${result.files.join(', ') || 'nothing'}.`,
+    ...(result.outs.restored.length ? [`Restored outputs: ${result.outs.restored.join(', ')}`] : []),
+    ...(result.outs.missing.length ? [color.yellow(`Not in the cache (run mlo pull): ${result.outs.missing.map((m) => m.path).join(', ')}`)] : []),
+  ]);
+}
+
+export function expBranchCmd({ out, flags }: ActionContext<object>, run: string, branch: string): void {
+  const repo = openRepo({ cwd: flags.cwd });
+  const { db } = openShared(repo);
+  let result;
+  try {
+    result = branchRun(repo, db, run, branch);
+  } finally {
+    db.close();
+  }
+  out.result(result, () => `Created branch ${color.bold(result.branch)} at ${result.commit.slice(0, 7)} (run ${result.run}; ${result.files.join(', ') || 'no files changed'}).`);
+}
+
+export function expRemoveCmd({ out, flags }: ActionContext<object>, runs: string[]): void {
+  const repo = openRepo({ cwd: flags.cwd });
+  const { db, loc } = openShared(repo);
+  let removed: string[];
+  try {
+    removed = removeRuns(db, loc, runs);
+  } finally {
+    db.close();
+  }
+  out.result({ removed }, () => `Removed ${removed.length} ${removed.length === 1 ? 'run' : 'runs'}: ${removed.join(', ')}`);
+}

@@ -1,0 +1,51 @@
+import { openRepo } from '../../core/repo.js';
+import { formatChange, formatPct, formatValue, markdownTable } from '../../core/tracking/format.js';
+import { diffAt, showAt, type RevDiff } from '../../core/tracking/revisions.js';
+import type { ActionContext } from '../action.js';
+import type { RevDiffFlags } from '../areas/tracking.js';
+import { color, table } from '../output.js';
+
+export async function metricsShow({ out, flags, opts }: ActionContext<{ allBranches?: boolean; md?: boolean; precision?: number }>): Promise<void> {
+  const repo = openRepo({ cwd: flags.cwd });
+  const revs = await showAt(repo, 'metrics', { allBranches: opts.allBranches });
+  const p = opts.precision ?? 5;
+  const rows: string[][] = [];
+  for (const r of revs) {
+    for (const [file, values] of Object.entries(r.files)) {
+      for (const [k, v] of Object.entries(values)) rows.push([r.rev, file, k, formatValue(typeof v === 'number' || typeof v === 'string' ? v : JSON.stringify(v), p)]);
+    }
+  }
+  if (!flags.json && opts.md) {
+    process.stdout.write(`${markdownTable(['Revision', 'Path', 'Metric', 'Value'], rows).join('\n')}\n`);
+    return;
+  }
+  out.result({ revisions: revs }, () => (rows.length ? table(['Revision', 'Path', 'Metric', 'Value'], rows) : 'No metrics files found (declare them in mlo.yaml `metrics:`, or write metrics.json).'));
+}
+
+/** Shared by metrics diff and params diff: the text of a RevDiff. */
+export function renderRevDiff(diff: RevDiff, what: string, opts: RevDiffFlags & { csv?: boolean }): { md: string[]; human: () => string[] | string } {
+  const p = opts.precision ?? 5;
+  const header = ['Path', what, diff.a.rev, diff.b.rev, 'Change', '%'];
+  const rows = diff.diff.map((d) => [d.file, d.key, formatValue(d.old, p), formatValue(d.new, p), formatChange(d, p), formatPct(d)]);
+  return {
+    md: rows.length ? markdownTable(header, rows) : [`No ${what.toLowerCase()} changes between ${diff.a.rev} and ${diff.b.rev}.`],
+    human: () => (rows.length ? table(header, rows.map((r) => [r[0], r[1], r[2], r[3], colorChange(r[4]), r[5]])) : `No ${what.toLowerCase()} changed between ${diff.a.rev} and ${diff.b.rev}.`),
+  };
+}
+
+function colorChange(s: string): string {
+  return s.startsWith('+') ? color.green(s) : s.startsWith('-') && s !== '-' ? color.red(s) : s;
+}
+
+export async function metricsDiff({ out, flags, opts }: ActionContext<RevDiffFlags>, a?: string, b?: string): Promise<void> {
+  const repo = openRepo({ cwd: flags.cwd });
+  const diff = await diffAt(repo, 'metrics', { a, b, all: opts.all });
+  const r = renderRevDiff(diff, 'Metric', opts);
+  if (!flags.json && opts.md) {
+    process.stdout.write(`${r.md.join('\n')}\n`);
+    return;
+  }
+  out.result(diff, r.human);
+}
+
+

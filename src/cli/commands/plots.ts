@@ -1,0 +1,37 @@
+import { resolve } from 'node:path';
+import { writeFileAtomic } from '../../core/fsutil.js';
+import { openRepo } from '../../core/repo.js';
+import { plotsForRevs, plotsForRuns, renderHtml, type PlotsData } from '../../core/tracking/plots.js';
+import { openStore, storeLocation } from '../../core/tracking/store.js';
+import type { ActionContext } from '../action.js';
+import type { PlotsFlags } from '../areas/tracking.js';
+
+function write(ctx: ActionContext<PlotsFlags>, data: PlotsData): void {
+  const file = resolve(ctx.flags.cwd, ctx.opts.out ?? 'plots.html');
+  if (!ctx.flags.json) writeFileAtomic(file, renderHtml(data), { fsync: false });
+  ctx.out.result(data, () => `Wrote ${file} (${data.specs.length} ${data.specs.length === 1 ? 'plot' : 'plots'}); open it in a browser, no network needed.`);
+}
+
+export function plotsShow(ctx: ActionContext<PlotsFlags>, runs: string[]): void {
+  const repo = openRepo({ cwd: ctx.flags.cwd });
+  const db = openStore(storeLocation(repo), { sync: true });
+  let data: PlotsData;
+  try {
+    data = plotsForRuns(db, runs, ctx.opts.limit ?? 10);
+  } finally {
+    db.close();
+  }
+  write(ctx, data);
+}
+
+export async function plotsDiff(ctx: ActionContext<PlotsFlags>, revs: string[]): Promise<void> {
+  const repo = openRepo({ cwd: ctx.flags.cwd });
+  const db = openStore(storeLocation(repo), { sync: true });
+  let data: PlotsData;
+  try {
+    data = await plotsForRevs(repo, db, revs);
+  } finally {
+    db.close();
+  }
+  write(ctx, data);
+}

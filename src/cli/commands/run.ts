@@ -1,0 +1,159 @@
+import type { PipelineHooks } from '../../core/pipeline/hooks.js';
+import { runPipeline, type RunEvent, type RunResult, type StageOutcome } from '../../core/pipeline/run.js';
+import type { Reason } from '../../core/pipeline/changes.js';
+import { MloError } from '../../core/errors.js';
+import { openRepo, type Repo } from '../../core/repo.js';
+import type { ActionContext } from '../action.js';
+import type { RunFlags } from '../areas/pipeline.js';
+import { color, type Output } from '../output.js';
+
+export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets: string[]): Promise<void> {
+  const repo = openRepo({ cwd: flags.cwd });
+  const controller = new AbortController();
+  const onSignal = () => {
+    out.warn('interrupted: stopping the running stages (finished stages stay recorded in mlo.lock)');
+    controller.abort();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const hooks = opts.dry ? undefined : await trackingHooks(repo, out, targets);
+  let result: RunResult;
+  try {
+    result = await runPipeline(repo, {
+      targets,
+      force: opts.force,
+      dry: opts.dry,
+      singleItem: opts.singleItem,
+      downstream: opts.downstream,
+      keepGoing: opts.keepGoing,
+      pull: opts.pull,
+      jobs: opts.jobs,
+      noRunCache: !opts.runCache,
+      signal: controller.signal,
+      hooks,
+      baseEnv: process.env,
+      onEvent: (e) => render(out, e),
+    });
+  } catch (err) {
+    await hooks?.abort?.();
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (!result.ok) throw failure(result);
+  out.result(result, () => summary(result));
+}
+
+/** The experiment-tracking module records each run that executes a stage, when it is part of this build. */
+async function trackingHooks(repo: Repo, out: Output, targets: string[]): Promise<(PipelineHooks & { abort?: () => Promise<void> }) | undefined> {
+  const spec = '../../core/tracking/hooks.js';
+  let mod: {
+    createTrackingHooks?: (repo: Repo, opts: Record<string, unknown>) => PipelineHooks;
+    abortTrackedRun?: (hooks: PipelineHooks) => Promise<void>;
+  };
+  try {
+    mod = await import(spec);
+  } catch {
+    return undefined;
+  }
+  if (typeof mod.createTrackingHooks !== 'function') return undefined;
+  try {
+    const hooks = mod.createTrackingHooks(repo, { command: ['mlo run', ...targets].join(' '), source: 'run' });
+    const abort = mod.abortTrackedRun;
+    return { ...bindHooks(hooks), abort: abort ? () => abort(hooks) : undefined };
+  } catch (err) {
+    out.warn(`experiment tracking is off for this run: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/** The tracking hooks object has getters (runId, started); the runner only needs its methods. */
+function bindHooks(h: PipelineHooks): PipelineHooks {
+  return {
+    onRunStart: h.onRunStart?.bind(h),
+    onStageStart: h.onStageStart?.bind(h),
+    onStageEnd: h.onStageEnd?.bind(h),
+    onRunEnd: h.onRunEnd?.bind(h),
+  };
+}
+
+function reasonsText(reasons: Reason[]): string {
+  if (reasons.length === 0) return '';
+  const shown = reasons.slice(0, 3).map((r) => r.message);
+  if (reasons.length > 3) shown.push(`${reasons.length - 3} more`);
+  return shown.join('; ');
+}
+
+function render(out: Output, e: RunEvent): void {
+  switch (e.type) {
+    case 'skip':
+      out.verbose(e.frozen ? `Stage '${e.stage}' is frozen, skipping` : `Stage '${e.stage}' didn't change, skipping`);
+      return;
+    case 'start':
+      out.info(color.bold(`Running stage '${e.stage}'`) + color.dim(` (${reasonsText(e.reasons)})`));
+      return;
+    case 'output':
+      if (!out.flags.quiet) process.stderr.write(`${color.cyan(e.stage)} ${color.dim('|')} ${e.line}\n`);
+      return;
+    case 'restored': {
+      const how = e.from === 'run-cache'
+        ? 'this run is in the run cache: restored its outputs instead of running it'
+        : e.from === 'remote' ? 'pulled its missing outputs from the remote' : 'restored its missing outputs from the cache';
+      out.info(`Stage '${e.stage}': ${how}`);
+      return;
+    }
+    case 'done':
+      if (e.status === 'ran') out.verbose(`Stage '${e.stage}' finished in ${seconds(e.durationMs)}`);
+      else out.info(color.red(`Stage '${e.stage}' ${e.status}`) + (e.exitCode !== undefined && e.exitCode !== 0 ? color.dim(` (exit code ${e.exitCode})`) : ''));
+      return;
+    case 'warning':
+      out.warn(e.message);
+  }
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+function statusWord(s: StageOutcome, dry: boolean): string {
+  if (dry) {
+    if (s.status === 'planned') return s.action === 'restore' ? `would restore (${s.restoredFrom === 'run-cache' ? 'run cache' : 'cache'})` : s.action === 'pull' ? 'would pull' : 'would run';
+    return s.status;
+  }
+  if (s.status === 'ran') return color.green(`ran (${seconds(s.durationMs ?? 0)})`);
+  if (s.status === 'restored') return color.green(`restored from ${s.restoredFrom === 'run-cache' ? 'run cache' : s.restoredFrom === 'remote' ? 'remote' : 'cache'}`);
+  if (s.status === 'failed' || s.status === 'interrupted') return color.red(s.status);
+  return s.status;
+}
+
+function summary(result: RunResult): string[] {
+  const busy = result.stages.filter((s) => s.status !== 'unchanged' && s.status !== 'frozen');
+  if (busy.length === 0) {
+    const n = result.stages.length;
+    return [n === 0 ? 'mlo.yaml defines no stages.' : `Everything is up to date (${n} ${n === 1 ? 'stage' : 'stages'}).`];
+  }
+  const width = Math.max(...result.stages.map((s) => s.name.length));
+  const lines = result.stages.map((s) => {
+    const why = result.dry && s.status === 'planned' ? color.dim(`  ${reasonsText(s.reasons)}`) : '';
+    return `${s.name.padEnd(width)}  ${statusWord(s, result.dry)}${why}`;
+  });
+  if (result.lockChanged) lines.push('', 'mlo.lock updated. To record this run in git, run:', '    git add mlo.lock mlo.yaml');
+  return lines;
+}
+
+function failure(result: RunResult): MloError {
+  const failed = result.stages.filter((s) => s.status === 'failed' || s.status === 'interrupted');
+  if (result.interrupted) {
+    return new MloError('MLO_INTERRUPTED', 'the run was interrupted; stages that finished are recorded in mlo.lock', {
+      hint: 'run mlo run again to continue', exitCode: 130, meta: { result },
+    });
+  }
+  const first = failed[0];
+  const more = failed.length > 1 ? ` (and ${failed.length - 1} more failed: ${failed.slice(1).map((s) => s.name).join(', ')})` : '';
+  return new MloError(first?.error?.code ?? 'MLO_STAGE_FAILED', `${first?.error?.message ?? 'a stage failed'}${more}`, {
+    hint: first?.error?.hint, meta: { result },
+  });
+}

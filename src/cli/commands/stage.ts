@@ -1,0 +1,25 @@
+import { addStage } from '../../core/pipeline/stageadd.js';
+import { openRepo } from '../../core/repo.js';
+import type { ActionContext } from '../action.js';
+import type { StageAddFlags } from '../areas/pipeline.js';
+
+export function stageAdd({ out, flags, opts }: ActionContext<StageAddFlags>, command: string[]): void {
+  const repo = openRepo({ cwd: flags.cwd });
+  const result = addStage(repo, {
+    name: opts.name,
+    cmd: command.join(' '),
+    deps: opts.deps,
+    outs: opts.outs,
+    outsNoCache: opts.outsNoCache,
+    outsPersist: opts.outsPersist,
+    metrics: opts.metrics,
+    metricsNoCache: opts.metricsNoCache,
+    plots: opts.plots,
+    params: opts.params,
+    wdir: opts.wdir,
+    desc: opts.desc,
+    alwaysChanged: opts.alwaysChanged,
+    force: opts.force,
+  });
+  out.result(result, () => `${result.replaced ? 'Replaced' : 'Added'} stage '${result.name}' in ${result.file}. Run it with: mlo run ${result.name}`);
+}

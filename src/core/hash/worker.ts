@@ -1,0 +1,52 @@
+/**
+ * A hashing worker: hashes files (and stores them in the cache when asked) off the main thread, so
+ * `add` and `commit` use every core. Messages: { id, cacheDir, store, files: [abs...] } in,
+ * { id, results: [[hash, size, ino, mtimeMs] | [null, errorCode, message]] } out.
+ */
+import { closeSync, fstatSync, lstatSync, openSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { copyFileToObject, writeObjectBytes } from '../cache/objects.js';
+import { hashFd } from './blake3.js';
+
+export interface HashJob {
+  id: number;
+  cacheDir: string;
+  store: boolean;
+  files: string[];
+}
+
+export type HashJobResult = [hash: string, size: number, ino: number, mtimeMs: number, stored: boolean] | [hash: null, code: string, message: string];
+
+function hashOne(abs: string, cacheDir: string, store: boolean): HashJobResult {
+  try {
+    const fd = openSync(abs, 'r');
+    let st;
+    let hashed;
+    try {
+      st = fstatSync(fd);
+      hashed = hashFd(fd, st.size);
+    } finally {
+      closeSync(fd);
+    }
+    let stored = false;
+    if (store) {
+      stored = hashed.bytes
+        ? writeObjectBytes(cacheDir, hashed.hash, hashed.bytes)
+        : copyFileToObject(cacheDir, hashed.hash, abs, () => {
+            const after = lstatSync(abs);
+            if (after.ino !== st.ino || after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
+              throw Object.assign(new Error(`${abs} changed while mlo was reading it`), { code: 'MLO_CHANGED_WHILE_READING' });
+            }
+          });
+    }
+    return [hashed.hash, hashed.size, st.ino, st.mtimeMs, stored];
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return [null, e.code ?? 'EUNKNOWN', e.message];
+  }
+}
+
+parentPort?.on('message', (job: HashJob) => {
+  const results = job.files.map((abs) => hashOne(abs, job.cacheDir, job.store));
+  parentPort!.postMessage({ id: job.id, results });
+});
