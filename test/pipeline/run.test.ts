@@ -11,7 +11,7 @@ import { exists, json, makeRepo, mlo, read } from '../helpers.js';
 const PIPELINE = `# the pipeline
 stages:
   prepare:
-    cmd: mkdir -p data && cp raw.csv data/clean.csv && echo prepare >> runs.log
+    cmd: mkdir -p data && cp raw.csv data/clean.csv && echo prepare >> runs.log && echo prepared
     deps: [raw.csv]
     outs: [data/clean.csv]
   train:
@@ -39,8 +39,8 @@ describe('mlo run', () => {
     const first = await mlo(dir, 'run');
     expect(first.exitCode, first.stderr).toBe(0);
     expect(runsLog(dir)).toEqual(['prepare', 'train']);
-    expect(first.stderr).toContain('prepare | ');
-    expect(read(dir, 'model.bin')).toBe('lr=0.1 a,b\n');
+    expect(first.stderr).toContain('prepare | prepared');
+    expect(read(dir, 'model.bin')).toBe('lr=0.1 a,b\n1,2\n');
 
     const lock = parse(read(dir, 'mlo.lock'));
     expect(lock.schema).toBe(1);
@@ -49,7 +49,7 @@ describe('mlo run', () => {
     expect(lock.stages.train.deps).toEqual([{ path: 'data/clean.csv', hash: expect.stringMatching(/^[0-9a-f]{64}$/), size: 8 }]);
     expect(lock.stages.train.outs).toEqual([
       { path: 'metrics.json', hash: expect.stringMatching(/^[0-9a-f]{64}$/), size: 14, cache: false },
-      { path: 'model.bin', hash: expect.stringMatching(/^[0-9a-f]{64}$/), size: 11 },
+      { path: 'model.bin', hash: expect.stringMatching(/^[0-9a-f]{64}$/), size: 15 },
     ]);
     // Cached outs are git-ignored; uncached ones stay in git.
     expect(read(dir, '.gitignore')).toContain('/model.bin');
@@ -76,12 +76,16 @@ describe('mlo run', () => {
     const dry = await mlo(dir, 'run', '--dry', '--json');
     const plan = json(dry);
     expect(plan.dry).toBe(true);
-    expect(plan.stages[1]).toMatchObject({ name: 'train', action: 'run', status: 'planned', reasons: [{ kind: 'param', key: 'train.lr', message: 'param changed: train.lr 0.1 -> 0.2' }] });
+    // The cmd templates \${train.lr}, so the resolved cmd changed too.
+    expect(plan.stages[1]).toMatchObject({
+      name: 'train', action: 'run', status: 'planned',
+      reasons: [{ kind: 'cmd' }, { kind: 'param', change: 'modified', path: 'params.yaml', key: 'train.lr', message: 'param changed: train.lr 0.1 -> 0.2' }],
+    });
     expect(runsLog(dir)).toEqual(['prepare', 'train']);
 
     const r = await mlo(dir, 'run');
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toContain("Running stage 'train' (param changed: train.lr 0.1 -> 0.2)");
+    expect(r.stderr).toContain("Running stage 'train' (cmd changed; param changed: train.lr 0.1 -> 0.2)");
     expect(runsLog(dir)).toEqual(['prepare', 'train', 'train']);
 
     writeFileSync(join(dir, 'raw.csv'), 'a,b\n3,4\n');
@@ -101,11 +105,13 @@ describe('mlo run', () => {
     await mlo(dir, 'run');
     expect(read(dir, 'model.bin')).toContain('lr=0.5');
     writeFileSync(join(dir, 'params.yaml'), PARAMS);
-    const r = await mlo(dir, 'run', '--json');
+    const dry = await mlo(dir, 'run', '--dry', '--json');
+    expect(json(dry).stages[1]).toMatchObject({ name: 'train', action: 'restore', restoredFrom: 'run-cache' });
+    const r = await mlo(dir, 'run');
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(json(r).stages[1]).toMatchObject({ name: 'train', status: 'restored', restoredFrom: 'run-cache' });
-    expect(r.stderr).toContain("Stage 'train': this run is in the run cache");
-    expect(read(dir, 'model.bin')).toBe('lr=0.1 a,b\n');
+    expect(r.stderr).toContain("Stage 'train': this run is in the run cache: restored its outputs instead of running it");
+    expect(r.stdout).toContain('restored from run cache');
+    expect(read(dir, 'model.bin')).toBe('lr=0.1 a,b\n1,2\n');
     expect(runsLog(dir)).toEqual(['prepare', 'train', 'train']);
     expect(parse(read(dir, 'mlo.lock')).stages.train.params['params.yaml']['train.lr']).toBe(0.1);
     // --force runs it anyway.
@@ -119,7 +125,7 @@ describe('mlo run', () => {
     writeFileSync(join(dir, 'metrics.json'), '{}');
     const r = await mlo(dir, 'run', '--json');
     expect(json(r).stages[1]).toMatchObject({ status: 'restored', restoredFrom: 'lock' });
-    expect(read(dir, 'model.bin')).toBe('lr=0.1 a,b\n');
+    expect(read(dir, 'model.bin')).toBe('lr=0.1 a,b\n1,2\n');
     expect(read(dir, 'metrics.json')).toBe('{"acc": 0.9}\n');
     expect(runsLog(dir)).toEqual(['prepare', 'train']);
     // mlo checkout sees stage outs too.

@@ -17,11 +17,11 @@ export const PREDICTION_PREFIX = 'prediction.';
 /** The fields mlo reads from a serve-log record; others are ignored. */
 export const serveRecordSchema = z.object({
   ts: z.string(),
-  model: z.string().optional(),
-  version: z.union([z.number(), z.string()]).optional(),
-  status: z.number().optional(),
+  model: z.string().nullable().optional(),
+  version: z.union([z.number(), z.string()]).nullable().optional(),
+  status: z.number().nullable().optional(),
   latency_ms: z.number().nullable().optional(),
-  inputs: z.record(z.unknown()).optional(),
+  inputs: z.record(z.unknown()).nullable().optional(),
   outputs: z.record(z.unknown()).nullable().optional(),
 });
 export type ServeRecord = z.infer<typeof serveRecordSchema>;
@@ -59,33 +59,33 @@ export function serveLogRows(options: ServeRowsOptions): RowsOf {
     for (const [k, v] of Object.entries(rec.inputs)) columns.push([k, v]);
     for (const [k, v] of Object.entries(rec.outputs ?? {})) columns.push([PREDICTION_PREFIX + k, v]);
     let size = -1;
-    let sizeFrom = '';
-    for (const [k, v] of columns) {
+    let batched = true;
+    for (const [, v] of columns) {
       if (!Array.isArray(v)) continue;
-      if (size >= 0 && v.length !== size) {
-        throw new MloError(
-          'MLO_BAD_SERVE_LOG',
-          `${options.file}:${line}: '${k}' holds ${v.length} rows but '${sizeFrom}' holds ${size}`,
-          { hint: 'every array in inputs and outputs is one batch: element i of each is row i, so they have the same length' },
-        );
-      }
-      size = v.length;
-      sizeFrom = k;
+      if (size >= 0 && v.length !== size) batched = false;
+      size = Math.max(size, v.length);
+    }
+    if (!batched) {
+      // Arrays of different lengths cannot be one batch: the record is a single row whose arrays are
+      // per-row vectors (what a writer logging one line per prediction row produces).
+      return [rowOf(columns.map(([k, v]) => [k, Array.isArray(v) && v.length === 1 ? v[0] : v]))];
     }
     if (size < 0) size = 1;
     const rows: Record<string, unknown>[] = [];
-    for (let i = 0; i < size; i++) {
-      const row: Record<string, unknown> = {};
-      for (const [k, v] of columns) {
-        const cell = Array.isArray(v) ? v[i] : v;
-        if (Array.isArray(cell) && cell.every((e) => e === null || typeof e !== 'object')) {
-          cell.forEach((e, j) => (row[`${k}[${j}]`] = e));
-        } else row[k] = cell;
-      }
-      rows.push(row);
-    }
+    for (let i = 0; i < size; i++) rows.push(rowOf(columns.map(([k, v]) => [k, Array.isArray(v) ? v[i] : v])));
     return rows;
   };
+}
+
+/** One row: a cell that is an array of scalars (a vector feature) becomes columns name[0], name[1], ... */
+function rowOf(cells: [string, unknown][]): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (const [k, cell] of cells) {
+    if (Array.isArray(cell) && cell.every((e) => e === null || typeof e !== 'object')) {
+      cell.forEach((e, j) => (row[`${k}[${j}]`] = e));
+    } else row[k] = cell;
+  }
+  return row;
 }
 
 /** True when the first record of a JSON lines file looks like a serve-log record (has ts and inputs). */

@@ -57,15 +57,30 @@ export class Runner {
     const first = feeds[this.signature.inputs[0]?.name];
     const rows = this.batchable && first ? first.dims[0] : 1;
     return new Promise<Outputs>((resolve, reject) => {
-      this.queue.push({ feeds, rows, resolve, reject });
+      this.queue.push({
+        feeds,
+        rows,
+        resolve: (o) => {
+          this.settled();
+          resolve(o);
+        },
+        reject: (e) => {
+          this.settled();
+          reject(e);
+        },
+      });
       if (!this.busy && !this.scheduled) {
         this.scheduled = true;
         // Let requests parsed in the same I/O phase join this run.
-        setImmediate(() => void this.drain());
+        setImmediate(this.drainNow);
       }
-    }).finally(() => {
-      if (--this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
     });
+  }
+
+  private readonly drainNow = () => void this.drain();
+
+  private settled(): void {
+    if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /** Resolves when no request is queued or running. */

@@ -51,6 +51,8 @@ interface Target {
   ref: string;
   hash: string;
   runner: Runner;
+  /** Response headers naming the answering model and version, built once. */
+  headers: string[];
 }
 
 interface Endpoint {
@@ -113,6 +115,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ref: m.ref,
     hash: m.hash,
     runner: await makeRunner(m),
+    headers: m.version === null ? ['x-mlo-model', m.name] : ['x-mlo-model', m.name, 'x-mlo-model-version', String(m.version)],
   });
 
   const addEndpoint = (name: string, targets: Target[], weights: number[]) => {
@@ -207,7 +210,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const send = (res: ServerResponse, status: number, body: string, extra?: string[]) => {
     const headers = ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body))];
-    if (extra) headers.push(...extra);
+    if (extra) for (let i = 0; i < extra.length; i++) headers.push(extra[i]);
     if (closing) headers.push('connection', 'close');
     res.writeHead(status, headers);
     res.end(body);
@@ -294,7 +297,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const infer = async (req: IncomingMessage, res: ServerResponse, ep: Endpoint, fixed: Target | undefined, protocol: 'v2' | 'mlflow') => {
     const started = performance.now();
     const target = fixed ?? pick(ep);
-    const versionHeaders = target.version === null ? ['x-mlo-model', target.name] : ['x-mlo-model', target.name, 'x-mlo-model-version', target.versionText];
+    const versionHeaders = target.headers;
     let status = 200;
     let feeds: Feeds | undefined;
     let outputs: Outputs | undefined;

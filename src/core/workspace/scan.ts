@@ -79,7 +79,7 @@ function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOption
   const { repo } = ctx;
   const generation = cacheGeneration(repo);
   const loaded = loadSnapshot(repo, rel);
-  if (loaded && snapshotMatches(loaded, walked.files)) {
+  if (loaded && snapshotMatches(loaded, walked.files) && hasObject(repo.cacheDir, loaded.snap.hash)) {
     const knownPresent = loaded.snap.presentAt === generation;
     // When storing, a snapshot is enough only if the objects are known to be in the cache.
     if (!options.store || knownPresent) {
