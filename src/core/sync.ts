@@ -31,7 +31,10 @@ import { RemoteIndex } from '../storage/known.js';
 import { hashOfKey, objectKey } from '../storage/layout.js';
 import { runPool } from '../storage/pool.js';
 import { findOnRemote, type PresenceStrategy } from '../storage/presence.js';
-import { createRemote, type Remote, type RemoteSpec } from '../storage/remote.js';
+import { createRemote, type Remote, type RemoteEntry, type RemoteSpec } from '../storage/remote.js';
+
+/** Up to about this many objects, gc --cloud lists the remote in one sequential pass. */
+const FULL_LISTING_MAX = 20_000;
 
 export type SyncScope = Omit<GcScope, 'workspace'>;
 
@@ -498,22 +501,32 @@ export async function cloudGc(repo: Repo, options: CloudGcOptions): Promise<Clou
         unknownDirectories: unexpanded.map((t) => ({ hash: t.hash, path: t.path })).sort(byPath),
       };
       const keys: string[] = [];
-      const shards = Array.from({ length: 256 }, (_, i) => `${i.toString(16).padStart(2, '0')}/`);
-      await runPool(shards, jobs, async (shard) => {
-        for await (const page of remote.list(shard)) {
-          for (const e of page) {
-            const h = hashOfKey(e.key);
-            if (!h) continue;
-            if (keep.has(h)) {
-              result.kept++;
-              continue;
-            }
-            keys.push(e.key);
-            result.removed.push({ hash: h, size: e.size });
-            result.bytes += e.size;
+      const consider = (page: RemoteEntry[]) => {
+        for (const e of page) {
+          const h = hashOfKey(e.key);
+          if (!h) continue;
+          if (keep.has(h)) {
+            result.kept++;
+            continue;
           }
+          keys.push(e.key);
+          result.removed.push({ hash: h, size: e.size });
+          result.bytes += e.size;
         }
-      });
+      };
+      // One shard estimates the remote's size: a small remote is one sequential listing, a big one
+      // is listed shard by shard in parallel (256 requests at least, but `jobs` at a time).
+      const sample: RemoteEntry[] = [];
+      for await (const page of remote.list('00/')) sample.push(...page);
+      if (sample.length * 256 <= FULL_LISTING_MAX) {
+        for await (const page of remote.list('')) consider(page);
+      } else {
+        consider(sample);
+        const shards = Array.from({ length: 255 }, (_, i) => `${(i + 1).toString(16).padStart(2, '0')}/`);
+        await runPool(shards, jobs, async (shard) => {
+          for await (const page of remote.list(shard)) consider(page);
+        });
+      }
       result.removed.sort((a, b) => (a.hash < b.hash ? -1 : 1));
       options.onPlan?.({ objects: result.removed.length, bytes: result.bytes });
       if (!options.dry && keys.length) {

@@ -3,13 +3,12 @@
  * pipeline stages recorded in `mlo.lock`. Commands take targets (paths) and resolve them here, including
  * a path inside a tracked directory (`mlo pull data/images/cats` transfers only that part).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parse } from 'yaml';
 import { MloError, usageError } from './errors.js';
 import { toPosix } from './fsutil.js';
-import { gitTopLevel } from './git.js';
+import { gitListFiles } from './git.js';
 import { readPointer } from './pointer/pointer.js';
 import { POINTER_SUFFIX, anyHashSchema, isSafeRelPath, type Pointer } from './pointer/schema.js';
 import type { Repo } from './repo.js';
@@ -38,17 +37,11 @@ export function fromPointer(repo: Repo, pointerRel: string, pointer: Pointer): T
 
 /** Pointer files in the workspace, relative to the root. */
 export function findPointerFiles(repo: Repo): string[] {
-  if (gitTopLevel(repo.root)) {
-    // git knows tracked and untracked-but-not-ignored files without walking ignored data folders.
-    const r = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', `*${POINTER_SUFFIX}`], {
-      cwd: repo.root,
-      encoding: 'utf8',
-      maxBuffer: 1 << 28,
-    });
-    if (r.status === 0) {
-      return [...new Set(r.stdout.split('\0').filter((f) => f.endsWith(POINTER_SUFFIX) && !f.startsWith('.mlo/') && existsSync(join(repo.root, f))))].sort();
-    }
+  const listed = gitListFiles(repo.root, `*${POINTER_SUFFIX}`);
+  if (listed) {
+    return listed.filter((f) => f.endsWith(POINTER_SUFFIX) && !f.startsWith('.mlo/') && existsSync(join(repo.root, f))).sort();
   }
+  // Without git: walk the tree, skipping tracked directories (they hold data, not pointers).
   const found: string[] = [];
   const visit = (rel: string) => {
     for (const ent of readdirSync(join(repo.root, rel), { withFileTypes: true })) {

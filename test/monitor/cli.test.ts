@@ -220,15 +220,15 @@ describe('mlo monitor drift', () => {
     expect(report.predictionDrift).toBe(true);
   });
 
-  it('explains a missing column list entry and a bad serve-log batch', async () => {
+  it('explains a missing column list entry and a malformed serve-log record', async () => {
     const dir = tempDir();
     writeTree(dir, {
       'ref.csv': 'x\n1\n2\n',
-      'serve.log': `${serveLine({ ts: '2026-11-01T00:00:00Z' })}\n${JSON.stringify({ ts: '2026-11-01T00:00:00Z', inputs: { x: [1, 2, 3], color: ['a'] } })}\n`,
+      'serve.log': `${serveLine({ ts: '2026-11-01T00:00:00Z' })}\n${JSON.stringify({ ts: '2026-11-01T00:00:00Z', inputs: [1, 2, 3] })}\n`,
     });
     const r = await mlo(dir, 'monitor', 'drift', '--reference', 'ref.csv', '--current', 'serve.log');
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/^error: serve\.log:2: 'color' holds 1 rows but 'x' holds 3\n/);
+    expect(r.stderr).toMatch(/^error: serve\.log:2: inputs: Expected object, received array\nhint: each line of a serve log is/);
     const c = await mlo(dir, 'monitor', 'drift', '--reference', 'ref.csv', '--current', 'ref.csv', '--columns', 'nope');
     expect(c.exitCode).toBe(2);
     expect(c.stderr).toMatch(/error: column 'nope' is in neither ref\.csv nor ref\.csv/);

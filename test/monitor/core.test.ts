@@ -60,6 +60,16 @@ describe('serve-log rows', () => {
     expect(rowsOf(path, 'serve.log', 'n')).toEqual([{ a: 'int:7' }]);
   });
 
+  it('reads a record whose arrays differ in length as one row of vectors (one line per prediction row)', () => {
+    const dir = tempDir();
+    writeTree(dir, {
+      'serve.log': JSON.stringify({ ts: '2026-11-01T00:00:00Z', model: 'm', version: null, status: 200, inputs: { x: [0.5, 1.5, 2.5] }, outputs: { label: [1], probs: [0.25, 0.75] } }),
+    });
+    expect(rowsOf(join(dir, 'serve.log'), 'serve.log')).toEqual([
+      { 'x[0]': 'float:0.5', 'x[1]': 'float:1.5', 'x[2]': 'float:2.5', 'prediction.label': 'int:1', 'prediction.probs[0]': 'float:0.25', 'prediction.probs[1]': 'float:0.75' },
+    ]);
+  });
+
   it('names the line and field of a record that does not fit the format', () => {
     const dir = tempDir();
     writeTree(dir, { 'serve.log': '{"ts": "2026-11-01T00:00:00Z", "inputs": {"a": 1}}\n{"ts": 5, "inputs": {}}\n' });

@@ -48,7 +48,7 @@ describe('mlo run', () => {
     expect(lock.stages.train.params).toEqual({ 'params.yaml': { 'train.lr': 0.1 } });
     expect(lock.stages.train.deps).toEqual([{ path: 'data/clean.csv', hash: expect.stringMatching(/^[0-9a-f]{64}$/), size: 8 }]);
     expect(lock.stages.train.outs).toEqual([
-      { path: 'metrics.json', hash: expect.stringMatching(/^[0-9a-f]{64}$/), size: 14, cache: false },
+      { path: 'metrics.json', hash: expect.stringMatching(/^[0-9a-f]{64}$/), size: 13, cache: false },
       { path: 'model.bin', hash: expect.stringMatching(/^[0-9a-f]{64}$/), size: 15 },
     ]);
     // Cached outs are git-ignored; uncached ones stay in git.

@@ -7,6 +7,10 @@
  * For drift, element i of every array in `inputs` is row i (a scalar is repeated on every row of the
  * request); outputs become prediction columns `prediction.<output>`. A row element that is itself an
  * array of scalars (a vector feature) becomes columns `name[0]`, `name[1]`, ...
+ *
+ * When the arrays of a record differ in length they cannot be one batch; the record is then one row and
+ * its arrays are that row's values (length 1: a scalar; longer: a vector). `mlo serve` as of this
+ * writing logs that way, one line per prediction row with the row's tensors flattened.
  */
 import { z } from 'zod';
 import { MloError } from '../errors.js';
@@ -53,7 +57,7 @@ export function serveLogRows(options: ServeRowsOptions): RowsOf {
   return (value, line) => {
     const rec = parseServeRecord(value, options.file, line);
     if (options.model !== undefined && rec.model !== options.model) return [];
-    if (rec.status !== undefined && rec.status >= 400) return [];
+    if (rec.status != null && rec.status >= 400) return [];
     if (!rec.inputs) return [];
     const columns: [string, unknown][] = [];
     for (const [k, v] of Object.entries(rec.inputs)) columns.push([k, v]);

@@ -41,6 +41,11 @@ export function resolveSource(arg: string, ctx: { cwd: string; repo?: Repo }): R
       const pkg = readPackage(path, arg);
       const bytes = readModelFile(join(path, pkg.model.path), join(arg, pkg.model.path));
       const info = inspectBytes(bytes, arg);
+      if (info.hash !== pkg.model.hash) {
+        throw new MloError('MLO_PACKAGE_CHANGED', `${join(arg, pkg.model.path)} is not the file ${join(arg, MODEL_YAML)} describes (hash ${info.hash.slice(0, 12)}, expected ${pkg.model.hash.slice(0, 12)})`, {
+          hint: 'package the model again with `mlo model package`, or `mlo checkout` the packaged file',
+        });
+      }
       return { name: pkg.name, version: null, ref: arg, bytes, hash: info.hash, signature: { ...pkg.signature } };
     }
     const bytes = readModelFile(path, arg);
