@@ -24,6 +24,8 @@ export interface Output {
 
 export interface Progress {
   update(done: { files?: number; bytes?: number }): void;
+  /** Sets the totals once they are known (after a walk), which enables the ETA. */
+  total(totals: { files?: number; bytes?: number }): void;
   done(): void;
 }
 
@@ -58,10 +60,11 @@ export function createOutput(flags: GlobalFlags): Output {
   };
 }
 
-const silentProgress: Progress = { update() {}, done() {} };
+const silentProgress: Progress = { update() {}, total() {}, done() {} };
 
 /** A one-line progress bar redrawn at most 10 times a second: files, bytes, rate and ETA. */
-function ttyProgress(label: string, totals: { files?: number; bytes?: number }): Progress {
+function ttyProgress(label: string, initialTotals: { files?: number; bytes?: number }): Progress {
+  let totals = initialTotals;
   const started = Date.now();
   let last = 0;
   let current: { files?: number; bytes?: number } = {};
@@ -80,6 +83,9 @@ function ttyProgress(label: string, totals: { files?: number; bytes?: number }):
     process.stderr.write(`\r\x1b[K${parts.join('  ')}${final ? '\n' : ''}`);
   };
   return {
+    total(t) {
+      totals = { ...totals, ...t };
+    },
     update(done) {
       current = { ...current, ...done };
       const now = Date.now();

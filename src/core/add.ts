@@ -27,6 +27,8 @@ export interface AddOptions {
   targets: string[];
   /** Called after each file with the bytes read (0 for files known unchanged). */
   onFile?: (bytes: number) => void;
+  /** Called with the number and size of the files that need hashing, once known. */
+  onTotals?: (totals: { files: number; bytes: number }) => void;
 }
 
 export interface AddedPath {
@@ -54,7 +56,7 @@ export async function addTargets(repo: Repo, options: AddOptions): Promise<Added
       for (const rel of rels) {
         const pointerFile = rel + POINTER_SUFFIX;
         const previous = existsSync(join(repo.root, pointerFile)) ? readPointer(join(repo.root, pointerFile), pointerFile) : undefined;
-        const onFile = await prehashDir(ctx, rel, options.onFile);
+        const onFile = await prehashDir(ctx, rel, options);
         added.push(trackPath(ctx, rel, previous, onFile));
         ignoreInGit(repo.root, rel);
       }
@@ -69,6 +71,7 @@ export interface CommitOptions {
   cwd: string;
   targets?: string[];
   onFile?: (bytes: number) => void;
+  onTotals?: (totals: { files: number; bytes: number }) => void;
 }
 
 /** Records the current content of already-tracked paths (after they were edited). */
@@ -81,7 +84,7 @@ export async function commitTargets(repo: Repo, options: CommitOptions): Promise
       const committed: AddedPath[] = [];
       for (const t of items) {
         const previous = readPointer(join(repo.root, t.pointerFile!), t.pointerFile!);
-        const onFile = await prehashDir(ctx, t.path, options.onFile);
+        const onFile = await prehashDir(ctx, t.path, options);
         committed.push(trackPath(ctx, t.path, previous, onFile));
       }
       return committed;
@@ -96,7 +99,11 @@ export async function commitTargets(repo: Repo, options: CommitOptions): Promise
  * state database), so the synchronous scan that follows finds them all known. Returns the progress
  * callback the scan should use (files already reported here are not counted twice).
  */
-export async function prehashDir(ctx: ScanContext, rel: string, onFile?: (bytes: number) => void): Promise<((bytes: number) => void) | undefined> {
+export async function prehashDir(
+  ctx: ScanContext,
+  rel: string,
+  { onFile, onTotals }: Pick<AddOptions, 'onFile' | 'onTotals'>,
+): Promise<((bytes: number) => void) | undefined> {
   const abs = join(ctx.repo.root, rel);
   if (!isDirectory(abs)) return onFile;
   const walked = walkDir(abs, rel, ctx.ignore);
@@ -106,6 +113,7 @@ export async function prehashDir(ctx: ScanContext, rel: string, onFile?: (bytes:
     return !(row && rowMatches(row, statKey(f.stat)) && hasObject(ctx.repo.cacheDir, row.hash));
   });
   if (misses.length < POOL_MIN_FILES) return onFile;
+  onTotals?.({ files: misses.length, bytes: misses.reduce((n, f) => n + f.stat.size, 0) });
   const startedAt = Date.now();
   const results = await hashInPool(misses.map((f) => ({ abs: f.abs, size: f.stat.size })), {
     cacheDir: ctx.repo.cacheDir,

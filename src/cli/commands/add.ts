@@ -9,6 +9,7 @@ function fileProgress(out: Output, label: string) {
   let bytes = 0;
   return {
     onFile: (n: number) => bar.update({ files: ++files, bytes: (bytes += n) }),
+    onTotals: (t: { files: number; bytes: number }) => bar.total(t),
     done: () => bar.done(),
   };
 }
@@ -31,14 +32,14 @@ function gitignoreOf(path: string): string {
 export async function add({ out, flags }: ActionContext<object>, paths: string[]): Promise<void> {
   const repo = openRepo({ cwd: flags.cwd });
   const progress = fileProgress(out, 'adding');
-  const added = await addTargets(repo, { cwd: flags.cwd, targets: paths, onFile: progress.onFile }).finally(progress.done);
+  const added = await addTargets(repo, { cwd: flags.cwd, targets: paths, onFile: progress.onFile, onTotals: progress.onTotals }).finally(progress.done);
   render(out, added, 'added');
 }
 
 export async function commit({ out, flags }: ActionContext<object>, targets: string[]): Promise<void> {
   const repo = openRepo({ cwd: flags.cwd });
   const progress = fileProgress(out, 'committing');
-  const committed = await commitTargets(repo, { cwd: flags.cwd, targets, onFile: progress.onFile }).finally(progress.done);
+  const committed = await commitTargets(repo, { cwd: flags.cwd, targets, onFile: progress.onFile, onTotals: progress.onTotals }).finally(progress.done);
   render(out, committed, 'committed');
 }
 
