@@ -119,12 +119,12 @@ export function addRemote(repo: Repo, options: AddRemoteOptions): RemoteInfo {
   // --force replaces the remote with its settings. Each step leaves a valid config: the file that will
   // hold the new url is written first, the other one cleared after.
   const [target, other] = options.local ? [f.local, f.shared] : [f.shared, f.local];
-  if (exists && !options.local) editConfig(repo, other, (doc) => void doc.deleteIn(['remotes', name]));
+  if (exists && !options.local) editConfig(repo, other, (doc) => deleteIn(doc, ['remotes', name]));
   editConfig(repo, target, (doc) => {
     doc.setIn(['remotes', name], doc.createNode({ url }));
     if (options.default) doc.setIn(['core', 'remote'], name);
   });
-  if (exists && options.local) editConfig(repo, other, (doc) => void doc.deleteIn(['remotes', name]));
+  if (exists && options.local) editConfig(repo, other, (doc) => deleteIn(doc, ['remotes', name]));
   return listRemotes(repo).find((r) => r.name === name)!;
 }
 
@@ -134,8 +134,8 @@ export function removeRemote(repo: Repo, name: string): void {
   // Both files, the local one first: its settings (credentials) without the url would be invalid.
   for (const file of [f.local, f.shared]) {
     editConfig(repo, file, (doc) => {
-      doc.deleteIn(['remotes', name]);
-      if (doc.getIn(['core', 'remote']) === name) doc.deleteIn(['core', 'remote']);
+      deleteIn(doc, ['remotes', name]);
+      if (doc.getIn(['core', 'remote']) === name) deleteIn(doc, ['core', 'remote']);
     });
   }
 }
@@ -167,7 +167,7 @@ export function modifyRemote(repo: Repo, options: ModifyRemoteOptions): RemoteIn
   const value = options.unset ? undefined : coerce(key, options.value!);
   const f = files(repo);
   if (options.unset) {
-    for (const file of [f.local, f.shared]) editConfig(repo, file, (doc) => void doc.deleteIn(['remotes', name, key]));
+    for (const file of [f.local, f.shared]) editConfig(repo, file, (doc) => deleteIn(doc, ['remotes', name, key]));
   } else {
     editConfig(repo, options.local ? f.local : f.shared, (doc) => {
       if (!doc.hasIn(['remotes', name])) doc.setIn(['remotes', name], doc.createNode({}));
@@ -175,6 +175,11 @@ export function modifyRemote(repo: Repo, options: ModifyRemoteOptions): RemoteIn
     });
   }
   return listRemotes(repo).find((r) => r.name === name)!;
+}
+
+/** Deletes a key if present (yaml's deleteIn throws when a parent is missing). */
+function deleteIn(doc: Document, path: string[]): void {
+  if (doc.hasIn(path)) doc.deleteIn(path);
 }
 
 function coerce(key: string, value: string): unknown {
@@ -202,7 +207,7 @@ export interface DefaultRemoteOptions {
 export function defaultRemote(repo: Repo, options: DefaultRemoteOptions): string | undefined {
   const f = files(repo);
   if (options.unset) {
-    editConfig(repo, options.local ? f.local : f.shared, (doc) => void doc.deleteIn(['core', 'remote']));
+    editConfig(repo, options.local ? f.local : f.shared, (doc) => deleteIn(doc, ['core', 'remote']));
   } else if (options.name !== undefined) {
     if (remotesOf(merged(repo))[options.name] === undefined) throw unknownRemote(repo, options.name);
     editConfig(repo, options.local ? f.local : f.shared, (doc) => void doc.setIn(['core', 'remote'], options.name));
@@ -228,9 +233,11 @@ function editConfig(repo: Repo, file: string, edit: (doc: Document) => void): vo
   // Block style for what we write (the template has `remotes: {}`), whatever style it had.
   const remotes = doc.get('remotes', true);
   if (isMap(remotes)) {
-    remotes.flow = false;
+    remotes.flow = remotes.items.length === 0;
     for (const item of remotes.items) if (isMap(item.value)) item.value.flow = false;
   }
+  const core = doc.get('core', true);
+  if (isMap(core) && core.items.length === 0) doc.delete('core');
   if (doc.toString() === before) return;
   const raw = (doc.toJS() ?? {}) as Raw;
   const other = file === f.local ? readRawConfig(f.shared, '.mlo/config.yaml') : readRawConfig(f.local, '.mlo/config.local.yaml');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { buildOnnx } from '../../src/core/model/onnx-builder.js';
-import { exists, git, json, makeRepo, mlo, read, tempDir, writeTree } from '../helpers.js';
+import { exists, git, json, makeRepo, mlo, mloWith, read, tempDir, writeTree } from '../helpers.js';
 import { LINEAR, LINEAR_V2 } from './fixtures.js';
 
 describe('mlo model inspect', () => {
@@ -26,6 +26,16 @@ describe('mlo model inspect', () => {
     expect(j.hash).toMatch(/^[0-9a-f]{64}$/);
     const text = await mlo(dir, 'model', 'inspect', 'm.onnx');
     expect(text.stdout).toContain('x  float32[batch,3]');
+  });
+
+  it('does not load onnxruntime (neither does --help)', async () => {
+    const dir = tempDir();
+    writeTree(dir, { 'm.onnx': LINEAR });
+    for (const args of [['model', 'inspect', 'm.onnx'], ['--help'], ['model', '--help']]) {
+      const r = await mloWith({ cwd: dir, env: { NODE_DEBUG: 'module' } }, ...args);
+      expect(r.exitCode).toBe(0);
+      expect(r.stderr).not.toMatch(/onnxruntime/);
+    }
   });
 
   it('fails clearly on a missing file or a file that is not ONNX', async () => {

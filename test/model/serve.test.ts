@@ -33,6 +33,9 @@ describe('mlo serve a model file (outside a repository)', () => {
     });
     expect((await fetch(`${s.url}/v2/models/lin/ready`)).status).toBe(200);
     expect((await fetch(`${s.url}/v2/models/nope`)).status).toBe(404);
+    expect((await fetch(`${s.url}/v2/models/%E0%A4%A/infer`, { method: 'POST', body: '{}' })).status).toBe(404);
+    expect((await fetch(`${s.url}/no/such/route`)).status).toBe(404);
+    expect((await fetch(`${s.url}/invocations`)).status).toBe(405);
   });
 
   it('infers over the Open Inference Protocol v2', async () => {
@@ -139,25 +142,41 @@ describe('mlo serve a model file (outside a repository)', () => {
     expect(text).toMatch(/# TYPE mlo_batch_size histogram/);
   });
 
-  it('logs sampled requests as JSON lines in the documented format', async () => {
+  it('logs sampled requests as JSON lines in the documented format (one per request, rows first)', async () => {
     await post(`${s.url}/v2/models/lin/infer`, { inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [7, 8, 9] }] });
     await post(`${s.url}/invocations?model=lin`, { inputs: [[40, 50, 60], [41, 51, 61]] });
     await post(`${s.url}/invocations?model=lin`, { inputs: [[1]] });
     await new Promise((r) => setTimeout(r, 200));
     const lines = readFileSync(join(dir, 'serve.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const ok = lines.filter((l) => l.status === 200);
-    const last = ok.find((l) => l.inputs.x.join() === '7,8,9')!;
+    const last = ok.find((l) => JSON.stringify(l.inputs.x) === '[[7,8,9]]')!;
     expect(Object.keys(last)).toEqual(['ts', 'model', 'version', 'status', 'latency_ms', 'inputs', 'outputs']);
-    expect(last).toMatchObject({ model: 'lin', version: null, status: 200, inputs: { x: [7, 8, 9] }, outputs: { y: expectLinear([7, 8, 9]) } });
+    expect(last).toMatchObject({ model: 'lin', version: null, status: 200, inputs: { x: [[7, 8, 9]] }, outputs: { y: [expectLinear([7, 8, 9])] } });
     expect(new Date(last.ts).toISOString()).toBe(last.ts);
     expect(typeof last.latency_ms).toBe('number');
-    // A request of two rows gives one line per row.
-    const two = ok.filter((l) => l.inputs.x[2] >= 60);
-    expect(two.map((l) => [l.inputs.x, l.outputs.y])).toEqual([
-      [[40, 50, 60], expectLinear([40, 50, 60])],
-      [[41, 51, 61], expectLinear([41, 51, 61])],
-    ]);
+    // A request of two rows is one line; element i of each array is row i.
+    const two = ok.find((l) => l.inputs.x.length === 2 && l.inputs.x[0][2] === 60)!;
+    expect(two.inputs).toEqual({ x: [[40, 50, 60], [41, 51, 61]] });
+    expect(two.outputs).toEqual({ y: [expectLinear([40, 50, 60]), expectLinear([41, 51, 61])] });
     expect(lines.some((l) => l.status === 400 && Object.keys(l.inputs).length === 0)).toBe(true);
+  });
+});
+
+describe('mlo serve start-up checks', () => {
+  it('serves a package folder by its name, and refuses one whose model file changed', async () => {
+    const dir = tempDir();
+    writeTree(dir, { 'lin.onnx': LINEAR });
+    expect((await mlo(dir, 'model', 'package', 'lin.onnx', '--name', 'scorer', '-o', 'pkg')).exitCode).toBe(0);
+    const s = await serve(dir, ['pkg']);
+    try {
+      expect(s.info.models[0]).toMatchObject({ name: 'scorer', version: null, ref: 'pkg' });
+      expect((await post(`${s.url}/v2/models/scorer/infer`, { inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] })).status).toBe(200);
+    } finally {
+      await s.stop();
+    }
+    writeTree(dir, { 'pkg/model.onnx': LINEAR_V2 });
+    await expect(serve(dir, ['pkg'])).rejects.toThrow(/pkg\/model\.onnx is not the file pkg\/model\.yaml describes/);
+    await expect(serve(dir, ['missing.onnx'])).rejects.toThrow(/'missing\.onnx' is not a file, and there is no mlo repository here/);
   });
 });
 

@@ -229,6 +229,11 @@ describe('mlo monitor drift', () => {
     const r = await mlo(dir, 'monitor', 'drift', '--reference', 'ref.csv', '--current', 'serve.log');
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/^error: serve\.log:2: inputs: Expected object, received array\nhint: each line of a serve log is/);
+    // The reference is read in a worker thread: its errors still name the file as given.
+    writeTree(dir, { 'bad.csv': 'x,y\n1,2\n3\n' });
+    const w = await mlo(dir, 'monitor', 'drift', '--reference', 'bad.csv', '--current', 'ref.csv', '--json');
+    expect(w.exitCode).toBe(1);
+    expect(json(w).error).toEqual({ code: 'MLO_BAD_CSV', message: 'bad.csv:3: expected 2 fields (as in the header), found 1', hint: expect.any(String) });
     const c = await mlo(dir, 'monitor', 'drift', '--reference', 'ref.csv', '--current', 'ref.csv', '--columns', 'nope');
     expect(c.exitCode).toBe(2);
     expect(c.stderr).toMatch(/error: column 'nope' is in neither ref\.csv nor ref\.csv/);

@@ -33,10 +33,10 @@ describe('monitoring a log written by mlo serve', () => {
   it('mlo monitor status counts the requests and errors', async () => {
     const r = await mlo(dir, 'monitor', 'status', '--log', 'serve.jsonl', '--json');
     const m = json(r).models[0];
-    expect(m).toMatchObject({ model: 'lin', version: null, errors: 1, stale: false });
-    expect(m.requests).toBeGreaterThanOrEqual(61);
+    // One line per request: 20 answered, 1 rejected (4.8% errors, under the 5% limit).
+    expect(m).toMatchObject({ model: 'lin', version: null, requests: 21, errors: 1, stale: false, ok: true });
     expect(m.latencyMs.p50).toBeGreaterThanOrEqual(0);
-    expect(r.exitCode).toBe(m.errorRate > 0.05 ? 1 : 0);
+    expect(r.exitCode).toBe(0);
   });
 
   it('mlo monitor drift reads each logged row as features and predictions', async () => {

@@ -69,7 +69,7 @@ describe('mlo exp', () => {
     const csv = await mlo(dir, 'exp', 'show', '--csv', '--only-changed');
     expect(csv.stdout.split('\n')[0]).toBe('run,name,status,created,commit,lr,model.depth,acc,loss');
     const md = await mlo(dir, 'exp', 'show', '--md', '--limit', '1');
-    expect(md.stdout.split('\n')).toHaveLength(4);
+    expect(md.stdout.split('\n')).toHaveLength(3);
     expect(md.stdout).toContain('**');
     const human = await mlo(dir, 'exp', 'show');
     expect(human.stdout).toMatch(/Run\s+Name\s+Status/);

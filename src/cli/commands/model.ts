@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import { usageError } from '../../core/errors.js';
 import { inspectModel } from '../../core/model/inspect.js';
 import { formatSpec } from '../../core/model/onnx.js';
-import { packageModel } from '../../core/model/package.js';
 import { diffModels, listModels, promoteModel, registerModel, showModel, type Change } from '../../core/registry/registry.js';
 import { findRoot, openRepo, repoAt } from '../../core/repo.js';
 import type { ActionContext } from '../action.js';
@@ -44,6 +43,8 @@ export async function packageCmd({ out, flags, opts }: ActionContext<PackageOpts
   }
   const root = findRoot(flags.cwd);
   const repo = root ? repoAt(root) : undefined;
+  // onnxruntime loads only for the commands that run a model.
+  const { packageModel } = await import('../../core/model/package.js');
   const r = await packageModel({
     cwd: flags.cwd,
     repo,

@@ -27,8 +27,8 @@ export interface DriftFlags {
   html?: string;
 }
 
-export function monitorDrift({ out, flags, opts }: ActionContext<DriftFlags>): void {
-  const report = detectDrift({
+export async function monitorDrift({ out, flags, opts }: ActionContext<DriftFlags>): Promise<void> {
+  const report = await detectDrift({
     cwd: flags.cwd,
     reference: opts.reference,
     current: opts.current,

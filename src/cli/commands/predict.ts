@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { MloError } from '../../core/errors.js';
 import { predictFile } from '../../core/model/predict.js';
-import { findRoot, repoAt } from '../../core/repo.js';
 import { resolveSource } from '../../core/serve/sources.js';
 import type { ActionContext } from '../action.js';
 
@@ -13,8 +14,14 @@ export interface PredictOpts {
 
 export async function predict({ out, flags, opts }: ActionContext<PredictOpts>, model: string): Promise<void> {
   if (opts.batchSize < 1) throw new MloError('MLO_USAGE', '--batch-size must be at least 1', { exitCode: 2 });
-  const root = findRoot(flags.cwd);
-  const resolved = resolveSource(model, { cwd: flags.cwd, repo: root ? repoAt(root) : undefined });
+  // A model file needs no repository: skip loading its config (zod, yaml) to start faster.
+  let repo;
+  if (!existsSync(resolve(flags.cwd, model))) {
+    const { findRoot, repoAt } = await import('../../core/repo.js');
+    const root = findRoot(flags.cwd);
+    repo = root ? repoAt(root) : undefined;
+  }
+  const resolved = await resolveSource(model, { cwd: flags.cwd, repo });
   const progress = rowProgress(flags.quiet || !process.stderr.isTTY);
   let result;
   try {

@@ -24,10 +24,13 @@ export interface OpenDataOptions {
   format?: DataFormat;
   /** Serve logs: keep only this model's requests. */
   model?: string;
+  /** The name to use in messages (default: `file` as given). */
+  displayName?: string;
 }
 
-export function openData(file: string, options: OpenDataOptions): DataSource {
-  const path = isAbsolute(file) ? file : resolve(options.cwd, file);
+export function openData(given: string, options: OpenDataOptions): DataSource {
+  const path = isAbsolute(given) ? given : resolve(options.cwd, given);
+  const file = options.displayName ?? given;
   if (options.format !== undefined && !DATA_FORMATS.includes(options.format)) {
     throw usageError(`unknown format '${options.format}'`, `use one of ${DATA_FORMATS.join(', ')}`);
   }

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Document, visit } from 'yaml';
 import { z } from 'zod';
-import { MloError, explainFsError, usageError } from '../errors.js';
+import { MloError, explainFsError, isMloError, usageError } from '../errors.js';
 import { readYamlFile } from '../yamlfile.js';
 import { CELL, type CellKind, type Column } from '../tabular/index.js';
 import { openData, type DataFormat } from './dataset.js';
@@ -56,7 +56,15 @@ export type ColumnSchema = z.infer<typeof columnSchema>;
 
 export function readDataSchema(file: string, cwd: string): DataSchema {
   const path = isAbsolute(file) ? file : resolve(cwd, file);
-  return readYamlFile(path, dataSchemaSchema, file).value;
+  try {
+    return readYamlFile(path, dataSchemaSchema, file).value;
+  } catch (err) {
+    // Same message (file:line: key: problem), but point at this file's documentation.
+    if (isMloError(err, 'MLO_BAD_FILE')) {
+      throw new MloError(err.code, err.message, { hint: 'see the schema file format in docs/monitoring.md (mlo schema infer writes a starting point)', meta: err.meta });
+    }
+    throw err;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@
  * array of scalars (a vector feature) becomes columns `name[0]`, `name[1]`, ...
  *
  * When the arrays of a record differ in length they cannot be one batch; the record is then one row and
- * its arrays are that row's values (length 1: a scalar; longer: a vector). `mlo serve` as of this
- * writing logs that way, one line per prediction row with the row's tensors flattened.
+ * its arrays are that row's values (length 1: a scalar; longer: a vector), which also reads logs
+ * written one line per prediction row with flattened tensors.
  */
 import { z } from 'zod';
 import { MloError } from '../errors.js';
@@ -71,7 +71,7 @@ export function serveLogRows(options: ServeRowsOptions): RowsOf {
     }
     if (!batched) {
       // Arrays of different lengths cannot be one batch: the record is a single row whose arrays are
-      // per-row vectors (what a writer logging one line per prediction row produces).
+      // per-row vectors (what a writer logging one line per prediction row, flattened, produces).
       return [rowOf(columns.map(([k, v]) => [k, Array.isArray(v) && v.length === 1 ? v[0] : v]))];
     }
     if (size < 0) size = 1;

@@ -99,6 +99,25 @@ function fmt(v: unknown): string {
   return s === undefined ? 'undefined' : s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 
+function isPlainMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A changed param that holds a map (`params: [train]`) is reported key by key: `train.lr 0.5 -> 0.2`. */
+function paramDiff(file: string, key: string, was: unknown, now: unknown): Reason[] {
+  if (!isPlainMap(was) || !isPlainMap(now)) {
+    return [{ kind: 'param', change: 'modified', path: file, key, message: `param changed: ${key} ${fmt(was)} -> ${fmt(now)}` }];
+  }
+  const out: Reason[] = [];
+  for (const k of new Set([...Object.keys(was), ...Object.keys(now)])) {
+    const sub = `${key}.${k}`;
+    if (!(k in now)) out.push({ kind: 'param', change: 'removed', path: file, key: sub, message: `param removed: ${sub}` });
+    else if (!(k in was)) out.push({ kind: 'param', change: 'added', path: file, key: sub, message: `param added: ${sub} = ${fmt(now[k])}` });
+    else if (!sameValue(was[k], now[k])) out.push(...paramDiff(file, sub, was[k], now[k]));
+  }
+  return out;
+}
+
 /** Why the stage's definition or inputs differ from its lock entry (empty: they do not). */
 export function inputReasons(stage: Stage, entry: LockEntry | undefined, current: CurrentState): Reason[] {
   if (!entry) return [{ kind: 'never-run', message: 'never run (not in mlo.lock)' }];
@@ -117,7 +136,7 @@ export function inputReasons(stage: Stage, entry: LockEntry | undefined, current
     const was = entry.params[file] ?? {};
     for (const [key, value] of Object.entries(values)) {
       if (!(key in was)) reasons.push({ kind: 'param', change: 'added', path: file, key, message: `param added: ${key} = ${fmt(value)}` });
-      else if (!sameValue(was[key], value)) reasons.push({ kind: 'param', change: 'modified', path: file, key, message: `param changed: ${key} ${fmt(was[key])} -> ${fmt(value)}` });
+      else if (!sameValue(was[key], value)) reasons.push(...paramDiff(file, key, was[key], value));
     }
     for (const key of Object.keys(was)) if (!(key in values)) reasons.push({ kind: 'param', change: 'removed', path: file, key, message: `param removed: ${key}` });
   }

@@ -5,12 +5,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import type { Document, LineCounter } from 'yaml';
-import { MloError, explainFsError } from '../errors.js';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { MloError, explainFsError, isMloError } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { lineOf, parseYamlText } from '../yamlfile.js';
 import { ParamsReader } from './params.js';
-import { DEFAULT_PARAMS_FILE, JOIN, PIPELINE_FILE, pipelineSchema, type StageDef, type StageEntry } from './schema.js';
+import { DEFAULT_PARAMS_FILE, JOIN, PIPELINE_FILE, pipelineSchema, type PipelineFile, type StageDef, type StageEntry } from './schema.js';
 import { interpolateDeep, interpolateString, mergeVars, type Vars } from './template.js';
 
 export type OutKind = 'out' | 'metric' | 'plot';
@@ -84,7 +84,7 @@ export function loadPipeline(repo: Repo, params = new ParamsReader(repo.root)): 
 }
 
 export function parsePipeline(text: string, params: ParamsReader): Pipeline {
-  const parsed = parseYamlText(text, PIPELINE_FILE, pipelineSchema);
+  const parsed = parseWithKeyLines(text);
   const where = whereFn(parsed.doc, parsed.lines);
   const file = parsed.value;
   let globals: Vars = params.read(DEFAULT_PARAMS_FILE) ?? {};
@@ -102,6 +102,27 @@ export function parsePipeline(text: string, params: ParamsReader): Pipeline {
   }
   checkOuts(stages, where);
   return { stages, byName, params, where };
+}
+
+/**
+ * parseYamlText points an unknown-key error at the enclosing map; the line of the unknown key itself is
+ * what the user needs, so on that error the document is parsed again (only then) to find it.
+ */
+function parseWithKeyLines(text: string): ReturnType<typeof parseYamlText<PipelineFile>> {
+  try {
+    return parseYamlText(text, PIPELINE_FILE, pipelineSchema);
+  } catch (err) {
+    const m = isMloError(err, 'MLO_BAD_FILE') ? /: Unrecognized key\(s\) in object: '([^']+)'/.exec(err.message) : null;
+    const key = (err as MloError).meta?.key;
+    if (!m || typeof key !== 'string') throw err;
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines });
+    const path = key === '(top level)' ? [m[1]] : [...key.split('.'), m[1]];
+    const line = lineOf(doc, lines, path);
+    if (!line) throw err;
+    const e = err as MloError;
+    throw new MloError(e.code, e.message.replace(/^mlo\.yaml:\d+:/, `${PIPELINE_FILE}:${line}:`), { hint: e.hint, meta: { ...e.meta, line } });
+  }
 }
 
 function whereFn(doc: Document, lines: LineCounter): (at: (string | number)[]) => string {

@@ -102,7 +102,7 @@ export function addStage(repo: Repo, options: StageAddOptions): StageAddResult {
   }
   stagesMap.set(options.name, node);
   if ((stagesMap as { flow?: boolean }).flow) (stagesMap as { flow?: boolean }).flow = false;
-  const newText = doc.toString({ lineWidth: 0 });
+  const newText = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
   // Validate the whole new file (and the graph) before writing it.
   const pipeline = parsePipeline(newText, new ParamsReader(repo.root));
   buildGraph(pipeline);

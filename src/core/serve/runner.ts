@@ -35,7 +35,6 @@ export class Runner {
   readonly batchable: boolean;
   private queue: Pending[] = [];
   private busy = false;
-  private scheduled = false;
   private inflight = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly maxBatch: number;
@@ -69,15 +68,12 @@ export class Runner {
           reject(e);
         },
       });
-      if (!this.busy && !this.scheduled) {
-        this.scheduled = true;
-        // Let requests parsed in the same I/O phase join this run.
-        setImmediate(this.drainNow);
-      }
+      // Start at once when idle: onnxruntime-node itself defers the run to the next loop turn
+      // (setImmediate), so requests parsed in the same I/O phase still queue up behind it and join the
+      // next batch.
+      if (!this.busy) void this.drain();
     });
   }
-
-  private readonly drainNow = () => void this.drain();
 
   private settled(): void {
     if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
@@ -94,7 +90,6 @@ export class Runner {
   }
 
   private async drain(): Promise<void> {
-    this.scheduled = false;
     if (this.busy) return;
     this.busy = true;
     try {

@@ -13,8 +13,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { MloError, usageError } from '../errors.js';
-import { V2_TYPES, decodeInvocations, decodeV2, encodeFlat, encodeNested, parseJson, plainFlat, type Feeds } from '../model/codec.js';
-import { InputError, loadSession, type TensorValue } from '../model/runtime.js';
+import { V2_TYPES, decodeInvocations, decodeV2, encodeFlat, encodeNested, parseJson, type Feeds } from '../model/codec.js';
+import { InputError, loadSession, toNested, type TensorValue } from '../model/runtime.js';
 import { aliasesFile, registryDir } from '../registry/registry.js';
 import type { Repo } from '../repo.js';
 import { ServerMetrics } from './metrics.js';
@@ -126,12 +126,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const sources: { name: string; resolved: ResolvedModel[]; weights: number[] }[] = [];
   const ctx = { cwd: options.cwd, repo: options.repo };
   if (options.split) {
-    for (const [name, entries] of parseSplit(options.split)) {
-      sources.push({ name, resolved: entries.map((e) => resolveSource(e.ref, ctx)), weights: entries.map((e) => e.weight) });
+    for (const entries of parseSplit(options.split).values()) {
+      const resolved: ResolvedModel[] = [];
+      for (const e of entries) resolved.push(await resolveSource(e.ref, ctx));
+      const name = resolved[0].name;
+      const other = resolved.find((r) => r.name !== name);
+      if (other) throw usageError(`--split mixes models '${name}' and '${other.name}'`, 'a split serves versions of one model; list each model separately');
+      sources.push({ name, resolved, weights: entries.map((e) => e.weight) });
     }
   }
   for (const arg of options.models) {
-    const r = resolveSource(arg, ctx);
+    const r = await resolveSource(arg, ctx);
     sources.push({ name: r.name, resolved: [r], weights: [1] });
   }
   if (sources.length === 0) throw usageError('nothing to serve', 'give a model path or registry reference (NAME, NAME@VERSION, NAME@ALIAS), or --split');
@@ -159,7 +164,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           if (reloading || closing) return;
           reloading = true;
           try {
-            const next = resolveRegistered(repo, ref, r.ref);
+            const next = await resolveRegistered(repo, ref, r.ref);
             const current = target();
             if (next.version === current.version && next.hash === current.hash) return;
             const fresh = await makeTarget(next);
@@ -252,7 +257,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (path === '/invocations') {
       if (method !== 'POST') return send(res, 405, JSON.stringify({ error_code: 'BAD_REQUEST', message: 'use POST' }), ['allow', 'POST']);
       let ep: Endpoint | undefined;
-      const wanted = q >= 0 ? new URLSearchParams(url.slice(q + 1)).get('model') : (req.headers['x-mlo-model'] as string | undefined);
+      const wanted = (q >= 0 ? new URLSearchParams(url.slice(q + 1)).get('model') : null) ?? (req.headers['x-mlo-model'] as string | undefined);
       if (wanted) ep = endpoints.get(wanted);
       else if (endpoints.size === 1) ep = endpoints.values().next().value;
       if (!ep) {
@@ -265,8 +270,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return void infer(req, res, ep, undefined, 'mlflow');
     }
     if (path.startsWith('/v2/models/')) {
-      const parts = path.slice(11).split('/');
-      const ep = endpoints.get(decodeURIComponent(parts[0]));
+      const parts = path.slice(11).split('/').map(safeDecode);
+      const ep = endpoints.get(parts[0]);
       let rest = parts.slice(1);
       let version: string | undefined;
       if (rest[0] === 'versions' && rest.length >= 2) {
@@ -275,7 +280,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       }
       if (!ep) {
         req.resume();
-        return send(res, 404, JSON.stringify({ error: `no model named '${decodeURIComponent(parts[0])}' is served here; serving ${[...endpoints.keys()].join(', ')}` }));
+        return send(res, 404, JSON.stringify({ error: `no model named '${parts[0]}' is served here; serving ${[...endpoints.keys()].join(', ')}` }));
       }
       const target = version === undefined ? undefined : ep.targets.find((t) => t.versionText === version);
       if (version !== undefined && !target) {
@@ -328,7 +333,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (log && sample > 0 && Math.random() < sample) writeLog(log, target, status, ms, status === 200 ? feeds : undefined, outputs);
   };
 
-  const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, handle);
+  const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
+    try {
+      handle(req, res);
+    } catch (err) {
+      // A bug in routing must cost one request, not the server.
+      if (!res.headersSent) send(res, 500, JSON.stringify({ error: `internal error: ${(err as Error).message}` }));
+      else res.destroy();
+    }
+  });
   // Small responses: send them now rather than waiting to coalesce with later writes.
   server.on('connection', (socket) => socket.setNoDelay(true));
   await new Promise<void>((resolveListen, reject) => {
@@ -374,6 +387,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return closed;
     },
   };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 function classify(err: unknown): { code: number; message: string } {
@@ -466,34 +487,25 @@ function openLog(file: string): WriteStream {
 }
 
 /**
- * One JSON line per prediction row (docs/models.md#serve-log): inputs and outputs hold that row's
- * values, flattened. A failed request is one line with empty inputs and outputs.
+ * One JSON line per sampled request (docs/models.md#serve-log): each input and output as nested arrays,
+ * first dimension first, so element i of every array is row i of the request (what `mlo monitor`
+ * reads). A failed request has empty inputs and outputs.
  */
 function writeLog(log: WriteStream, target: Target, status: number, ms: number, feeds: Feeds | undefined, outputs: Outputs | undefined): void {
-  const ts = new Date().toISOString();
-  const latency = Math.round(ms * 1000) / 1000;
-  if (!feeds || !outputs) {
-    log.write(`${JSON.stringify({ ts, model: target.name, version: target.version, status, latency_ms: latency, inputs: {}, outputs: {} })}\n`);
-    return;
-  }
-  const rowsOf = (t: TensorValue) => (t.dims.length === 0 ? 1 : t.dims[0]);
-  const firstIn = Object.values(feeds)[0];
-  const rows = target.runner.batchable && firstIn ? rowsOf(firstIn) : 1;
-  const flats = new Map<TensorValue, unknown[]>();
-  const slice = (t: TensorValue, r: number): unknown[] => {
-    let flat = flats.get(t);
-    if (!flat) flats.set(t, (flat = plainFlat(t)));
-    if (rows === 1) return flat;
-    const inner = flat.length / rowsOf(t);
-    return flat.slice(r * inner, (r + 1) * inner);
+  const nested = (m: Record<string, TensorValue> | undefined) => {
+    const out: Record<string, unknown> = {};
+    if (m) for (const [k, t] of Object.entries(m)) out[k] = toNested(t.type, t.data as ArrayLike<unknown>, t.dims);
+    return out;
   };
-  let lines = '';
-  for (let r = 0; r < rows; r++) {
-    const inputs: Record<string, unknown[]> = {};
-    for (const [k, t] of Object.entries(feeds)) inputs[k] = slice(t, r);
-    const outs: Record<string, unknown[]> = {};
-    for (const [k, t] of Object.entries(outputs)) outs[k] = slice(t, r);
-    lines += `${JSON.stringify({ ts, model: target.name, version: target.version, status, latency_ms: latency, inputs, outputs: outs })}\n`;
-  }
-  log.write(lines);
+  const ok = feeds !== undefined && outputs !== undefined;
+  const line = {
+    ts: new Date().toISOString(),
+    model: target.name,
+    version: target.version,
+    status,
+    latency_ms: Math.round(ms * 1000) / 1000,
+    inputs: ok ? nested(feeds) : {},
+    outputs: ok ? nested(outputs) : {},
+  };
+  log.write(`${JSON.stringify(line)}\n`);
 }

@@ -7,8 +7,7 @@ import { basename, join, resolve } from 'node:path';
 import { MloError, usageError } from '../errors.js';
 import type { Signature } from '../model/codec.js';
 import { inspectBytes, readModelFile } from '../model/inspect.js';
-import { MODEL_YAML, readPackage } from '../model/schema.js';
-import { locateModel, parseRef, readVersion, resolveVersion, type ModelRef } from '../registry/registry.js';
+import type { ModelRef } from '../registry/registry.js';
 import type { Repo } from '../repo.js';
 
 export interface ResolvedModel {
@@ -34,10 +33,15 @@ function sanitize(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'model';
 }
 
-export function resolveSource(arg: string, ctx: { cwd: string; repo?: Repo }): ResolvedModel {
+/**
+ * Resolves one argument. The schema and registry modules (zod, yaml, git) load only when the argument
+ * needs them, so `mlo predict model.onnx` starts as fast as it can.
+ */
+export async function resolveSource(arg: string, ctx: { cwd: string; repo?: Repo }): Promise<ResolvedModel> {
   const path = resolve(ctx.cwd, arg);
   if (existsSync(path)) {
     if (statSync(path).isDirectory()) {
+      const { MODEL_YAML, readPackage } = await import('../model/schema.js');
       const pkg = readPackage(path, arg);
       const bytes = readModelFile(join(path, pkg.model.path), join(arg, pkg.model.path));
       const info = inspectBytes(bytes, arg);
@@ -57,6 +61,7 @@ export function resolveSource(arg: string, ctx: { cwd: string; repo?: Repo }): R
       hint: 'give the path of an .onnx file or package folder, or run inside the repository',
     });
   }
+  const { parseRef } = await import('../registry/registry.js');
   let ref: ModelRef;
   try {
     ref = parseRef(arg);
@@ -66,7 +71,8 @@ export function resolveSource(arg: string, ctx: { cwd: string; repo?: Repo }): R
   return resolveRegistered(ctx.repo, ref, arg);
 }
 
-export function resolveRegistered(repo: Repo, ref: ModelRef, display: string): ResolvedModel {
+export async function resolveRegistered(repo: Repo, ref: ModelRef, display: string): Promise<ResolvedModel> {
+  const { locateModel, readVersion, resolveVersion } = await import('../registry/registry.js');
   const { version } = resolveVersion(repo, ref);
   const v = readVersion(repo, ref.name, version);
   const { bytes } = locateModel(repo, v);
@@ -90,4 +96,3 @@ export function parseSplit(spec: string): Map<string, SplitEntry[]> {
   return groups;
 }
 
-export { MODEL_YAML };

@@ -29,6 +29,33 @@ function lower(c: number): number {
  * Accepts `[+-]digits[.digits][e[+-]digits]`, `.5`, `5.`, and nan / inf / infinity in any case.
  */
 export function parseNumber(buf: Buffer, start: number, end: number): number {
+  // Fast path for what machines write most: [-]digits[.digits], at most 15 digits, nothing else.
+  // m < 10^15 and 10^f are exact doubles, so m / 10^f is correctly rounded.
+  let p = start;
+  const negative = buf[p] === 0x2d;
+  if (negative) p++;
+  let m = 0;
+  let nd = 0;
+  let dot = -1;
+  for (; p < end; p++) {
+    const c = buf[p];
+    const d = c - 0x30;
+    if (d >= 0 && d <= 9) {
+      m = m * 10 + d;
+      nd++;
+    } else if (c === 0x2e && dot < 0) dot = p;
+    else break;
+  }
+  if (p === end && nd > 0 && nd <= 15) {
+    numKind = dot < 0 ? NUM.int : NUM.float;
+    const f = dot < 0 ? 0 : end - dot - 1;
+    const v = f === 0 ? m : m / POW10[f];
+    return negative ? -v : v;
+  }
+  return parseGeneral(buf, start, end);
+}
+
+function parseGeneral(buf: Buffer, start: number, end: number): number {
   while (start < end && (buf[start] === SPACE || buf[start] === TAB)) start++;
   while (end > start && (buf[end - 1] === SPACE || buf[end - 1] === TAB)) end--;
   numKind = NUM.none;

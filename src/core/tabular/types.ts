@@ -42,6 +42,6 @@ export interface ReadOptions {
   format?: TableFormat;
   /** The path to name in messages (default: the path read). */
   displayName?: string;
-  /** Bytes read per batch (default 4 MiB); a batch holds the complete rows in that many bytes. */
+  /** Bytes read per batch (CSV 256 KiB, JSON lines 4 MiB); a batch holds the complete rows in them. */
   chunkBytes?: number;
 }

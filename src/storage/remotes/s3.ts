@@ -13,24 +13,58 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MloError } from '../../core/errors.js';
 import { notFoundError, type Remote, type RemoteContext, type RemoteEntry, type S3Spec, type TransferOptions } from '../remote.js';
 import { runPool } from '../pool.js';
+import { FastPathUnsupported, createFastS3, type FastS3 } from './s3-fast.js';
 import { StallError, backoffMs, isThrottling, isTransient, withRetries, type RetryPolicy } from '../retry.js';
 
 const MAX_PART_JOBS = 8;
+/** Objects up to this size take the fast path (whole body in memory). */
+const FAST_MAX = 8 << 20;
 
 export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
-  const client = new S3Client(clientConfig(ctx, spec));
+  // mlo supports Node 20 (package.json engines); the SDK's advice to upgrade would be printed on every
+  // command that talks to S3, addressed to the user of a tool who cannot act on it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const sockets = { keepAlive: true, maxSockets: Math.max(ctx.jobs, MAX_PART_JOBS) + 4 };
+  const agent = spec.endpoint?.startsWith('http:') ? new HttpAgent(sockets) : new HttpsAgent(sockets);
+  const client = new S3Client(clientConfig(ctx, spec, agent));
   const Bucket = spec.bucket;
   const root = spec.prefix ? `${spec.prefix}/` : '';
   const url = `s3://${spec.bucket}${spec.prefix ? `/${spec.prefix}` : ''}`;
   const describe = (key?: string) => (key ? `${url}/${key}` : url);
   const fail = (err: unknown, op: string, key?: string) => explain(err, ctx, spec, op, describe(key));
+
+  // The fast path for small objects (s3-fast.ts); undefined once it met something only the SDK handles.
+  let fast: Promise<FastS3 | undefined> | undefined;
+  const fastPath = () =>
+    (fast ??= (async () => {
+      const pathStyle = spec.path_style ?? Boolean(spec.endpoint);
+      if (process.env.AWS_USE_FIPS_ENDPOINT === 'true' || process.env.AWS_USE_DUALSTACK_ENDPOINT === 'true' || process.env.MLO_S3_SDK_ONLY === '1') return undefined;
+      if (!spec.endpoint && (pathStyle || spec.bucket.includes('.'))) return undefined;
+      const region = await client.config.region();
+      const endpoint = new URL(spec.endpoint ?? `https://s3.${region}.amazonaws.com`);
+      return createFastS3({ endpoint, bucket: Bucket, pathStyle, region, credentials: () => client.config.credentials(), agent, timeoutMs: ctx.timeoutMs });
+    })());
+  /** Runs `fn` on the fast path; undefined means "use the SDK" (no fast path, or it stepped aside). */
+  const viaFast = async <T>(fn: (f: FastS3) => Promise<T>): Promise<{ value: T } | undefined> => {
+    const f = await fastPath();
+    if (!f) return undefined;
+    try {
+      return { value: await withRetries(ctx.retry, () => fn(f)) };
+    } catch (err) {
+      if (!(err instanceof FastPathUnsupported)) throw err;
+      fast = Promise.resolve(undefined);
+      return undefined;
+    }
+  };
 
   const getWhole = (key: string, file: string, options: TransferOptions) =>
     withRetries(ctx.retry, async () => {
@@ -97,6 +131,15 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
 
     async get(key, file, options = {}) {
       try {
+        if (options.size !== undefined && options.size <= FAST_MAX) {
+          const r = await viaFast((f) => f.get(root + key));
+          if (r) {
+            if (r.value === undefined) throw notFoundError(ctx.name, describe(key));
+            writeFileSync(file, r.value);
+            options.onBytes?.(r.value.length);
+            return;
+          }
+        }
         if (options.size !== undefined && options.size >= ctx.tuning.rangedMin) await getRanged(key, file, options.size, options);
         else await getWhole(key, file, options);
       } catch (err) {
@@ -109,7 +152,13 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
       const size = options.size ?? (await stat(file)).size;
       try {
         if (size < ctx.tuning.multipartMin) {
-          const Body = await readFile(file);
+          // Small objects are read synchronously: cheaper than four async fs calls, and the CPU is the
+          // limit when thousands of them go up.
+          const Body = readFileSync(file);
+          if (Body.length <= FAST_MAX && (await viaFast((f) => f.put(root + key, Body)))) {
+            options.onBytes?.(Body.length);
+            return;
+          }
           await client.send(new PutObjectCommand({ Bucket, Key: root + key, Body, ContentLength: Body.length }));
           options.onBytes?.(Body.length);
           return;
@@ -167,13 +216,13 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
 
     async close() {
       client.destroy();
+      agent.destroy();
     },
   };
 }
 
-function clientConfig(ctx: RemoteContext, spec: S3Spec): S3ClientConfig {
+function clientConfig(ctx: RemoteContext, spec: S3Spec, agent: HttpAgent | HttpsAgent): S3ClientConfig {
   const region = spec.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (spec.endpoint ? 'us-east-1' : undefined);
-  const agent = { keepAlive: true, maxSockets: Math.max(ctx.jobs, MAX_PART_JOBS) + 4 };
   const config: S3ClientConfig = {
     region,
     endpoint: spec.endpoint,
@@ -184,7 +233,7 @@ function clientConfig(ctx: RemoteContext, spec: S3Spec): S3ClientConfig {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     retryStrategy: retryStrategy(ctx.retry),
-    requestHandler: { httpAgent: agent, httpsAgent: agent, connectionTimeout: 10_000, socketTimeout: ctx.timeoutMs },
+    requestHandler: { ...(agent instanceof HttpsAgent ? { httpsAgent: agent } : { httpAgent: agent }), connectionTimeout: 10_000, socketTimeout: ctx.timeoutMs },
   };
   if (spec.profile) config.profile = spec.profile;
   if (spec.access_key_id && spec.secret_access_key) {

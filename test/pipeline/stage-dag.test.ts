@@ -1,0 +1,82 @@
+/** `mlo stage add` edits mlo.yaml in place; `mlo dag` prints the graph in four forms. */
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { json, makeRepo, mlo, read } from '../helpers.js';
+
+const EXISTING = `# Our pipeline. Keep this comment.
+stages:
+  prepare: # makes the clean data
+    cmd: python prepare.py
+    deps: [raw.csv]
+    outs: [data/clean.csv]
+`;
+
+describe('mlo stage add', () => {
+  it('adds a stage and keeps the comments of the file', async () => {
+    const dir = await makeRepo({ 'mlo.yaml': EXISTING, 'params.yaml': 'train:\n  lr: 0.1\n' });
+    const r = await mlo(dir, 'stage', 'add', '-n', 'train', '-d', 'data/clean.csv', '-d', 'train.py', '-p', 'train.lr', '-o', 'model.onnx', '-O', 'notes.txt', '-M', 'metrics.json', '--', 'python', 'train.py', '--fast');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain("Added stage 'train' in mlo.yaml");
+    const text = read(dir, 'mlo.yaml');
+    expect(text).toContain('# Our pipeline. Keep this comment.');
+    expect(text).toContain('# makes the clean data');
+    expect(text).toContain('deps: [raw.csv]');
+    expect(parse(text).stages.train).toEqual({
+      cmd: 'python train.py --fast',
+      deps: ['data/clean.csv', 'train.py'],
+      params: ['train.lr'],
+      outs: ['model.onnx', { 'notes.txt': { cache: false } }],
+      metrics: [{ 'metrics.json': { cache: false } }],
+    });
+    const dag = await mlo(dir, 'dag', '--json');
+    expect(json(dag).edges).toEqual([{ from: 'prepare', to: 'train' }]);
+  });
+
+  it('creates mlo.yaml, refuses a second stage of the same name without --force', async () => {
+    const dir = await makeRepo({});
+    expect((await mlo(dir, 'stage', 'add', '-n', 'a', '-o', 'a.txt', '--', 'echo a > a.txt')).exitCode).toBe(0);
+    const again = await mlo(dir, 'stage', 'add', '-n', 'a', '-o', 'b.txt', '--', 'echo b > b.txt');
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain("stage 'a' already exists in mlo.yaml");
+    const forced = await mlo(dir, 'stage', 'add', '-n', 'a', '-o', 'b.txt', '--force', '--json', '--', 'echo b > b.txt');
+    expect(json(forced)).toMatchObject({ name: 'a', replaced: true });
+    expect(parse(read(dir, 'mlo.yaml')).stages.a).toEqual({ cmd: 'echo b > b.txt', outs: ['b.txt'] });
+    expect((await mlo(dir, 'run')).exitCode).toBe(0);
+    expect(read(dir, 'b.txt')).toBe('b\n');
+  });
+
+  it('leaves mlo.yaml unchanged when the new stage is invalid', async () => {
+    const dir = await makeRepo({ 'mlo.yaml': EXISTING });
+    const r = await mlo(dir, 'stage', 'add', '-n', 'dup', '-o', 'data/clean.csv', '--', 'true');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("out 'data/clean.csv' is also an out of stage 'prepare'");
+    expect(read(dir, 'mlo.yaml')).toBe(EXISTING);
+  });
+});
+
+describe('mlo dag', () => {
+  const yaml = `stages:
+  prepare:
+    cmd: a
+    deps: [raw]
+    outs: [data]
+  train:
+    cmd: b
+    deps: [data]
+    outs: [model]
+  evaluate:
+    cmd: c
+    deps: [model, data]
+    outs: [metrics.json]
+`;
+
+  it('prints text, mermaid, dot and json', async () => {
+    const dir = await makeRepo({ 'mlo.yaml': yaml });
+    expect((await mlo(dir, 'dag')).stdout).toBe('prepare\ntrain  <- prepare\nevaluate  <- prepare, train');
+    expect((await mlo(dir, 'dag', '--mermaid')).stdout).toBe('flowchart TD\n  s0["prepare"]\n  s1["train"]\n  s2["evaluate"]\n  s0 --> s1\n  s0 --> s2\n  s1 --> s2');
+    expect((await mlo(dir, 'dag', '--dot')).stdout).toContain('"train" -> "evaluate";');
+    const doc = json(await mlo(dir, 'dag', 'train', '--json'));
+    expect(doc.nodes.map((n: any) => n.name)).toEqual(['prepare', 'train']);
+    expect(doc.nodes[1]).toEqual({ name: 'train', cmd: 'b', deps: ['data'], outs: ['model'], frozen: false });
+  });
+});
