@@ -220,7 +220,7 @@ function peerPredict(csv, out) {
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
 console.log(`mlo serving benchmark${QUICK ? ' (BENCH_QUICK: short runs)' : ''}`);
 console.log(`model: MLP ${FEATURES}->64->64->2, ${modelSource}`);
-console.log(`load: ${hasWrk ? 'wrk -t1' : 'autocannon'}, ${DURATION}s per run after a 1s warm-up, POST /invocations {"inputs": [[${FEATURES} floats]]} (batch size 1), loopback`);
+console.log(`load: ${hasWrk ? 'wrk -t1' : 'autocannon'}, ${DURATION}s per run after a 1s warm-up${QUICK ? '' : ', best of 2'}, POST /invocations {"inputs": [[${FEATURES} floats]]} (batch size 1), loopback`);
 console.log(`machine: ${(await import('node:os')).cpus().length} cores (shared; figures are noisy)\n`);
 
 const servers = [];
@@ -243,7 +243,12 @@ const results = {};
 for (const s of servers) {
   const child = await s.start();
   results[s.name] = {};
-  for (const c of CONCURRENCY) results[s.name][c] = await load(s.url, c);
+  for (const c of CONCURRENCY) {
+    // Best of two runs for every server alike: the machine is shared and a neighbour's burst is not ours.
+    const runs = [await load(s.url, c)];
+    if (!QUICK) runs.push(await load(s.url, c));
+    results[s.name][c] = runs.reduce((a, b) => (a.rps >= b.rps ? a : b));
+  }
   await stop(child);
 }
 

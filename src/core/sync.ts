@@ -3,7 +3,8 @@
  *
  * Invariants:
  *   - push uploads only objects that `checkObject` has just verified, files before the directory
- *     manifests that list them (a remote holding a manifest holds its files once a push completes);
+ *     manifests that list them (an interrupted push of a directory never leaves its manifest behind
+ *     without its files);
  *   - fetch downloads into the cache's tmp/ folder and an object enters the cache only after its bytes
  *     hash to its name (cache/import.ts); a bad download is refused with the object and the tracked
  *     path that needs it;
@@ -55,6 +56,12 @@ export interface SyncOptions extends SyncScope {
   /** Concurrent requests; default the remote's `jobs`, else 32 for S3 and 8 for folders. */
   jobs?: number;
   progress?: SyncProgress;
+  /** The caller already holds the repository lock (e.g. `mlo run --pull`); it is not taken again. */
+  locked?: boolean;
+}
+
+function locked<T>(repo: Repo, options: SyncOptions, command: string, fn: () => Promise<T>): Promise<T> {
+  return options.locked ? fn() : withRepoLock(repo, { command }, fn);
 }
 
 export interface ObjectRef {
@@ -157,7 +164,7 @@ function byPath(a: ObjectRef, b: ObjectRef): number {
 
 export async function pushTargets(repo: Repo, options: SyncOptions): Promise<PushResult> {
   const items = await syncItems(repo, options);
-  return withRepoLock(repo, { command: 'push' }, async () => {
+  return locked(repo, options, 'push', async () => {
     const { objects } = neededObjects(repo, items);
     const absent = missingObjects(repo.cacheDir, objects.keys());
     const missingLocally = [...absent].map((h) => ({ hash: h, path: objects.get(h)!.usedBy })).sort(byPath);
@@ -199,7 +206,8 @@ export async function pushTargets(repo: Repo, options: SyncOptions): Promise<Pus
       };
       try {
         await runPool(todo.filter((o) => !isDirHash(o.hash)), jobs, upload);
-        // A manifest goes up only when all files did, so the remote never lists a directory it lacks.
+        // Manifests last, and only if no file was refused: an interrupted or failed push never leaves
+        // a manifest on the remote without the files this push was sending.
         if (corrupt.length === 0) await runPool(todo.filter((o) => isDirHash(o.hash)), jobs, upload);
       } finally {
         options.progress?.done?.();
@@ -228,7 +236,7 @@ function withPath(err: unknown, usedBy: string): unknown {
 
 export async function fetchTargets(repo: Repo, options: SyncOptions): Promise<FetchResult> {
   const items = await syncItems(repo, options);
-  return withRepoLock(repo, { command: 'fetch' }, async () => {
+  return locked(repo, options, 'fetch', async () => {
     const result = await fetchItems(repo, items, options);
     throwIfIncomplete(result);
     return result;
@@ -246,7 +254,7 @@ export async function pullTargets(repo: Repo, options: PullOptions): Promise<Pul
   const items = await syncItems(repo, options);
   // Revisions other than the workspace are fetched, not checked out.
   const workspaceItems = hasScope(options) ? resolveTargets(repo, options.cwd, options.targets) : items;
-  return withRepoLock(repo, { command: 'pull' }, async () => {
+  return locked(repo, options, 'pull', async () => {
     const fetched = await fetchItems(repo, items, options);
     const ctx = openScan(repo);
     let checkout: CheckoutResult;
@@ -417,7 +425,7 @@ export interface CloudStatusResult {
  */
 export async function cloudStatus(repo: Repo, options: SyncOptions): Promise<CloudStatusResult> {
   const items = await syncItems(repo, options);
-  return withRepoLock(repo, { command: 'status --cloud' }, async () => {
+  return locked(repo, options, 'status --cloud', async () => {
     const dl = downloader(repo, { ...options, progress: undefined });
     try {
       const { remote, index, jobs, name } = await dl.open();
@@ -469,7 +477,7 @@ export interface CloudGcOptions extends SyncOptions {
   workspace?: boolean;
   dry?: boolean;
   /** Called with the plan before anything is deleted (the CLI prints the count and bytes). */
-  onPlan?(plan: { objects: number; bytes: number }): void;
+  onPlan?(plan: { objects: number; bytes: number; remote: string; url: string }): void;
 }
 
 export interface CloudGcResult {
@@ -490,7 +498,7 @@ export interface CloudGcResult {
 export async function cloudGc(repo: Repo, options: CloudGcOptions): Promise<CloudGcResult> {
   assertScope(options);
   const items = await trackedInScope(repo, options);
-  return withRepoLock(repo, { command: 'gc --cloud' }, async () => {
+  return locked(repo, options, 'gc --cloud', async () => {
     const dl = downloader(repo, { ...options, progress: undefined });
     try {
       const { remote, index, jobs, name } = await dl.open();
@@ -528,7 +536,7 @@ export async function cloudGc(repo: Repo, options: CloudGcOptions): Promise<Clou
         });
       }
       result.removed.sort((a, b) => (a.hash < b.hash ? -1 : 1));
-      options.onPlan?.({ objects: result.removed.length, bytes: result.bytes });
+      options.onPlan?.({ objects: result.removed.length, bytes: result.bytes, remote: name, url: result.url });
       if (!options.dry && keys.length) {
         index.remove(keys);
         await remote.delete(keys);

@@ -284,6 +284,14 @@ describe('mlo monitor status', () => {
     expect(dur.stderr).toMatch(/--max-age '30 days' is not a duration/);
   });
 
+  it('ignores the half-written last line of a log that is being appended to', async () => {
+    const dir = tempDir();
+    writeTree(dir, { 'serve.log': `${serveLine({ ts: '2026-11-22T00:00:00Z' })}\n${serveLine({ ts: '2026-11-22T00:00:01Z' }).slice(0, 40)}` });
+    const r = await mlo(dir, 'monitor', 'status', '--log', 'serve.log', '--now', now, '--json');
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(json(r).models[0].requests).toBe(1);
+  });
+
   it('names the line of a malformed serve-log record', async () => {
     const dir = tempDir();
     log(dir, [serveLine({ ts: '2026-11-01T00:00:00Z' }), JSON.stringify({ ts: 'yesterday', model: 'churn', status: 200 }), JSON.stringify({ model: 'x' })]);

@@ -214,7 +214,7 @@ describe('mlo run', () => {
   it('selects targets, their upstream, --single-item and --downstream', async () => {
     const dir = await pipelineRepo({ 'mlo.yaml': `${PIPELINE}  report:\n    cmd: cp metrics.json report.txt\n    deps: [metrics.json]\n    outs: [report.txt]\n` });
     expect(statuses(await mlo(dir, 'run', 'prepare', '--json'))).toEqual({ prepare: 'ran' });
-    expect(statuses(await mlo(dir, 'run', 'train', '--json'))).toEqual({ prepare: 'unchanged', train: 'ran' });
+    expect(statuses(await mlo(dir, 'repro', 'train', '--json'))).toEqual({ prepare: 'unchanged', train: 'ran' });
     expect(statuses(await mlo(dir, 'run', 'prepare', '--downstream', '--force', '--json'))).toEqual({ prepare: 'ran', train: 'ran', report: 'ran' });
     expect(statuses(await mlo(dir, 'run', 'train', '--single-item', '--force', '--json'))).toEqual({ train: 'ran' });
     const unknown = await mlo(dir, 'run', 'nope');
@@ -305,5 +305,29 @@ describe('mlo run', () => {
     expect(alive).toBe(false);
     expect(Object.keys(parse(read(dir, 'mlo.lock')).stages)).toEqual(['first']);
     expect(exists(dir, '.mlo/tmp/lock')).toBe(false);
+  });
+});
+
+describe('mlo run --pull', () => {
+  it('fetches missing outs from the default remote instead of re-running', async () => {
+    const dir = await pipelineRepo();
+    const { tempDir } = await import('../helpers.js');
+    const remote = tempDir('mlo-remote-');
+    expect((await mlo(dir, 'remote', 'add', 'storage', remote, '--default')).exitCode).toBe(0);
+    expect((await mlo(dir, 'run')).exitCode).toBe(0);
+    expect((await mlo(dir, 'push')).exitCode).toBe(0);
+    // A colleague's checkout: same files in git, an empty cache, no outputs.
+    rmSync(join(dir, '.mlo/cache'), { recursive: true, force: true });
+    rmSync(join(dir, '.mlo/tmp'), { recursive: true, force: true });
+    rmSync(join(dir, 'model.bin'));
+    rmSync(join(dir, 'data'), { recursive: true });
+    const r = await mlo(dir, 'run', '--pull', '--json');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(json(r).stages.map((s: any) => [s.name, s.status, s.restoredFrom])).toEqual([
+      ['prepare', 'restored', 'remote'],
+      ['train', 'restored', 'remote'],
+    ]);
+    expect(read(dir, 'model.bin')).toBe('lr=0.1 a,b\n1,2\n');
+    expect(runsLog(dir)).toEqual(['prepare', 'train']);
   });
 });

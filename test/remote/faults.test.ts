@@ -8,6 +8,8 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { git, json, makeRepo, tempDir, type Tree } from '../helpers.js';
+import { writeFileSync } from 'node:fs';
+import { createRemote, parseRemoteSpec } from '../../src/storage/remote.js';
 import { startFaultyProxy, type Fault, type FaultyProxy } from './faulty-proxy.js';
 import { expectExit, runner, s3Kind } from './kinds.js';
 import { s3Endpoints, type S3Endpoint } from './servers.js';
@@ -132,6 +134,30 @@ describe.each(endpoints)('faults between mlo and $label', (e) => {
       expectExit(await run(to, 'pull'), 0);
       expect(readFileSync(join(to, 'model.bin')).equals(readFileSync(join(dir, 'model.bin')))).toBe(true);
     } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('moves a large object in parts through the faults (multipart upload, ranged download)', async () => {
+    const proxy = await startFaultyProxy(e.endpoint, (n) => (n % 3 === 1 ? (['reset', '503', 'reset-upload', '500', 'reset-download'] as Fault[])[Math.floor(n / 3) % 5] : 'pass'));
+    Object.assign(process.env, FAST);
+    const mib = 1 << 20;
+    const remote = await createRemote('store', parseRemoteSpec('store', {
+      url: `s3://${e.bucket}/${e.freshPrefix()}`, endpoint: proxy.url, region: e.region, access_key_id: e.accessKey, secret_access_key: e.secretKey,
+    }, tempDir()), { jobs: 4, tuning: { multipartMin: 5 * mib, partSize: 5 * mib, rangedMin: 1 * mib, rangeSize: 2 * mib } });
+    try {
+      const bytes = randomBytes(16 * mib + 7);
+      const src = join(tempDir(), 'big.bin');
+      writeFileSync(src, bytes);
+      const key = `ab/${'c'.repeat(62)}`;
+      await remote.put(key, src, { size: bytes.length });
+      expect(await remote.head(key)).toBe(bytes.length);
+      const dest = join(tempDir(), 'down.bin');
+      await remote.get(key, dest, { size: bytes.length });
+      expect(readFileSync(dest).equals(bytes)).toBe(true);
+      expect(proxy.counts['reset-upload'] + proxy.counts['reset-download'] + proxy.counts['500'] + proxy.counts['503']).toBeGreaterThan(0);
+    } finally {
+      await remote.close();
       await proxy.stop();
     }
   });

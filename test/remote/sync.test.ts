@@ -176,7 +176,7 @@ describe.each(kinds)('sync with $label', (kind) => {
 
     expectExit(await run(dir, 'gc', '--cloud'), 2);
     const dry = expectExit(await run(dir, 'gc', '--cloud', '-w', '--dry'), 0);
-    expect(dry.stderr).toMatch(/would remove 1 unreferenced objects \(6 B\)/);
+    expect(dry.stderr).toMatch(/would remove 1 object \(6 B\) that nothing in scope references from store/);
     expect((await remote.keys()).size).toBe(17);
     const keep = json(expectExit(await run(dir, 'gc', '--cloud', '-A', '--json'), 0));
     expect(keep).toMatchObject({ removed: [], kept: 17 });

@@ -37,6 +37,10 @@ describe('mlo run records a run', () => {
     );
     expect(record.command).toBe('mlo run');
     expect(record.host).toBeTruthy();
+
+    // A run with every stage up to date ran nothing and records nothing.
+    expect((await mlo(dir, 'run')).stdout).toMatch(/up to date/);
+    expect(json(await mlo(dir, 'exp', 'show', '--json')).runs).toHaveLength(1);
   });
 
   it('reports an invalid metrics file by name and position, and still records the run', async () => {

@@ -10,13 +10,17 @@ export async function cloudGc({ out, flags, opts }: ActionContext<GcFlags & { re
     cwd: flags.cwd, remote: opts.remote, dry: opts.dry, revs: opts.rev,
     workspace: opts.workspace, allBranches: opts.allBranches, allTags: opts.allTags, allCommits: opts.allCommits,
     // Printed before anything is deleted, so an interrupted run still said what it was doing.
-    onPlan: (p) => out.info(`${opts.dry ? 'would remove' : 'removing'} ${p.objects} unreferenced objects (${formatBytes(p.bytes)}) from the remote`),
+    onPlan: (p) => out.info(`${opts.dry ? 'would remove' : 'removing'} ${objects(p.objects)} (${formatBytes(p.bytes)}) that nothing in scope references from ${p.remote} (${p.url})`),
   });
   for (const d of r.unknownDirectories) out.warn(`the manifest of ${d.path} (${d.hash.slice(0, 12)}) is neither cached nor on the remote; its files are not kept for it`);
   out.result(r, () => {
     const verb = r.dry ? 'would remove' : 'removed';
     const lines = flags.verbose ? r.removed.map((o) => `${verb} ${o.hash} (${formatBytes(o.size)})`) : [];
-    lines.push(`${verb} ${r.removed.length} objects, ${formatBytes(r.bytes)} from ${r.remote} (${r.url}); kept ${r.kept}`);
+    lines.push(`${verb} ${objects(r.removed.length)}, ${formatBytes(r.bytes)} from ${r.remote} (${r.url}); kept ${r.kept}`);
     return lines;
   });
+}
+
+function objects(n: number): string {
+  return `${n} ${n === 1 ? 'object' : 'objects'}`;
 }

@@ -2,7 +2,7 @@ import { MloError, usageError } from '../../core/errors.js';
 import { openRepo, type Repo } from '../../core/repo.js';
 import type { RunEvent } from '../../core/pipeline/run.js';
 import type { PipelineHooks } from '../../core/pipeline/hooks.js';
-import { applyRun, branchRun, diffRuns, removeRuns, showRuns, type RunSummary, type ShowResult } from '../../core/tracking/exp.js';
+import { applyRun, branchRun, diffRuns, removeRuns, showRuns, showRunsJson, type RunSummary, type ShowResult } from '../../core/tracking/exp.js';
 import { csvTable, formatChange, formatPct, formatValue, markdownTable } from '../../core/tracking/format.js';
 import type { ExpRunResult, PipelineRunner } from '../../core/tracking/runexp.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';
@@ -104,9 +104,15 @@ function createdOf(r: RunSummary): string {
 export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): void {
   const repo = openRepo({ cwd: flags.cwd });
   const { db } = openShared(repo);
+  const options = { sortBy: opts.sortBy, sortOrder: opts.sortOrder, onlyChanged: opts.onlyChanged, limit: opts.limit, experiment: opts.experiment };
   let result: ShowResult;
   try {
-    result = showRuns(db, { sortBy: opts.sortBy, sortOrder: opts.sortOrder, onlyChanged: opts.onlyChanged, limit: opts.limit, experiment: opts.experiment });
+    if (flags.json) {
+      // Spliced from SQLite's JSON: 10,000 runs x 20 metrics are never parsed and re-serialised.
+      process.stdout.write(`${showRunsJson(db, options)}\n`);
+      return;
+    }
+    result = showRuns(db, options);
   } finally {
     db.close();
   }
@@ -127,21 +133,16 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
     const plain = color.level === 0;
     const header = ['Run', 'Name', 'Status', 'Created', 'Commit', ...params, ...metrics];
     const best = metrics.map((k) => result.best[k]?.run);
-    const rows = result.runs.map((r) => [
-      r.id.slice(0, 7),
-      r.name ?? '',
-      r.status,
-      createdOf(r),
-      r.commit ? r.commit.slice(0, 7) + (r.dirty ? '*' : '') : '-',
-      ...params.map((k) => r.params[k] ?? '-'),
-      ...metrics.map((k, i) => formatValue(r.metrics[k], p) + (plain && best[i] === r.id ? ' ★' : '')),
-    ]);
-    const lines = fastTable(header, rows, (row, col, padded) => {
-      const r = result.runs[row];
+    const cell = (r: RunSummary, col: number): string => {
+      if (col < 5) return col === 0 ? r.id.slice(0, 7) : col === 1 ? r.name ?? '' : col === 2 ? r.status : col === 3 ? createdOf(r) : r.commit ? r.commit.slice(0, 7) + (r.dirty ? '*' : '') : '-';
+      if (col < 5 + params.length) return r.params[params[col - 5]] ?? '-';
+      const m = col - 5 - params.length;
+      return formatValue(r.metrics[metrics[m]], p) + (plain && best[m] === r.id ? ' ★' : '');
+    };
+    const lines = fastTable(header, result.runs, cell, (r, col, padded) => {
       if (col === 2 && r.status !== 'finished') return r.status === 'failed' ? color.red(padded) : color.yellow(padded);
       const m = col - 5 - params.length;
-      if (!plain && m >= 0 && best[m] === r.id) return color.green.bold(padded);
-      return padded;
+      return !plain && m >= 0 && best[m] === r.id ? color.green.bold(padded) : padded;
     });
     if (result.total > result.runs.length) lines.push(color.dim(`(${result.runs.length} of ${result.total} runs; --limit to change)`));
     if (metrics.length) lines.push(color.dim(`${plain ? '★' : 'Green'}: the best value of each metric (lowest for loss/error-like names, else highest).`));
@@ -150,19 +151,28 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
 }
 
 /**
- * An aligned table whose widths come from the plain text and whose colour is applied after padding:
- * output.ts's table() strips ANSI codes from every cell, too slow for 10,000 runs x 30 columns.
+ * An aligned table for `exp show`, whose widths come from the plain text and whose colour is applied
+ * after padding (output.ts's table() strips ANSI codes from every cell). Cells are formatted twice,
+ * once to measure and once to print, rather than kept: 10,000 runs x 30 columns of live strings made
+ * the garbage collector the main cost.
  */
-function fastTable(header: string[], rows: string[][], style: (row: number, col: number, padded: string) => string): string[] {
+function fastTable<R>(header: string[], rows: R[], cell: (row: R, col: number) => string, style: (row: R, col: number, padded: string) => string): string[] {
   const widths = header.map((h) => h.length);
-  for (const r of rows) for (let i = 0; i < r.length; i++) if (r[i].length > widths[i]) widths[i] = r[i].length;
+  for (const r of rows) {
+    for (let i = 0; i < widths.length; i++) {
+      const n = cell(r, i).length;
+      if (n > widths[i]) widths[i] = n;
+    }
+  }
   const last = header.length - 1;
   const lines = [color.bold(header.map((h, i) => (i === last ? h : h.padEnd(widths[i]))).join('  '))];
-  for (let ri = 0; ri < rows.length; ri++) {
-    const r = rows[ri];
-    let line = '';
-    for (let i = 0; i < r.length; i++) line += (i ? '  ' : '') + style(ri, i, i === last ? r[i] : r[i].padEnd(widths[i]));
-    lines.push(line);
+  const parts = new Array<string>(header.length);
+  for (const r of rows) {
+    for (let i = 0; i <= last; i++) {
+      const c = cell(r, i);
+      parts[i] = style(r, i, i === last ? c : c.padEnd(widths[i]));
+    }
+    lines.push(parts.join('  '));
   }
   return lines;
 }

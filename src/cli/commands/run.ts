@@ -18,7 +18,7 @@ export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const hooks = opts.dry ? undefined : await trackingHooks(repo, out, targets);
+  const hooks = opts.dry ? undefined : lazyTrackingHooks(repo, out, targets);
   let result: RunResult;
   try {
     result = await runPipeline(repo, {
@@ -68,6 +68,21 @@ async function trackingHooks(repo: Repo, out: Output, targets: string[]): Promis
     out.warn(`experiment tracking is off for this run: ${(err as Error).message}`);
     return undefined;
   }
+}
+
+/** Loads the tracking module only when a stage actually runs, so a no-op run stays cheap. */
+function lazyTrackingHooks(repo: Repo, out: Output, targets: string[]): PipelineHooks & { abort(): Promise<void> } {
+  let real: Promise<(PipelineHooks & { abort?: () => Promise<void> }) | undefined> | undefined;
+  const get = () => (real ??= trackingHooks(repo, out, targets));
+  return {
+    onRunStart: async (info) => (await get())?.onRunStart?.(info),
+    onStageStart: async (stage) => (await get())?.onStageStart?.(stage),
+    onStageEnd: async (stage, result) => (await get())?.onStageEnd?.(stage, result),
+    onRunEnd: async (summary) => (await get())?.onRunEnd?.(summary),
+    abort: async () => {
+      if (real) await (await real)?.abort?.();
+    },
+  };
 }
 
 /** The tracking hooks object has getters (runId, started); the runner only needs its methods. */

@@ -25,6 +25,9 @@ export async function serve({ out, flags, opts }: ActionContext<ServeOpts>, mode
   const log = (message: string) => {
     if (!flags.quiet) process.stderr.write(`${message}\n`);
   };
+  if (!opts.token && !['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
+    log(`warning: listening on ${opts.host} without --token (or MLO_SERVE_TOKEN): anyone who can reach it can call the models`);
+  }
   const root = findRoot(flags.cwd);
   const server = await startServer({
     cwd: flags.cwd,

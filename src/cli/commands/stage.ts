@@ -1,3 +1,5 @@
+import { relative } from 'node:path';
+import { toPosix } from '../../core/fsutil.js';
 import { addStage } from '../../core/pipeline/stageadd.js';
 import { openRepo } from '../../core/repo.js';
 import type { ActionContext } from '../action.js';
@@ -5,6 +7,8 @@ import type { StageAddFlags } from '../areas/pipeline.js';
 
 export function stageAdd({ out, flags, opts }: ActionContext<StageAddFlags>, command: string[]): void {
   const repo = openRepo({ cwd: flags.cwd });
+  // Run from a subfolder, the stage works there: its paths are relative to it, as typed.
+  const here = toPosix(relative(repo.root, flags.cwd));
   const result = addStage(repo, {
     name: opts.name,
     cmd: command.join(' '),
@@ -16,7 +20,7 @@ export function stageAdd({ out, flags, opts }: ActionContext<StageAddFlags>, com
     metricsNoCache: opts.metricsNoCache,
     plots: opts.plots,
     params: opts.params,
-    wdir: opts.wdir,
+    wdir: opts.wdir ?? (here && !here.startsWith('..') ? here : undefined),
     desc: opts.desc,
     alwaysChanged: opts.alwaysChanged,
     force: opts.force,

@@ -99,14 +99,16 @@ function metricsFiles(root: string): string[] {
     }
   }
   const pipeline = readStructured(join(root, 'mlo.yaml'));
-  if (isObject(pipeline) && isObject(pipeline.stages)) {
-    for (const stage of Object.values(pipeline.stages)) {
-      if (!isObject(stage) || !Array.isArray(stage.metrics)) continue;
-      for (const m of stage.metrics) {
-        const path = typeof m === 'string' ? m : isObject(m) ? Object.keys(m)[0] : undefined;
-        if (path && /\.(json|ya?ml)$/.test(path) && !path.includes('..') && existsSync(join(root, path))) files.add(path);
-      }
+  const declared = (list: unknown) => {
+    if (!Array.isArray(list)) return;
+    for (const m of list) {
+      const path = typeof m === 'string' ? m : isObject(m) ? Object.keys(m)[0] : undefined;
+      if (path && /\.(json|ya?ml)$/.test(path) && !path.includes('..') && existsSync(join(root, path))) files.add(path);
     }
+  };
+  if (isObject(pipeline)) {
+    declared(pipeline.metrics);
+    if (isObject(pipeline.stages)) for (const stage of Object.values(pipeline.stages)) if (isObject(stage)) declared(stage.metrics);
   }
   return [...files].sort();
 }

@@ -38,7 +38,7 @@ export function openData(given: string, options: OpenDataOptions): DataSource {
   if (options.format === undefined && format === 'jsonl' && looksLikeServeLog(path, file)) format = 'servelog';
   const batches = (): Generator<RowBatch> =>
     format === 'servelog'
-      ? readTable(path, { format: 'jsonl', displayName: file, rows: serveLogRows({ file, model: options.model }) })
+      ? readTable(path, { format: 'jsonl', displayName: file, rows: serveLogRows({ file, model: options.model }), skipPartialLastLine: true })
       : readTable(path, { format, displayName: file });
   return { file, path, format, batches };
 }

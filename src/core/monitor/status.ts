@@ -93,7 +93,7 @@ export function serveStatus(options: StatusOptions): StatusReport {
   const path = isAbsolute(options.log) ? options.log : resolve(options.cwd, options.log);
 
   const models = new Map<string, Acc>();
-  for (const { value, line } of readJsonRecords(path, { displayName: options.log })) {
+  for (const { value, line } of readJsonRecords(path, { displayName: options.log, skipPartialLastLine: true })) {
     const rec = parseServeRecord(value, options.log, line);
     const model = rec.model ?? '(none)';
     if (options.model !== undefined && model !== options.model) continue;

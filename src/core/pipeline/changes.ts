@@ -3,6 +3,7 @@
  * or an out missing or modified (DVC's order: definition, deps, outs). Hashes come from scanPath, which
  * answers unchanged files from the state database by stat, so a no-op check reads no file content.
  */
+import { storeManifest } from '../cache/manifest.js';
 import { MloError } from '../errors.js';
 import { scanPath, type ScanContext } from '../workspace/scan.js';
 import type { Pipeline, Stage } from './load.js';
@@ -31,6 +32,15 @@ export class HashMemo {
     const hit = this.map.get(rel);
     if (hit !== undefined) return hit ?? undefined;
     const scanned = scanPath(this.ctx, rel, { store: false });
+    // A dep folder's manifest goes into the cache, so the next scan can use the directory snapshot
+    // (a stat walk) instead of the state database; failing to store it only costs speed.
+    if (scanned?.kind === 'dir' && scanned.manifest.bytes) {
+      try {
+        storeManifest(this.ctx.repo.cacheDir, scanned.manifest);
+      } catch {
+        // Cache not writable here: fine.
+      }
+    }
     const entry: LockFileEntry | null = !scanned
       ? null
       : scanned.kind === 'file'

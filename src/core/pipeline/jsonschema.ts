@@ -82,7 +82,6 @@ function convert(schema: z.ZodTypeAny): Json {
 export function pipelineJsonSchema(): Json {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: 'https://mlo.dev/schema/mlo.schema.json',
     title: 'mlo.yaml',
     description: 'mlo pipeline stages (see docs/pipelines.md)',
     ...toJsonSchema(pipelineSchema),

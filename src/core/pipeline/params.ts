@@ -11,13 +11,18 @@ export type ParamValues = Record<string, Record<string, unknown>>;
 
 /** Reads each params file once per command (many stages list the same file). */
 export class ParamsReader {
-  private readonly files = new Map<string, Record<string, unknown> | undefined>();
+  private readonly files_ = new Map<string, Record<string, unknown> | undefined>();
 
   constructor(private readonly root: string) {}
 
+  /** Every file read so far (existing or not), relative to the root. */
+  files(): string[] {
+    return [...this.files_.keys()];
+  }
+
   /** The parsed file (relative to the root), or undefined when it does not exist. */
   read(rel: string): Record<string, unknown> | undefined {
-    if (this.files.has(rel)) return this.files.get(rel);
+    if (this.files_.has(rel)) return this.files_.get(rel);
     let text: string | undefined;
     try {
       text = readFileSync(join(this.root, rel), 'utf8');
@@ -38,7 +43,7 @@ export class ParamsReader {
         throw new MloError('MLO_BAD_PARAMS', `${rel}: must hold a map of keys to values`);
       }
     }
-    this.files.set(rel, value);
+    this.files_.set(rel, value);
     return value;
   }
 }

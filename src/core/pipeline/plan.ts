@@ -13,7 +13,7 @@ import {
 } from './changes.js';
 import { buildGraph, selectStages, type Graph, type SelectOptions } from './dag.js';
 import { loadPipeline, pipelineExists, type Pipeline, type Stage } from './load.js';
-import { readLock, type LockDoc, type LockEntry } from './lockfile.js';
+import { readLock, type LockDoc, type LockEntry, type LockOutEntry } from './lockfile.js';
 import { canUseRunCache, outsInCache, readRunCache, runCacheKey } from './runcache.js';
 import { sameValue } from './params.js';
 
@@ -61,20 +61,27 @@ export function decide(env: PlanEnv, stage: Stage, options: DecideOptions): Deci
   const outs = outReasons(env.memo, stage, entry);
   if (reasons.length === 0 && outs.length === 0) return { action: 'none', reasons, current };
   if (reasons.length === 0 && entry && onlyOutsDiffer(outs)) {
-    if (outsInCache(env.ctx, entry.outs)) return { action: 'restore', reasons: outs, restoreFrom: 'lock', entry, current };
-    if (options.pull) return { action: 'pull', reasons: outs, entry, current };
+    const needed = outsToRestore(env, entry.outs);
+    if (outsInCache(env.ctx, needed)) return { action: 'restore', reasons: outs, restoreFrom: 'lock', entry, current };
+    // Uncached outs are in git, not on the remote: pulling helps only when the cached ones are missing.
+    if (options.pull && needed.every((o) => o.cache !== false)) return { action: 'pull', reasons: outs, entry, current };
     return { action: 'run', reasons: [...outs, { kind: 'out', message: 'outs are not in the cache' }], current };
   }
   const all = [...reasons, ...outs];
   if (options.runCache !== false && !options.force && canUseRunCache(stage) && current.missing.length === 0) {
     const key = runCacheKey(stage, current.deps, current.params);
     const cached = readRunCache(env.repo, key);
-    if (cached && sameValue(cached.cmd, stage.cmd) && outsInCache(env.ctx, cached.outs)) {
+    if (cached && sameValue(cached.cmd, stage.cmd) && outsInCache(env.ctx, outsToRestore(env, cached.outs))) {
       return { action: 'restore', reasons: all, restoreFrom: 'run-cache', entry: cached, current, runCacheKey: key };
     }
     return { action: 'run', reasons: all, current, runCacheKey: key };
   }
   return { action: 'run', reasons: all, current };
+}
+
+/** The recorded outs the workspace does not hold as recorded (the ones a restore has to write). */
+export function outsToRestore(env: PlanEnv, outs: LockOutEntry[]): LockOutEntry[] {
+  return outs.filter((o) => env.memo.get(o.path)?.hash !== o.hash);
 }
 
 /**

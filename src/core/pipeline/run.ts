@@ -23,7 +23,7 @@ import { execCommands } from './exec.js';
 import type { PipelineHooks, RunStartInfo, RunSummary, StageEndResult, StageStartInfo } from './hooks.js';
 import { loadPipeline, type Stage } from './load.js';
 import { readLock, updateLock, type LockEntry, type LockOutEntry } from './lockfile.js';
-import { decide, planStages, preflight, type Action, type Decision, type PlanEnv } from './plan.js';
+import { decide, outsToRestore, planStages, preflight, type Action, type Decision, type PlanEnv } from './plan.js';
 import { outsInCache, writeRunCache } from './runcache.js';
 
 export interface RunOptions {
@@ -251,7 +251,8 @@ class Runner {
     }
     if (typeof mod.fetchTargets !== 'function') throw new MloError('MLO_PULL_UNAVAILABLE', 'this build has no fetchTargets() for --pull');
     const entry = decision.entry!;
-    const targets = entry.outs.filter((o) => o.cache !== false).map((o) => o.path);
+    const needed = outsToRestore(this.env, entry.outs);
+    const targets = needed.map((o) => o.path);
     if (targets.length) {
       try {
         await mod.fetchTargets(this.env.repo, { cwd: this.env.repo.root, targets });
@@ -262,7 +263,7 @@ class Runner {
         return false;
       }
     }
-    if (!outsInCache(this.env.ctx, entry.outs.filter((o) => o.cache !== false))) return false;
+    if (!outsInCache(this.env.ctx, needed)) return false;
     await this.restore(stage, entry, undefined);
     return true;
   }
@@ -280,8 +281,9 @@ class Runner {
     await this.commit(() => {
       const byPath = new Map(stage.outs.map((o) => [o.path, o]));
       const items = (outs: LockOutEntry[]): Tracked[] => outs.map((o) => ({ path: o.path, hash: o.hash, size: o.size, files: o.files, stage: stage.name }));
-      const cached = source.outs.filter((o) => o.cache !== false);
-      const uncached = source.outs.filter((o) => o.cache === false && byPath.has(o.path));
+      const needed = outsToRestore(this.env, source.outs).filter((o) => byPath.has(o.path));
+      const cached = needed.filter((o) => o.cache !== false);
+      const uncached = needed.filter((o) => o.cache === false);
       const result = runCheckout(ctx, items(cached), { force: true });
       // Outs kept in git must be plain files the user may edit: never links into the cache.
       if (uncached.length) {
@@ -292,7 +294,7 @@ class Runner {
       if (result.missing.length) {
         throw new MloError('MLO_MISSING_OBJECT', `stage '${stage.name}': cannot restore ${result.missing[0].path}: its content is not in the cache`, { hint: 'run the stage with mlo run --force' });
       }
-      for (const o of cached) ignoreInGit(repo.root, o.path);
+      for (const o of source.outs) if (o.cache !== false) ignoreInGit(repo.root, o.path);
       for (const o of source.outs) this.env.memo.forget(o.path);
       if (record) this.writeEntry(stage.name, { cmd: stage.cmd, deps: record.current.deps, params: record.current.params, outs: source.outs });
     });

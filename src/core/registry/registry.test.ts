@@ -1,23 +1,34 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
-import { git, makeRepo } from '../../../test/helpers.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { isMloError } from '../errors.js';
+import { initRepo } from '../init.js';
 import { buildLinear, buildMlp } from '../model/onnx-builder.js';
 import { packageModel } from '../model/package.js';
 import { repoAt } from '../repo.js';
 import { diffModels, listModels, locateModel, parseRef, promoteModel, readAudit, readVersion, registerModel, resolveVersion, showModel } from './registry.js';
 
+/** A git repository with mlo initialised in-process, holding two models and lineage files, committed. */
 async function setup() {
-  const root = await makeRepo({
-    'v1.onnx': Buffer.from(buildLinear({ inFeatures: 3, outFeatures: 1 })),
-    'v2.onnx': Buffer.from(buildMlp({ inFeatures: 3, hidden: 4, outFeatures: 1 })),
-    'metrics.json': JSON.stringify({ auc: 0.8 }),
-    'mlo.lock': 'schema: 1\nstages:\n  train:\n    cmd: python train.py\n    deps:\n      - path: data/train.csv\n        hash: ' + 'a'.repeat(64) + '\n    params:\n      params.yaml:\n        lr: 0.1\n',
-  }, { commit: true });
-  await git(root, 'config', 'user.name', 'Reg Tester');
-  await git(root, 'config', 'user.email', 'reg@example.com');
+  const root = mkdtempSync(join(tmpdir(), 'mlo-registry-'));
+  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'pipe' });
+  git('init', '-q', '-b', 'main');
+  git('config', 'user.name', 'Reg Tester');
+  git('config', 'user.email', 'reg@example.com');
+  initRepo({ cwd: root });
+  writeFileSync(join(root, 'v1.onnx'), buildLinear({ inFeatures: 3, outFeatures: 1 }));
+  writeFileSync(join(root, 'v2.onnx'), buildMlp({ inFeatures: 3, hidden: 4, outFeatures: 1 }));
+  writeFileSync(join(root, 'metrics.json'), JSON.stringify({ auc: 0.8 }));
+  writeFileSync(
+    join(root, 'mlo.lock'),
+    `schema: 1\nstages:\n  train:\n    cmd: python train.py\n    deps:\n      - path: data/train.csv\n        hash: ${'a'.repeat(64)}\n    params:\n      params.yaml:\n        lr: 0.1\n`,
+  );
+  git('add', '-A');
+  git('commit', '-qm', 'initial');
   return { root, repo: repoAt(root) };
 }
 

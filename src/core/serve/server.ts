@@ -330,7 +330,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
     const ms = performance.now() - started;
     metrics.request(target.name, target.versionText, status, ms / 1000);
-    if (log && sample > 0 && Math.random() < sample) writeLog(log, target, status, ms, status === 200 ? feeds : undefined, outputs);
+    if (log && sample > 0 && Math.random() < sample) writeLog(log, { target, status, ms, feeds: status === 200 ? feeds : undefined, outputs });
   };
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
@@ -491,7 +491,10 @@ function openLog(file: string): WriteStream {
  * first dimension first, so element i of every array is row i of the request (what `mlo monitor`
  * reads). A failed request has empty inputs and outputs.
  */
-function writeLog(log: WriteStream, target: Target, status: number, ms: number, feeds: Feeds | undefined, outputs: Outputs | undefined): void {
+function writeLog(
+  log: WriteStream,
+  { target, status, ms, feeds, outputs }: { target: Target; status: number; ms: number; feeds?: Feeds; outputs?: Outputs },
+): void {
   const nested = (m: Record<string, TensorValue> | undefined) => {
     const out: Record<string, unknown> = {};
     if (m) for (const [k, t] of Object.entries(m)) out[k] = toNested(t.type, t.data as ArrayLike<unknown>, t.dims);

@@ -139,6 +139,14 @@ describe('JSON lines reader', () => {
     ]);
   });
 
+  it('skips a half-written last line only when asked (a log being appended to)', () => {
+    const path = file('{"a": 1}\n{"a": 2}\n{"a": 3, "b', 'jsonl');
+    expect(error(() => readAll(path))).toMatch(/:3: invalid JSON/);
+    const rows: number[] = [];
+    for (const batch of readTable(path, { skipPartialLastLine: true })) for (let i = 0; i < batch.length; i++) rows.push(batch.line(i));
+    expect(rows).toEqual([1, 2]);
+  });
+
   it('names the line of invalid JSON or a non-object', () => {
     expect(error(() => readAll(file('{"a": 1}\n{"a": \n', 'jsonl')))).toMatch(/f\d+\.jsonl:2: invalid JSON/);
     expect(error(() => readAll(file('{"a": 1}\n[1]\n', 'jsonl')))).toMatch(/:2: expected a JSON object \(one row per line\), found an array/);

@@ -20,10 +20,10 @@ export { readJsonl, readJsonRecords, jsonType, type JsonRecord, type RowsOf } fr
 export { parseNumber, parseNumberText, NUM } from './number.js';
 
 /** Reads `file` as batches of rows in the given (or detected) format. */
-export function readTable(file: string, options: ReadOptions & { rows?: RowsOf } = {}): Generator<RowBatch> {
+export function readTable(file: string, options: ReadOptions & { rows?: RowsOf; skipPartialLastLine?: boolean } = {}): Generator<RowBatch> {
   const format = options.format ?? detectFormat(file);
   const common = { displayName: options.displayName, chunkBytes: options.chunkBytes };
-  if (format === 'jsonl') return readJsonl(file, { ...common, rows: options.rows });
+  if (format === 'jsonl') return readJsonl(file, { ...common, rows: options.rows, skipPartialLastLine: options.skipPartialLastLine });
   return readCsv(file, { ...common, delimiter: format === 'tsv' ? 0x09 : 0x2c });
 }
 

@@ -18,6 +18,11 @@ export interface JsonRecord {
 export interface JsonlOptions {
   displayName?: string;
   chunkBytes?: number;
+  /**
+   * Skip a last line that has no newline and is not valid JSON: a log being appended to while we read
+   * it ends with a half-written line. Off for data files, where it would hide a truncated file.
+   */
+  skipPartialLastLine?: boolean;
 }
 
 /** Yields every non-blank line of `file` parsed as JSON; throws MloError naming file:line on bad JSON. */
@@ -58,7 +63,8 @@ export function* readJsonChunks(file: string, options: JsonlOptions = {}): Gener
         }
         if (end > start) {
           const text = utf8(buf, start, end);
-          if (text.trim() !== '') records.push({ value: parseLine(text, name, line), line });
+          const partial = options.skipPartialLastLine === true && end === len && eof;
+          if (text.trim() !== '' && !(partial && !isJson(text))) records.push({ value: parseLine(text, name, line), line });
         }
         line++;
         start = end + 1;
@@ -80,6 +86,15 @@ export function* readJsonChunks(file: string, options: JsonlOptions = {}): Gener
     }
   } finally {
     closeSync(fd);
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

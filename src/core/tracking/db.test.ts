@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TrackingDb } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
+import { showRuns } from './exp.js';
 import { exportRun, importRunFiles, runRecord, storeLocation } from './store.js';
 
 const dirs: string[] = [];
@@ -31,6 +32,8 @@ describe('migrations', () => {
     expect(db.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     const run = db.findRun('kept');
     expect(db.latestMetrics(run.rid)).toEqual({ acc: 0.9 });
+    // Migration 3 filled the per-run summary that exp show reads.
+    expect(showRuns(db).runs[0]).toMatchObject({ name: 'kept', metrics: { acc: 0.9 } });
     db.logLineage(run.rid, [{ direction: 'out', path: 'model.onnx', hash: 'a'.repeat(64) }]);
     expect(db.lineage(run.rid)).toHaveLength(1);
     db.close();

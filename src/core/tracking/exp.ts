@@ -3,7 +3,6 @@
  * columns, the best value of each metric marked), `exp diff`, `exp remove`, `exp apply` (a run's
  * params and outputs back into the workspace) and `exp branch` (a run's params on a new git branch).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MloError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
@@ -39,7 +38,6 @@ export interface ShowOptions {
   sortOrder?: 'asc' | 'desc';
   onlyChanged?: boolean;
   limit?: number;
-  status?: RunStatus[];
   experiment?: string;
 }
 
@@ -77,86 +75,115 @@ function summaryOf(r: RunRow): RunSummary {
   };
 }
 
+/** One run as the JSON of a RunSummary, built by SQLite from the per-run summary columns (migration 3). */
+const RUN_JSON = `json_object('id', r.id, 'name', r.name, 'experiment', e.name, 'status', r.status,
+  'start', CASE WHEN r.start_time IS NULL THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', r.start_time / 1000.0, 'unixepoch') END,
+  'end', CASE WHEN r.end_time IS NULL THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', r.end_time / 1000.0, 'unixepoch') END,
+  'commit', r.git_commit, 'branch', r.branch,
+  'dirty', CASE WHEN r.dirty IS NULL THEN NULL WHEN r.dirty THEN json('true') ELSE json('false') END,
+  'source', r.source, 'params', json(r.params_json), 'metrics', json(r.metrics_json))`;
+
+/** A param's value for sorting: a number when the text is one. */
+const PARAM_SORT_VALUE = `(SELECT CASE WHEN CAST(value AS REAL) || '' = value OR CAST(value AS INTEGER) || '' = value THEN CAST(value AS REAL) ELSE value END
+  FROM params WHERE rid = r.rid AND key = :key)`;
+
+interface ShowQuery {
+  /** Each selected run as RunSummary JSON, in display order. */
+  runJson: string[];
+  columns: { params: string[]; metrics: string[] };
+  best: Record<string, BestValue>;
+  total: number;
+  sortBy?: string;
+}
+
 /**
- * Loads every run with its params and latest metrics in three queries (not one per run): 10,000 runs
- * x 20 metrics is 200,000 latest-metric rows, read with `.raw()` to skip building row objects.
+ * The `exp show` table, worked out by SQLite: which runs, in which order, which columns, the best value
+ * of each metric, and each run's JSON. JavaScript never sees the 200,000 metric values of 10,000 runs x
+ * 20 metrics one by one: parsing and re-serialising them was most of the command's time.
  */
-export function showRuns(db: TrackingDb, options: ShowOptions = {}): ShowResult {
-  return db.read(() => {
-    const rows = db.db
-      .prepare(
-        `SELECT r.id, e.name, r.name, r.status, r.start_time, r.end_time, r.git_commit, r.branch, r.dirty, r.source, r.params_json, r.metrics_json, r.rid
-         FROM runs r JOIN experiments e ON e.id = r.experiment`,
-      )
-      .raw()
-      .all() as [string, string, string | null, RunStatus, number | null, number | null, string | null, string | null, number | null, string | null, string, string, number][];
-    // Newest first, sorted here: SQLite's sorter would copy every row's JSON (~60 ms for 10,000 runs).
-    rows.sort((a, b) => (b[4] ?? 0) - (a[4] ?? 0) || b[12] - a[12]);
-    const list: RunSummary[] = [];
-    const paramKeys = new Set<string>();
-    const metricKeys = new Set<string>();
-    for (const [id, experiment, name, status, start, end, commit, branch, dirty, source, paramsJson, metricsJson] of rows) {
-      if (options.status && !options.status.includes(status)) continue;
-      if (options.experiment && experiment !== options.experiment) continue;
-      // Each run's params and latest metrics are kept as one JSON object per row (migration 3), so
-      // 10,000 runs x 20 metrics is 10,000 rows here, not 200,000.
-      const params = JSON.parse(paramsJson) as Record<string, string>;
-      const metrics = JSON.parse(metricsJson) as Record<string, number | string>;
-      for (const k in params) paramKeys.add(k);
-      for (const k in metrics) metricKeys.add(k);
-      list.push({ id, name, experiment, status, start: iso(start), end: iso(end), commit, branch, dirty: dirty == null ? null : dirty === 1, source, params, metrics });
-    }
-    const total = list.length;
-    if (options.sortBy) sortRuns(list, options.sortBy, options.sortOrder);
-    const runs = options.limit ? list.slice(0, options.limit) : list;
-    let params = [...paramKeys].sort();
-    let metrics = [...metricKeys].sort();
-    if (options.sortBy && !metricKeys.has(options.sortBy) && !paramKeys.has(options.sortBy)) {
-      throw new MloError('MLO_UNKNOWN_METRIC', `no run has a metric or param '${options.sortBy}'`, {
-        hint: metrics.length ? `metrics: ${metrics.slice(0, 10).join(', ')}` : 'no metrics recorded yet',
+function queryShow(db: TrackingDb, options: ShowOptions): ShowQuery {
+  const sql = db.db;
+  const exp = options.experiment ?? null;
+  const where = 'WHERE (:exp IS NULL OR r.experiment = (SELECT id FROM experiments WHERE name = :exp))';
+  const total = sql.prepare(`SELECT COUNT(*) FROM runs r ${where}`).pluck().get({ exp }) as number;
+  const allRuns = sql.prepare('SELECT COUNT(*) FROM runs').pluck().get() as number;
+  let ordered: string;
+  const bind: Record<string, unknown> = { exp };
+  if (options.sortBy) {
+    const key = options.sortBy;
+    const isMetric = sql.prepare('SELECT 1 FROM latest_metrics WHERE key = ? LIMIT 1').get(key) !== undefined;
+    if (!isMetric && sql.prepare('SELECT 1 FROM params WHERE key = ? LIMIT 1').get(key) === undefined) {
+      const known = sql.prepare('SELECT DISTINCT key FROM latest_metrics ORDER BY key LIMIT 10').pluck().all() as string[];
+      throw new MloError('MLO_UNKNOWN_METRIC', `no run has a metric or param '${key}'`, {
+        hint: known.length ? `metrics: ${known.join(', ')}` : 'no metrics recorded yet',
         exitCode: 2,
       });
     }
-    if (options.onlyChanged) {
-      const varies = (get: (r: RunSummary) => unknown) => new Set(runs.map((r) => JSON.stringify(get(r) ?? null))).size > 1;
-      params = params.filter((k) => varies((r) => r.params[k]));
-      metrics = metrics.filter((k) => varies((r) => r.metrics[k]));
-    }
-    return { columns: { params, metrics }, runs, best: bestValues(runs, metrics), total, sortBy: options.sortBy };
-  });
-}
+    const asc = options.sortOrder ? options.sortOrder === 'asc' : lowerIsBetter(key);
+    const value = isMetric ? '(SELECT COALESCE(value, text) FROM latest_metrics WHERE rid = r.rid AND key = :key)' : PARAM_SORT_VALUE;
+    bind.key = key;
+    // Runs without the key last, then text values, then numbers best first; ties newest first.
+    ordered = `SELECT rid FROM (SELECT r.rid, r.start_time, ${value} AS v FROM runs r ${where})
+      ORDER BY v IS NULL, typeof(v) = 'text', v ${asc ? 'ASC' : 'DESC'}, start_time DESC, rid DESC`;
+  } else {
+    ordered = `SELECT r.rid FROM runs r ${where} ORDER BY r.start_time DESC, r.rid DESC`;
+  }
+  if (options.limit) {
+    ordered += ' LIMIT :limit';
+    bind.limit = options.limit;
+  }
+  const rids = sql.prepare(ordered).pluck().all(bind) as number[];
+  const everything = rids.length === allRuns;
+  if (!everything) {
+    sql.exec('CREATE TEMP TABLE IF NOT EXISTS show_selection (rid INTEGER PRIMARY KEY); DELETE FROM temp.show_selection');
+    const add = sql.prepare('INSERT INTO temp.show_selection (rid) VALUES (?)');
+    sql.transaction(() => {
+      for (const rid of rids) add.run(rid);
+    })();
+  }
+  const inSelection = everything ? '' : 'AND rid IN (SELECT rid FROM temp.show_selection)';
+  // The JSON rows come unsorted (a sort would carry every row's JSON) and are put in order here.
+  const json = new Map(
+    sql.prepare(`SELECT r.rid, ${RUN_JSON} FROM runs r JOIN experiments e ON e.id = r.experiment ${everything ? '' : 'WHERE r.rid IN (SELECT rid FROM temp.show_selection)'}`).raw().all() as [number, string][],
+  );
+  const runJson = rids.map((rid) => json.get(rid)!);
 
-function sortRuns(list: RunSummary[], key: string, order?: 'asc' | 'desc'): void {
-  const asc = order ? order === 'asc' : lowerIsBetter(key);
-  const val = (r: RunSummary): number | string | undefined => {
-    const v = r.metrics[key] ?? r.params[key];
-    if (v === undefined) return undefined;
-    const n = typeof v === 'number' ? v : Number(v);
-    return Number.isFinite(n) ? n : String(v);
+  const columnsOf = (table: 'params' | 'latest_metrics', distinct: string) => {
+    if (!options.onlyChanged) return sql.prepare(`SELECT DISTINCT key FROM ${table} WHERE 1 ${inSelection} ORDER BY key`).pluck().all() as string[];
+    // A column is kept when some selected run lacks the key or two runs differ.
+    const rows = sql.prepare(`SELECT key, COUNT(*), COUNT(DISTINCT ${distinct}) FROM ${table} WHERE 1 ${inSelection} GROUP BY key ORDER BY key`).raw().all() as [string, number, number][];
+    return rows.filter(([, n, d]) => n < rids.length || d > 1).map(([k]) => k);
   };
-  list.sort((a, b) => {
-    const va = val(a);
-    const vb = val(b);
-    if (va === undefined || vb === undefined) return va === vb ? 0 : va === undefined ? 1 : -1;
-    if (typeof va !== typeof vb) return typeof va === 'number' ? -1 : 1;
-    const c = va < vb ? -1 : va > vb ? 1 : 0;
-    return asc ? c : -c;
-  });
-}
+  const params = columnsOf('params', 'value');
+  const metrics = columnsOf('latest_metrics', 'COALESCE(value, text)');
 
-function bestValues(runs: RunSummary[], metrics: string[]): Record<string, BestValue> {
   const best: Record<string, BestValue> = {};
+  const bestOf = (goal: 'min' | 'max') =>
+    sql.prepare(
+      `SELECT r.id, m.value FROM latest_metrics m JOIN runs r ON r.rid = m.rid
+       WHERE m.key = ? AND m.value BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308 ${inSelection.replace('rid IN', 'm.rid IN')}
+       ORDER BY m.value ${goal === 'min' ? 'ASC' : 'DESC'} LIMIT 1`,
+    ).raw();
+  const stmts = { min: bestOf('min'), max: bestOf('max') };
   for (const key of metrics) {
     const goal = lowerIsBetter(key) ? 'min' : 'max';
-    let b: BestValue | undefined;
-    for (const r of runs) {
-      const v = r.metrics[key];
-      if (typeof v !== 'number' || !Number.isFinite(v)) continue;
-      if (!b || (goal === 'min' ? v < b.value : v > b.value)) b = { run: r.id, value: v, goal };
-    }
-    if (b) best[key] = b;
+    const row = stmts[goal].get(key) as [string, number] | undefined;
+    if (row) best[key] = { run: row[0], value: row[1], goal };
   }
-  return best;
+  return { runJson, columns: { params, metrics }, best, total, sortBy: options.sortBy };
+}
+
+/** Every run (or those chosen) with its params and latest metrics. */
+export function showRuns(db: TrackingDb, options: ShowOptions = {}): ShowResult {
+  const q = db.read(() => queryShow(db, options));
+  return { columns: q.columns, runs: q.runJson.map((j) => JSON.parse(j) as RunSummary), best: q.best, total: q.total, sortBy: q.sortBy };
+}
+
+/** The same result as one JSON document, spliced from SQLite's JSON without parsing it (`exp show --json`). */
+export function showRunsJson(db: TrackingDb, options: ShowOptions = {}): string {
+  const q = db.read(() => queryShow(db, options));
+  const head = JSON.stringify({ columns: q.columns, best: q.best, total: q.total, sortBy: q.sortBy });
+  return `${head.slice(0, -1)},"runs":[${q.runJson.join(',')}]}`;
 }
 
 export interface ValueDiff {
@@ -323,8 +350,4 @@ function cachedOuts(snap: Snapshot): Set<string> {
   } catch {
     return new Set();
   }
-}
-
-export function readIfExists(abs: string): string | undefined {
-  return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
 }

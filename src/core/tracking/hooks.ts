@@ -73,6 +73,8 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
   const start = (): Active => {
     if (active) return active;
     if (ended) throw new MloError('MLO_RUN_ENDED', `run ${id} has already ended`);
+    // Params are read first: a broken params file must not leave a half-created run behind.
+    const params = paramsOfTexts(takeSnapshot(repo.root).params);
     const db = openStore(store);
     try {
       const git = gitInfo(repo.root);
@@ -108,7 +110,7 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
         rid = created.rid;
       }
       id = db.getRun(rid).id;
-      db.logParams(rid, paramsOfTexts(takeSnapshot(repo.root).params));
+      db.logParams(rid, params);
       if (opts.tags) db.logTags(rid, opts.tags);
       active = { db, rid, stages: [], metricsRead: new Set(), failed: false };
       return active;
@@ -196,6 +198,12 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
       const a = start();
       ended = true;
       try {
+        // `mlo run` with everything up to date ran nothing: not a run worth a record (and a file in git).
+        if ((opts.source ?? 'run') === 'run' && !runId && a.stages.length === 0 && summary?.ok) {
+          a.db.removeRuns([a.rid]);
+          rmSync(seriesDir(), { recursive: true, force: true });
+          return;
+        }
         const failed = a.failed || (summary !== undefined && !summary.ok);
         // Bad metrics must not leave the run 'running': record what can be read, end it, then report.
         const errors: unknown[] = [];

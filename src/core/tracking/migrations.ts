@@ -93,6 +93,8 @@ export const MIGRATIONS: readonly string[] = [
     params_json = COALESCE((SELECT json_group_object(key, value) FROM params p WHERE p.rid = runs.rid), '{}'),
     metrics_json = COALESCE((SELECT json_group_object(key, COALESCE(value, text, 'null')) FROM latest_metrics m WHERE m.rid = runs.rid), '{}');
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  CREATE INDEX runs_start ON runs (start_time, rid);
+  CREATE INDEX latest_metrics_key_value ON latest_metrics (key, value);
   `,
 ];
 

@@ -7,7 +7,7 @@
  * workspace's uncommitted pipeline files copied in and the cache shared.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
@@ -100,7 +100,7 @@ async function finishRun(repo: Repo, hooks: ReturnType<typeof createTrackingHook
 
 interface QueuedSpec {
   overrides: ParamOverride[];
-  /** Uncommitted pipeline files of the workspace at queue time, relative to the repo root. */
+  /** Uncommitted files of the workspace at queue time (path relative to the root -> base64 content). */
   files: Record<string, string>;
 }
 
@@ -115,7 +115,8 @@ function workspaceFiles(repo: Repo): Record<string, string> {
       const rel = full.slice(prefix.length);
       if (rel.startsWith(`${MLO_DIR}/`) || !keep(rel)) continue;
       const abs = join(repo.root, rel);
-      if (existsSync(abs)) files[rel] = readFileSync(abs, 'utf8');
+      // base64: a modified tracked file may be binary.
+      if (existsSync(abs)) files[rel] = readFileSync(abs).toString('base64');
     }
   };
   take(modifiedFiles(repo.root), () => true);
@@ -264,7 +265,7 @@ async function runWorker(repo: Repo, loc: StoreLocation, row: RunRow, log: strin
   try {
     await serial(() => addWorktree(repo.root, dir, row.base_commit ?? 'HEAD'));
     const root = join(dir, prefix);
-    for (const [rel, text] of Object.entries(spec.files)) writeFileAtomic(join(root, rel), text, { fsync: false });
+    for (const [rel, b64] of Object.entries(spec.files)) writeFileAtomic(join(root, rel), Buffer.from(b64, 'base64'), { fsync: false });
     prepareMloDir(repo, root);
     const wtRepo = repoAt(root);
     // Materialise tracked data from the shared cache; what is missing is the pipeline's to report.
@@ -291,7 +292,7 @@ async function runWorker(repo: Repo, loc: StoreLocation, row: RunRow, log: strin
     }
   } finally {
     await serial(() => removeWorktree(repo.root, dir));
-    removeWorktree(repo.root, wtRoot);
+    rmSync(wtRoot, { recursive: true, force: true });
   }
 }
 

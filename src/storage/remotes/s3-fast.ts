@@ -75,11 +75,17 @@ export function createFastS3(o: FastS3Options) {
     return headers;
   };
 
-  const send = (method: string, path: string, headers: Record<string, string | number>, body?: Buffer) =>
-    new Promise<{ status: number; body: Buffer; res: IncomingMessage }>((resolve, reject) => {
+  const send = (method: string, path: string, headers: Record<string, string | number>, body?: Buffer, expectedSize?: number) =>
+    new Promise<{ status: number; body: Buffer; res: IncomingMessage } | 'size-mismatch'>((resolve, reject) => {
       const req = (secure ? httpsRequest : httpRequest)(
         { host: o.endpoint.hostname, port: o.endpoint.port || (secure ? 443 : 80), method, path, headers, agent: o.agent },
         (res) => {
+          const length = res.headers['content-length'];
+          if (res.statusCode === 200 && expectedSize !== undefined && length !== undefined && Number(length) !== expectedSize) {
+            res.destroy();
+            resolve('size-mismatch');
+            return;
+          }
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
@@ -113,13 +119,18 @@ export function createFastS3(o: FastS3Options) {
       const headers: Record<string, string | number> = await sign('PUT', path, createHash('sha256').update(bytes).digest('hex'));
       headers['content-length'] = bytes.length;
       const r = await send('PUT', path, headers, bytes);
+      if (r === 'size-mismatch') throw new Error('unreachable');
       if (r.status !== 200) throw failure(r.status, r.body);
     },
 
-    /** The object's bytes, or undefined when it does not exist. */
-    async get(key: string): Promise<Buffer | undefined> {
+    /**
+     * The object's bytes; undefined when it does not exist; 'size-mismatch' (body not read) when the
+     * remote's copy is not `expectedSize` bytes, so a tampered giant never lands in memory.
+     */
+    async get(key: string, expectedSize: number): Promise<Buffer | undefined | 'size-mismatch'> {
       const path = keyPath(key);
-      const r = await send('GET', path, await sign('GET', path, EMPTY_SHA256));
+      const r = await send('GET', path, await sign('GET', path, EMPTY_SHA256), undefined, expectedSize);
+      if (r === 'size-mismatch') return r;
       if (r.status === 404) {
         const err = failure(r.status, r.body);
         if (err.name === 'NoSuchKey') return undefined;

@@ -21,13 +21,15 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MloError } from '../../core/errors.js';
 import { notFoundError, type Remote, type RemoteContext, type RemoteEntry, type S3Spec, type TransferOptions } from '../remote.js';
-import { runPool } from '../pool.js';
+import { ByteBudget, runPool } from '../pool.js';
 import { FastPathUnsupported, createFastS3, type FastS3 } from './s3-fast.js';
 import { StallError, backoffMs, isThrottling, isTransient, withRetries, type RetryPolicy } from '../retry.js';
 
 const MAX_PART_JOBS = 8;
 /** Objects up to this size take the fast path (whole body in memory). */
 const FAST_MAX = 8 << 20;
+/** Bytes of object bodies held in memory at once, across all jobs. */
+const MEMORY_BUDGET = 128 << 20;
 
 export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
   // mlo supports Node 20 (package.json engines); the SDK's advice to upgrade would be printed on every
@@ -36,6 +38,7 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
   const sockets = { keepAlive: true, maxSockets: Math.max(ctx.jobs, MAX_PART_JOBS) + 4 };
   const agent = spec.endpoint?.startsWith('http:') ? new HttpAgent(sockets) : new HttpsAgent(sockets);
   const client = new S3Client(clientConfig(ctx, spec, agent));
+  const budget = new ByteBudget(MEMORY_BUDGET);
   const Bucket = spec.bucket;
   const root = spec.prefix ? `${spec.prefix}/` : '';
   const url = `s3://${spec.bucket}${spec.prefix ? `/${spec.prefix}` : ''}`;
@@ -132,12 +135,18 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
     async get(key, file, options = {}) {
       try {
         if (options.size !== undefined && options.size <= FAST_MAX) {
-          const r = await viaFast((f) => f.get(root + key));
-          if (r) {
-            if (r.value === undefined) throw notFoundError(ctx.name, describe(key));
-            writeFileSync(file, r.value);
-            options.onBytes?.(r.value.length);
-            return;
+          const size = options.size;
+          const release = await budget.acquire(size);
+          try {
+            const r = await viaFast((f) => f.get(root + key, size));
+            if (r && r.value !== 'size-mismatch') {
+              if (r.value === undefined) throw notFoundError(ctx.name, describe(key));
+              writeFileSync(file, r.value);
+              options.onBytes?.(r.value.length);
+              return;
+            }
+          } finally {
+            release();
           }
         }
         if (options.size !== undefined && options.size >= ctx.tuning.rangedMin) await getRanged(key, file, options.size, options);
@@ -154,23 +163,31 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
         if (size < ctx.tuning.multipartMin) {
           // Small objects are read synchronously: cheaper than four async fs calls, and the CPU is the
           // limit when thousands of them go up.
-          const Body = readFileSync(file);
-          if (Body.length <= FAST_MAX && (await viaFast((f) => f.put(root + key, Body)))) {
+          const release = await budget.acquire(size);
+          try {
+            const Body = readFileSync(file);
+            if (Body.length <= FAST_MAX && (await viaFast((f) => f.put(root + key, Body)))) {
+              options.onBytes?.(Body.length);
+              return;
+            }
+            await client.send(new PutObjectCommand({ Bucket, Key: root + key, Body, ContentLength: Body.length }));
             options.onBytes?.(Body.length);
             return;
+          } finally {
+            release();
           }
-          await client.send(new PutObjectCommand({ Bucket, Key: root + key, Body, ContentLength: Body.length }));
-          options.onBytes?.(Body.length);
-          return;
         }
         // Parts are buffers, so the SDK retries each part; a whole upload is retried only if a part
         // runs out of attempts. The object appears under its key only at CompleteMultipartUpload.
+        // lib-storage holds up to queueSize parts in memory per upload.
+        const queueSize = Math.min(ctx.jobs, MAX_PART_JOBS);
+        const release = await budget.acquire(Math.min(size, queueSize * ctx.tuning.partSize));
         await withRetries({ ...ctx.retry, attempts: Math.min(ctx.retry.attempts, 3) }, async () => {
           const upload = new Upload({
             client,
             params: { Bucket, Key: root + key, Body: createReadStream(file, { highWaterMark: 1 << 20 }) },
             partSize: ctx.tuning.partSize,
-            queueSize: Math.min(ctx.jobs, MAX_PART_JOBS),
+            queueSize,
             leavePartsOnError: false,
           });
           let last = 0;
@@ -181,7 +198,7 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
             }
           });
           await upload.done();
-        });
+        }).finally(release);
       } catch (err) {
         throw fail(err, 'upload', key);
       }
