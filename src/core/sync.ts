@@ -10,22 +10,23 @@
  *     path that needs it;
  *   - every transfer is idempotent, so running a command again after Ctrl-C carries on.
  */
-import { rmSync, statSync } from 'node:fs';
+import { lstatSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openScan } from './add.js';
 import { runCheckout, type CheckoutResult } from './checkout.js';
 import { importVerified, newCacheTemp, verifyDownload } from './cache/import.js';
 import { clearCacheTmp, hasObject, objectPath } from './cache/objects.js';
 import { missingObjects } from './cache/presence.js';
-import { checkObject, markVerified } from './cache/verify.js';
+import { checkObject, stateKeyOfObject } from './cache/verify.js';
 import { MloError, isMloError } from './errors.js';
 import { assertScope, trackedInScope, type GcScope } from './gc.js';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { isDirHash } from './hash/blake3.js';
 import { withRepoLock } from './lock.js';
 import { neededObjects } from './references.js';
 import { remoteJobs, resolveRemote } from './remote-config.js';
 import type { Repo } from './repo.js';
-import { StateDb } from './state.js';
+import { StateDb, statKey } from './state.js';
 import { repoRelative, resolveTargets, type Tracked } from './tracked.js';
 import { POINTER_SUFFIX } from './pointer/schema.js';
 import { RemoteIndex } from '../storage/known.js';
@@ -289,6 +290,23 @@ function throwIfIncomplete(r: FetchResult, whole: unknown = r): void {
   }
 }
 
+/** Hashes a download while it arrives (saves reading a large object back). */
+function hashingSink() {
+  let hasher = new Blake3Hasher();
+  let bytes = 0;
+  return {
+    reset() {
+      hasher = new Blake3Hasher();
+      bytes = 0;
+    },
+    update(chunk: Buffer) {
+      hasher.update(chunk);
+      bytes += chunk.length;
+    },
+    result: () => ({ hash: hasher.digest('hex'), bytes }),
+  };
+}
+
 interface Downloader {
   result: FetchResult;
   /** Opens the remote on first use: a fully cached pull needs no remote (nor the AWS SDK). */
@@ -318,8 +336,9 @@ function downloader(repo: Repo, options: SyncOptions): Downloader {
     const { remote, index } = await open();
     const tmp = newCacheTemp(repo.cacheDir);
     try {
-      await remote.get(objectKey(o.hash), tmp, { size: o.size, onBytes: options.progress?.bytes });
-      const verdict = verifyDownload(tmp, o.hash, o.size);
+      const sink = isDirHash(o.hash) ? undefined : hashingSink();
+      await remote.get(objectKey(o.hash), tmp, { size: o.size, onBytes: options.progress?.bytes, sink });
+      const verdict = verifyDownload(tmp, o.hash, o.size, sink?.result());
       if (!verdict.ok) {
         failed.add(o.hash);
         result.corrupt.push({ hash: o.hash, path: o.usedBy, reason: verdict.reason });
@@ -327,7 +346,9 @@ function downloader(repo: Repo, options: SyncOptions): Downloader {
       }
       importVerified(repo.cacheDir, o.hash, tmp);
       state ??= new StateDb(repo.tmpDir);
-      markVerified(repo.cacheDir, state, o.hash);
+      // Hashed just now, so checkout need not hash it again. (Recorded with the default racy-mtime
+      // guard: an object written within the last 50 ms is hashed again later, which is cheap.)
+      state.record(stateKeyOfObject(o.hash), statKey(lstatSync(objectPath(repo.cacheDir, o.hash))), o.hash);
       index.add(objectKey(o.hash), verdict.size);
       result.downloaded++;
       result.bytes += verdict.size;

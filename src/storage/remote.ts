@@ -117,6 +117,17 @@ export interface TransferOptions {
   size?: number;
   /** Called with each chunk's byte count (progress). Retried bytes are counted again. */
   onBytes?: (n: number) => void;
+  /**
+   * Downloads only: receives the object's bytes in order, once each (`reset` before an attempt that
+   * starts over), so the caller can hash while the bytes arrive. A remote may leave it unfed (a local
+   * copy); the caller then hashes the file.
+   */
+  sink?: ByteSink;
+}
+
+export interface ByteSink {
+  reset(): void;
+  update(chunk: Buffer): void;
 }
 
 export interface Remote {
@@ -180,7 +191,7 @@ export async function createRemote(name: string, spec: RemoteSpec, options: Crea
     name,
     spec,
     retry: retryPolicyFrom(spec.retries),
-    timeoutMs: Number(process.env.MLO_REMOTE_TIMEOUT ?? spec.timeout ?? 60) * 1000,
+    timeoutMs: (positive(process.env.MLO_REMOTE_TIMEOUT) ?? spec.timeout ?? 60) * 1000,
     jobs: options.jobs ?? spec.jobs ?? DEFAULT_JOBS[spec.type],
     pageSize: options.pageSize,
     tuning: { ...DEFAULT_TUNING, ...options.tuning },
@@ -191,6 +202,11 @@ export async function createRemote(name: string, spec: RemoteSpec, options: Crea
     case 's3':
       return (await import('./remotes/s3.js')).createS3Remote(ctx, spec);
   }
+}
+
+function positive(v: string | undefined): number | undefined {
+  const n = Number(v);
+  return v !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
 export function notFoundError(remote: string, where: string): MloError {

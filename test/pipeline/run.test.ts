@@ -96,6 +96,12 @@ describe('mlo run', () => {
     expect((await mlo(dir, 'status')).stdout).toMatch(/Changed stages \(2 of 2[^\n]*\n\s+prepare:\n\s+dep modified: raw.csv/);
     await mlo(dir, 'run');
     expect(runsLog(dir)).toEqual(['prepare', 'train', 'train', 'prepare', 'train']);
+
+    // A broken mlo.yaml is reported next to the data status, which still works.
+    writeFileSync(join(dir, 'mlo.yaml'), 'stages:\n  x:\n    cmd: [\n');
+    const broken = await mlo(dir, 'status', '--json');
+    expect(broken.exitCode).toBe(0);
+    expect(json(broken)).toMatchObject({ stages: [], pipelineError: { code: 'MLO_BAD_YAML' } });
   });
 
   it('restores a run it has seen before from the run cache instead of running it', async () => {

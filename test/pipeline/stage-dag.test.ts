@@ -1,7 +1,8 @@
 /** `mlo stage add` edits mlo.yaml in place; `mlo dag` prints the graph in four forms. */
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { json, makeRepo, mlo, read } from '../helpers.js';
+import { join } from 'node:path';
+import { json, makeRepo, mlo, mloWith, read } from '../helpers.js';
 
 const EXISTING = `# Our pipeline. Keep this comment.
 stages:
@@ -43,6 +44,15 @@ describe('mlo stage add', () => {
     expect(parse(read(dir, 'mlo.yaml')).stages.a).toEqual({ cmd: 'echo b > b.txt', outs: ['b.txt'] });
     expect((await mlo(dir, 'run')).exitCode).toBe(0);
     expect(read(dir, 'b.txt')).toBe('b\n');
+  });
+
+  it('run from a subfolder, sets wdir so the paths mean what was typed', async () => {
+    const dir = await makeRepo({ 'sub/in.txt': 'x' });
+    const r = await mloWith({ cwd: join(dir, 'sub') }, 'stage', 'add', '-n', 'copy', '-d', 'in.txt', '-o', 'out.txt', '--', 'cp in.txt out.txt');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(parse(read(dir, 'mlo.yaml')).stages.copy).toEqual({ cmd: 'cp in.txt out.txt', wdir: 'sub', deps: ['in.txt'], outs: ['out.txt'] });
+    expect((await mlo(dir, 'run')).exitCode).toBe(0);
+    expect(parse(read(dir, 'mlo.lock')).stages.copy.outs[0].path).toBe('sub/out.txt');
   });
 
   it('leaves mlo.yaml unchanged when the new stage is invalid', async () => {

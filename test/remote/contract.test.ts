@@ -2,7 +2,7 @@
  * The contract every remote passes, run against each kind: a local folder, and S3 over HTTP (s3rver in
  * process, plus MLO_TEST_S3_ENDPOINT when set). In-process: the storage layer is called directly.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,23 @@ const kinds: Kind[] = [
   })),
 ];
 
+function collector() {
+  let h = createHash('sha256');
+  let n = 0;
+  return {
+    reset: () => {
+      h = createHash('sha256');
+      n = 0;
+    },
+    update: (c: Buffer) => {
+      h.update(c);
+      n += c.length;
+    },
+    bytes: () => n,
+    digest: () => h.digest('hex'),
+  };
+}
+
 function file(bytes: Buffer): string {
   const p = join(scratch, `f-${randomBytes(6).toString('hex')}`);
   writeFileSync(p, bytes);
@@ -72,8 +89,15 @@ describe.each(kinds)('remote contract: $label', (kind) => {
       expect(sent).toBe(bytes.length);
       expect(await remote.head(key)).toBe(bytes.length);
       const dest = join(scratch, `dl-${hex(4)}`);
-      await remote.get(key, dest, { size: bytes.length });
+      const sink = collector();
+      await remote.get(key, dest, { size: bytes.length, sink });
       expect(readFileSync(dest).equals(bytes)).toBe(true);
+      if (sink.bytes() > 0) expect(sink.digest()).toBe(createHash('sha256').update(bytes).digest('hex'));
+      // Without a known size (a manifest), the streaming download.
+      const sink2 = collector();
+      await remote.get(key, dest, { sink: sink2 });
+      expect(readFileSync(dest).equals(bytes)).toBe(true);
+      if (sink2.bytes() > 0) expect(sink2.digest()).toBe(createHash('sha256').update(bytes).digest('hex'));
       // Idempotent: the same object again is not an error.
       await remote.put(key, file(bytes));
       await remote.delete([key]);
@@ -125,9 +149,12 @@ describe.each(kinds)('remote contract: $label', (kind) => {
       expect(await remote.head(key)).toBe(bytes.length);
       const dest = join(scratch, `dl-${hex(4)}`);
       let got = 0;
-      await remote.get(key, dest, { size: bytes.length, onBytes: (n) => (got += n) });
+      const sink = collector();
+      await remote.get(key, dest, { size: bytes.length, onBytes: (n) => (got += n), sink });
       expect(got).toBe(bytes.length);
       expect(readFileSync(dest).equals(bytes)).toBe(true);
+      // A sink, when fed, saw every byte once and in order.
+      if (sink.bytes() > 0) expect(sink.digest()).toBe(createHash('sha256').update(bytes).digest('hex'));
     } finally {
       await remote.close();
     }

@@ -55,7 +55,7 @@ export function register(program: Command): void {
     .option('--reference-format <format>', FORMAT_HELP)
     .option('--current-format <format>', FORMAT_HELP)
     .option('--model <name>', 'serve logs: only this model')
-    .option('--tests <list>', 'tests that can flag drift: psi,ks (numeric) chi2,js (categorical)', listArg)
+    .option('--tests <list>', 'tests that can flag drift: psi,ks (numeric) chi2,js (categorical) (default: all four)', listArg)
     .option('--psi-threshold <x>', 'PSI at or above this is drift', numberArg('--psi-threshold'), 0.2)
     .option('--psi-bins <n>', 'PSI bins: quantiles of the reference', intArg('--psi-bins'), 10)
     .option('--ks-p <p>', 'KS p-value below this is drift', numberArg('--ks-p'), 0.05)

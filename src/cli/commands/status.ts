@@ -1,4 +1,5 @@
 import { pipelineStatus, type StageStatusEntry } from '../../core/pipeline/plan.js';
+import { isMloError } from '../../core/errors.js';
 import { openRepo } from '../../core/repo.js';
 import { statusTargets, type StatusEntry } from '../../core/status.js';
 import type { ActionContext } from '../action.js';
@@ -9,9 +10,18 @@ export function status({ out, flags }: ActionContext<object>, targets: string[])
   const entries = statusTargets(repo, { cwd: flags.cwd, targets });
   const dirty = entries.filter((e) => e.status !== 'clean' || !e.inCache);
   // Stage targets are stage names; path targets only filter the data section.
-  const stages = targets.length ? [] : pipelineStatus(repo);
+  let stages: StageStatusEntry[] = [];
+  let pipelineError: { code: string; message: string; hint?: string } | undefined;
+  try {
+    if (!targets.length) stages = pipelineStatus(repo);
+  } catch (err) {
+    // A broken mlo.yaml must not hide the data status: it is reported next to it.
+    if (!isMloError(err)) throw err;
+    pipelineError = { code: err.code, message: err.message, hint: err.hint };
+    out.warn(`pipeline: ${err.message}`);
+  }
   const changedStages = stages.filter((s) => s.changed);
-  out.result({ clean: dirty.length === 0, entries, stages }, () => {
+  out.result(pipelineError ? { clean: dirty.length === 0, entries, stages, pipelineError } : { clean: dirty.length === 0, entries, stages }, () => {
     const lines: string[] = [];
     if (entries.length === 0) lines.push('Nothing is tracked yet (track data with mlo add).');
     else if (dirty.length === 0) lines.push(`Everything is up to date (${entries.length} tracked ${entries.length === 1 ? 'path' : 'paths'}).`);

@@ -26,7 +26,7 @@ export type Verdict = { ok: true; size: number } | { ok: false; reason: string }
  * Checks a downloaded file against the hash (and size, when known) it was fetched as. Directory
  * manifests must also parse, since their entries are trusted next.
  */
-export function verifyDownload(tmp: string, hash: string, expectedSize?: number): Verdict {
+export function verifyDownload(tmp: string, hash: string, expectedSize?: number, streamed?: { hash: string; bytes: number }): Verdict {
   const size = statSync(tmp).size;
   if (expectedSize !== undefined && size !== expectedSize) return { ok: false, reason: `${size} bytes instead of ${expectedSize}` };
   if (isDirHash(hash)) {
@@ -35,7 +35,9 @@ export function verifyDownload(tmp: string, hash: string, expectedSize?: number)
     parseManifest(bytes, hash);
     return { ok: true, size };
   }
-  return hashFile(tmp).hash === hash ? { ok: true, size } : { ok: false, reason: 'its content does not match its hash' };
+  // The hash taken while the bytes arrived counts only if it covered exactly the file's bytes.
+  const actual = streamed && streamed.bytes === size ? streamed.hash : hashFile(tmp).hash;
+  return actual === hash ? { ok: true, size } : { ok: false, reason: 'its content does not match its hash' };
 }
 
 /** Moves a verified temp file into the cache under `hash`, read-only. No-op (temp removed) if present. */

@@ -92,8 +92,11 @@ export interface InferResult {
   output?: string;
 }
 
-/** Distinct values tracked per column for `unique`; past this the column is not declared unique. */
-const UNIQUE_LIMIT = 2_000_000;
+/**
+ * Distinct values tracked for `unique`, over all columns together (a Set entry costs tens of bytes):
+ * past this budget a column still being tracked is not declared unique.
+ */
+const UNIQUE_BUDGET = 4_000_000;
 
 class ColumnProfile {
   nulls = 0;
@@ -110,7 +113,14 @@ class ColumnProfile {
   constructor(
     readonly name: string,
     readonly maxCategories: number,
+    private readonly budget: { left: number },
   ) {}
+
+  private dropDistinct(): void {
+    if (!this.distinct) return;
+    this.budget.left += this.distinct.size;
+    this.distinct = null;
+  }
 
   add(col: Column, i: number, kind: CellKind): void {
     if (kind === CELL.null) {
@@ -137,8 +147,12 @@ class ColumnProfile {
       key = col.text(i);
     }
     if (this.distinct) {
-      if (this.distinct.has(key) || this.distinct.size >= UNIQUE_LIMIT) this.distinct = null;
-      else this.distinct.add(key);
+      // Only int and string columns can be declared unique: a float ends the tracking.
+      if (kind === CELL.float || this.distinct.has(key) || this.budget.left <= 0) this.dropDistinct();
+      else {
+        this.distinct.add(key);
+        this.budget.left--;
+      }
     }
     if (this.categories) {
       const text = typeof key === 'number' ? col.text(i) : key;
@@ -179,12 +193,13 @@ export function inferSchema(options: InferOptions): InferResult {
   if (!Number.isInteger(maxCategories) || maxCategories < 1) throw usageError(`--max-categories must be a positive whole number, got ${maxCategories}`);
   const source = openData(options.data, { cwd: options.cwd, format: options.format, model: options.model });
   const profiles = new Map<string, ColumnProfile>();
+  const budget = { left: UNIQUE_BUDGET };
   let rows = 0;
   for (const batch of source.batches()) {
     for (const name of batch.names) {
       let p = profiles.get(name);
       if (!p) {
-        p = new ColumnProfile(name, maxCategories);
+        p = new ColumnProfile(name, maxCategories, budget);
         p.nulls = rows; // first seen in a later batch: absent (null) on the rows before
         profiles.set(name, p);
       }

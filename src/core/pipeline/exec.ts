@@ -3,7 +3,10 @@
  * abort (Ctrl-C in `mlo run`) can end it and everything it started with one kill(-pgid); a Ctrl-C
  * typed in the terminal reaches mlo, which then ends the group, and never leaves orphans behind.
  */
-import { execa } from 'execa';
+import type { execa as Execa } from 'execa';
+
+// execa takes ~75 ms to import: loaded only when a stage actually runs, so a no-op `mlo run` never pays it.
+let execaFn: typeof Execa | undefined;
 
 export interface ExecOptions {
   cwd: string;
@@ -36,7 +39,8 @@ export async function execCommands(cmd: string | string[], options: ExecOptions)
 }
 
 async function execOne(command: string, options: ExecOptions): Promise<ExecResult> {
-  const child = execa(command, {
+  execaFn ??= (await import('execa')).execa;
+  const child = execaFn(command, {
     shell: true,
     cwd: options.cwd,
     env: options.env,

@@ -33,8 +33,9 @@ export function* readCsv(file: string, options: CsvOptions = {}): Generator<RowB
     explainFsError(err, name);
   }
   try {
-    // 256 KiB batches: a batch (bytes plus field offsets) stays in L2 cache while callers walk it
-    // column by column; 4 MiB batches measured ~40% slower on the 1M x 30 drift benchmark.
+    // 256 KiB batches: a batch (bytes plus field offsets) stays in cache while callers walk it column
+    // by column. Reading and parsing 1M rows x 30 numbers measured 1.4 s of CPU with 4 MiB batches,
+    // 1.15 s with 256 KiB.
     yield* parseCsv(fd, name, options.delimiter ?? 0x2c, options.chunkBytes ?? 256 << 10);
   } finally {
     closeSync(fd);

@@ -75,21 +75,38 @@ function summaryOf(r: RunRow): RunSummary {
   };
 }
 
-/** One run as the JSON of a RunSummary, built by SQLite from the per-run summary columns (migration 3). */
-const RUN_JSON = `json_object('id', r.id, 'name', r.name, 'experiment', e.name, 'status', r.status,
-  'start', CASE WHEN r.start_time IS NULL THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', r.start_time / 1000.0, 'unixepoch') END,
-  'end', CASE WHEN r.end_time IS NULL THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', r.end_time / 1000.0, 'unixepoch') END,
-  'commit', r.git_commit, 'branch', r.branch,
-  'dirty', CASE WHEN r.dirty IS NULL THEN NULL WHEN r.dirty THEN json('true') ELSE json('false') END,
-  'source', r.source, 'params', json(r.params_json), 'metrics', json(r.metrics_json))`;
+/**
+ * One run as the JSON text of a RunSummary, spliced around the per-run summary columns (migration 3),
+ * which SQLite wrote with json_group_object and so are valid JSON: neither side parses them.
+ */
+function runJsonText(row: ShowRow): string {
+  const [, id, experiment, name, status, start, end, commit, branch, dirty, source, params, metrics] = row;
+  const str = (v: string | null) => (v === null ? 'null' : JSON.stringify(v));
+  return `{"id":${str(id)},"name":${str(name)},"experiment":${str(experiment)},"status":${str(status)},"start":${str(iso(start))},"end":${str(iso(end))},"commit":${str(commit)},"branch":${str(branch)},"dirty":${dirty === null ? 'null' : dirty ? 'true' : 'false'},"source":${str(source)},"params":${params},"metrics":${metrics}}`;
+}
+
+type ShowRow = [number, string, string, string | null, RunStatus, number | null, number | null, string | null, string | null, number | null, string | null, string, string];
+
+const SHOW_COLUMNS = 'r.rid, r.id, e.name, r.name, r.status, r.start_time, r.end_time, r.git_commit, r.branch, r.dirty, r.source, r.params_json, r.metrics_json';
+
+/** Distinct keys of a table with an index on key: one index seek per key instead of a scan of every row. */
+function distinctKeys(sql: TrackingDb['db'], table: 'params' | 'latest_metrics'): string[] {
+  return sql
+    .prepare(
+      `WITH RECURSIVE k(key) AS (SELECT MIN(key) FROM ${table} UNION ALL SELECT (SELECT MIN(key) FROM ${table} WHERE key > k.key) FROM k WHERE k.key IS NOT NULL)
+       SELECT key FROM k WHERE key IS NOT NULL`,
+    )
+    .pluck()
+    .all() as string[];
+}
 
 /** A param's value for sorting: a number when the text is one. */
 const PARAM_SORT_VALUE = `(SELECT CASE WHEN CAST(value AS REAL) || '' = value OR CAST(value AS INTEGER) || '' = value THEN CAST(value AS REAL) ELSE value END
   FROM params WHERE rid = r.rid AND key = :key)`;
 
 interface ShowQuery {
-  /** Each selected run as RunSummary JSON, in display order. */
-  runJson: string[];
+  /** The selected runs' rows, in display order. */
+  rows: ShowRow[];
   columns: { params: string[]; metrics: string[] };
   best: Record<string, BestValue>;
   total: number;
@@ -142,14 +159,14 @@ function queryShow(db: TrackingDb, options: ShowOptions): ShowQuery {
     })();
   }
   const inSelection = everything ? '' : 'AND rid IN (SELECT rid FROM temp.show_selection)';
-  // The JSON rows come unsorted (a sort would carry every row's JSON) and are put in order here.
-  const json = new Map(
-    sql.prepare(`SELECT r.rid, ${RUN_JSON} FROM runs r JOIN experiments e ON e.id = r.experiment ${everything ? '' : 'WHERE r.rid IN (SELECT rid FROM temp.show_selection)'}`).raw().all() as [number, string][],
-  );
-  const runJson = rids.map((rid) => json.get(rid)!);
+  // The rows come unsorted (a sort would carry every row's JSON) and are put in order here.
+  const rows = sql.prepare(`SELECT ${SHOW_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment ${everything ? '' : 'WHERE r.rid IN (SELECT rid FROM temp.show_selection)'}`).raw().all() as ShowRow[];
+  const byRid = new Map(rows.map((r) => [r[0], r]));
 
   const columnsOf = (table: 'params' | 'latest_metrics', distinct: string) => {
-    if (!options.onlyChanged) return sql.prepare(`SELECT DISTINCT key FROM ${table} WHERE 1 ${inSelection} ORDER BY key`).pluck().all() as string[];
+    if (!options.onlyChanged) {
+      return everything ? distinctKeys(sql, table) : (sql.prepare(`SELECT DISTINCT key FROM ${table} WHERE 1 ${inSelection} ORDER BY key`).pluck().all() as string[]);
+    }
     // A column is kept when some selected run lacks the key or two runs differ.
     const rows = sql.prepare(`SELECT key, COUNT(*), COUNT(DISTINCT ${distinct}) FROM ${table} WHERE 1 ${inSelection} GROUP BY key ORDER BY key`).raw().all() as [string, number, number][];
     return rows.filter(([, n, d]) => n < rids.length || d > 1).map(([k]) => k);
@@ -170,20 +187,34 @@ function queryShow(db: TrackingDb, options: ShowOptions): ShowQuery {
     const row = stmts[goal].get(key) as [string, number] | undefined;
     if (row) best[key] = { run: row[0], value: row[1], goal };
   }
-  return { runJson, columns: { params, metrics }, best, total, sortBy: options.sortBy };
+  return { rows: rids.map((rid) => byRid.get(rid)!), columns: { params, metrics }, best, total, sortBy: options.sortBy };
 }
 
 /** Every run (or those chosen) with its params and latest metrics. */
 export function showRuns(db: TrackingDb, options: ShowOptions = {}): ShowResult {
   const q = db.read(() => queryShow(db, options));
-  return { columns: q.columns, runs: q.runJson.map((j) => JSON.parse(j) as RunSummary), best: q.best, total: q.total, sortBy: q.sortBy };
+  const runs = q.rows.map(([, id, experiment, name, status, start, end, commit, branch, dirty, source, params, metrics]): RunSummary => ({
+    id,
+    name,
+    experiment,
+    status,
+    start: iso(start),
+    end: iso(end),
+    commit,
+    branch,
+    dirty: dirty === null ? null : dirty === 1,
+    source,
+    params: JSON.parse(params) as Record<string, string>,
+    metrics: JSON.parse(metrics) as Record<string, number | string>,
+  }));
+  return { columns: q.columns, runs, best: q.best, total: q.total, sortBy: q.sortBy };
 }
 
 /** The same result as one JSON document, spliced from SQLite's JSON without parsing it (`exp show --json`). */
 export function showRunsJson(db: TrackingDb, options: ShowOptions = {}): string {
   const q = db.read(() => queryShow(db, options));
   const head = JSON.stringify({ columns: q.columns, best: q.best, total: q.total, sortBy: q.sortBy });
-  return `${head.slice(0, -1)},"runs":[${q.runJson.join(',')}]}`;
+  return `${head.slice(0, -1)},"runs":[${q.rows.map(runJsonText).join(',')}]}`;
 }
 
 export interface ValueDiff {

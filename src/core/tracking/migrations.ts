@@ -95,6 +95,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
   CREATE INDEX runs_start ON runs (start_time, rid);
   CREATE INDEX latest_metrics_key_value ON latest_metrics (key, value);
+  CREATE INDEX params_key ON params (key);
   `,
 ];
 

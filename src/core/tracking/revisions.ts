@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { prefixInGit, readFilesAtRev, resolveRev } from '../git.js';
+import { headCommit, prefixInGit, readFilesAtRev, resolveRev } from '../git.js';
 import type { Repo } from '../repo.js';
 import { declaredFiles, DEFAULT_METRICS_FILES, PIPELINE_FILE } from './declared.js';
 import { diffValues, type ValueDiff } from './exp.js';
@@ -92,7 +92,12 @@ export interface RevDiff {
 
 /** `metrics diff` / `params diff`: default HEAD against the workspace. */
 export async function diffAt(repo: Repo, kind: Kind, options: { a?: string; b?: string; all?: boolean } = {}): Promise<RevDiff> {
-  const [a, b] = await Promise.all([filesAt(repo, kind, options.a ?? 'HEAD'), filesAt(repo, kind, options.b ?? WORKSPACE)]);
+  // Before the first commit, the default HEAD side is empty rather than an unknown revision.
+  const emptyHead = options.a === undefined && headCommit(repo.root) === undefined;
+  const [a, b] = await Promise.all([
+    emptyHead ? Promise.resolve<FilesAt>({ rev: 'HEAD', sha: null, files: {} }) : filesAt(repo, kind, options.a ?? 'HEAD'),
+    filesAt(repo, kind, options.b ?? WORKSPACE),
+  ]);
   const diff: FileDiff[] = [];
   const fileNames = [...new Set([...Object.keys(a.files), ...Object.keys(b.files)])].sort();
   for (const file of fileNames) {

@@ -20,7 +20,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MloError } from '../../core/errors.js';
-import { notFoundError, type Remote, type RemoteContext, type RemoteEntry, type S3Spec, type TransferOptions } from '../remote.js';
+import { notFoundError, type ByteSink, type Remote, type RemoteContext, type RemoteEntry, type S3Spec, type TransferOptions } from '../remote.js';
 import { ByteBudget, runPool } from '../pool.js';
 import { FastPathUnsupported, createFastS3, type FastS3 } from './s3-fast.js';
 import { StallError, backoffMs, isThrottling, isTransient, withRetries, type RetryPolicy } from '../retry.js';
@@ -71,14 +71,41 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
 
   const getWhole = (key: string, file: string, options: TransferOptions) =>
     withRetries(ctx.retry, async () => {
+      options.sink?.reset();
       const r = await client.send(new GetObjectCommand({ Bucket, Key: root + key }));
-      await pipeline(r.Body as Readable, stallGuard(ctx.timeoutMs, options.onBytes), createWriteStream(file));
+      await pipeline(r.Body as Readable, stallGuard(ctx.timeoutMs, options.onBytes, options.sink), createWriteStream(file));
     });
 
   const getRanged = async (key: string, file: string, size: number, options: TransferOptions) => {
-    const fh = await open(file, 'w');
+    const fh = await open(file, 'w+');
     try {
       const parts = Math.ceil(size / ctx.tuning.rangeSize);
+      // Parts finish out of order; the sink is fed in order, reading each finished part back from the
+      // page cache as soon as every part before it is done (hashing overlaps the download).
+      const done: boolean[] = [];
+      let frontier = 0;
+      let feeding = Promise.resolve();
+      let buf: Buffer | undefined;
+      const feed = () => {
+        const sink = options.sink;
+        if (!sink) return;
+        feeding = feeding.then(async () => {
+          while (frontier < parts && done[frontier]) {
+            const start = frontier * ctx.tuning.rangeSize;
+            const len = Math.min(size, start + ctx.tuning.rangeSize) - start;
+            buf ??= Buffer.allocUnsafe(ctx.tuning.rangeSize);
+            let off = 0;
+            while (off < len) {
+              const n = (await fh.read(buf, off, len - off, start + off)).bytesRead;
+              if (n === 0) throw new Error(`short read-back at ${start + off}`);
+              off += n;
+            }
+            sink.update(buf.subarray(0, len));
+            frontier++;
+          }
+        });
+      };
+      options.sink?.reset();
       await runPool(Array.from({ length: parts }, (_, i) => i), Math.min(ctx.jobs, MAX_PART_JOBS), (i) =>
         withRetries(ctx.retry, async () => {
           const start = i * ctx.tuning.rangeSize;
@@ -93,8 +120,11 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
           }
           // A short body (the connection closed cleanly mid-range) is a failed attempt, not a part.
           if (pos !== end + 1) throw Object.assign(new Error(`short read: got ${pos - start} of ${end + 1 - start} bytes`), { code: 'ECONNRESET' });
+          done[i] = true;
+          feed();
         }),
       );
+      await feeding;
     } finally {
       await fh.close();
     }
@@ -142,6 +172,8 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
             if (r && r.value !== 'size-mismatch') {
               if (r.value === undefined) throw notFoundError(ctx.name, describe(key));
               writeFileSync(file, r.value);
+              options.sink?.reset();
+              options.sink?.update(r.value);
               options.onBytes?.(r.value.length);
               return;
             }
@@ -276,12 +308,13 @@ function retryStrategy(policy: RetryPolicy): RetryStrategyV2 {
 }
 
 /** Passes chunks through, and fails the stream when none arrives for `ms` (a stalled connection). */
-function stallGuard(ms: number, onBytes?: (n: number) => void): Transform {
+function stallGuard(ms: number, onBytes?: (n: number) => void, sink?: ByteSink): Transform {
   let timer: NodeJS.Timeout | undefined;
   const guard: Transform = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       arm();
       onBytes?.(chunk.length);
+      sink?.update(chunk);
       cb(null, chunk);
     },
     flush(cb) {
