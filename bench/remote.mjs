@@ -89,10 +89,10 @@ try {
   const awsPullSmall = aws('s3', 'sync', '--only-show-errors', `s3://${BUCKET}/aws-small/`, join(work, 'aws-small-down'));
 
   const n = SMALL_COUNT.toLocaleString('en-US');
-  const row = (what, m, a, target) => {
+  const row = (what, m, a, target, peer = 'aws s3 sync') => {
     const ratio = a / m;
     const met = target === undefined ? '' : ratio >= target ? 'yes' : 'no';
-    return [what, fmt.s(m), 'aws s3 sync', fmt.s(a), `${fmt.x(ratio)} faster`, target === undefined ? '' : `>= ${target}x`, met];
+    return [what, fmt.s(m), peer, fmt.s(a), fmt.x(ratio), target === undefined ? '' : `>= ${target}x`, met];
   };
   report(`${n} objects of 4 KiB to a local s3rver`, [
     row(`push ${n} objects`, mloPushSmall, awsPushSmall, 2),
@@ -117,11 +117,12 @@ try {
   const awsPullBig = aws('s3', 'cp', '--only-show-errors', `s3://${BUCKET}/aws-big/big.bin`, join(work, 'aws-big-down', 'big.bin'));
   const size = BIG_SIZE >= 1 << 30 ? `${BIG_SIZE / (1 << 30)} GiB` : `${BIG_SIZE / (1 << 20)} MiB`;
   report(`one ${size} object to a local s3rver`, [
-    row(`push ${size}`, mloPushBig, awsPushBig, 1),
-    row(`pull ${size} (fetch, verify, checkout)`, mloPullBig, awsPullBig, 1),
-    row(`fetch ${size} (into the cache, verified)`, mloFetchBig, awsPullBig),
+    row(`push ${size}`, mloPushBig, awsPushBig, 1, 'aws s3 cp'),
+    row(`pull ${size} (fetch, verify, checkout)`, mloPullBig, awsPullBig, 1, 'aws s3 cp'),
+    row(`fetch ${size} (into the cache, verified)`, mloFetchBig, awsPullBig, undefined, 'aws s3 cp'),
   ]);
-  console.log(`\n(aws-cli ${spawnSync('aws', ['--version'], { encoding: 'utf8' }).stdout.trim() || spawnSync('aws', ['--version'], { encoding: 'utf8' }).stderr.trim()}; mlo -j default 32; one run each)`);
+  console.log('\nratio = peer time / mlo time (above 1: mlo is faster).');
+  console.log(`(aws-cli ${spawnSync('aws', ['--version'], { encoding: 'utf8' }).stdout.trim() || spawnSync('aws', ['--version'], { encoding: 'utf8' }).stderr.trim()}; mlo -j default 32; one run each)`);
 } finally {
   server.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });

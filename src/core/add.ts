@@ -3,7 +3,6 @@
  */
 import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { glob } from 'tinyglobby';
 import { clearCacheTmp, hasObject } from './cache/objects.js';
 import { markVerified } from './cache/verify.js';
 import { POOL_MIN_FILES, hashInPool } from './hash/pool.js';
@@ -15,12 +14,12 @@ import { withRepoLock } from './lock.js';
 import { pointerFileFor, readPointer, writePointer } from './pointer/pointer.js';
 import { POINTER_SUFFIX, type Pointer } from './pointer/schema.js';
 import type { Repo } from './repo.js';
-import { StateDb, rowMatches, statKey } from './state.js';
+import { rowMatches, statKey } from './state.js';
 import { allTracked, isDirectory, repoRelative, resolveTargets, type Tracked } from './tracked.js';
 import { ignoreInGit } from './workspace/gitignore.js';
 import { createLinker } from './workspace/link.js';
-import { scanPath, type ScanContext, type Scanned } from './workspace/scan.js';
-import { loadIgnore, walkDir } from './workspace/walk.js';
+import { openScan, scanPath, type ScanContext, type Scanned } from './workspace/scan.js';
+import { walkDir } from './workspace/walk.js';
 
 export interface AddOptions {
   cwd: string;
@@ -138,9 +137,6 @@ export async function prehashDir(
   return onFile && ((bytes: number) => (bytes > 0 ? onFile(bytes) : undefined));
 }
 
-export function openScan(repo: Repo): ScanContext {
-  return { repo, state: new StateDb(repo.tmpDir), ignore: loadIgnore(repo.root) };
-}
 
 function trackPath(ctx: ScanContext, rel: string, previous: Pointer | undefined, onFile?: (bytes: number) => void): AddedPath {
   const scanned = scanPath(ctx, rel, { store: true, onFile });
@@ -199,6 +195,7 @@ async function expandTargets(repo: Repo, cwd: string, targets: string[]): Promis
       rels.push(repoRelative(repo, cwd, target));
       continue;
     }
+    const { glob } = await import('tinyglobby');
     const matches = await glob(target, { cwd, onlyFiles: false, dot: false, absolute: false });
     const useful = matches.map((m) => m.replace(/\/$/, '')).filter((m) => !m.endsWith(POINTER_SUFFIX));
     if (useful.length === 0) throw new MloError('MLO_NOT_FOUND', `${target}: no files match this pattern`, { hint: 'check the pattern; quote it so the shell does not expand it' });

@@ -12,7 +12,7 @@ import { withRepoLock } from './lock.js';
 import type { Repo } from './repo.js';
 import { statKey } from './state.js';
 import { resolveTargets, type Tracked } from './tracked.js';
-import { openScan } from './add.js';
+import { openScan } from './workspace/scan.js';
 import { compareItem, type Comparison } from './workspace/compare.js';
 import { createLinker } from './workspace/link.js';
 import type { ScanContext } from './workspace/scan.js';

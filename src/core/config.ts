@@ -79,8 +79,7 @@ function parseConfig(raw: unknown, name: string): Config {
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const key = issue.path.join('.') || '(top level)';
-  const extra = issue.code === 'unrecognized_keys' ? ` ${issue.keys.map((k) => `'${k}'`).join(', ')}` : '';
-  throw new MloError('MLO_BAD_CONFIG', `${name}: ${key}: ${issue.message}${extra}`, {
+  throw new MloError('MLO_BAD_CONFIG', `${name}: ${key}: ${issue.message}`, {
     hint: 'fix the value in that file; see docs/file-formats.md#config',
   });
 }

@@ -9,7 +9,7 @@ import { isDirHash } from './hash/blake3.js';
 import type { Repo } from './repo.js';
 import { trackedAtRev } from './revisions.js';
 import { allTracked, type Tracked } from './tracked.js';
-import { openScan } from './add.js';
+import { openScan } from './workspace/scan.js';
 import { scanPath } from './workspace/scan.js';
 
 export interface DiffEntry {

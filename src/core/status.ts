@@ -7,7 +7,7 @@ import { hasObject } from './cache/objects.js';
 import { missingObjects } from './cache/presence.js';
 import type { Repo } from './repo.js';
 import { resolveTargets } from './tracked.js';
-import { openScan } from './add.js';
+import { openScan } from './workspace/scan.js';
 import { compareItem, isClean } from './workspace/compare.js';
 import { markSnapshotPresent } from './workspace/snapshot.js';
 

@@ -12,7 +12,7 @@
  */
 import { lstatSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openScan } from './add.js';
+import { openScan } from './workspace/scan.js';
 import { runCheckout, type CheckoutResult } from './checkout.js';
 import { importVerified, newCacheTemp, verifyDownload } from './cache/import.js';
 import { clearCacheTmp, hasObject, objectPath } from './cache/objects.js';

@@ -33,12 +33,12 @@ export function parseYamlText<T>(
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const keyPath = issue.path;
+    // An unknown key is reported at its own line, not at the object holding it.
+    const keyPath = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
     const line = lineOf(doc, lines, keyPath);
     const where = line ? `${file}:${line}` : file;
-    const key = keyPath.length ? keyPath.join('.') : '(top level)';
-    const unknownKeys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.map((k) => `'${k}'`).join(', ')}` : '';
-    throw new MloError('MLO_BAD_FILE', `${where}: ${key}: ${issue.message}${unknownKeys}`, {
+    const key = issue.path.length ? issue.path.join('.') : '(top level)';
+    throw new MloError('MLO_BAD_FILE', `${where}: ${key}: ${issue.message}`, {
       hint: 'see docs/file-formats.md for the fields this file may hold',
       meta: { file, line, key },
     });

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { git, json, mlo, read } from '../helpers.js';
@@ -57,6 +57,24 @@ describe('mlo queue', () => {
     expect(json(start).runs.map((r: { status: string }) => r.status)).toEqual(['finished', 'failed']);
     const failed = json(start).runs[1].run;
     expect((await mlo(dir, 'queue', 'logs', failed)).stdout).toContain('diverged');
+  });
+
+  it('workers find tracked data checked out of the shared cache', async () => {
+    const dir = await trainingRepo({
+      'make.cjs': "const fs = require('fs');\nfs.mkdirSync('out', { recursive: true });\nfs.writeFileSync('out/m', fs.readFileSync('data/raw.txt', 'utf8') + fs.readFileSync('params.yaml', 'utf8'));\nfs.writeFileSync('metrics.json', JSON.stringify({ size: fs.statSync('data/raw.txt').size }));\n",
+      'mlo.yaml': 'stages:\n  train:\n    cmd: node make.cjs\n    deps: [data/raw.txt]\n    params: [lr]\n    outs: [out]\n    metrics: [metrics.json]\n',
+    });
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data', 'raw.txt'), 'rows\n');
+    const add = await mlo(dir, 'add', 'data/raw.txt');
+    expect(add.exitCode, add.stderr).toBe(0);
+    await git(dir, 'add', '-A');
+    await git(dir, 'commit', '-q', '-m', 'data');
+    await mlo(dir, 'exp', 'run', '--queue', '-S', 'lr=1,2,3');
+    const start = await mlo(dir, 'queue', 'start', '-j', '3', '--json');
+    expect(start.exitCode, start.stderr).toBe(0);
+    const show = json(await mlo(dir, 'exp', 'show', '--json'));
+    expect(show.runs.map((r: { metrics: { size: number } }) => r.metrics.size)).toEqual([5, 5, 5]);
   });
 
   it('needs a commit to queue from', async () => {

@@ -4,7 +4,7 @@
  * Shared by `mlo run` (decided per stage, right before it would run, once its upstream is done),
  * `mlo run --dry` and `mlo status` (decided for all stages up front).
  */
-import { openScan } from '../add.js';
+import { openScan } from '../workspace/scan.js';
 import { MloError } from '../errors.js';
 import type { Repo } from '../repo.js';
 import type { ScanContext } from '../workspace/scan.js';

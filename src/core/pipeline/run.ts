@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { openScan } from '../add.js';
+import { openScan } from '../workspace/scan.js';
 import { storeManifest } from '../cache/manifest.js';
 import { runCheckout } from '../checkout.js';
 import { MloError, isMloError } from '../errors.js';

@@ -11,7 +11,9 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
-import { checkoutTargets } from '../checkout.js';
+import { openScan } from '../workspace/scan.js';
+import { runCheckout } from '../checkout.js';
+import { allTracked } from '../tracked.js';
 import { CONFIG_FILE, LOCAL_CONFIG_FILE, deepMerge, readRawConfig } from '../config.js';
 import { MloError, isMloError, usageError } from '../errors.js';
 import { toPosix, writeFileAtomic } from '../fsutil.js';
@@ -269,10 +271,15 @@ async function runWorker(repo: Repo, loc: StoreLocation, row: RunRow, log: strin
     prepareMloDir(repo, root);
     const wtRepo = repoAt(root);
     // Materialise tracked data from the shared cache; what is missing is the pipeline's to report.
+    // runCheckout, not checkoutTargets: the latter empties the cache's tmp/ folder, where the other
+    // workers' stages are writing their outputs into the same (shared) cache at this moment.
+    const ctx = openScan(wtRepo);
     try {
-      await checkoutTargets(wtRepo, { cwd: root, force: true });
+      runCheckout(ctx, allTracked(wtRepo), { force: true });
     } catch (err) {
       if (!isMloError(err)) throw err;
+    } finally {
+      ctx.state.close();
     }
     const fd = openSync(log, 'w');
     try {

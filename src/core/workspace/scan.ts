@@ -12,9 +12,9 @@ import { buildManifest, readManifest, storeManifest, type ManifestEntry } from '
 import { MloError, explainFsError } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { hashFd } from '../hash/blake3.js';
-import { RACY_MS, statKey, rowMatches, type StateDb } from '../state.js';
+import { RACY_MS, StateDb, statKey, rowMatches } from '../state.js';
 import { cacheGeneration, loadSnapshot, saveSnapshot, snapshotMatches } from './snapshot.js';
-import { walkDir, type IgnoreRules } from './walk.js';
+import { loadIgnore, walkDir, type IgnoreRules } from './walk.js';
 
 export interface ScanContext {
   repo: Repo;
@@ -50,6 +50,11 @@ export type Scanned = ScannedFile | ScannedDir;
 
 export function isExecutable(st: Stats): boolean {
   return (st.mode & 0o100) !== 0;
+}
+
+/** Opens the state database and reads `.mloignore`: what every scan needs. Close `state` when done. */
+export function openScan(repo: Repo): ScanContext {
+  return { repo, state: new StateDb(repo.tmpDir), ignore: loadIgnore(repo.root) };
 }
 
 /** Scans `rel` (relative to the repo root); undefined when nothing is there. */

@@ -111,15 +111,16 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
           const start = i * ctx.tuning.rangeSize;
           const end = Math.min(size, start + ctx.tuning.rangeSize) - 1;
           const r = await client.send(new GetObjectCommand({ Bucket, Key: root + key, Range: `bytes=${start}-${end}` }));
-          let pos = start;
-          for await (const chunk of (r.Body as Readable).pipe(stallGuard(ctx.timeoutMs, options.onBytes))) {
-            const buf = chunk as Buffer;
-            let off = 0;
-            while (off < buf.length) off += (await fh.write(buf, off, buf.length - off, pos + off)).bytesWritten;
-            pos += buf.length;
-          }
+          let got = 0;
+          const count = (n: number) => {
+            got += n;
+            options.onBytes?.(n);
+          };
+          // Each part writes its own range of the file (opened r+ at `start`); the stream batches
+          // queued chunks into writev calls.
+          await pipeline(r.Body as Readable, stallGuard(ctx.timeoutMs, count), createWriteStream(file, { flags: 'r+', start, highWaterMark: 1 << 20 }));
           // A short body (the connection closed cleanly mid-range) is a failed attempt, not a part.
-          if (pos !== end + 1) throw Object.assign(new Error(`short read: got ${pos - start} of ${end + 1 - start} bytes`), { code: 'ECONNRESET' });
+          if (got !== end + 1 - start) throw Object.assign(new Error(`short read: got ${got} of ${end + 1 - start} bytes`), { code: 'ECONNRESET' });
           done[i] = true;
           feed();
         }),
