@@ -117,10 +117,27 @@ export function moveFileToObject(cacheDir: string, hash: string, src: string): v
   publish(cacheDir, hash, tmp);
 }
 
-/** Removes leftovers of killed processes; call only while holding the repository lock. */
-export function clearCacheTmp(cacheDir: string): void {
-  rmSync(cacheTmpDir(cacheDir), { recursive: true, force: true });
-  madeDirs.delete(cacheTmpDir(cacheDir));
+/**
+ * Removes leftovers of killed processes. Only files older than an hour go: a cache can be shared by
+ * several workspaces (queue workers, `cache.dir`), whose writers do not hold this repository's lock.
+ */
+export function clearCacheTmp(cacheDir: string, maxAgeMs = 60 * 60 * 1000): void {
+  const dir = cacheTmpDir(cacheDir);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const cutoff = Date.now() - maxAgeMs;
+  for (const name of names) {
+    const file = join(dir, name);
+    try {
+      if (statSync(file).mtimeMs < cutoff) rmSync(file, { force: true, recursive: true });
+    } catch {
+      // Renamed into the cache or removed by its writer meanwhile.
+    }
+  }
 }
 
 export interface CachedObject {
