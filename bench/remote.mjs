@@ -72,8 +72,6 @@ function clone(dir, name) {
   return to;
 }
 
-const dropCaches = () => spawnSync('sh', ['-c', 'sync; echo 1 > /proc/sys/vm/drop_caches'], { stdio: 'ignore' });
-
 try {
   // 1. Many small objects.
   const small = repoWith('small', (dir) => {
@@ -107,13 +105,11 @@ try {
   const mloPushBig = mlo(big, 'push', '-q');
   const awsPushBig = aws('s3', 'cp', '--only-show-errors', join(big, 'big.bin'), `s3://${BUCKET}/aws-big/big.bin`);
   const bigClone = clone(big, 'big-clone');
-  dropCaches();
   const mloPullBig = mlo(bigClone, 'pull', '-q');
   const mloFetchBig = (() => {
     const again = clone(big, 'big-clone-2');
     return mlo(again, 'fetch', '-q');
   })();
-  dropCaches();
   const awsPullBig = aws('s3', 'cp', '--only-show-errors', `s3://${BUCKET}/aws-big/big.bin`, join(work, 'aws-big-down', 'big.bin'));
   const size = BIG_SIZE >= 1 << 30 ? `${BIG_SIZE / (1 << 30)} GiB` : `${BIG_SIZE / (1 << 20)} MiB`;
   report(`one ${size} object to a local s3rver`, [

@@ -188,6 +188,48 @@ describe.each(kinds)('remote contract: $label', (kind) => {
   });
 });
 
+describe('what-is-missing query', () => {
+  /** A folder remote whose shard `ab/` holds `n` objects: the sample says the remote is big. */
+  async function bigRemote(n: number) {
+    const dir = join(scratch, `remote-${hex(4)}`);
+    mkdirSync(join(dir, 'ab'), { recursive: true });
+    for (let i = 0; i < n; i++) writeFileSync(join(dir, 'ab', hex(31)), 'x');
+    return createRemote('test', parseRemoteSpec('test', { url: dir }, scratch));
+  }
+  const inShard = (shard: string) => ({ hash: shard + hex(31), size: 1 });
+
+  it('asks per object when a few objects meet a big remote', async () => {
+    const remote = await bigRemote(2500);
+    // The first object's shard is sampled (2,500 keys: about 640,000 on the whole remote).
+    const wanted = [inShard('ab'), ...Array.from({ length: 39 }, (_, i) => inShard((i + 16).toString(16)))];
+    const r = await findOnRemote(remote, wanted, { jobs: 8 });
+    expect(r.strategy).toBe('head');
+    expect(r.missing.size).toBe(40);
+    // One listing of 3 pages, then one HEAD per object outside the sampled shard; never a full listing.
+    expect(r.requests).toBe(3 + 39);
+  });
+
+  it('lists only the shards in question when many objects fall in few shards', async () => {
+    const remote = await bigRemote(2500);
+    const wanted = [...Array.from({ length: 20 }, () => inShard('ab')), ...Array.from({ length: 20 }, () => inShard('cd'))];
+    const r = await findOnRemote(remote, wanted, { jobs: 8 });
+    expect(r.strategy).toBe('shards');
+    expect(r.missing.size).toBe(40);
+    expect(r.requests).toBe(3 + 1);
+  });
+
+  it('lists a small remote once', async () => {
+    const dir = join(scratch, `remote-${hex(4)}`);
+    mkdirSync(dir);
+    const remote = await createRemote('test', parseRemoteSpec('test', { url: dir }, scratch));
+    const wanted = Array.from({ length: 5000 }, () => ({ hash: fakeHash(), size: 1 }));
+    const r = await findOnRemote(remote, wanted, { jobs: 32 });
+    expect(r.strategy).toBe('full-listing');
+    expect(r.missing.size).toBe(5000);
+    expect(r.requests).toBeLessThanOrEqual(2);
+  });
+});
+
 describe('local folder remote', () => {
   it('never lists a half-written upload, and stores objects read-only', async () => {
     const dir = join(scratch, `remote-${hex(4)}`);

@@ -12,7 +12,6 @@ import {
   S3Client, type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
 import { createReadStream, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Agent as HttpAgent } from 'node:http';
@@ -292,12 +291,17 @@ function clientConfig(ctx: RemoteContext, spec: S3Spec, agent: HttpAgent | Https
   return config;
 }
 
-/** The SDK's retry hook, driven by our policy, without the standard strategy's retry quota. */
-function retryStrategy(policy: RetryPolicy): RetryStrategyV2 {
+interface RetryToken {
+  getRetryCount(): number;
+  getRetryDelay(): number;
+}
+
+/** The SDK's retry hook (its RetryStrategyV2), driven by our policy, without the standard strategy's retry quota. */
+function retryStrategy(policy: RetryPolicy): NonNullable<S3ClientConfig['retryStrategy']> {
   const token = (count: number, delay: number): RetryToken => ({ getRetryCount: () => count, getRetryDelay: () => delay });
   return {
     acquireInitialRetryToken: async () => token(0, 0),
-    refreshRetryTokenForRetry: async (previous: RetryToken, info: RetryErrorInfo) => {
+    refreshRetryTokenForRetry: async (previous: RetryToken, info: { errorType: string; error?: unknown }) => {
       const next = previous.getRetryCount() + 1;
       const retryable = info.errorType !== 'CLIENT_ERROR' || isTransient(info.error);
       if (next >= policy.attempts || !retryable) throw new Error('no more retries');
