@@ -14,7 +14,7 @@ import { withRepoLock } from './lock.js';
 import { pointerFileFor, readPointer, writePointer } from './pointer/pointer.js';
 import { POINTER_SUFFIX, type Pointer } from './pointer/schema.js';
 import type { Repo } from './repo.js';
-import { rowMatches, statKey } from './state.js';
+import { WRITTEN_BY_MLO, rowMatches, statKey } from './state.js';
 import { allTracked, isDirectory, repoRelative, resolveTargets, type Tracked } from './tracked.js';
 import { ignoreInGit } from './workspace/gitignore.js';
 import { createLinker } from './workspace/link.js';
@@ -183,7 +183,7 @@ function relinkShared(ctx: ScanContext, rel: string, scanned: Scanned): void {
   for (const f of files) {
     const abs = join(ctx.repo.root, f.rel);
     linker.link(f.hash, abs, f.exec);
-    ctx.state.record(f.rel, statKey(lstatSync(abs)), f.hash, 0);
+    ctx.state.record(f.rel, statKey(lstatSync(abs)), f.hash, WRITTEN_BY_MLO);
   }
 }
 

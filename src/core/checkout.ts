@@ -10,7 +10,7 @@ import { checkObject, corruptObjectError } from './cache/verify.js';
 import { MloError } from './errors.js';
 import { withRepoLock } from './lock.js';
 import type { Repo } from './repo.js';
-import { statKey } from './state.js';
+import { WRITTEN_BY_MLO, statKey } from './state.js';
 import { resolveTargets, type Tracked } from './tracked.js';
 import { openScan } from './workspace/scan.js';
 import { compareItem, type Comparison } from './workspace/compare.js';
@@ -96,7 +96,7 @@ export function runCheckout(ctx: ScanContext, items: Tracked[], options: Pick<Ch
     if (missingHashes.has(w.hash)) continue;
     const abs = join(repo.root, w.path);
     linker.link(w.hash, abs, w.exec);
-    ctx.state.record(w.path, statKey(lstatSync(abs)), w.hash, 0);
+    ctx.state.record(w.path, statKey(lstatSync(abs)), w.hash, WRITTEN_BY_MLO);
     result[w.kind].push(w.path);
     options.onFile?.(w.size);
   }

@@ -29,6 +29,9 @@ interface Row {
  */
 export const RACY_MS = 50;
 
+/** `hashedAt` for files mlo wrote itself from verified bytes: never racy. */
+export const WRITTEN_BY_MLO = 0;
+
 export class StateDb {
   private readonly db: Database.Database;
   private readonly getStmt: Database.Statement<[string], Row>;
@@ -65,9 +68,13 @@ export class StateDb {
     return new Map(rows.map((r) => [r.path, r]));
   }
 
-  /** Queues a record; written by flush() in one transaction. `hashedAt` guards against racy mtimes. */
-  record(path: string, st: StatKey, hash: string, hashedAt = Date.now()): void {
-    if (hashedAt - st.mtimeMs < RACY_MS) return;
+  /**
+   * Queues a record; written by flush() in one transaction. `hashedAt` is when the content was read,
+   * which guards against racy mtimes; pass `WRITTEN_BY_MLO` for a file mlo wrote itself from bytes it
+   * had verified (its content is known whatever its mtime).
+   */
+  record(path: string, st: StatKey, hash: string, hashedAt: number): void {
+    if (hashedAt !== WRITTEN_BY_MLO && hashedAt - st.mtimeMs < RACY_MS) return;
     this.pending.push({ path, ino: st.ino, mtime: st.mtimeMs, size: st.size, hash });
     if (this.pending.length >= 10_000) this.flush();
   }

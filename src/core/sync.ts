@@ -26,7 +26,7 @@ import { withRepoLock } from './lock.js';
 import { neededObjects } from './references.js';
 import { remoteJobs, resolveRemote } from './remote-config.js';
 import type { Repo } from './repo.js';
-import { StateDb, statKey } from './state.js';
+import { StateDb, WRITTEN_BY_MLO, statKey } from './state.js';
 import { repoRelative, resolveTargets, type Tracked } from './tracked.js';
 import { POINTER_SUFFIX } from './pointer/schema.js';
 import { RemoteIndex } from '../storage/known.js';
@@ -348,7 +348,7 @@ function downloader(repo: Repo, options: SyncOptions): Downloader {
       state ??= new StateDb(repo.tmpDir);
       // Hashed just now, so checkout need not hash it again. (Recorded with the default racy-mtime
       // guard: an object written within the last 50 ms is hashed again later, which is cheap.)
-      state.record(stateKeyOfObject(o.hash), statKey(lstatSync(objectPath(repo.cacheDir, o.hash))), o.hash);
+      state.record(stateKeyOfObject(o.hash), statKey(lstatSync(objectPath(repo.cacheDir, o.hash))), o.hash, WRITTEN_BY_MLO);
       index.add(objectKey(o.hash), verdict.size);
       result.downloaded++;
       result.bytes += verdict.size;

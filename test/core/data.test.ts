@@ -292,3 +292,19 @@ describe('doctor', () => {
 });
 
 export { readdirSync };
+
+describe('state database', () => {
+  it('remembers hashed workspace files and verified objects, so nothing is hashed twice', async () => {
+    const dir = await makeRepo({ 'd/a.txt': 'a', 'd/b.txt': 'b', 'f.bin': 'f' });
+    // Files written within RACY_MS of hashing are not trusted; make them older than that.
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await mlo(dir, 'add', 'd', 'f.bin')).exitCode).toBe(0);
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(join(dir, '.mlo/tmp/state.db'), { readonly: true });
+    const paths = (db.prepare('SELECT path FROM hashes ORDER BY path').all() as { path: string }[]).map((r) => r.path);
+    db.close();
+    expect(paths.filter((p) => !p.startsWith('obj:'))).toEqual(['d/a.txt', 'd/b.txt', 'f.bin']);
+    // One verified-object row per distinct file object, plus the directory manifest is not needed.
+    expect(paths.filter((p) => p.startsWith('obj:')).length).toBeGreaterThanOrEqual(3);
+  });
+});

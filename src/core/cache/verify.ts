@@ -6,7 +6,7 @@
 import { lstatSync } from 'node:fs';
 import { MloError, errnoCode } from '../errors.js';
 import { hashBytes, hashFile, isDirHash } from '../hash/blake3.js';
-import { statKey, type StateDb } from '../state.js';
+import { WRITTEN_BY_MLO, statKey, type StateDb } from '../state.js';
 import { objectPath } from './objects.js';
 import { readFileSync } from 'node:fs';
 
@@ -29,13 +29,13 @@ export function checkObject(cacheDir: string, state: StateDb | undefined, hash: 
   if (!options.force && state?.lookup(stateKeyOfObject(hash), key) === hash) return 'ok';
   const actual = isDirHash(hash) ? `${hashBytes(readFileSync(path))}.dir` : hashFile(path).hash;
   if (actual !== hash) return 'corrupt';
-  state?.record(stateKeyOfObject(hash), key, hash, 0);
+  state?.record(stateKeyOfObject(hash), key, hash, WRITTEN_BY_MLO);
   return 'ok';
 }
 
 /** Records an object mlo has just written from bytes it hashed itself. */
 export function markVerified(cacheDir: string, state: StateDb, hash: string): void {
-  state.record(stateKeyOfObject(hash), statKey(lstatSync(objectPath(cacheDir, hash))), hash, 0);
+  state.record(stateKeyOfObject(hash), statKey(lstatSync(objectPath(cacheDir, hash))), hash, WRITTEN_BY_MLO);
 }
 
 export function corruptObjectError(hash: string, usedBy: string): MloError {
