@@ -19,7 +19,7 @@ import { allTracked, isDirectory, repoRelative, resolveTargets, type Tracked } f
 import { ignoreInGit } from './workspace/gitignore.js';
 import { createLinker } from './workspace/link.js';
 import { openScan, scanPath, type ScanContext, type Scanned } from './workspace/scan.js';
-import { walkDir } from './workspace/walk.js';
+import { walkDir, type WalkResult } from './workspace/walk.js';
 
 export interface AddOptions {
   cwd: string;
@@ -55,8 +55,8 @@ export async function addTargets(repo: Repo, options: AddOptions): Promise<Added
       for (const rel of rels) {
         const pointerFile = rel + POINTER_SUFFIX;
         const previous = existsSync(join(repo.root, pointerFile)) ? readPointer(join(repo.root, pointerFile), pointerFile) : undefined;
-        const onFile = await prehashDir(ctx, rel, options);
-        added.push(trackPath(ctx, rel, previous, onFile));
+        const pre = await prehashDir(ctx, rel, options);
+        added.push(trackPath(ctx, rel, previous, pre));
         ignoreInGit(repo.root, rel);
       }
       return added;
@@ -83,8 +83,8 @@ export async function commitTargets(repo: Repo, options: CommitOptions): Promise
       const committed: AddedPath[] = [];
       for (const t of items) {
         const previous = readPointer(join(repo.root, t.pointerFile!), t.pointerFile!);
-        const onFile = await prehashDir(ctx, t.path, options);
-        committed.push(trackPath(ctx, t.path, previous, onFile));
+        const pre = await prehashDir(ctx, t.path, options);
+        committed.push(trackPath(ctx, t.path, previous, pre));
       }
       return committed;
     } finally {
@@ -102,16 +102,16 @@ export async function prehashDir(
   ctx: ScanContext,
   rel: string,
   { onFile, onTotals }: Pick<AddOptions, 'onFile' | 'onTotals'>,
-): Promise<((bytes: number) => void) | undefined> {
+): Promise<Prehashed> {
   const abs = join(ctx.repo.root, rel);
-  if (!isDirectory(abs)) return onFile;
+  if (!isDirectory(abs)) return { onFile };
   const walked = walkDir(abs, rel, ctx.ignore);
   const known = ctx.state.lookupPrefix(`${rel}/`);
   const misses = walked.files.filter((f) => {
     const row = known.get(`${rel}/${f.rel}`);
     return !(row && rowMatches(row, statKey(f.stat)) && hasObject(ctx.repo.cacheDir, row.hash));
   });
-  if (misses.length < POOL_MIN_FILES) return onFile;
+  if (misses.length < POOL_MIN_FILES) return { onFile, walked };
   onTotals?.({ files: misses.length, bytes: misses.reduce((n, f) => n + f.stat.size, 0) });
   const startedAt = Date.now();
   const results = await hashInPool(misses.map((f) => ({ abs: f.abs, size: f.stat.size })), {
@@ -134,12 +134,18 @@ export async function prehashDir(
   });
   ctx.state.flush();
   // Files the pool reported are found known by the scan; count only what the scan must still read.
-  return onFile && ((bytes: number) => (bytes > 0 ? onFile(bytes) : undefined));
+  return { onFile: onFile && ((bytes: number) => (bytes > 0 ? onFile(bytes) : undefined)), walked };
+}
+
+/** What prehashDir leaves for the scan: its progress callback, and the walk (so it is not done twice). */
+interface Prehashed {
+  onFile?: (bytes: number) => void;
+  walked?: WalkResult;
 }
 
 
-function trackPath(ctx: ScanContext, rel: string, previous: Pointer | undefined, onFile?: (bytes: number) => void): AddedPath {
-  const scanned = scanPath(ctx, rel, { store: true, onFile });
+function trackPath(ctx: ScanContext, rel: string, previous: Pointer | undefined, pre: Prehashed): AddedPath {
+  const scanned = scanPath(ctx, rel, { store: true, onFile: pre.onFile, walked: pre.walked });
   if (!scanned) throw new MloError('MLO_NOT_FOUND', `${rel}: no such file or directory`, { hint: 'check the path; `mlo checkout` restores tracked data' });
   const { repo } = ctx;
   const pointer = pointerOf(rel, scanned, previous);

@@ -18,7 +18,9 @@ export function register(program: Command): void {
     .command('init')
     .description('create .mlo/ in this folder (inside a git work tree unless --no-scm)')
     .option('--no-scm', 'use mlo without git')
-    .action(action<{ scm: boolean }>(async (ctx) => (await import('../commands/init.js')).init(ctx)));
+    .option('--template <name>', 'also add a CI workflow that runs the pipeline and posts mlo ci report: github or gitlab')
+    .option('--force', 'with --template: replace an existing workflow file')
+    .action(action<{ scm: boolean; template?: string; force?: boolean }>(async (ctx) => (await import('../commands/init.js')).init(ctx)));
 
   program
     .command('add')

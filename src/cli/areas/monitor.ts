@@ -1,8 +1,10 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { action, intArg } from '../action.js';
 import type { SchemaInferFlags } from '../commands/schema.js';
 import type { ValidateFlags } from '../commands/validate.js';
 import type { DriftFlags, StatusFlags } from '../commands/monitor.js';
+import type { CiReportFlags } from '../commands/ci.js';
+import type { FailOn } from '../../core/ci/report.js';
 
 /** Parses a number flag (commander's argParser). */
 function numberArg(name: string) {
@@ -23,7 +25,9 @@ function listArg(value: string): string[] {
 
 const FORMAT_HELP = 'csv, tsv, jsonl or servelog (default: by extension and content)';
 
-/** Data validation and monitoring: schema infer, validate, monitor drift, monitor status. */
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Data validation and monitoring: schema infer, validate, monitor drift, monitor status, ci report. */
 export function register(program: Command): void {
   const schema = program.command('schema').description('describe data: infer a schema file from a data file');
   schema
@@ -81,4 +85,16 @@ export function register(program: Command): void {
     .option('--window <duration>', 'count requests, errors and latency over this trailing period only')
     .option('--now <date>', 'evaluate as of this time (default: now)')
     .action(action<StatusFlags>(async (ctx) => (await import('../commands/monitor.js')).monitorStatus(ctx)));
+
+  const ci = program.command('ci').description('continuous integration: reports for pull requests');
+  ci
+    .command('report')
+    .description('Markdown for a pull-request comment: metrics and params diff against a base, validation, drift, changed stages')
+    .option('--base <rev>', 'branch, tag or commit to compare the workspace with', 'main')
+    .option('-o, --out <file>', 'write the Markdown to this file instead of stdout')
+    .option('--validate <data=schema>', 'validate a data file against a schema (repeatable)', collect)
+    .option('--drift <reference=current>', 'compare current data with reference data, default thresholds (repeatable)', collect)
+    .option('--plots-url <url>', 'add a link to the plots (for example the CI artifact of mlo plots diff)')
+    .addOption(new Option('--fail-on <what>', 'exit 1 when this section fails (default: always exit 0)').choices(['drift', 'validation', 'any'] satisfies FailOn[]))
+    .action(action<CiReportFlags>(async (ctx) => (await import('../commands/ci.js')).ciReportCmd(ctx)));
 }

@@ -14,7 +14,7 @@ import type { Repo } from '../repo.js';
 import { hashFd } from '../hash/blake3.js';
 import { RACY_MS, StateDb, statKey, rowMatches } from '../state.js';
 import { cacheGeneration, loadSnapshot, saveSnapshot, snapshotMatches } from './snapshot.js';
-import { loadIgnore, walkDir, type IgnoreRules } from './walk.js';
+import { loadIgnore, walkDir, type IgnoreRules, type WalkResult } from './walk.js';
 
 export interface ScanContext {
   repo: Repo;
@@ -26,6 +26,8 @@ export interface ScanOptions {
   /** Write content the cache lacks into it. */
   store: boolean;
   onFile?: (bytes: number) => void;
+  /** A walk of the directory just made by the caller, reused instead of walking again. */
+  walked?: WalkResult;
 }
 
 export interface ScannedFile {
@@ -75,9 +77,9 @@ export function scanPath(ctx: ScanContext, rel: string, options: ScanOptions): S
 }
 
 function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOptions): ScannedDir {
-  let walked;
+  let walked = options.walked;
   try {
-    walked = walkDir(abs, rel, ctx.ignore);
+    walked ??= walkDir(abs, rel, ctx.ignore);
   } catch (err) {
     explainFsError(err, rel);
   }

@@ -1,0 +1,229 @@
+/**
+ * `mlo ci report`: what a change did, gathered for a pull-request comment. Metrics and params of the
+ * workspace against a base revision (the code behind `mlo metrics diff` / `mlo params diff`), data
+ * validation and drift results, and the pipeline stages that changed. One failing section is reported
+ * in its place instead of hiding the others; only an unknown base revision stops the report, because
+ * then nothing can be compared.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { isMloError, MloError, usageError } from '../errors.js';
+import { headCommit, resolveRev } from '../git.js';
+import { detectDrift, type DriftReport } from '../monitor/drift.js';
+import { validateData, type ValidationReport } from '../monitor/schema.js';
+import { pipelineStatus, type StageStatusEntry } from '../pipeline/plan.js';
+import type { Repo } from '../repo.js';
+import { diffAt, WORKSPACE, type FileDiff, type Kind } from '../tracking/revisions.js';
+import { renderCiMarkdown } from './markdown.js';
+
+export const FAIL_ON = ['drift', 'validation', 'any'] as const;
+export type FailOn = (typeof FAIL_ON)[number];
+
+export type SectionName = 'metrics' | 'params' | 'validation' | 'drift' | 'pipeline';
+
+export interface SectionError {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export interface ValidatePair {
+  data: string;
+  schema: string;
+}
+
+export interface DriftPair {
+  reference: string;
+  current: string;
+}
+
+export interface CiReportOptions {
+  /** Relative data and schema paths are resolved from here (the user's working directory). */
+  cwd: string;
+  /** Revision to compare with (default 'main'). */
+  base?: string;
+  validate?: ValidatePair[];
+  drift?: DriftPair[];
+  plotsUrl?: string;
+}
+
+export interface DiffSection {
+  /** false when the files could not be read (see `error`). */
+  ok: boolean;
+  /** Changed keys only. */
+  diff: FileDiff[];
+  /** Keys present at both revisions with the same value. */
+  unchanged: number;
+  error?: SectionError;
+}
+
+export interface ValidationEntry extends ValidatePair {
+  ok: boolean;
+  report?: ValidationReport;
+  error?: SectionError;
+}
+
+export interface DriftEntry extends DriftPair {
+  /** false on drift or when a file could not be read. */
+  ok: boolean;
+  report?: DriftReport;
+  error?: SectionError;
+}
+
+export interface PipelineSection {
+  /** false only when mlo.yaml could not be read; changed stages are news, not a failure. */
+  ok: boolean;
+  stages: StageStatusEntry[];
+  changed: string[];
+  error?: SectionError;
+}
+
+export interface CiReport {
+  base: { rev: string; sha: string };
+  head: { rev: typeof WORKSPACE; sha: string | null };
+  /** null when neither revision has metrics files (the section does not apply). */
+  metrics: DiffSection | null;
+  params: DiffSection | null;
+  validation: ValidationEntry[];
+  drift: DriftEntry[];
+  /** null without mlo.yaml. */
+  pipeline: PipelineSection | null;
+  plotsUrl: string | null;
+  /** Sections with a failure: a broken rule, drift, or a file that could not be read. */
+  failed: SectionName[];
+  markdown: string;
+}
+
+export async function ciReport(repo: Repo, options: CiReportOptions): Promise<CiReport> {
+  const base = options.base ?? 'main';
+  const baseSha = resolveBase(repo, base);
+  const [metrics, params] = await Promise.all([diffSection(repo, 'metrics', base), diffSection(repo, 'params', base)]);
+  const validation: ValidationEntry[] = [];
+  for (const pair of options.validate ?? []) validation.push(validationEntry(pair, options.cwd));
+  const drift: DriftEntry[] = [];
+  for (const pair of options.drift ?? []) drift.push(await driftEntry(pair, options.cwd));
+  const pipeline = pipelineSection(repo);
+
+  const failed: SectionName[] = [];
+  if (metrics && !metrics.ok) failed.push('metrics');
+  if (params && !params.ok) failed.push('params');
+  if (validation.some((v) => !v.ok)) failed.push('validation');
+  if (drift.some((d) => !d.ok)) failed.push('drift');
+  if (pipeline && !pipeline.ok) failed.push('pipeline');
+
+  const report: Omit<CiReport, 'markdown'> = {
+    base: { rev: base, sha: baseSha },
+    head: { rev: WORKSPACE, sha: headCommit(repo.root) ?? null },
+    metrics,
+    params,
+    validation,
+    drift,
+    pipeline,
+    plotsUrl: options.plotsUrl ?? null,
+    failed,
+  };
+  return { ...report, markdown: renderCiMarkdown(report) };
+}
+
+/** Whether `--fail-on` turns this report into a failed check. */
+export function failsOn(report: Pick<CiReport, 'failed'>, failOn: FailOn | undefined): boolean {
+  if (failOn === undefined) return false;
+  if (failOn === 'any') return report.failed.length > 0;
+  return report.failed.includes(failOn);
+}
+
+/**
+ * Splits a `--validate DATA=SCHEMA` or `--drift REFERENCE=CURRENT` value. A path may itself hold '='
+ * (Hive-style partitions such as `dt=2026-11-01/prod.csv`), so the split chosen is the first whose two
+ * sides both exist, else the last '='.
+ */
+export function parsePair(flag: string, value: string, cwd: string): [string, string] {
+  const cuts: number[] = [];
+  for (let i = value.indexOf('='); i >= 0; i = value.indexOf('=', i + 1)) cuts.push(i);
+  const sides = (i: number): [string, string] => [value.slice(0, i), value.slice(i + 1)];
+  const exists = (p: string) => existsSync(isAbsolute(p) ? p : resolve(cwd, p));
+  const cut = cuts.find((i) => sides(i).every((s) => s !== '' && exists(s))) ?? cuts[cuts.length - 1];
+  const pair = cut === undefined ? undefined : sides(cut);
+  if (!pair || pair[0] === '' || pair[1] === '') {
+    const shape = flag === '--validate' ? 'DATA=SCHEMA' : 'REFERENCE=CURRENT';
+    throw usageError(`${flag} expects ${shape}, got '${value}'`, `for example ${flag} ${flag === '--validate' ? 'data/prod.csv=schema.yaml' : 'data/train.csv=data/prod.csv'}`);
+  }
+  return pair;
+}
+
+function resolveBase(repo: Repo, base: string): string {
+  try {
+    return resolveRev(repo.root, base);
+  } catch (err) {
+    if (!isMloError(err, 'MLO_UNKNOWN_REV')) throw err;
+    // CI checkouts are shallow and single-branch by default, so the base is usually just not fetched.
+    const branch = base.replace(/^origin\//, '');
+    const tracking = !base.startsWith('origin/') && knownRev(repo, `origin/${base}`);
+    throw new MloError('MLO_UNKNOWN_REV', `unknown base revision '${base}': no such branch, tag or commit in this clone`, {
+      hint: tracking
+        ? `use the remote-tracking branch: mlo ci report --base origin/${base}`
+        : `fetch it first (git fetch origin ${branch}); in CI, check out the full history (actions/checkout fetch-depth: 0, GitLab GIT_DEPTH: 0)`,
+    });
+  }
+}
+
+function knownRev(repo: Repo, rev: string): boolean {
+  try {
+    resolveRev(repo.root, rev);
+    return true;
+  } catch (err) {
+    if (isMloError(err, 'MLO_UNKNOWN_REV')) return false;
+    throw err;
+  }
+}
+
+function sectionError(err: unknown): SectionError {
+  // Only mlo's own errors are findings to report; anything else is a bug and must surface.
+  if (!isMloError(err)) throw err;
+  return err.hint === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, hint: err.hint };
+}
+
+/** diffValues' rule for "unchanged": the same value, or numbers that compare equal. */
+function unchanged(d: FileDiff): boolean {
+  return d.old === d.new || (d.change === 0 && d.old !== null);
+}
+
+async function diffSection(repo: Repo, kind: Kind, base: string): Promise<DiffSection | null> {
+  try {
+    // --all, so that "no files on either side" (the section does not apply) differs from "no change".
+    const all = await diffAt(repo, kind, { a: base, all: true });
+    if (all.diff.length === 0) return null;
+    const diff = all.diff.filter((d) => !unchanged(d));
+    return { ok: true, diff, unchanged: all.diff.length - diff.length };
+  } catch (err) {
+    return { ok: false, diff: [], unchanged: 0, error: sectionError(err) };
+  }
+}
+
+function validationEntry(pair: ValidatePair, cwd: string): ValidationEntry {
+  try {
+    const report = validateData({ cwd, data: pair.data, schema: pair.schema });
+    return { ...pair, ok: report.ok, report };
+  } catch (err) {
+    return { ...pair, ok: false, error: sectionError(err) };
+  }
+}
+
+async function driftEntry(pair: DriftPair, cwd: string): Promise<DriftEntry> {
+  try {
+    const report = await detectDrift({ cwd, reference: pair.reference, current: pair.current });
+    return { ...pair, ok: !report.drift, report };
+  } catch (err) {
+    return { ...pair, ok: false, error: sectionError(err) };
+  }
+}
+
+function pipelineSection(repo: Repo): PipelineSection | null {
+  try {
+    const stages = pipelineStatus(repo);
+    if (stages.length === 0) return null;
+    return { ok: true, stages, changed: stages.filter((s) => s.changed).map((s) => s.name) };
+  } catch (err) {
+    return { ok: false, stages: [], changed: [], error: sectionError(err) };
+  }
+}
