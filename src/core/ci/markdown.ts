@@ -92,7 +92,9 @@ function pipelineLines(p: PipelineSection): string[] {
 }
 
 function errorLine(what: string, e: SectionError): string {
-  return `${FAIL} ${what}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`;
+  // Some messages carry a code frame; a Markdown list or paragraph needs one line.
+  const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
+  return `${FAIL} ${what}: ${oneLine(e.message)}${e.hint ? ` (${oneLine(e.hint)})` : ''}`;
 }
 
 /** An inline code span that survives backticks in the text (CommonMark: a longer fence). */
