@@ -1,23 +1,11 @@
 import type { Command } from 'commander';
+import type { StageAddOptions } from '../../core/pipeline/stageadd.js';
 import { action, intArg } from '../action.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-export interface StageAddFlags {
-  name: string;
-  deps?: string[];
-  outs?: string[];
-  outsNoCache?: string[];
-  outsPersist?: string[];
-  metrics?: string[];
-  metricsNoCache?: string[];
-  plots?: string[];
-  params?: string[];
-  wdir?: string;
-  desc?: string;
-  alwaysChanged?: boolean;
-  force?: boolean;
-}
+/** `mlo stage add` flags are the core options less the command, which comes after `--`. */
+export type StageAddFlags = Omit<StageAddOptions, 'cmd'>;
 
 export interface RunFlags {
   force?: boolean;
