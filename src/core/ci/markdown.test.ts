@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { renderCiMarkdown } from './markdown.js';
+import { failsOn, type CiReport } from './report.js';
+
+function report(over: Partial<Omit<CiReport, 'markdown'>> = {}): Omit<CiReport, 'markdown'> {
+  return {
+    base: { rev: 'main', sha: 'a'.repeat(40) },
+    head: { rev: 'workspace', sha: null },
+    metrics: null,
+    params: null,
+    validation: [],
+    drift: [],
+    pipeline: null,
+    plotsUrl: null,
+    failed: [],
+    ...over,
+  };
+}
+
+describe('renderCiMarkdown', () => {
+  it('shows data values as code spans, whatever backticks, pipes or HTML they hold', () => {
+    const md = renderCiMarkdown(
+      report({
+        failed: ['validation'],
+        validation: [
+          {
+            data: 'd.csv',
+            schema: 's.yaml',
+            ok: false,
+            report: {
+              file: 'd.csv', schema: 's.yaml', format: 'csv', rows: 3, columns: 1, ok: false,
+              violations: [{ column: 'c', rule: 'categories', expected: 'one of a', count: 3, examples: [{ row: 1, value: 'x`y' }, { row: 2, value: '<b>|' }, { row: 3, value: '' }] }],
+            },
+          },
+        ],
+      }),
+    );
+    expect(md).toContain('| `c` | categories | 3 | one of a | row 1: ``x`y``, row 2: `<b>\\|`, row 3: (empty) |');
+  });
+
+  it('puts a multi-line error on one line, with its hint', () => {
+    const md = renderCiMarkdown(report({ failed: ['pipeline'], pipeline: { ok: false, stages: [], changed: [], error: { code: 'MLO_BAD_YAML', message: 'mlo.yaml:2: bad\n  | x\n  ^', hint: 'fix it' } } }));
+    expect(md).toContain('### Pipeline\n\n❌ could not read the pipeline: mlo.yaml:2: bad | x ^ (fix it)\n');
+    expect(md).toContain('Comparing the workspace with `main` (`aaaaaaa`).');
+  });
+});
+
+describe('failsOn', () => {
+  it('fails only on the named section, or any with --fail-on any', () => {
+    expect(failsOn({ failed: ['drift'] }, undefined)).toBe(false);
+    expect(failsOn({ failed: ['drift'] }, 'drift')).toBe(true);
+    expect(failsOn({ failed: ['drift'] }, 'validation')).toBe(false);
+    expect(failsOn({ failed: ['metrics'] }, 'any')).toBe(true);
+    expect(failsOn({ failed: [] }, 'any')).toBe(false);
+  });
+});
