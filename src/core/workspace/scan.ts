@@ -13,7 +13,7 @@ import { MloError, explainFsError } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { hashFd } from '../hash/blake3.js';
 import { RACY_MS, StateDb, statKey, rowMatches } from '../state.js';
-import { cacheGeneration, loadSnapshot, saveSnapshot, snapshotMatches } from './snapshot.js';
+import { cacheGeneration, loadSnapshot, saveSnapshot, snapshotMatches, verifyByWalk, type DirSnapshot } from './snapshot.js';
 import { loadIgnore, walkDir, type IgnoreRules, type WalkResult } from './walk.js';
 
 export interface ScanContext {
@@ -77,24 +77,22 @@ export function scanPath(ctx: ScanContext, rel: string, options: ScanOptions): S
 }
 
 function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOptions): ScannedDir {
+  const { repo } = ctx;
+  const generation = cacheGeneration(repo);
+  const loaded = loadSnapshot(repo, rel);
+  // When storing, a snapshot is enough only if the objects are known to be in the cache.
+  const usable = loaded && hasObject(repo.cacheDir, loaded.snap.hash) && (!options.store || loaded.snap.presentAt === generation);
   let walked = options.walked;
   try {
+    if (usable && !walked) {
+      const symlinks = verifyByWalk(loaded, abs, rel, ctx.ignore);
+      if (symlinks) return fromSnapshot(loaded.snap, repo, symlinks, generation, options);
+    }
     walked ??= walkDir(abs, rel, ctx.ignore);
   } catch (err) {
     explainFsError(err, rel);
   }
-  const { repo } = ctx;
-  const generation = cacheGeneration(repo);
-  const loaded = loadSnapshot(repo, rel);
-  if (loaded && snapshotMatches(loaded, walked.files) && hasObject(repo.cacheDir, loaded.snap.hash)) {
-    const knownPresent = loaded.snap.presentAt === generation;
-    // When storing, a snapshot is enough only if the objects are known to be in the cache.
-    if (!options.store || knownPresent) {
-      for (let i = 0; i < walked.files.length; i++) options.onFile?.(0);
-      const { hash, size, files } = loaded.snap;
-      return lazyDir({ hash, size, files }, repo, walked.symlinks, knownPresent);
-    }
-  }
+  if (usable && snapshotMatches(loaded, walked.files)) return fromSnapshot(loaded.snap, repo, walked.symlinks, generation, options);
   const known = ctx.state.lookupPrefix(`${rel}/`);
   const startedAt = Date.now();
   let racy = false;
@@ -118,6 +116,11 @@ function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOption
   // A snapshot may only name a manifest the cache holds: a later scan reads its entries from there.
   if (!racy && (options.store || hasObject(repo.cacheDir, manifest.hash))) saveSnapshot(repo, rel, { hash: manifest.hash, size: manifest.size, presentAt: options.store ? generation : undefined }, walked.files);
   return { kind: 'dir', manifest, entries, symlinks: walked.symlinks, knownPresent: options.store };
+}
+
+function fromSnapshot(snap: DirSnapshot, repo: Repo, symlinks: string[], generation: string, options: ScanOptions): ScannedDir {
+  for (let i = 0; i < snap.files; i++) options.onFile?.(0);
+  return lazyDir({ hash: snap.hash, size: snap.size, files: snap.files }, repo, symlinks, snap.presentAt === generation);
 }
 
 function lazyDir(manifest: ScannedDir['manifest'], repo: Repo, symlinks: string[], knownPresent: boolean): ScannedDir {
