@@ -3,7 +3,7 @@
  * always kept; without a scope flag gc refuses, as DVC does, because guessing wrong deletes data.
  */
 import { rmSync } from 'node:fs';
-import { clearCacheTmp, listObjects } from './cache/objects.js';
+import { clearCacheTmp, listObjects, removeStaleObjectTemps } from './cache/objects.js';
 import { usageError } from './errors.js';
 import { revsForScope } from './git.js';
 import { withRepoLock } from './lock.js';
@@ -65,6 +65,7 @@ export async function collectGarbage(repo: Repo, options: GcOptions): Promise<Gc
     }
     if (!options.dry) {
       clearCacheTmp(repo.cacheDir);
+      removeStaleObjectTemps(repo.cacheDir);
       if (result.removed.length) bumpCacheGeneration(repo);
     }
     return result;
