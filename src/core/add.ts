@@ -120,6 +120,7 @@ export async function prehashDir(
     jobs: ctx.repo.config.core.jobs,
     onResult: (file, r) => onFile?.(r[0] === null ? 0 : file.size),
   });
+  const stored = new Set<string>();
   results.forEach((r, i) => {
     const fileRel = `${rel}/${misses[i].rel}`;
     if (r[0] === null) {
@@ -128,24 +129,26 @@ export async function prehashDir(
       }
       explainFsError(Object.assign(new Error(r[2]), { code: r[1] }), fileRel);
     }
-    const [hash, size, ino, mtimeMs, stored] = r;
+    const [hash, size, ino, mtimeMs, written] = r;
     ctx.state.record(fileRel, { ino, mtimeMs, size }, hash, startedAt);
-    if (stored) markVerified(ctx.repo.cacheDir, ctx.state, hash);
+    if (written) markVerified(ctx.repo.cacheDir, ctx.state, hash);
+    stored.add(hash);
   });
   ctx.state.flush();
   // Files the pool reported are found known by the scan; count only what the scan must still read.
-  return { onFile: onFile && ((bytes: number) => (bytes > 0 ? onFile(bytes) : undefined)), walked };
+  return { onFile: onFile && ((bytes: number) => (bytes > 0 ? onFile(bytes) : undefined)), walked, stored };
 }
 
 /** What prehashDir leaves for the scan: its progress callback, and the walk (so it is not done twice). */
 interface Prehashed {
   onFile?: (bytes: number) => void;
   walked?: WalkResult;
+  stored?: Set<string>;
 }
 
 
 function trackPath(ctx: ScanContext, rel: string, previous: Pointer | undefined, pre: Prehashed): AddedPath {
-  const scanned = scanPath(ctx, rel, { store: true, onFile: pre.onFile, walked: pre.walked });
+  const scanned = scanPath(ctx, rel, { store: true, onFile: pre.onFile, walked: pre.walked, stored: pre.stored });
   if (!scanned) throw new MloError('MLO_NOT_FOUND', `${rel}: no such file or directory`, { hint: 'check the path; `mlo checkout` restores tracked data' });
   const { repo } = ctx;
   const pointer = pointerOf(rel, scanned, previous);

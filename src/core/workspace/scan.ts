@@ -28,6 +28,8 @@ export interface ScanOptions {
   onFile?: (bytes: number) => void;
   /** A walk of the directory just made by the caller, reused instead of walking again. */
   walked?: WalkResult;
+  /** Hashes the caller has just stored, so the scan need not check the cache for them. */
+  stored?: Set<string>;
 }
 
 export interface ScannedFile {
@@ -100,7 +102,7 @@ function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOption
     const fileRel = `${rel}/${f.rel}`;
     const row = known.get(fileRel);
     let hashed: { hash: string; size: number };
-    if (row && rowMatches(row, statKey(f.stat)) && !(options.store && !hasObject(repo.cacheDir, row.hash))) {
+    if (row && rowMatches(row, statKey(f.stat)) && !(options.store && !options.stored?.has(row.hash) && !hasObject(repo.cacheDir, row.hash))) {
       hashed = { hash: row.hash, size: f.stat.size };
       options.onFile?.(0);
     } else {
