@@ -4,7 +4,7 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { clearCacheTmp, hasObject } from './cache/objects.js';
-import { markVerified } from './cache/verify.js';
+import { stateKeyOfObject } from './cache/verify.js';
 import { POOL_MIN_FILES, hashInPool } from './hash/pool.js';
 import { storeManifest } from './cache/manifest.js';
 import { MloError, explainFsError, usageError } from './errors.js';
@@ -131,7 +131,7 @@ export async function prehashDir(
     }
     const [hash, size, ino, mtimeMs, written] = r;
     ctx.state.record(fileRel, { ino, mtimeMs, size }, hash, startedAt);
-    if (written) markVerified(ctx.repo.cacheDir, ctx.state, hash);
+    if (written) ctx.state.record(stateKeyOfObject(hash), written, hash, WRITTEN_BY_MLO);
     stored.add(hash);
   });
   ctx.state.flush();

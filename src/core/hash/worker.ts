@@ -5,7 +5,7 @@
  */
 import { closeSync, fstatSync, lstatSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { copyFileToObject, writeObjectBytes } from '../cache/objects.js';
+import { copyFileToObject, objectPath, writeObjectBytes } from '../cache/objects.js';
 import { hashFd } from './blake3.js';
 
 export interface HashJob {
@@ -15,7 +15,10 @@ export interface HashJob {
   files: string[];
 }
 
-export type HashJobResult = [hash: string, size: number, ino: number, mtimeMs: number, stored: boolean] | [hash: null, code: string, message: string];
+/** On success: the file's hash and stat, and the stat of the object when this call stored it. */
+export type HashJobResult =
+  | [hash: string, size: number, ino: number, mtimeMs: number, stored: { ino: number; mtimeMs: number; size: number } | null]
+  | [hash: null, code: string, message: string];
 
 function hashOne(abs: string, cacheDir: string, store: boolean): HashJobResult {
   try {
@@ -28,9 +31,9 @@ function hashOne(abs: string, cacheDir: string, store: boolean): HashJobResult {
     } finally {
       closeSync(fd);
     }
-    let stored = false;
+    let stored = null;
     if (store) {
-      stored = hashed.bytes
+      const written = hashed.bytes
         ? writeObjectBytes(cacheDir, hashed.hash, hashed.bytes)
         : copyFileToObject(cacheDir, hashed.hash, abs, () => {
             const after = lstatSync(abs);
@@ -38,6 +41,11 @@ function hashOne(abs: string, cacheDir: string, store: boolean): HashJobResult {
               throw Object.assign(new Error(`${abs} changed while mlo was reading it`), { code: 'MLO_CHANGED_WHILE_READING' });
             }
           });
+      if (written) {
+        // The stat for the state database is taken here, off the main thread.
+        const obj = lstatSync(objectPath(cacheDir, hashed.hash));
+        stored = { ino: obj.ino, mtimeMs: obj.mtimeMs, size: obj.size };
+      }
     }
     return [hashed.hash, hashed.size, st.ino, st.mtimeMs, stored];
   } catch (err) {
