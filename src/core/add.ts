@@ -3,13 +3,13 @@
  */
 import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { clearCacheTmp, hasObject } from './cache/objects.js';
+import { clearCacheTmp, copyFileToObject, hasObject, objectPath } from './cache/objects.js';
 import { stateKeyOfObject } from './cache/verify.js';
 import { POOL_MIN_FILES, hashInPool } from './hash/pool.js';
 import { storeManifest } from './cache/manifest.js';
 import { MloError, explainFsError, usageError } from './errors.js';
 import { gitTopLevel, gitTrackedAmong } from './git.js';
-import { HASH_ALGO } from './hash/blake3.js';
+import { HASH_ALGO, SMALL_FILE, hashLargeFile } from './hash/blake3.js';
 import { withRepoLock } from './lock.js';
 import { pointerFileFor, readPointer, writePointer } from './pointer/pointer.js';
 import { POINTER_SUFFIX, type Pointer } from './pointer/schema.js';
@@ -104,7 +104,10 @@ export async function prehashDir(
   { onFile, onTotals }: Pick<AddOptions, 'onFile' | 'onTotals'>,
 ): Promise<Prehashed> {
   const abs = join(ctx.repo.root, rel);
-  if (!isDirectory(abs)) return { onFile };
+  if (!isDirectory(abs)) {
+    await prehashLargeFile(ctx, rel, abs);
+    return { onFile };
+  }
   const walked = walkDir(abs, rel, ctx.ignore);
   const known = ctx.state.lookupPrefix(`${rel}/`);
   const misses = walked.files.filter((f) => {
@@ -137,6 +140,44 @@ export async function prehashDir(
   ctx.state.flush();
   // Files the pool reported are found known by the scan; count only what the scan must still read.
   return { onFile: onFile && ((bytes: number) => (bytes > 0 ? onFile(bytes) : undefined)), walked, stored };
+}
+
+/**
+ * A single large file is hashed with reads overlapping the hashing, then stored; the scan that follows
+ * finds it in the state database. Small or unchanged files are left to the scan.
+ */
+async function prehashLargeFile(ctx: ScanContext, rel: string, abs: string): Promise<void> {
+  let st;
+  try {
+    st = lstatSync(abs);
+  } catch {
+    return; // The scan reports a missing path.
+  }
+  if (!st.isFile() || st.size <= SMALL_FILE || ctx.state.lookup(rel, statKey(st)) !== undefined) return;
+  const startedAt = Date.now();
+  let hashed;
+  try {
+    hashed = await hashLargeFile(abs);
+  } catch (err) {
+    explainFsError(err, rel);
+  }
+  if (hashed.ino !== st.ino || hashed.mtimeMs !== st.mtimeMs || hashed.size !== st.size) return; // Changing: let the scan handle it.
+  try {
+    copyFileToObject(ctx.repo.cacheDir, hashed.hash, abs, () => {
+      const after = lstatSync(abs);
+      if (after.ino !== st.ino || after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
+        throw new MloError('MLO_CHANGED_WHILE_READING', `${rel} changed while mlo was reading it`, {
+          hint: 'wait until the program writing it has finished, then run the command again',
+        });
+      }
+    });
+  } catch (err) {
+    if (err instanceof MloError) throw err;
+    explainFsError(err, rel);
+  }
+  ctx.state.record(rel, statKey(st), hashed.hash, startedAt);
+  ctx.state.record(stateKeyOfObject(hashed.hash), statKey(lstatSync(objectPath(ctx.repo.cacheDir, hashed.hash))), hashed.hash, WRITTEN_BY_MLO);
+  ctx.state.flush();
 }
 
 /** What prehashDir leaves for the scan: its progress callback, and the walk (so it is not done twice). */

@@ -62,6 +62,7 @@ export class StateDb {
 
   /** All rows whose path starts with `prefix` (one query for a whole tracked directory). */
   lookupPrefix(prefix: string): Map<string, Row> {
+    if (this.pending.length) this.flush();
     const rows = this.db
       .prepare<[string, string], Row>('SELECT path, ino, mtime, size, hash FROM hashes WHERE path >= ? AND path < ?')
       .all(prefix, `${prefix}\uffff`);
