@@ -11,7 +11,7 @@ import { MloError, explainFsError, usageError } from './errors.js';
 import { gitTopLevel, gitTrackedAmong } from './git.js';
 import { HASH_ALGO, SMALL_FILE, hashLargeFile } from './hash/blake3.js';
 import { withRepoLock } from './lock.js';
-import { pointerFileFor, readPointer, writePointer } from './pointer/pointer.js';
+import { readPointer, writePointer } from './pointer/pointer.js';
 import { POINTER_SUFFIX, type Pointer } from './pointer/schema.js';
 import type { Repo } from './repo.js';
 import { WRITTEN_BY_MLO, rowMatches, statKey } from './state.js';
