@@ -24,7 +24,7 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .option('--json', 'print machine-readable JSON on stdout')
     .option('-v, --verbose', 'more detail, and stack traces on errors')
-    .option('-q, --quiet', 'print only errors')
+    .option('-q, --quiet', 'no logs, warnings or progress: only results and errors')
     .option('-C, --cwd <dir>', 'run as if mlo was started in <dir>')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
