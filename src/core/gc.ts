@@ -12,6 +12,7 @@ import { neededObjects } from './references.js';
 import type { Repo } from './repo.js';
 import { trackedAtRev } from './revisions.js';
 import { allTracked, type Tracked } from './tracked.js';
+import { listModels, listVersionNumbers, readVersion } from './registry/registry.js';
 
 export interface GcScope {
   workspace?: boolean;
@@ -41,9 +42,24 @@ export function assertScope(scope: GcScope): void {
   }
 }
 
-/** Tracked items in the workspace plus every revision the scope names. */
+/**
+ * Every model version in the workspace's registry: a version stays servable after a newer package
+ * overwrote its file, because its blob is found in the cache by hash, so gc must keep it.
+ */
+export function registryModels(repo: Repo): Tracked[] {
+  const items: Tracked[] = [];
+  for (const model of listModels(repo)) {
+    for (const version of listVersionNumbers(repo, model.name)) {
+      const v = readVersion(repo, model.name, version);
+      items.push({ path: `registry/${model.name}@${version}`, hash: v.model.hash, size: v.model.size });
+    }
+  }
+  return items;
+}
+
+/** Tracked items in the workspace (and its model registry) plus every revision the scope names. */
 export async function trackedInScope(repo: Repo, scope: GcScope): Promise<Tracked[]> {
-  const items = [...allTracked(repo)];
+  const items = [...allTracked(repo), ...registryModels(repo)];
   const revs = new Set([...revsForScope(repo.root, scope), ...(scope.revs ?? [])]);
   for (const rev of revs) items.push(...(await trackedAtRev(repo, rev)));
   return items;
