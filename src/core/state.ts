@@ -3,7 +3,8 @@
  * its content, so a file that has not changed since mlo last read it is never hashed again. Keys are
  * workspace paths relative to the repo root, and `obj:<hash>` for cache objects already verified.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import type { Stats } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,37 +34,54 @@ export const RACY_MS = 50;
 export const WRITTEN_BY_MLO = 0;
 
 export class StateDb {
-  private readonly db: Database.Database;
-  private readonly getStmt: Database.Statement<[string], Row>;
-  private readonly putStmt: Database.Statement<[string, number, number, number, string]>;
-  private readonly delStmt: Database.Statement<[string]>;
+  private readonly tmpDir: string;
+  private conn?: {
+    db: Database.Database;
+    get: Database.Statement<[string], Row>;
+    put: Database.Statement<[string, number, number, number, string]>;
+    del: Database.Statement<[string]>;
+  };
   private pending: Row[] = [];
 
   constructor(tmpDir: string) {
-    mkdirSync(tmpDir, { recursive: true });
-    this.db = new Database(join(tmpDir, 'state.db'), { timeout: 10_000 });
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec(
+    this.tmpDir = tmpDir;
+  }
+
+  /**
+   * Opened on first use: a status whose directories all match their snapshots never needs it, and
+   * loading SQLite plus opening the file costs ~10 ms of start-up.
+   */
+  private get c() {
+    if (this.conn) return this.conn;
+    mkdirSync(this.tmpDir, { recursive: true });
+    const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+    const db = new Sqlite(join(this.tmpDir, 'state.db'), { timeout: 10_000 });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec(
       'CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, ino INTEGER NOT NULL, mtime REAL NOT NULL, size INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID',
     );
-    this.getStmt = this.db.prepare('SELECT path, ino, mtime, size, hash FROM hashes WHERE path = ?');
-    this.putStmt = this.db.prepare(
-      'INSERT INTO hashes (path, ino, mtime, size, hash) VALUES (?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET ino = excluded.ino, mtime = excluded.mtime, size = excluded.size, hash = excluded.hash',
-    );
-    this.delStmt = this.db.prepare('DELETE FROM hashes WHERE path = ?');
+    this.conn = {
+      db,
+      get: db.prepare('SELECT path, ino, mtime, size, hash FROM hashes WHERE path = ?'),
+      put: db.prepare(
+        'INSERT INTO hashes (path, ino, mtime, size, hash) VALUES (?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET ino = excluded.ino, mtime = excluded.mtime, size = excluded.size, hash = excluded.hash',
+      ),
+      del: db.prepare('DELETE FROM hashes WHERE path = ?'),
+    };
+    return this.conn;
   }
 
   /** The known hash of `path` if its stat is what it was when hashed, else undefined. */
   lookup(path: string, st: StatKey): string | undefined {
-    const row = this.getStmt.get(path);
+    const row = this.c.get.get(path);
     return row && row.ino === st.ino && row.mtime === st.mtimeMs && row.size === st.size ? row.hash : undefined;
   }
 
   /** All rows whose path starts with `prefix` (one query for a whole tracked directory). */
   lookupPrefix(prefix: string): Map<string, Row> {
     if (this.pending.length) this.flush();
-    const rows = this.db
+    const rows = this.c.db
       .prepare<[string, string], Row>('SELECT path, ino, mtime, size, hash FROM hashes WHERE path >= ? AND path < ?')
       .all(prefix, `${prefix}\uffff`);
     return new Map(rows.map((r) => [r.path, r]));
@@ -81,21 +99,23 @@ export class StateDb {
   }
 
   forget(path: string): void {
-    this.delStmt.run(path);
+    this.c.del.run(path);
   }
 
   flush(): void {
     if (this.pending.length === 0) return;
     const rows = this.pending;
     this.pending = [];
-    this.db.transaction(() => {
-      for (const r of rows) this.putStmt.run(r.path, r.ino, r.mtime, r.size, r.hash);
+    const { db, put } = this.c;
+    db.transaction(() => {
+      for (const r of rows) put.run(r.path, r.ino, r.mtime, r.size, r.hash);
     })();
   }
 
   close(): void {
     this.flush();
-    this.db.close();
+    this.conn?.db.close();
+    this.conn = undefined;
   }
 }
 

@@ -20,8 +20,7 @@ import { missingObjects } from './cache/presence.js';
 import { checkObject, stateKeyOfObject } from './cache/verify.js';
 import { MloError, isMloError } from './errors.js';
 import { assertScope, trackedInScope, type GcScope } from './gc.js';
-import { Blake3Hasher } from '@napi-rs/blake-hash';
-import { isDirHash } from './hash/blake3.js';
+import { isDirHash, newHasher } from './hash/blake3.js';
 import { withRepoLock } from './lock.js';
 import { neededObjects } from './references.js';
 import { remoteJobs, resolveRemote } from './remote-config.js';
@@ -292,11 +291,11 @@ function throwIfIncomplete(r: FetchResult, whole: unknown = r): void {
 
 /** Hashes a download while it arrives (saves reading a large object back). */
 function hashingSink() {
-  let hasher = new Blake3Hasher();
+  let hasher = newHasher();
   let bytes = 0;
   return {
     reset() {
-      hasher = new Blake3Hasher();
+      hasher = newHasher();
       bytes = 0;
     },
     update(chunk: Buffer) {

@@ -1,11 +1,13 @@
-import { pipelineStatus, type StageStatusEntry } from '../../core/pipeline/plan.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StageStatusEntry } from '../../core/pipeline/plan.js';
 import { isMloError } from '../../core/errors.js';
 import { openRepo } from '../../core/repo.js';
 import { statusTargets, type StatusEntry } from '../../core/status.js';
 import type { ActionContext } from '../action.js';
 import { color } from '../output.js';
 
-export function status({ out, flags }: ActionContext<object>, targets: string[]): void {
+export async function status({ out, flags }: ActionContext<object>, targets: string[]): Promise<void> {
   const repo = openRepo({ cwd: flags.cwd });
   const entries = statusTargets(repo, { cwd: flags.cwd, targets });
   const dirty = entries.filter((e) => e.status !== 'clean' || !e.inCache);
@@ -13,7 +15,8 @@ export function status({ out, flags }: ActionContext<object>, targets: string[])
   let stages: StageStatusEntry[] = [];
   let pipelineError: { code: string; message: string; hint?: string } | undefined;
   try {
-    if (!targets.length) stages = pipelineStatus(repo);
+    // The pipeline modules load only when there is a pipeline (start-up time of a plain data status).
+    if (!targets.length && existsSync(join(repo.root, 'mlo.yaml'))) stages = (await import('../../core/pipeline/plan.js')).pipelineStatus(repo);
   } catch (err) {
     // A broken mlo.yaml must not hide the data status: it is reported next to it.
     if (!isMloError(err)) throw err;
