@@ -5,6 +5,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { explainFsError } from './errors.js';
 
 /** Temp files mlo leaves behind only if killed; the workspace walker skips them. */
 export const TEMP_PREFIX = '.mlo-tmp-';
@@ -34,4 +35,13 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
 /** POSIX path of `p` relative to `root`, using forward slashes whatever the platform. */
 export function toPosix(p: string): string {
   return p.split('\\').join('/');
+}
+
+/** Opens a file for reading; a missing or unreadable file becomes an MloError naming `displayName`. */
+export function openForReading(file: string, displayName = file): number {
+  try {
+    return openSync(file, 'r');
+  } catch (err) {
+    explainFsError(err, displayName);
+  }
 }

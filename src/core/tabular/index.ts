@@ -7,9 +7,9 @@
  *     for (let i = 0; i < batch.length; i++) if (age.read(i) === CELL.int) total += age.num;
  *   }
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
-import { explainFsError } from '../errors.js';
+import { openForReading } from '../fsutil.js';
 import { readCsv } from './csv.js';
 import { readJsonl, type RowsOf } from './jsonl.js';
 import type { ReadOptions, RowBatch, TableFormat } from './types.js';
@@ -44,12 +44,7 @@ export function detectFormat(file: string, displayName = file): TableFormat {
 }
 
 function firstByte(file: string, displayName: string): number | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (err) {
-    explainFsError(err, displayName);
-  }
+  const fd = openForReading(file, displayName);
   try {
     const buf = Buffer.alloc(4096);
     const n = readSync(fd, buf, 0, buf.length, 0);

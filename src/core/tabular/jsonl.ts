@@ -3,8 +3,9 @@
  * memory works. Objects become rows (keys are columns); a caller-supplied `rows` hook can turn one
  * record into several rows (the serve log's per-request batches do).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
-import { MloError, explainFsError } from '../errors.js';
+import { closeSync, readSync } from 'node:fs';
+import { MloError } from '../errors.js';
+import { openForReading } from '../fsutil.js';
 import { utf8 } from './number.js';
 import { CELL, type CellKind, type Column, type RowBatch } from './types.js';
 import { nullColumn } from './csv.js';
@@ -33,12 +34,7 @@ export function* readJsonRecords(file: string, options: JsonlOptions = {}): Gene
 /** The same records, grouped per chunk read (one batch per chunk keeps batches a bounded size). */
 export function* readJsonChunks(file: string, options: JsonlOptions = {}): Generator<JsonRecord[]> {
   const name = options.displayName ?? file;
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (err) {
-    explainFsError(err, name);
-  }
+  const fd = openForReading(file, name);
   try {
     let buf = Buffer.allocUnsafe(options.chunkBytes ?? 4 << 20);
     let len = 0;
