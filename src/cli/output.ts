@@ -1,9 +1,9 @@
 /**
  * Everything mlo prints goes through here: data to stdout (human text, or one JSON document under
  * --json), logs, warnings and progress to stderr. Colour follows NO_COLOR / FORCE_COLOR and TTY detection
- * (chalk does both).
+ * (see color.ts).
  */
-import chalk from 'chalk';
+import { color } from './color.js';
 
 export interface GlobalFlags {
   json: boolean;
@@ -29,7 +29,7 @@ export interface Progress {
   done(): void;
 }
 
-export const color = chalk;
+export { color };
 
 export function createOutput(flags: GlobalFlags): Output {
   const stderr = process.stderr;
@@ -49,10 +49,10 @@ export function createOutput(flags: GlobalFlags): Output {
       if (!flags.quiet && !flags.json) stderr.write(`${message}\n`);
     },
     verbose(message) {
-      if (flags.verbose) stderr.write(`${chalk.dim(message)}\n`);
+      if (flags.verbose) stderr.write(`${color.dim(message)}\n`);
     },
     warn(message) {
-      if (!flags.quiet) stderr.write(`${chalk.yellow('warning:')} ${message}\n`);
+      if (!flags.quiet) stderr.write(`${color.yellow('warning:')} ${message}\n`);
     },
     progress(label, totals) {
       return flags.quiet || !stderr.isTTY ? silentProgress : ttyProgress(label, totals ?? {});
@@ -123,7 +123,7 @@ export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => stripAnsi(r[i] ?? '').length)));
   const fmt = (cells: string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i] - stripAnsi(c).length))).join('  ');
-  return [chalk.bold(fmt(header)), ...rows.map(fmt)];
+  return [color.bold(fmt(header)), ...rows.map(fmt)];
 }
 
 function stripAnsi(s: string): string {

@@ -4,10 +4,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { z } from 'zod';
 import { MloError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
+import { yaml } from './lazy-yaml.js';
 import { readYamlFile } from './yamlfile.js';
 
 export const LINK_TYPES = ['reflink', 'copy', 'hardlink', 'symlink'] as const;
@@ -65,6 +65,7 @@ export function readRawConfig(file: string, displayName: string): Record<string,
   return readYamlFile(file, z.record(z.string(), z.unknown()), displayName).value;
 }
 
+/** Reads and validates both config files; commands go through config-load.ts, which caches this. */
 export function loadConfig(mloDir: string): Config {
   const shared = readRawConfig(join(mloDir, CONFIG_FILE), '.mlo/config.yaml');
   const local = readRawConfig(join(mloDir, LOCAL_CONFIG_FILE), '.mlo/config.local.yaml');
@@ -99,5 +100,5 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** Writes one of the two config files atomically, keeping keys in a stable order. */
 export function writeRawConfig(file: string, raw: Record<string, unknown>): void {
-  writeFileAtomic(file, stringify(raw, { sortMapEntries: false }));
+  writeFileAtomic(file, yaml().stringify(raw, { sortMapEntries: false }));
 }

@@ -8,6 +8,7 @@ import { LINK_TYPES, type LinkType } from './config.js';
 import { cacheTmpDir } from './cache/objects.js';
 import { findRoot, repoAt } from './repo.js';
 import { probeLinkType } from './workspace/link.js';
+import { nativeWalkAvailable } from './workspace/native-walk.js';
 
 export interface DoctorReport {
   mlo: string;
@@ -17,6 +18,8 @@ export interface DoctorReport {
   memoryGiB: number;
   git?: string;
   dependencies: Record<string, string>;
+  /** Whether the C walker (native/fswalk.c) is built and in use; without it walks run in JavaScript. */
+  nativeWalker: boolean;
   repo?: {
     root: string;
     cache: string;
@@ -46,6 +49,7 @@ export function doctor(options: { cwd: string; mloVersion: string }): DoctorRepo
     cpus: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     git: gitOut.status === 0 ? gitOut.stdout.trim().replace(/^git version /, '') : undefined,
+    nativeWalker: nativeWalkAvailable(),
     dependencies: Object.fromEntries(['better-sqlite3', '@napi-rs/blake-hash', 'onnxruntime-node', '@aws-sdk/client-s3'].map((p) => [p, versionOf(p)])),
   };
   const root = findRoot(options.cwd);

@@ -4,7 +4,8 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { loadConfig, type Config } from './config.js';
+import type { Config } from './config.js';
+import { loadConfig } from './config-load.js';
 import { MloError } from './errors.js';
 
 export const MLO_DIR = '.mlo';

@@ -5,7 +5,6 @@
  */
 import type Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
-import type { Stats } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -119,7 +118,7 @@ export class StateDb {
   }
 }
 
-export function statKey(st: Stats): StatKey {
+export function statKey(st: StatKey): StatKey {
   return { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
 }
 

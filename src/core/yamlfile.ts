@@ -4,7 +4,8 @@
  * LineCounter turns a zod issue's path into a line number.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, isNode, parseDocument, type Document } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
+import { yaml } from './lazy-yaml.js';
 import type { ZodType, ZodTypeDef } from 'zod';
 import { MloError, explainFsError } from './errors.js';
 
@@ -19,6 +20,7 @@ export function parseYamlText<T>(
   file: string,
   schema: ZodType<T, ZodTypeDef, unknown>,
 ): ParsedYaml<T> {
+  const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -60,7 +62,7 @@ export function readYamlFile<T>(file: string, schema: ZodType<T, ZodTypeDef, unk
 export function lineOf(doc: Document, lines: LineCounter, path: readonly (string | number)[]): number | undefined {
   for (let depth = path.length; depth >= 0; depth--) {
     const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
-    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+    if (yaml().isNode(node) && node.range) return lines.linePos(node.range[0]).line;
   }
   return undefined;
 }

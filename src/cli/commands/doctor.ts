@@ -9,6 +9,7 @@ export function doctor({ out, flags }: ActionContext<object>): void {
     `node ${r.node} on ${r.platform}, ${r.cpus} cores, ${r.memoryGiB} GiB`,
     `git ${r.git ?? 'not found'}`,
     ...Object.entries(r.dependencies).map(([k, v]) => `${k} ${v}`),
+    `native walker: ${r.nativeWalker ? 'built' : 'not built (walks run in JavaScript; install a C compiler and run npm run build)'}`,
     ...(r.repo
       ? [
           `repository: ${r.repo.root}`,

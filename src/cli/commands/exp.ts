@@ -142,7 +142,7 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
     const lines = fastTable(header, result.runs, cell, (r, col, padded) => {
       if (col === 2 && r.status !== 'finished') return r.status === 'failed' ? color.red(padded) : color.yellow(padded);
       const m = col - 5 - params.length;
-      return !plain && m >= 0 && best[m] === r.id ? color.green.bold(padded) : padded;
+      return !plain && m >= 0 && best[m] === r.id ? color.bold(color.green(padded)) : padded;
     });
     if (result.total > result.runs.length) lines.push(color.dim(`(${result.runs.length} of ${result.total} runs; --limit to change)`));
     if (metrics.length) lines.push(color.dim(`${plain ? '★' : 'Green'}: the best value of each metric (lowest for loss/error-like names, else highest).`));

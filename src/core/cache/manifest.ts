@@ -4,24 +4,17 @@
  * directories with the same files share one manifest and diffing two versions is a merge of two lists.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { MloError, errnoCode } from '../errors.js';
 import { hashBytes } from '../hash/blake3.js';
-import { safeRelPath, fileHashSchema } from '../pointer/schema.js';
+import { FILE_HASH_MESSAGE, FILE_HASH_RE, SAFE_PATH_MESSAGE, isSafeRelPath } from '../pointer/paths.js';
 import { objectPath, writeObjectBytes } from './objects.js';
 
-export const manifestEntrySchema = z
-  .object({
-    path: safeRelPath,
-    hash: fileHashSchema,
-    size: z.number().int().nonnegative(),
-    exec: z.boolean().optional(),
-  })
-  .strict();
-
-export const manifestSchema = z.object({ schema: z.literal(1), entries: z.array(manifestEntrySchema) }).strict();
-
-export type ManifestEntry = z.infer<typeof manifestEntrySchema>;
+export interface ManifestEntry {
+  path: string;
+  hash: string;
+  size: number;
+  exec?: boolean;
+}
 
 export interface BuiltManifest {
   hash: string;
@@ -68,12 +61,43 @@ export function parseManifest(bytes: Buffer, hash: string): ManifestEntry[] {
       hint: 'remove it with `mlo fsck --remove` and fetch it again with `mlo fetch`',
     });
   }
-  const parsed = manifestSchema.safeParse(JSON.parse(bytes.toString('utf8')));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new MloError('MLO_BAD_MANIFEST', `directory manifest ${hash.slice(0, 12)}: ${issue.path.join('.')}: ${issue.message}`, {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    doc = undefined;
+  }
+  const problem = manifestProblem(doc);
+  if (problem) {
+    throw new MloError('MLO_BAD_MANIFEST', `directory manifest ${hash.slice(0, 12)}: ${problem}`, {
       hint: 'the manifest was written by a different tool or a newer mlo; it is not used',
     });
   }
-  return parsed.data.entries;
+  return (doc as { entries: ManifestEntry[] }).entries;
+}
+
+const ENTRY_KEYS = new Set(['path', 'hash', 'size', 'exec']);
+
+/**
+ * What is wrong with a parsed manifest, as "where: what", or undefined when it is valid. Checked by
+ * hand rather than with zod: a manifest can list millions of entries, and every path in it must be
+ * safe before mlo writes anything there.
+ */
+function manifestProblem(doc: unknown): string | undefined {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return '(top level): not a JSON object';
+  const top = doc as Record<string, unknown>;
+  for (const key of Object.keys(top)) if (key !== 'schema' && key !== 'entries') return `(top level): unknown key '${key}'`;
+  if (top.schema !== 1) return 'schema: must be 1';
+  if (!Array.isArray(top.entries)) return 'entries: must be a list';
+  const entries = top.entries as unknown[];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as Record<string, unknown>;
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) return `entries.${i}: must be an object`;
+    for (const key in e) if (!ENTRY_KEYS.has(key)) return `entries.${i}: unknown key '${key}'`;
+    if (typeof e.path !== 'string' || !isSafeRelPath(e.path)) return `entries.${i}.path: ${SAFE_PATH_MESSAGE}`;
+    if (typeof e.hash !== 'string' || !FILE_HASH_RE.test(e.hash)) return `entries.${i}.hash: ${FILE_HASH_MESSAGE}`;
+    if (typeof e.size !== 'number' || !Number.isSafeInteger(e.size) || e.size < 0) return `entries.${i}.size: must be a whole number of bytes`;
+    if (e.exec !== undefined && typeof e.exec !== 'boolean') return `entries.${i}.exec: must be true or false`;
+  }
+  return undefined;
 }

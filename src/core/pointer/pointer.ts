@@ -1,8 +1,18 @@
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { stringify } from 'yaml';
 import { writeFileAtomic } from '../fsutil.js';
-import { readYamlFile } from '../yamlfile.js';
-import { POINTER_SUFFIX, pointerSchema, type Pointer } from './schema.js';
+import { yaml } from '../lazy-yaml.js';
+import { explainFsError } from '../errors.js';
+import { parseYamlText } from '../yamlfile.js';
+import { parsePointerFast } from './fastparse.js';
+import { loadModule } from '../lazy-module.js';
+import type * as Schema from './schema.js';
+
+/** The zod schema, loaded only for pointers the fast reader declines (see fastparse.ts). */
+function pointerSchemaLazy(): typeof Schema.pointerSchema {
+  return loadModule<typeof Schema>(import.meta.url, './schema.js').pointerSchema;
+}
+import { POINTER_SUFFIX, type Pointer } from './paths.js';
 
 const HEADER = '# Tracked by mlo: commit this file; the data is in the mlo cache (mlo push / mlo pull share it).\n';
 
@@ -11,7 +21,13 @@ export function pointerFileFor(targetAbs: string): string {
 }
 
 export function readPointer(fileAbs: string, displayName: string): Pointer {
-  return readYamlFile(fileAbs, pointerSchema, displayName).value;
+  let text: string;
+  try {
+    text = readFileSync(fileAbs, 'utf8');
+  } catch (err) {
+    explainFsError(err, displayName);
+  }
+  return parsePointerFast(text) ?? parseYamlText(text, displayName, pointerSchemaLazy()).value;
 }
 
 /** Writes a pointer with keys in a stable order (clean git diffs). */
@@ -19,7 +35,7 @@ export function writePointer(fileAbs: string, pointer: Pointer): void {
   const ordered: Record<string, unknown> = { path: pointer.path, hash: pointer.hash, algo: pointer.algo, size: pointer.size };
   if (pointer.files !== undefined) ordered.files = pointer.files;
   if (pointer.desc !== undefined) ordered.desc = pointer.desc;
-  writeFileAtomic(fileAbs, HEADER + stringify(ordered), { fsync: false });
+  writeFileAtomic(fileAbs, HEADER + yaml().stringify(ordered), { fsync: false });
 }
 
 /** The absolute path a pointer tracks. */

@@ -14,7 +14,7 @@ import type { Repo } from '../repo.js';
 import { hashFd } from '../hash/blake3.js';
 import { RACY_MS, StateDb, statKey, rowMatches } from '../state.js';
 import { cacheGeneration, loadSnapshot, saveSnapshot, snapshotMatches, verifyByWalk, type DirSnapshot } from './snapshot.js';
-import { loadIgnore, walkDir, type IgnoreRules, type WalkResult } from './walk.js';
+import { loadIgnore, walkDir, type FileStat, type IgnoreRules, type WalkResult } from './walk.js';
 
 export interface ScanContext {
   repo: Repo;
@@ -52,7 +52,7 @@ export interface ScannedDir {
 
 export type Scanned = ScannedFile | ScannedDir;
 
-export function isExecutable(st: Stats): boolean {
+export function isExecutable(st: { mode: number }): boolean {
   return (st.mode & 0o100) !== 0;
 }
 
@@ -116,7 +116,7 @@ function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOption
   const manifest = buildManifest(entries);
   if (options.store) storeManifest(repo.cacheDir, manifest);
   // A snapshot may only name a manifest the cache holds: a later scan reads its entries from there.
-  if (!racy && (options.store || hasObject(repo.cacheDir, manifest.hash))) saveSnapshot(repo, rel, { hash: manifest.hash, size: manifest.size, presentAt: options.store ? generation : undefined }, walked.files);
+  if (!racy && (options.store || hasObject(repo.cacheDir, manifest.hash))) saveSnapshot(repo, rel, { hash: manifest.hash, size: manifest.size, presentAt: options.store ? generation : undefined, ignore: ctx.ignore.key }, walked.files);
   return { kind: 'dir', manifest, entries, symlinks: walked.symlinks, knownPresent: options.store };
 }
 
@@ -145,7 +145,7 @@ function lazyDir(manifest: ScannedDir['manifest'], repo: Repo, symlinks: string[
 }
 
 /** Hashes one file (using the state database when it can), storing it in the cache if asked. */
-export function scanFile(ctx: ScanContext, rel: string, abs: string, st: Stats, options: ScanOptions): { hash: string; size: number; exec: boolean } {
+export function scanFile(ctx: ScanContext, rel: string, abs: string, st: FileStat, options: ScanOptions): { hash: string; size: number; exec: boolean } {
   const key = statKey(st);
   const exec = isExecutable(st);
   const known = ctx.state.lookup(rel, key);
@@ -185,7 +185,7 @@ export function scanFile(ctx: ScanContext, rel: string, abs: string, st: Stats, 
 }
 
 /** A large file is hashed, then copied: if it changed in between, the copy may not match the hash. */
-function assertUnchanged(rel: string, abs: string, before: Stats): void {
+function assertUnchanged(rel: string, abs: string, before: FileStat): void {
   const after = lstatSync(abs);
   if (after.ino !== before.ino || after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
     throw new MloError('MLO_CHANGED_WHILE_READING', `${rel} changed while mlo was reading it`, {

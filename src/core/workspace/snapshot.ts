@@ -7,12 +7,12 @@
  * them only costs speed.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
 import { TEMP_PREFIX } from '../fsutil.js';
 import type { Repo } from '../repo.js';
-import type { IgnoreRules, WalkedFile } from './walk.js';
+import { visitTree, type IgnoreRules, type WalkedFile } from './walk.js';
 
 export interface DirSnapshot {
   hash: string;
@@ -20,8 +20,12 @@ export interface DirSnapshot {
   files: number;
   /** The cache generation at which every object of this manifest was known to be in the cache. */
   presentAt?: string;
+  /** The `.mloignore` rules the walk applied (see IgnoreRules.key). */
+  ignore?: string;
   /** File paths in the order the walk found them (readdir order, stable while a folder is unchanged). */
-  paths: string[];
+  readonly paths: string[];
+  /** The same paths, '\0'-separated, as stored: what the native walker compares against. */
+  pathBytes: Buffer;
   /** Index of each path in `paths`, built on first use. */
   readonly stats: Map<string, number>;
 }
@@ -30,7 +34,7 @@ function snapshotFile(repo: Repo, rel: string): string {
   return join(repo.tmpDir, 'snapshots', createHash('sha1').update(rel).digest('hex'));
 }
 
-/** Index of a file's stats in the Float64Array: three numbers per file. */
+/** A directory's snapshot, with its stats as a Float64Array of three numbers per file (inode, mtime, size). */
 export function loadSnapshot(repo: Repo, rel: string): { snap: DirSnapshot; values: Float64Array } | undefined {
   let buf: Buffer;
   try {
@@ -41,17 +45,25 @@ export function loadSnapshot(repo: Repo, rel: string): { snap: DirSnapshot; valu
   }
   try {
     const headerLen = buf.readUInt32LE(0);
-    const header = JSON.parse(buf.subarray(4, 4 + headerLen).toString('utf8')) as Omit<DirSnapshot, 'stats'> & { rel: string; pathsLen: number };
-    if (header.rel !== rel) return undefined;
+    const header = JSON.parse(buf.subarray(4, 4 + headerLen).toString('utf8')) as Omit<DirSnapshot, 'stats' | 'paths' | 'pathBytes'> & { rel: string; pathsLen: number };
+    // Snapshots from before the ignore rules were recorded are rebuilt once.
+    if (header.rel !== rel || typeof header.ignore !== 'string') return undefined;
     let off = 4 + headerLen;
-    const paths = buf.subarray(off, off + header.pathsLen).toString('utf8').split('\0');
+    const pathBytes = buf.subarray(off, off + header.pathsLen);
     off += header.pathsLen;
-    const values = new Float64Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + paths.length * 24));
+    const values = new Float64Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + header.files * 24));
+    if (values.length !== header.files * 3) return undefined;
+    // Splitting 50,000 paths into strings costs more than the native comparison that needs none of them.
+    let paths: string[] | undefined;
     let stats: Map<string, number> | undefined;
     const snap: DirSnapshot = {
-      hash: header.hash, size: header.size, files: header.files, presentAt: header.presentAt, paths,
+      hash: header.hash, size: header.size, files: header.files, presentAt: header.presentAt, ignore: header.ignore, pathBytes,
+      get paths() {
+        paths ??= header.files === 0 ? [] : pathBytes.toString('utf8').split('\0');
+        return paths;
+      },
       get stats() {
-        stats ??= new Map(paths.map((p, i) => [p, i]));
+        stats ??= new Map(this.paths.map((p, i) => [p, i]));
         return stats;
       },
     };
@@ -76,26 +88,18 @@ export function verifyByWalk(
   const { snap, values } = loaded;
   const symlinks: string[] = [];
   let n = 0;
-  const visit = (abs: string, rel: string): boolean => {
-    for (const name of readdirSync(abs)) {
-      if (name.startsWith(TEMP_PREFIX)) continue;
-      const childRel = rel ? `${rel}/${name}` : name;
-      const childAbs = `${abs}/${name}`;
-      const fromRoot = dirRelToRoot ? `${dirRelToRoot}/${childRel}` : childRel;
-      const st = lstatSync(childAbs);
-      if (st.isDirectory()) {
-        if (!ig.ignores(`${fromRoot}/`) && !visit(childAbs, childRel)) return false;
-      } else if (st.isSymbolicLink()) {
-        if (!ig.ignores(fromRoot)) symlinks.push(childRel);
-      } else if (st.isFile() && !ig.ignores(fromRoot)) {
-        const i = snap.paths[n] === childRel ? n : snap.stats.get(childRel);
-        n++;
-        if (i === undefined || values[i * 3] !== st.ino || values[i * 3 + 1] !== st.mtimeMs || values[i * 3 + 2] !== st.size) return false;
-      }
-    }
-    return true;
-  };
-  return visit(dirAbs, '') && n === snap.files ? symlinks : undefined;
+  // The native walker may skip files it matched itself, but only under the rules the snapshot was made
+  // with: a file the rules now ignore must count as a difference.
+  const compareIn = snap.ignore === ig.key ? { names: snap.pathBytes, stats: values } : undefined;
+  const walked = visitTree(dirAbs, dirRelToRoot, ig, {
+    file(rel, ino, mtimeMs, size) {
+      const i = !compareIn && snap.paths[n] === rel ? n : snap.stats.get(rel);
+      n++;
+      return i !== undefined && values[i * 3] === ino && values[i * 3 + 1] === mtimeMs && values[i * 3 + 2] === size;
+    },
+    symlink: (rel) => symlinks.push(rel),
+  }, compareIn);
+  return !walked.stopped && n + walked.matched === snap.files ? symlinks : undefined;
 }
 
 /** True when `files` are exactly the snapshot's files with the same inode, mtime and size. */
@@ -117,7 +121,7 @@ export interface SnapshotFile {
   stat: { ino: number; mtimeMs: number; size: number };
 }
 
-export function saveSnapshot(repo: Repo, rel: string, snap: { hash: string; size: number; presentAt?: string }, files: SnapshotFile[]): void {
+export function saveSnapshot(repo: Repo, rel: string, snap: { hash: string; size: number; presentAt?: string; ignore: string | undefined }, files: SnapshotFile[]): void {
   const paths = files.map((f) => f.rel);
   const pathBytes = Buffer.from(paths.join('\0'));
   const values = new Float64Array(files.length * 3);
@@ -126,7 +130,7 @@ export function saveSnapshot(repo: Repo, rel: string, snap: { hash: string; size
     values[i * 3 + 1] = f.stat.mtimeMs;
     values[i * 3 + 2] = f.stat.size;
   });
-  const header = Buffer.from(JSON.stringify({ rel, hash: snap.hash, size: snap.size, files: files.length, presentAt: snap.presentAt, pathsLen: pathBytes.length }));
+  const header = Buffer.from(JSON.stringify({ rel, hash: snap.hash, size: snap.size, files: files.length, presentAt: snap.presentAt, ignore: snap.ignore, pathsLen: pathBytes.length }));
   const len = Buffer.alloc(4);
   len.writeUInt32LE(header.length);
   const file = snapshotFile(repo, rel);
@@ -171,5 +175,5 @@ export function markSnapshotPresent(repo: Repo, rel: string): void {
     rel: path,
     stat: { ino: loaded.values[i * 3], mtimeMs: loaded.values[i * 3 + 1], size: loaded.values[i * 3 + 2] },
   }));
-  saveSnapshot(repo, rel, { hash: loaded.snap.hash, size: loaded.snap.size, presentAt: generation }, files);
+  saveSnapshot(repo, rel, { hash: loaded.snap.hash, size: loaded.snap.size, presentAt: generation, ignore: loaded.snap.ignore }, files);
 }

@@ -1,0 +1,32 @@
+/**
+ * The path and hash rules every file mlo reads must obey, without the schema library: a path in a
+ * pointer, manifest or lock is relative, uses forward slashes and never climbs out with `..`, so no
+ * file can make mlo write outside the repository. The zod schemas in schema.ts use these same rules;
+ * modules on the start-up path of `status` and `run` use them directly (zod costs ~8 ms to load).
+ */
+export const POINTER_SUFFIX = '.mlo';
+
+export const SAFE_PATH_MESSAGE = "must be a relative path inside the repository (no '..', no leading '/', no backslashes)";
+export const FILE_HASH_RE = /^[0-9a-f]{64}$/;
+export const FILE_HASH_MESSAGE = 'must be a 64-character blake3 hex digest';
+export const ANY_HASH_RE = /^[0-9a-f]{64}(\.dir)?$/;
+export const ANY_HASH_MESSAGE = "must be a 64-character blake3 hex digest (directories end in '.dir')";
+
+export function isSafeRelPath(p: string): boolean {
+  if (p.length === 0 || p.includes('\0') || p.includes('\\')) return false;
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return false;
+  return p.split('/').every((seg) => seg !== '..' && seg !== '.' && seg !== '');
+}
+
+/** A pointer file (`PATH.mlo`); schema.ts validates it. */
+export interface Pointer {
+  /** The tracked file or directory, relative to the pointer file's folder. */
+  path: string;
+  hash: string;
+  algo: 'blake3';
+  size: number;
+  /** Number of files, for directories. */
+  files?: number;
+  /** Free-form description, kept when mlo rewrites the file. */
+  desc?: string;
+}
