@@ -3,7 +3,7 @@
  */
 import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { clearCacheTmp, copyFileToObject, hasObject, objectPath } from './cache/objects.js';
+import { clearCacheTmp, copyFileToObjectWhileHashing, hasObject, objectPath } from './cache/objects.js';
 import { stateKeyOfObject } from './cache/verify.js';
 import { POOL_MIN_FILES, hashInPool } from './hash/pool.js';
 import { storeManifest } from './cache/manifest.js';
@@ -14,7 +14,7 @@ import { withRepoLock } from './lock.js';
 import { readPointer, writePointer } from './pointer/pointer.js';
 import { POINTER_SUFFIX, type Pointer } from './pointer/schema.js';
 import type { Repo } from './repo.js';
-import { WRITTEN_BY_MLO, rowMatches, statKey } from './state.js';
+import { WRITTEN_BY_MLO, rowMatches, statKey, type StateRow } from './state.js';
 import { allTracked, isDirectory, repoRelative, resolveTargets, type Tracked } from './tracked.js';
 import { ignoreInGit } from './workspace/gitignore.js';
 import { createLinker } from './workspace/link.js';
@@ -114,7 +114,7 @@ export async function prehashDir(
     const row = known.get(`${rel}/${f.rel}`);
     return !(row && rowMatches(row, statKey(f.stat)) && hasObject(ctx.repo.cacheDir, row.hash));
   });
-  if (misses.length < POOL_MIN_FILES) return { onFile, walked };
+  if (misses.length < POOL_MIN_FILES) return { onFile, walked, known };
   onTotals?.({ files: misses.length, bytes: misses.reduce((n, f) => n + f.stat.size, 0) });
   const startedAt = Date.now();
   const results = await hashInPool(misses.map((f) => ({ abs: f.abs, size: f.stat.size })), {
@@ -134,12 +134,13 @@ export async function prehashDir(
     }
     const [hash, size, ino, mtimeMs, written] = r;
     ctx.state.record(fileRel, { ino, mtimeMs, size }, hash, startedAt);
+    known.set(fileRel, { path: fileRel, ino, mtime: mtimeMs, size, hash });
     if (written) ctx.state.record(stateKeyOfObject(hash), written, hash, WRITTEN_BY_MLO);
     stored.add(hash);
   });
-  ctx.state.flush();
-  // Files the pool reported are found known by the scan; count only what the scan must still read.
-  return { onFile: onFile && ((bytes: number) => (bytes > 0 ? onFile(bytes) : undefined)), walked, stored };
+  // The scan finds the pool's results in `known` (not by reading back 50,000 rows it just queued for
+  // the state database); count only what the scan must still read.
+  return { onFile: onFile && ((bytes: number) => (bytes > 0 ? onFile(bytes) : undefined)), walked, stored, known };
 }
 
 /**
@@ -155,22 +156,18 @@ async function prehashLargeFile(ctx: ScanContext, rel: string, abs: string): Pro
   }
   if (!st.isFile() || st.size <= SMALL_FILE || ctx.state.lookup(rel, statKey(st)) !== undefined) return;
   const startedAt = Date.now();
+  const changed = () =>
+    new MloError('MLO_CHANGED_WHILE_READING', `${rel} changed while mlo was reading it`, {
+      hint: 'wait until the program writing it has finished, then run the command again',
+    });
   let hashed;
   try {
-    hashed = await hashLargeFile(abs);
-  } catch (err) {
-    explainFsError(err, rel);
-  }
-  if (hashed.ino !== st.ino || hashed.mtimeMs !== st.mtimeMs || hashed.size !== st.size) return; // Changing: let the scan handle it.
-  try {
-    copyFileToObject(ctx.repo.cacheDir, hashed.hash, abs, () => {
+    // Copied into the cache while it is hashed (see copyFileToObjectWhileHashing).
+    ({ hashed } = await copyFileToObjectWhileHashing(ctx.repo.cacheDir, abs, hashLargeFile(abs), (h) => {
       const after = lstatSync(abs);
-      if (after.ino !== st.ino || after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
-        throw new MloError('MLO_CHANGED_WHILE_READING', `${rel} changed while mlo was reading it`, {
-          hint: 'wait until the program writing it has finished, then run the command again',
-        });
-      }
-    });
+      const same = (s: { ino: number; size: number; mtimeMs: number }) => s.ino === st.ino && s.size === st.size && s.mtimeMs === st.mtimeMs;
+      if (!same(h) || !same(after)) throw changed();
+    }));
   } catch (err) {
     if (err instanceof MloError) throw err;
     explainFsError(err, rel);
@@ -185,11 +182,12 @@ interface Prehashed {
   onFile?: (bytes: number) => void;
   walked?: WalkResult;
   stored?: Set<string>;
+  known?: Map<string, StateRow>;
 }
 
 
 function trackPath(ctx: ScanContext, rel: string, previous: Pointer | undefined, pre: Prehashed): AddedPath {
-  const scanned = scanPath(ctx, rel, { store: true, onFile: pre.onFile, walked: pre.walked, stored: pre.stored });
+  const scanned = scanPath(ctx, rel, { store: true, onFile: pre.onFile, walked: pre.walked, stored: pre.stored, known: pre.known });
   if (!scanned) throw new MloError('MLO_NOT_FOUND', `${rel}: no such file or directory`, { hint: 'check the path; `mlo checkout` restores tracked data' });
   const { repo } = ctx;
   const pointer = pointerOf(rel, scanned, previous);

@@ -14,7 +14,7 @@ export interface StatKey {
   size: number;
 }
 
-interface Row {
+export interface StateRow {
   path: string;
   ino: number;
   mtime: number;
@@ -36,11 +36,11 @@ export class StateDb {
   private readonly tmpDir: string;
   private conn?: {
     db: Database.Database;
-    get: Database.Statement<[string], Row>;
+    get: Database.Statement<[string], StateRow>;
     put: Database.Statement<[string, number, number, number, string]>;
     del: Database.Statement<[string]>;
   };
-  private pending: Row[] = [];
+  private pending: StateRow[] = [];
 
   constructor(tmpDir: string) {
     this.tmpDir = tmpDir;
@@ -78,10 +78,10 @@ export class StateDb {
   }
 
   /** All rows whose path starts with `prefix` (one query for a whole tracked directory). */
-  lookupPrefix(prefix: string): Map<string, Row> {
+  lookupPrefix(prefix: string): Map<string, StateRow> {
     if (this.pending.length) this.flush();
     const rows = this.c.db
-      .prepare<[string, string], Row>('SELECT path, ino, mtime, size, hash FROM hashes WHERE path >= ? AND path < ?')
+      .prepare<[string, string], StateRow>('SELECT path, ino, mtime, size, hash FROM hashes WHERE path >= ? AND path < ?')
       .all(prefix, `${prefix}\uffff`);
     return new Map(rows.map((r) => [r.path, r]));
   }

@@ -113,6 +113,40 @@ export function copyFileToObject(cacheDir: string, hash: string, src: string, be
 }
 
 /**
+ * Stores a large file while it is being hashed: the copy (a reflink where the filesystem can, else a
+ * kernel copy on libuv's thread pool) runs during `hashing`, so on a filesystem without reflinks
+ * `add` costs about the longer of the two rather than their sum. `beforePublish` runs once both are
+ * done and throws if the file changed meanwhile (the copy might then not match the hash). Returns the
+ * hash and whether this call stored the object.
+ */
+export async function copyFileToObjectWhileHashing<H extends { hash: string }>(
+  cacheDir: string,
+  src: string,
+  hashing: Promise<H>,
+  beforePublish: (hashed: H) => void,
+): Promise<{ hashed: H; stored: boolean }> {
+  const { copyFile } = await import('node:fs/promises');
+  const tmp = newTemp(cacheDir);
+  try {
+    const [hashed] = await Promise.all([hashing, copyFile(src, tmp, constants.COPYFILE_FICLONE)]);
+    if (hasObject(cacheDir, hashed.hash)) {
+      rmSync(tmp, { force: true });
+      return { hashed, stored: false };
+    }
+    beforePublish(hashed);
+    if (statSync(tmp).size >= FSYNC_MIN) {
+      const fd = openSync(tmp, 'r+');
+      try { fsyncSync(fd); } finally { closeSync(fd); }
+    }
+    publish(cacheDir, hashed.hash, tmp);
+    return { hashed, stored: true };
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
  * Moves `src` into the cache under `hash` (for hardlink/symlink modes, where the workspace will link
  * back to the object). Falls back to a copy across filesystems.
  */

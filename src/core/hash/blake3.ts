@@ -40,10 +40,19 @@ export interface HashedFile {
   bytes?: Buffer;
 }
 
-/** Hashes an open file by streaming it through one reused 8 MiB buffer. */
-export function hashFd(fd: number, size: number): HashedFile {
+/** Files up to this size are read into one reused buffer when the caller allows it (see hashFd). */
+const SCRATCH_SIZE = 1 << 20;
+let scratch: Buffer | undefined;
+
+/**
+ * Hashes an open file: small files are read whole (and returned as `bytes`), larger ones streamed
+ * through one reused 8 MiB buffer. With `reuseBuffer`, a file of up to 1 MiB is read into a buffer
+ * that the next call overwrites: for callers that use `bytes` at once (the hashing workers store 50,000
+ * small files without allocating, and collecting, 50,000 buffers).
+ */
+export function hashFd(fd: number, size: number, { reuseBuffer = false } = {}): HashedFile {
   if (size <= SMALL_FILE) {
-    const bytes = Buffer.allocUnsafe(size);
+    const bytes = reuseBuffer && size <= SCRATCH_SIZE ? (scratch ??= Buffer.allocUnsafeSlow(SCRATCH_SIZE)).subarray(0, size) : Buffer.allocUnsafe(size);
     let off = 0;
     while (off < size) {
       const n = readSync(fd, bytes, off, size - off, off);

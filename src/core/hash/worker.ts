@@ -27,7 +27,7 @@ function hashOne(abs: string, cacheDir: string, store: boolean): HashJobResult {
     let hashed;
     try {
       st = fstatSync(fd);
-      hashed = hashFd(fd, st.size);
+      hashed = hashFd(fd, st.size, { reuseBuffer: true });
     } finally {
       closeSync(fd);
     }

@@ -12,7 +12,7 @@ import { buildManifest, readManifest, storeManifest, type ManifestEntry } from '
 import { MloError, explainFsError } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { hashFd } from '../hash/blake3.js';
-import { RACY_MS, StateDb, statKey, rowMatches } from '../state.js';
+import { RACY_MS, StateDb, statKey, rowMatches, type StateRow } from '../state.js';
 import { cacheGeneration, loadSnapshot, saveSnapshot, snapshotMatches, verifyByWalk, type DirSnapshot } from './snapshot.js';
 import { loadIgnore, walkDir, type FileStat, type IgnoreRules, type WalkResult } from './walk.js';
 
@@ -30,6 +30,8 @@ export interface ScanOptions {
   walked?: WalkResult;
   /** Hashes the caller has just stored, so the scan need not check the cache for them. */
   stored?: Set<string>;
+  /** The state rows of the directory's files, when the caller already has them (add's hashing pool). */
+  known?: Map<string, StateRow>;
 }
 
 export interface ScannedFile {
@@ -95,7 +97,7 @@ function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOption
     explainFsError(err, rel);
   }
   if (usable && snapshotMatches(loaded, walked.files)) return fromSnapshot(loaded.snap, repo, walked.symlinks, generation, options);
-  const known = ctx.state.lookupPrefix(`${rel}/`);
+  const known = options.known ?? ctx.state.lookupPrefix(`${rel}/`);
   const startedAt = Date.now();
   let racy = false;
   const entries: ManifestEntry[] = walked.files.map((f) => {
@@ -162,7 +164,7 @@ export function scanFile(ctx: ScanContext, rel: string, abs: string, st: FileSta
   }
   let hashed;
   try {
-    hashed = hashFd(fd, fstatSync(fd).size);
+    hashed = hashFd(fd, fstatSync(fd).size, { reuseBuffer: true });
   } catch (err) {
     explainFsError(err, rel);
   } finally {
