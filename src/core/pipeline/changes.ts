@@ -2,13 +2,19 @@
  * Whether a stage changed since mlo.lock recorded it, and why: its cmd, a dep's hash, a param's value,
  * or an out missing or modified (DVC's order: definition, deps, outs). Hashes come from scanPath, which
  * answers unchanged files from the state database by stat, so a no-op check reads no file content.
+ * Everything here is what a no-op `mlo run` executes, so it imports neither yaml nor zod; deciding what
+ * to do about a changed stage is plan.ts's job.
  */
-import { storeManifest } from '../cache/manifest.js';
+import { lstatSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { writeObjectBytes } from '../cache/objects.js';
 import { MloError } from '../errors.js';
 import { scanPath, type ScanContext } from '../workspace/scan.js';
+import type { Graph } from './dag.js';
 import type { Pipeline, Stage } from './load.js';
-import type { LockEntry, LockFileEntry } from './lockfile.js';
+import type { LockDoc, LockEntry, LockFileEntry } from './lockfile.js';
 import { getKey, sameValue, type ParamValues } from './params.js';
+import { FileStamps } from './stamps.js';
 
 export type ReasonKind = 'never-run' | 'cmd' | 'dep' | 'param' | 'out' | 'always-changed' | 'forced' | 'upstream';
 export type Change = 'modified' | 'missing' | 'added' | 'removed';
@@ -22,21 +28,50 @@ export interface Reason {
   message: string;
 }
 
-/** Hashes of workspace paths computed during one command; entries under a stage's outs are dropped when it writes them. */
+/** lstat, or undefined when it fails: scanPath then reports the error in its own words. */
+function statOrUndefined(abs: string): Stats | undefined {
+  try {
+    return lstatSync(abs, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+const sameStat = (a: Stats, b: Stats) => a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.size === b.size;
+
+/**
+ * Hashes of workspace paths computed during one command; entries under a stage's outs are dropped when
+ * it writes them. Single files are answered from FileStamps when their stat matches. Call save() at the end.
+ */
 export class HashMemo {
   private readonly map = new Map<string, LockFileEntry | null>();
+  private readonly stamps: FileStamps;
 
-  constructor(private readonly ctx: ScanContext) {}
+  constructor(private readonly ctx: ScanContext) {
+    this.stamps = new FileStamps(ctx.repo.tmpDir);
+  }
 
   get(rel: string): LockFileEntry | undefined {
     const hit = this.map.get(rel);
     if (hit !== undefined) return hit ?? undefined;
+    const abs = join(this.ctx.repo.root, rel);
+    const statAt = Date.now();
+    const st = statOrUndefined(abs);
+    if (st?.isFile()) {
+      const hash = this.stamps.lookup(rel, st);
+      if (hash !== undefined) return this.remember({ path: rel, hash, size: st.size });
+    }
     const scanned = scanPath(this.ctx, rel, { store: false });
+    if (scanned?.kind === 'file' && st?.isFile()) {
+      // Recorded only if the file did not change while scanPath hashed it.
+      const after = statOrUndefined(abs);
+      if (after && sameStat(after, st) && scanned.size === st.size) this.stamps.record(rel, st, scanned.hash, statAt);
+    }
     // A dep folder's manifest goes into the cache, so the next scan can use the directory snapshot
     // (a stat walk) instead of the state database; failing to store it only costs speed.
     if (scanned?.kind === 'dir' && scanned.manifest.bytes) {
       try {
-        storeManifest(this.ctx.repo.cacheDir, scanned.manifest);
+        writeObjectBytes(this.ctx.repo.cacheDir, scanned.manifest.hash, scanned.manifest.bytes);
       } catch {
         // Cache not writable here: fine.
       }
@@ -50,6 +85,11 @@ export class HashMemo {
     return entry ?? undefined;
   }
 
+  private remember(entry: LockFileEntry): LockFileEntry {
+    this.map.set(entry.path, entry);
+    return entry;
+  }
+
   set(entry: LockFileEntry): void {
     this.map.set(entry.path, entry);
   }
@@ -57,6 +97,11 @@ export class HashMemo {
   /** Forgets `rel`, everything inside it and every folder containing it. */
   forget(rel: string): void {
     for (const k of this.map.keys()) if (k === rel || k.startsWith(`${rel}/`) || rel.startsWith(`${k}/`)) this.map.delete(k);
+  }
+
+  /** Keeps the file hashes learned by this command for the next one. */
+  save(): void {
+    this.stamps.save();
   }
 }
 
@@ -179,4 +224,70 @@ export function outReasons(memo: HashMemo, stage: Stage, entry: LockEntry | unde
 /** Only missing or modified outs, each of which the lock entry records: the outs can be restored. */
 export function onlyOutsDiffer(reasons: Reason[]): boolean {
   return reasons.length > 0 && reasons.every((r) => r.kind === 'out' && (r.change === 'missing' || r.change === 'modified'));
+}
+
+/** What a stage check needs: the hashes, the pipeline (for params) and mlo.lock. */
+export interface CheckEnv {
+  memo: HashMemo;
+  pipeline: Pipeline;
+  lock: LockDoc;
+}
+
+/** A stage compared with its lock entry; `decide` (plan.ts) turns it into an action. */
+export interface Assessment {
+  current: CurrentState;
+  entry?: LockEntry;
+  frozen: boolean;
+  /** Why the stage must run: forced, always changed, or its definition or inputs differ. */
+  reasons: Reason[];
+  /** How its outs differ from the recorded ones. */
+  outs: Reason[];
+}
+
+export function assess(env: CheckEnv, stage: Stage, options: { force?: boolean }): Assessment {
+  const { deps, missing } = currentDeps(env.memo, stage);
+  const current: CurrentState = { deps, missing, params: currentParams(env.pipeline, stage) };
+  if (stage.frozen) return { current, frozen: true, reasons: [], outs: [] };
+  const entry = env.lock.stages[stage.name];
+  const reasons: Reason[] = [];
+  if (options.force) reasons.push({ kind: 'forced', message: 'forced (--force)' });
+  if (stage.alwaysChanged) reasons.push({ kind: 'always-changed', message: 'always_changed is set' });
+  else if (stage.deps.length === 0 && stage.outs.length === 0 && stage.params.length === 0) {
+    reasons.push({ kind: 'always-changed', message: 'no deps, params or outs: runs every time' });
+  }
+  reasons.push(...inputReasons(stage, entry, current));
+  return { current, entry, frozen: false, reasons, outs: outReasons(env.memo, stage, entry) };
+}
+
+/** Nothing to do: frozen, or inputs and outs are as recorded. */
+export function isUnchanged(a: Assessment): boolean {
+  return a.frozen || (a.reasons.length === 0 && a.outs.length === 0);
+}
+
+/**
+ * Errors to raise before anything runs: a dep that is neither in the workspace nor an out of a stage
+ * (naming the stage), a dep produced by a stage outside the selection, an unknown param key.
+ */
+export function preflight(env: CheckEnv, graph: Graph, names: string[]): void {
+  const selected = new Set(names);
+  for (const name of names) {
+    const stage = env.pipeline.byName.get(name)!;
+    currentParams(env.pipeline, stage);
+    for (const dep of stage.deps) {
+      const producers = [...graph.upstream.get(name)!].map((n) => env.pipeline.byName.get(n)!).filter((p) => p.outs.some((o) => o.path === dep.path || dep.path.startsWith(`${o.path}/`)));
+      if (producers.some((p) => selected.has(p.name))) continue;
+      if (env.memo.get(dep.path)) continue;
+      const where = env.pipeline.where(dep.at);
+      if (producers.length) {
+        throw new MloError('MLO_MISSING_DEP', `${where}: stage '${name}': dep '${dep.path}' is missing; stage '${producers[0].name}' writes it`, {
+          hint: `run it first: mlo run ${producers[0].name} (or drop --single-item)`,
+          meta: { stage: name, dep: dep.path },
+        });
+      }
+      throw new MloError('MLO_MISSING_DEP', `${where}: stage '${name}': dep '${dep.path}' does not exist and no stage writes it`, {
+        hint: 'create the file, fetch it (mlo pull), or fix the path in mlo.yaml',
+        meta: { stage: name, dep: dep.path },
+      });
+    }
+  }
 }

@@ -3,7 +3,7 @@
  * A's outs. Pure functions over resolved stages: build (a cycle is an error naming it), order, select.
  */
 import { MloError } from '../errors.js';
-import { JOIN } from './schema.js';
+import { JOIN } from './names.js';
 import type { Pipeline, Stage } from './load.js';
 
 export interface Graph {

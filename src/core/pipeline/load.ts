@@ -10,6 +10,7 @@ import { MloError, explainFsError, isMloError } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { lineOf, parseYamlText } from '../yamlfile.js';
 import { ParamsReader } from './params.js';
+import { assemblePipeline } from './open.js';
 import { readThroughCache } from './parsecache.js';
 import { DEFAULT_PARAMS_FILE, JOIN, PIPELINE_FILE, pipelineSchema, type PipelineFile, type StageDef, type StageEntry } from './schema.js';
 import { interpolateDeep, interpolateString, mergeVars, type Vars } from './template.js';
@@ -68,11 +69,12 @@ export function pipelineExists(repo: Repo): boolean {
   return existsSync(join(repo.root, PIPELINE_FILE));
 }
 
-export function loadPipeline(repo: Repo, params = new ParamsReader(repo.root)): Pipeline {
+export function loadPipeline(repo: Repo, params = new ParamsReader(repo.root, repo)): Pipeline {
   const file = join(repo.root, PIPELINE_FILE);
-  const readText = () => {
+  const stages = readThroughCache(repo, PIPELINE_FILE, () => {
+    let text: string;
     try {
-      return readFileSync(file, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new MloError('MLO_NO_PIPELINE', `there is no ${PIPELINE_FILE} in ${repo.root}`, {
@@ -81,22 +83,11 @@ export function loadPipeline(repo: Repo, params = new ParamsReader(repo.root)): 
       }
       explainFsError(err, PIPELINE_FILE);
     }
-  };
-  const stages = readThroughCache(repo, PIPELINE_FILE, () => {
-    const reader = new ParamsReader(repo.root);
-    const parsed = parsePipeline(readText(), reader);
+    const reader = new ParamsReader(repo.root, repo);
+    const parsed = parsePipeline(text, reader);
     return { value: parsed.stages, inputs: [PIPELINE_FILE, ...reader.files()] };
   });
-  // Line numbers are needed only for an error message: the document is parsed again only then.
-  let where: ((at: (string | number)[]) => string) | undefined;
-  const lazyWhere = (at: (string | number)[]) => {
-    if (!where) {
-      const lines = new LineCounter();
-      where = whereFn(parseDocument(readText(), { lineCounter: lines }), lines);
-    }
-    return where(at);
-  };
-  return { stages, byName: new Map(stages.map((s) => [s.name, s])), params, where: lazyWhere };
+  return assemblePipeline(repo, stages, params);
 }
 
 export function parsePipeline(text: string, params: ParamsReader): Pipeline {

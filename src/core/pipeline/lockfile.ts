@@ -12,8 +12,8 @@ import { errnoCode, explainFsError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { anyHashSchema, safeRelPath } from '../pointer/schema.js';
 import type { Repo } from '../repo.js';
-import { LOCK_FILE } from '../tracked.js';
 import { parseYamlText } from '../yamlfile.js';
+import { LOCK_FILE } from './names.js';
 import { sortDeep } from './params.js';
 import { readThroughCache } from './parsecache.js';
 

@@ -4,16 +4,23 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { MloError, errnoCode } from '../errors.js';
+import { yaml } from '../lazy-yaml.js';
+import { readCached, writeCached, type CacheHome } from './parsecache.js';
 
 export type ParamValues = Record<string, Record<string, unknown>>;
 
-/** Reads each params file once per command (many stages list the same file). */
+/**
+ * Reads each params file once per command (many stages list the same file). With `cache` (the repo),
+ * parsed files are kept in the parse cache, keyed by the file's stat, so a no-op run loads no YAML parser.
+ */
 export class ParamsReader {
   private readonly files_ = new Map<string, Record<string, unknown> | undefined>();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly cache?: CacheHome,
+  ) {}
 
   /** Every file read so far (existing or not), relative to the root. */
   files(): string[] {
@@ -23,29 +30,55 @@ export class ParamsReader {
   /** The parsed file (relative to the root), or undefined when it does not exist. */
   read(rel: string): Record<string, unknown> | undefined {
     if (this.files_.has(rel)) return this.files_.get(rel);
-    let text: string | undefined;
-    try {
-      text = readFileSync(join(this.root, rel), 'utf8');
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-    }
-    let value: Record<string, unknown> | undefined;
-    if (text !== undefined) {
-      try {
-        const parsed = rel.endsWith('.json') ? JSON.parse(text) : parse(text);
-        value = parsed ?? {};
-      } catch (err) {
-        throw new MloError('MLO_BAD_PARAMS', `${rel}: cannot parse: ${(err as Error).message.split('\n')[0]}`, {
-          hint: 'params files are YAML or JSON',
-        });
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new MloError('MLO_BAD_PARAMS', `${rel}: must hold a map of keys to values`);
-      }
+    const name = `params/${rel}`;
+    // The cache stores `{ value }` so that a missing file (undefined) is a hit too.
+    const hit = this.cache && readCached<{ value?: Record<string, unknown> }>(this.cache, name);
+    let value = hit ? hit.value : undefined;
+    if (!hit) {
+      const startedAt = Date.now();
+      value = this.parse(rel);
+      if (this.cache && jsonSafe(value)) writeCached(this.cache, name, { value }, [rel], startedAt);
     }
     this.files_.set(rel, value);
     return value;
   }
+
+  private parse(rel: string): Record<string, unknown> | undefined {
+    let text: string;
+    try {
+      text = readFileSync(join(this.root, rel), 'utf8');
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      return undefined;
+    }
+    let value: Record<string, unknown>;
+    try {
+      const parsed = rel.endsWith('.json') ? JSON.parse(text) : yaml().parse(text);
+      value = parsed ?? {};
+    } catch (err) {
+      throw new MloError('MLO_BAD_PARAMS', `${rel}: cannot parse: ${(err as Error).message.split('\n')[0]}`, {
+        hint: 'params files are YAML or JSON',
+      });
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new MloError('MLO_BAD_PARAMS', `${rel}: must hold a map of keys to values`);
+    }
+    return value;
+  }
+}
+
+/**
+ * True when JSON keeps `value` exactly: YAML's .inf, .nan and big integers do not survive JSON, so a
+ * file holding them is parsed every time rather than cached as something else.
+ */
+export function jsonSafe(value: unknown): boolean {
+  if (value === null || value === undefined || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (Array.isArray(value)) return value.every((v) => v !== undefined && jsonSafe(v));
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.entries(value).every(([k, v]) => k !== '__proto__' && v !== undefined && jsonSafe(v));
+  }
+  return false;
 }
 
 /** Looks up a dotted key (`train.lr`, `layers.0`); `found` is false when any part is missing. */
@@ -81,5 +114,6 @@ export function sortDeep(value: unknown): unknown {
 }
 
 export function sameValue(a: unknown, b: unknown): boolean {
-  return canonicalJson(a) === canonicalJson(b);
+  // Identical values serialize identically; most commands and params of a no-op run are strings or numbers.
+  return a === b || canonicalJson(a) === canonicalJson(b);
 }

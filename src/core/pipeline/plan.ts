@@ -5,12 +5,9 @@
  * `mlo run --dry` and `mlo status` (decided for all stages up front).
  */
 import { openScan } from '../workspace/scan.js';
-import { MloError } from '../errors.js';
 import type { Repo } from '../repo.js';
 import type { ScanContext } from '../workspace/scan.js';
-import {
-  currentDeps, currentParams, inputReasons, onlyOutsDiffer, outReasons, HashMemo, type CurrentState, type Reason,
-} from './changes.js';
+import { assess, HashMemo, onlyOutsDiffer, preflight, type Assessment, type CurrentState, type Reason } from './changes.js';
 import { buildGraph, selectStages, type Graph, type SelectOptions } from './dag.js';
 import { loadPipeline, pipelineExists, type Pipeline, type Stage } from './load.js';
 import { readLock, type LockDoc, type LockEntry, type LockOutEntry } from './lockfile.js';
@@ -47,18 +44,13 @@ export interface DecideOptions {
 }
 
 export function decide(env: PlanEnv, stage: Stage, options: DecideOptions): Decision {
-  const { deps, missing } = currentDeps(env.memo, stage);
-  const current: CurrentState = { deps, missing, params: currentParams(env.pipeline, stage) };
-  if (stage.frozen) return { action: 'none', reasons: [], frozen: true, current };
-  const entry = env.lock.stages[stage.name];
-  const reasons: Reason[] = [];
-  if (options.force) reasons.push({ kind: 'forced', message: 'forced (--force)' });
-  if (stage.alwaysChanged) reasons.push({ kind: 'always-changed', message: 'always_changed is set' });
-  else if (stage.deps.length === 0 && stage.outs.length === 0 && stage.params.length === 0) {
-    reasons.push({ kind: 'always-changed', message: 'no deps, params or outs: runs every time' });
-  }
-  reasons.push(...inputReasons(stage, entry, current));
-  const outs = outReasons(env.memo, stage, entry);
+  return decideFrom(env, stage, assess(env, stage, options), options);
+}
+
+/** The action for a stage already compared with its lock entry (`assess`). */
+export function decideFrom(env: PlanEnv, stage: Stage, assessed: Assessment, options: DecideOptions): Decision {
+  const { current, entry, reasons, outs } = assessed;
+  if (assessed.frozen) return { action: 'none', reasons: [], frozen: true, current };
   if (reasons.length === 0 && outs.length === 0) return { action: 'none', reasons, current };
   if (reasons.length === 0 && entry && onlyOutsDiffer(outs)) {
     const needed = outsToRestore(env, entry.outs);
@@ -84,33 +76,7 @@ export function outsToRestore(env: PlanEnv, outs: LockOutEntry[]): LockOutEntry[
   return outs.filter((o) => env.memo.get(o.path)?.hash !== o.hash);
 }
 
-/**
- * Errors to raise before anything runs: a dep that is neither in the workspace nor an out of a stage
- * (naming the stage), a dep produced by a stage outside the selection, an unknown param key.
- */
-export function preflight(env: PlanEnv, graph: Graph, names: string[]): void {
-  const selected = new Set(names);
-  for (const name of names) {
-    const stage = env.pipeline.byName.get(name)!;
-    currentParams(env.pipeline, stage);
-    for (const dep of stage.deps) {
-      const producers = [...graph.upstream.get(name)!].map((n) => env.pipeline.byName.get(n)!).filter((p) => p.outs.some((o) => o.path === dep.path || dep.path.startsWith(`${o.path}/`)));
-      if (producers.some((p) => selected.has(p.name))) continue;
-      if (env.memo.get(dep.path)) continue;
-      const where = env.pipeline.where(dep.at);
-      if (producers.length) {
-        throw new MloError('MLO_MISSING_DEP', `${where}: stage '${name}': dep '${dep.path}' is missing; stage '${producers[0].name}' writes it`, {
-          hint: `run it first: mlo run ${producers[0].name} (or drop --single-item)`,
-          meta: { stage: name, dep: dep.path },
-        });
-      }
-      throw new MloError('MLO_MISSING_DEP', `${where}: stage '${name}': dep '${dep.path}' does not exist and no stage writes it`, {
-        hint: 'create the file, fetch it (mlo pull), or fix the path in mlo.yaml',
-        meta: { stage: name, dep: dep.path },
-      });
-    }
-  }
-}
+export { preflight };
 
 export interface PlannedStage {
   name: string;
@@ -161,7 +127,9 @@ export function pipelineStatus(repo: Repo, options: { targets?: string[] } = {})
   const ctx = openScan(repo);
   try {
     const env: PlanEnv = { repo, ctx, memo: new HashMemo(ctx), pipeline, lock: readLock(repo) };
-    return planStages(env, graph, names, { runCache: false }).map((p) => ({
+    const plan = planStages(env, graph, names, { runCache: false });
+    env.memo.save();
+    return plan.map((p) => ({
       name: p.name,
       changed: p.action !== 'none',
       frozen: p.frozen,

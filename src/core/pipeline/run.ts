@@ -8,23 +8,42 @@
  */
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { openScan } from '../workspace/scan.js';
-import { storeManifest } from '../cache/manifest.js';
-import { runCheckout } from '../checkout.js';
 import { MloError, isMloError } from '../errors.js';
-import { withRepoLock } from '../lock.js';
 import type { Repo } from '../repo.js';
 import type { Tracked } from '../tracked.js';
-import { ignoreInGit } from '../workspace/gitignore.js';
-import { scanPath, type ScanContext } from '../workspace/scan.js';
-import { HashMemo, type Reason } from './changes.js';
+import { openScan, scanPath, type ScanContext } from '../workspace/scan.js';
+import { assess, HashMemo, isUnchanged, preflight, type Assessment, type Reason } from './changes.js';
 import { buildGraph, selectStages } from './dag.js';
-import { execCommands } from './exec.js';
 import type { PipelineHooks, RunStartInfo, RunSummary, StageEndResult, StageStartInfo } from './hooks.js';
-import { loadPipeline, type Stage } from './load.js';
-import { readLock, updateLock, type LockEntry, type LockOutEntry } from './lockfile.js';
-import { decide, outsToRestore, planStages, preflight, type Action, type Decision, type PlanEnv } from './plan.js';
-import { outsInCache, writeRunCache } from './runcache.js';
+import type { Stage } from './load.js';
+import type { LockEntry, LockOutEntry } from './lockfile.js';
+import { openLock, openPipeline } from './open.js';
+import type { Action, Decision, PlanEnv } from './plan.js';
+
+/**
+ * The modules a stage that restores, pulls or runs needs, loaded on first use: a no-op run never loads
+ * them (with them come yaml, zod, execa and the checkout machinery, ~15 ms of module loading).
+ */
+let work: ReturnType<typeof importWork> | undefined;
+function importWork() {
+  return Promise.all([
+    import('./plan.js'), import('./lockfile.js'), import('./runcache.js'), import('./exec.js'),
+    import('../checkout.js'), import('../cache/manifest.js'), import('../lock.js'), import('../workspace/gitignore.js'),
+  ]).then(([plan, lockfile, runcache, exec, checkout, manifest, lock, gitignore]) => ({
+    decideFrom: plan.decideFrom,
+    outsToRestore: plan.outsToRestore,
+    updateLock: lockfile.updateLock,
+    outsInCache: runcache.outsInCache,
+    writeRunCache: runcache.writeRunCache,
+    execCommands: exec.execCommands,
+    runCheckout: checkout.runCheckout,
+    storeManifest: manifest.storeManifest,
+    withRepoLock: lock.withRepoLock,
+    ignoreInGit: gitignore.ignoreInGit,
+  }));
+}
+const loadWork = () => (work ??= importWork());
+type Work = Awaited<ReturnType<typeof importWork>>;
 
 export interface RunOptions {
   /** Stage names (or foreach group names); none means every stage. */
@@ -91,16 +110,16 @@ export interface RunResult {
 
 export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise<RunResult> {
   const started = Date.now();
-  const pipeline = loadPipeline(repo);
+  const pipeline = await openPipeline(repo);
   const graph = buildGraph(pipeline);
   const names = selectStages(graph, options.targets ?? [], { singleItem: options.singleItem, downstream: options.downstream });
   const ctx = openScan(repo);
-  const env: PlanEnv = { repo, ctx, memo: new HashMemo(ctx), pipeline, lock: readLock(repo) };
+  const env: PlanEnv = { repo, ctx, memo: new HashMemo(ctx), pipeline, lock: await openLock(repo) };
   const decideOptions = { force: options.force, pull: options.pull, runCache: !options.noRunCache };
   try {
     preflight(env, graph, names);
     if (options.dry) {
-      const plan = planStages(env, graph, names, decideOptions);
+      const plan = (await import('./plan.js')).planStages(env, graph, names, decideOptions);
       return {
         ok: true, dry: true, interrupted: false, durationMs: Date.now() - started, lockChanged: false,
         stages: plan.map((p) => ({
@@ -112,6 +131,7 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
     const runner = new Runner(env, options, decideOptions);
     return await runner.run(names, graph.upstream, started);
   } finally {
+    env.memo.save();
     ctx.state.close();
   }
 }
@@ -125,6 +145,8 @@ class Runner {
   private stopping = false;
   private unexpected: unknown;
   private readonly signal: AbortSignal;
+  /** Set before any stage acts (see loadWork). */
+  private work!: Work;
 
   constructor(
     private readonly env: PlanEnv,
@@ -154,34 +176,47 @@ class Runner {
     if (this.options.hooksOnNoop) await this.startRun();
     const jobs = Math.max(1, this.options.jobs ?? 1);
     const selected = new Set(names);
-    const pending = [...names];
+    const ups = new Map(names.map((n) => [n, [...upstream.get(n)!].filter((u) => selected.has(u))]));
+    let pending = names;
     const running = new Map<string, Promise<void>>();
     const okStates = new Set(['unchanged', 'frozen', 'ran', 'restored']);
+    const failed = (name: string) => {
+      const status = this.outcomes.get(name)?.status;
+      return status === 'failed' || status === 'interrupted';
+    };
     for (;;) {
       if (this.signal.aborted) this.stopping = true;
-      if (!this.stopping) {
-        for (let i = 0; i < pending.length && running.size < jobs; ) {
-          const name = pending[i];
-          const ups = [...upstream.get(name)!].filter((u) => selected.has(u));
-          const blocked = ups.find((u) => this.outcomes.has(u) && !okStates.has(this.outcomes.get(u)!.status));
+      // Stages that turn out unchanged finish synchronously, so one sweep in topological order settles
+      // a whole no-op pipeline without a promise per stage; sweeps repeat while they make progress.
+      for (let progress = true; progress && !this.stopping && running.size < jobs; ) {
+        progress = false;
+        const waiting: string[] = [];
+        for (const name of pending) {
+          if (this.stopping || running.size >= jobs) {
+            waiting.push(name);
+            continue;
+          }
+          const mine = ups.get(name)!;
+          const blocked = mine.find((u) => this.outcomes.has(u) && !okStates.has(this.outcomes.get(u)!.status));
           if (blocked) {
-            pending.splice(i, 1);
             this.outcomes.set(name, { name, action: 'none', status: 'skipped', reasons: [{ kind: 'upstream', path: blocked, message: `upstream stage '${blocked}' did not succeed` }] });
+            progress = true;
             continue;
           }
-          if (ups.every((u) => this.outcomes.has(u))) {
-            pending.splice(i, 1);
-            const p = this.stage(name).finally(() => running.delete(name));
-            running.set(name, p);
+          if (!mine.every((u) => this.outcomes.has(u))) {
+            waiting.push(name);
             continue;
           }
-          i++;
+          progress = true;
+          const p = this.stage(name);
+          if (p) running.set(name, p.finally(() => running.delete(name)));
+          else if (failed(name) && !this.options.keepGoing) this.stopping = true;
         }
+        pending = waiting;
       }
       if (running.size === 0) break;
       await Promise.race(running.values());
-      const failed = [...this.outcomes.values()].some((o) => o.status === 'failed' || o.status === 'interrupted');
-      if (failed && !this.options.keepGoing) this.stopping = true;
+      if (!this.options.keepGoing && [...this.outcomes.keys()].some(failed)) this.stopping = true;
     }
     for (const name of pending) {
       this.outcomes.set(name, { name, action: 'none', status: 'skipped', reasons: [{ kind: 'upstream', message: this.signal.aborted ? 'the run was interrupted' : 'the run stopped after a failure' }] });
@@ -204,15 +239,32 @@ class Runner {
     return this.runStart;
   }
 
-  private async stage(name: string): Promise<void> {
+  /**
+   * Settles an unchanged stage synchronously (returns undefined); a stage with something to do is
+   * decided and carried out asynchronously (returns its promise).
+   */
+  private stage(name: string): Promise<void> | undefined {
     const stage = this.env.pipeline.byName.get(name)!;
     const t0 = Date.now();
+    try {
+      const assessed = assess(this.env, stage, this.decideOptions);
+      if (!isUnchanged(assessed)) return this.act(stage, assessed, t0);
+      this.outcomes.set(name, { name, action: 'none', status: assessed.frozen ? 'frozen' : 'unchanged', reasons: [] });
+      this.emit({ type: 'skip', stage: name, frozen: assessed.frozen });
+    } catch (err) {
+      this.fail(stage, undefined, err, t0);
+    }
+    return undefined;
+  }
+
+  private async act(stage: Stage, assessed: Assessment, t0: number): Promise<void> {
     let decision: Decision | undefined;
     try {
-      decision = decide(this.env, stage, this.decideOptions);
+      this.work = await loadWork();
+      decision = this.work.decideFrom(this.env, stage, assessed, this.decideOptions);
       if (decision.action === 'none') {
-        this.outcomes.set(name, { name, action: 'none', status: decision.frozen ? 'frozen' : 'unchanged', reasons: [] });
-        this.emit({ type: 'skip', stage: name, frozen: Boolean(decision.frozen) });
+        this.outcomes.set(stage.name, { name: stage.name, action: 'none', status: decision.frozen ? 'frozen' : 'unchanged', reasons: [] });
+        this.emit({ type: 'skip', stage: stage.name, frozen: Boolean(decision.frozen) });
         return;
       }
       if (decision.action === 'pull') {
@@ -225,14 +277,18 @@ class Runner {
       }
       await this.execute(stage, decision, t0);
     } catch (err) {
-      if (!isMloError(err)) this.unexpected ??= err;
-      const e = isMloError(err) ? err : new MloError('MLO_INTERNAL', (err as Error).message);
-      this.outcomes.set(name, {
-        name, action: decision?.action ?? 'run', status: 'failed', reasons: decision?.reasons ?? [], durationMs: Date.now() - t0,
-        error: { code: e.code, message: e.message, hint: e.hint },
-      });
-      this.emit({ type: 'done', stage: name, status: 'failed', durationMs: Date.now() - t0, error: e.message });
+      this.fail(stage, decision, err, t0);
     }
+  }
+
+  private fail(stage: Stage, decision: Decision | undefined, err: unknown, t0: number): void {
+    if (!isMloError(err)) this.unexpected ??= err;
+    const e = isMloError(err) ? err : new MloError('MLO_INTERNAL', (err as Error).message);
+    this.outcomes.set(stage.name, {
+      name: stage.name, action: decision?.action ?? 'run', status: 'failed', reasons: decision?.reasons ?? [], durationMs: Date.now() - t0,
+      error: { code: e.code, message: e.message, hint: e.hint },
+    });
+    this.emit({ type: 'done', stage: stage.name, status: 'failed', durationMs: Date.now() - t0, error: e.message });
   }
 
   private restored(stage: Stage, decision: Decision, from: RestoreSource, t0: number): void {
@@ -251,7 +307,7 @@ class Runner {
     }
     if (typeof mod.fetchTargets !== 'function') throw new MloError('MLO_PULL_UNAVAILABLE', 'this build has no fetchTargets() for --pull');
     const entry = decision.entry!;
-    const needed = outsToRestore(this.env, entry.outs);
+    const needed = this.work.outsToRestore(this.env, entry.outs);
     const targets = needed.map((o) => o.path);
     if (targets.length) {
       try {
@@ -263,14 +319,14 @@ class Runner {
         return false;
       }
     }
-    if (!outsInCache(this.env.ctx, needed)) return false;
+    if (!this.work.outsInCache(this.env.ctx, needed)) return false;
     await this.restore(stage, entry, undefined);
     return true;
   }
 
   /** Serializes writes of the cache, mlo.lock and the state within this process, under the repository lock. */
   private commit<T>(fn: () => T): Promise<T> {
-    const next = this.commitChain.then(() => withRepoLock(this.env.repo, { command: 'run' }, fn));
+    const next = this.commitChain.then(() => this.work.withRepoLock(this.env.repo, { command: 'run' }, fn));
     this.commitChain = next.catch(() => undefined);
     return next;
   }
@@ -281,27 +337,27 @@ class Runner {
     await this.commit(() => {
       const byPath = new Map(stage.outs.map((o) => [o.path, o]));
       const items = (outs: LockOutEntry[]): Tracked[] => outs.map((o) => ({ path: o.path, hash: o.hash, size: o.size, files: o.files, stage: stage.name }));
-      const needed = outsToRestore(this.env, source.outs).filter((o) => byPath.has(o.path));
+      const needed = this.work.outsToRestore(this.env, source.outs).filter((o) => byPath.has(o.path));
       const cached = needed.filter((o) => o.cache !== false);
       const uncached = needed.filter((o) => o.cache === false);
-      const result = runCheckout(ctx, items(cached), { force: true });
+      const result = this.work.runCheckout(ctx, items(cached), { force: true });
       // Outs kept in git must be plain files the user may edit: never links into the cache.
       if (uncached.length) {
         const copyCtx: ScanContext = { ...ctx, repo: { ...repo, config: { ...repo.config, cache: { ...repo.config.cache, type: ['reflink', 'copy'] } } } };
-        const r = runCheckout(copyCtx, items(uncached), { force: true });
+        const r = this.work.runCheckout(copyCtx, items(uncached), { force: true });
         result.missing.push(...r.missing);
       }
       if (result.missing.length) {
         throw new MloError('MLO_MISSING_OBJECT', `stage '${stage.name}': cannot restore ${result.missing[0].path}: its content is not in the cache`, { hint: 'run the stage with mlo run --force' });
       }
-      for (const o of source.outs) if (o.cache !== false) ignoreInGit(repo.root, o.path);
+      for (const o of source.outs) if (o.cache !== false) this.work.ignoreInGit(repo.root, o.path);
       for (const o of source.outs) this.env.memo.forget(o.path);
       if (record) this.writeEntry(stage.name, { cmd: stage.cmd, deps: record.current.deps, params: record.current.params, outs: source.outs });
     });
   }
 
   private writeEntry(name: string, entry: LockEntry): void {
-    const doc = updateLock(this.env.repo, { [name]: entry }, (n) => this.env.pipeline.byName.has(n));
+    const doc = this.work.updateLock(this.env.repo, { [name]: entry }, (n) => this.env.pipeline.byName.has(n));
     this.env.lock.stages = doc.stages;
     this.lockChanged = true;
   }
@@ -344,7 +400,7 @@ class Runner {
       ...runEnv,
       ...hookEnv,
     };
-    const r = await execCommands(stage.cmd, {
+    const r = await this.work.execCommands(stage.cmd, {
       cwd: wdirAbs,
       env: childEnv,
       signal: this.signal,
@@ -392,20 +448,20 @@ class Runner {
       }
       let entry: LockOutEntry;
       if (scanned.kind === 'dir') {
-        storeManifest(repo.cacheDir, scanned.manifest);
+        this.work.storeManifest(repo.cacheDir, scanned.manifest);
         entry = { path: out.path, hash: scanned.manifest.hash, size: scanned.manifest.size, files: scanned.manifest.files };
       } else {
         entry = { path: out.path, hash: scanned.hash, size: scanned.size };
       }
       if (!out.cache) entry.cache = false;
-      else ignoreInGit(repo.root, out.path);
+      else this.work.ignoreInGit(repo.root, out.path);
       outs.push(entry);
       this.env.memo.set(entry);
     }
     ctx.state.flush();
     const entry: LockEntry = { cmd: stage.cmd, deps: decision.current.deps, params: decision.current.params, outs };
     this.writeEntry(stage.name, entry);
-    if (decision.runCacheKey) writeRunCache(repo, decision.runCacheKey, entry);
+    if (decision.runCacheKey) this.work.writeRunCache(repo, decision.runCacheKey, entry);
     return outs;
   }
 }
