@@ -1,7 +1,8 @@
 /**
  * Loads a repository's config for every command. The validated result of `.mlo/config.yaml` plus
  * `.mlo/config.local.yaml` is remembered in `.mlo/tmp/config-cache.json` under both files' inode,
- * size and mtime, so a command whose config has not changed loads neither the YAML parser nor zod
+ * size, mtime and ctime (ctime catches an edit that restores the old mtime, such as `cp -p`), so a
+ * command whose config has not changed loads neither the YAML parser nor zod
  * (~25 ms of start-up; config.ts does the real work on a miss). A file written within RACY_MS of
  * being read is not remembered: a second edit in the same clock tick could keep its mtime (git's
  * "racily clean" problem). Losing or corrupting the cache file only costs one parse.
@@ -25,7 +26,7 @@ interface Cached {
 
 export function loadConfig(mloDir: string): Config {
   const files = ['config.yaml', 'config.local.yaml'].map((f) => lstatSync(join(mloDir, f), { throwIfNoEntry: false }));
-  const key = files.map((st) => (st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-')).join('|');
+  const key = files.map((st) => (st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : '-')).join('|');
   const cacheFile = join(mloDir, 'tmp', CACHE_FILE);
   try {
     const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as Cached;

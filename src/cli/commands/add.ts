@@ -20,8 +20,12 @@ function render(out: Output, added: AddedPath[], verb: string): void {
     added.map((a) => {
       const what = a.kind === 'dir' ? `${a.files} files, ${formatBytes(a.size)}` : formatBytes(a.size);
       return `${a.changed ? verb : 'unchanged'} ${a.path} (${what}) -> ${a.pointerFile}`;
-    }).concat(added.some((a) => a.changed) && verb === 'added' ? [`\nTo track the changes with git, run:\n    git add ${[...new Set(added.flatMap((a) => [a.pointerFile, gitignoreOf(a.path)]))].join(' ')}`] : []),
+    }),
   );
+  // Guidance, not the result: on stderr, and silent under -q.
+  if (added.some((a) => a.changed) && verb === 'added') {
+    out.info(`\nTo track the changes with git, run:\n    git add ${[...new Set(added.flatMap((a) => [a.pointerFile, gitignoreOf(a.path)]))].join(' ')}`);
+  }
 }
 
 function gitignoreOf(path: string): string {

@@ -13,7 +13,7 @@ export function init({ out, flags, opts }: ActionContext<{ scm: boolean; templat
   out.result(template ? { ...result, template } : result, () => {
     const lines = [
       result.created
-        ? `Initialized mlo in ${result.root}/.mlo${result.scm ? '' : ' (no git)'}\nNext: mlo add <data>, then git add the .mlo pointer files and commit.`
+        ? `Initialized mlo in ${result.root}/.mlo${result.scm ? '' : ' (no git)'}`
         : `mlo is already initialized in ${result.root}`,
     ];
     if (template) {
@@ -21,4 +21,6 @@ export function init({ out, flags, opts }: ActionContext<{ scm: boolean; templat
     }
     return lines;
   });
+  // Guidance, not the result: on stderr, and silent under -q.
+  if (result.created) out.info('Next: mlo add <data>, then git add the .mlo pointer files and commit.');
 }

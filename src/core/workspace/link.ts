@@ -5,12 +5,11 @@
  * they are opt-in, and the object stays read-only so an in-place edit fails instead of corrupting it.
  */
 import { chmodSync, constants, copyFileSync, linkSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { LinkType } from '../config.js';
 import { objectPath } from '../cache/objects.js';
 import { errnoCode } from '../errors.js';
-import { TEMP_PREFIX } from '../fsutil.js';
+import { tempName } from '../fsutil.js';
 import type { Repo } from '../repo.js';
 
 /** Errors that mean "this filesystem cannot do this link type": try the next one. */
@@ -33,7 +32,7 @@ export function createLinker(repo: Repo, types: LinkType[] = repo.config.cache.t
           throw new Error(`none of the link types ${types.join(', ')} works on this filesystem`);
         }
         // A sibling temp file: the rename into place then never crosses filesystems.
-        const tmp = join(dirname(destAbs), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
+        const tmp = tempName(destAbs);
         try {
           makeLink(type, src, tmp, exec);
           renameSync(tmp, destAbs);
@@ -73,7 +72,7 @@ function makeLink(type: LinkType, src: string, tmp: string, exec: boolean): void
 /** The first link type in `types` that works in this repository (for `mlo doctor`). */
 export function probeLinkType(repo: Repo, probeObject: string, types: LinkType[]): LinkType | undefined {
   for (const type of types) {
-    const tmp = join(repo.root, `${TEMP_PREFIX}probe-${randomBytes(4).toString('hex')}`);
+    const tmp = tempName(join(repo.root, 'probe'));
     try {
       makeLink(type, probeObject, tmp, false);
       return type;

@@ -20,6 +20,8 @@ export interface ScanContext {
   repo: Repo;
   state: StateDb;
   ignore: IgnoreRules;
+  /** The cache generation, read once per command (a file read and a stat; `run` scans many folders). */
+  generation?: string;
 }
 
 export interface ScanOptions {
@@ -82,7 +84,7 @@ export function scanPath(ctx: ScanContext, rel: string, options: ScanOptions): S
 
 function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOptions): ScannedDir {
   const { repo } = ctx;
-  const generation = cacheGeneration(repo);
+  const generation = (ctx.generation ??= cacheGeneration(repo));
   const loaded = loadSnapshot(repo, rel);
   // When storing, a snapshot is enough only if the objects are known to be in the cache.
   const usable = loaded && hasObject(repo.cacheDir, loaded.snap.hash) && (!options.store || loaded.snap.presentAt === generation);

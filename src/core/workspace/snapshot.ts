@@ -6,7 +6,6 @@
  * and manifest parse were ~300 ms of a 1.2 s status). Snapshots live in `.mlo/tmp/snapshots/`; losing
  * them only costs speed.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
@@ -30,8 +29,20 @@ export interface DirSnapshot {
   readonly stats: Map<string, number>;
 }
 
+/**
+ * The snapshot's file name: the directory's path, escaped (readable, and no hashing library to load);
+ * a path too long for a file name gets a 64-bit FNV-1a digest instead. The header's `rel` is checked
+ * on load, so a digest collision is a miss, never a wrong answer.
+ */
 function snapshotFile(repo: Repo, rel: string): string {
-  return join(repo.tmpDir, 'snapshots', createHash('sha1').update(rel).digest('hex'));
+  const escaped = encodeURIComponent(rel);
+  return join(repo.tmpDir, 'snapshots', escaped.length <= 200 ? escaped : `fnv-${fnv1a64(rel)}`);
+}
+
+function fnv1a64(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(text)) hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
+  return hash.toString(16).padStart(16, '0');
 }
 
 /** A directory's snapshot, with its stats as a Float64Array of three numbers per file (inode, mtime, size). */
