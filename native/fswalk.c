@@ -1,8 +1,11 @@
 /*
  * fswalk: the one hot loop of `mlo status`, `add` and `run` written in C: walk a directory tree and
- * lstat every regular file, on several threads. From JavaScript each lstat costs ~2.7 us (the syscall
- * plus building a Stats object); here it is the bare syscall, and two threads share the work, as
- * git's preloaded index does. Optional: mlo falls back to its JavaScript walk when this is not built.
+ * stat every regular file, on several threads. From JavaScript each lstat costs ~2.7 us (the syscall
+ * plus building a Stats object); here it is the bare syscall, and the threads share the work, as
+ * git's preloaded index does. Two phases: the threads read folders (one block per folder), the blocks
+ * are laid out depth-first, then the threads stat the files in chunks, by name relative to their open
+ * folder. 50,000 files in 50 folders: 39 ms on two threads, 75 ms on one, ~140 ms from JavaScript.
+ * Optional: mlo falls back to its JavaScript walk when this is not built.
  *
  * walk(root: string, threads: number) -> { names: Buffer, types: Uint8Array, stats: Float64Array } | null
  *   names  every entry below root, relative to it with '/' separators, in depth-first readdir order
@@ -40,7 +43,10 @@ typedef struct {
   size_t names_len, names_cap;
   size_t *offsets;  /* start of each entry's name in `names` */
   uint8_t *types;
-  size_t count, offsets_cap, types_cap;
+  int32_t *parents; /* per entry: index in `dirs` of its folder, or -1 (stat by full path) */
+  size_t count, offsets_cap, types_cap, parents_cap;
+  DIR **dirs;       /* folders kept open for phase 2, so it can fstatat() by name */
+  size_t dir_count, dirs_cap;
   double *stats;    /* four per entry, filled in phase 2 */
   const char *root;
   size_t root_len;
@@ -60,12 +66,14 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem) {
   return 0;
 }
 
-static int push_entry(walk_t *w, const char *prefix, size_t prefix_len, const char *name, uint8_t type) {
+static int push_entry(walk_t *w, const char *prefix, size_t prefix_len, const char *name, uint8_t type, int32_t parent) {
   size_t name_len = strlen(name);
   size_t need = w->names_len + prefix_len + name_len + 2;
   if (grow((void **)&w->names, &w->names_cap, need, 1)) return -1;
   if (grow((void **)&w->offsets, &w->offsets_cap, w->count + 1, sizeof(size_t))) return -1;
   if (grow((void **)&w->types, &w->types_cap, w->count + 1, 1)) return -1;
+  if (grow((void **)&w->parents, &w->parents_cap, w->count + 1, sizeof(int32_t))) return -1;
+  w->parents[w->count] = parent;
   w->offsets[w->count] = w->names_len;
   w->types[w->count] = type;
   w->count++;
@@ -80,13 +88,67 @@ static int push_entry(walk_t *w, const char *prefix, size_t prefix_len, const ch
   return 0;
 }
 
-/* Phase 1: readdir only (d_type names the kind of entry without a stat on ext4, xfs, btrfs, tmpfs). */
-static int visit(walk_t *w, int dirfd, size_t rel_off, size_t rel_len) {
-  DIR *d = fdopendir(dirfd);
-  if (!d) {
-    close(dirfd);
-    return -1;
+/*
+ * Folders kept open between the phases. A stat by name relative to an open folder skips resolving the
+ * whole path again (measured: 50,000 fstatat() 50 ms against 69 ms for lstat() of full paths). Beyond
+ * this many, folders are closed after reading and their files are stat'ed by full path.
+ */
+#define MAX_OPEN_DIRS 256
+
+/* Phase 1 reads folders on all threads: one block per folder, its entries' base names and kinds. */
+typedef struct {
+  char *rel;          /* the folder's path from the root ("" for the root itself) */
+  char *names;        /* base names, each terminated by '\0' */
+  size_t names_len, names_cap;
+  size_t *name_offs;
+  uint8_t *types;
+  int32_t *child;     /* for a folder entry: its block; else -1 */
+  size_t count, offs_cap, types_cap, child_cap;
+  DIR *dir;           /* kept open for phase 2, or NULL */
+} block_t;
+
+typedef struct {
+  const char *root;
+  size_t root_len;
+  block_t **blocks;   /* in discovery order; the array is guarded by `lock`, each block by its reader */
+  size_t block_count, blocks_cap, next;
+  int busy, failed, open_dirs;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+} reader_t;
+
+static int new_block(reader_t *r, const char *parent_rel, const char *name, int32_t *index) {
+  block_t *b = calloc(1, sizeof *b);
+  if (!b) return -1;
+  size_t plen = strlen(parent_rel), nlen = strlen(name);
+  b->rel = malloc(plen + nlen + 2);
+  if (!b->rel) { free(b); return -1; }
+  if (plen) { memcpy(b->rel, parent_rel, plen); b->rel[plen] = '/'; memcpy(b->rel + plen + 1, name, nlen + 1); }
+  else memcpy(b->rel, name, nlen + 1);
+  pthread_mutex_lock(&r->lock);
+  int rc = grow((void **)&r->blocks, &r->blocks_cap, r->block_count + 1, sizeof(block_t *));
+  if (rc == 0) {
+    *index = (int32_t)r->block_count;
+    r->blocks[r->block_count++] = b;
+    pthread_cond_signal(&r->cond);
   }
+  pthread_mutex_unlock(&r->lock);
+  if (rc) { free(b->rel); free(b); }
+  return rc;
+}
+
+static int read_block(reader_t *r, block_t *b) {
+  char path[PATH_MAX];
+  size_t rlen = strlen(b->rel);
+  if (r->root_len + rlen + 2 >= sizeof path) return -1;
+  memcpy(path, r->root, r->root_len);
+  if (rlen) { path[r->root_len] = '/'; memcpy(path + r->root_len + 1, b->rel, rlen + 1); }
+  else path[r->root_len] = 0;
+  /* Below the root, a folder replaced by a symlink since readdir is not followed. */
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (rlen ? O_NOFOLLOW : 0));
+  if (fd < 0) return -1;
+  DIR *d = fdopendir(fd);
+  if (!d) { close(fd); return -1; }
   struct dirent *e;
   int rc = 0;
   while (rc == 0 && (errno = 0, e = readdir(d)) != NULL) {
@@ -99,32 +161,117 @@ static int visit(walk_t *w, int dirfd, size_t rel_off, size_t rel_len) {
       case DT_LNK: type = T_SYMLINK; break;
       case DT_UNKNOWN: {
         struct stat st;
-        if (fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) != 0) { type = T_VANISHED; break; }
+        if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) != 0) { type = T_VANISHED; break; }
         type = S_ISREG(st.st_mode) ? T_FILE : S_ISDIR(st.st_mode) ? T_DIR : S_ISLNK(st.st_mode) ? T_SYMLINK : T_OTHER;
         break;
       }
       default: type = T_OTHER;
     }
-    /* The prefix lives in w->names, which push_entry may move: copy it out first. */
-    char prefix[PATH_MAX];
-    if (rel_len >= sizeof prefix) { rc = -1; break; }
-    memcpy(prefix, w->names + rel_off, rel_len);
-    size_t child_off = w->names_len;
-    if (push_entry(w, prefix, rel_len, n, type)) { rc = -1; break; }
-    if (type == T_DIR) {
-      int child = openat(dirfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (child < 0) { rc = -1; break; }
-      rc = visit(w, child, child_off, strlen(w->names + child_off));
-    }
+    size_t nlen = strlen(n);
+    if (grow((void **)&b->names, &b->names_cap, b->names_len + nlen + 1, 1) ||
+        grow((void **)&b->name_offs, &b->offs_cap, b->count + 1, sizeof(size_t)) ||
+        grow((void **)&b->types, &b->types_cap, b->count + 1, 1) ||
+        grow((void **)&b->child, &b->child_cap, b->count + 1, sizeof(int32_t))) { rc = -1; break; }
+    b->name_offs[b->count] = b->names_len;
+    memcpy(b->names + b->names_len, n, nlen + 1);
+    b->names_len += nlen + 1;
+    b->types[b->count] = type;
+    b->child[b->count] = -1;
+    if (type == T_DIR && new_block(r, b->rel, n, &b->child[b->count])) rc = -1;
+    b->count++;
   }
   if (rc == 0 && errno != 0) rc = -1;
-  closedir(d);
+  pthread_mutex_lock(&r->lock);
+  int keep = r->open_dirs < MAX_OPEN_DIRS;
+  if (keep) r->open_dirs++;
+  pthread_mutex_unlock(&r->lock);
+  if (keep) b->dir = d;
+  else closedir(d);
+  return rc;
+}
+
+static void *reader_thread(void *arg) {
+  reader_t *r = arg;
+  for (;;) {
+    pthread_mutex_lock(&r->lock);
+    while (r->next == r->block_count && r->busy > 0 && !r->failed) pthread_cond_wait(&r->cond, &r->lock);
+    if (r->next == r->block_count || r->failed) {
+      pthread_cond_broadcast(&r->cond);
+      pthread_mutex_unlock(&r->lock);
+      return NULL;
+    }
+    block_t *b = r->blocks[r->next++];
+    r->busy++;
+    pthread_mutex_unlock(&r->lock);
+    int rc = read_block(r, b);
+    pthread_mutex_lock(&r->lock);
+    r->busy--;
+    if (rc) r->failed = 1;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+  }
+}
+
+/* Lays the blocks out depth-first (a folder's entries right after it), handing open folders to `w`. */
+static int emit(walk_t *w, reader_t *r, block_t *b) {
+  int32_t parent = -1;
+  if (b->dir) {
+    if (grow((void **)&w->dirs, &w->dirs_cap, w->dir_count + 1, sizeof(DIR *))) return -1;
+    parent = (int32_t)w->dir_count;
+    w->dirs[w->dir_count++] = b->dir;
+    b->dir = NULL;
+  }
+  size_t rlen = strlen(b->rel);
+  for (size_t j = 0; j < b->count; j++) {
+    if (push_entry(w, b->rel, rlen, b->names + b->name_offs[j], b->types[j], parent)) return -1;
+    if (b->child[j] >= 0 && emit(w, r, r->blocks[b->child[j]])) return -1;
+  }
+  return 0;
+}
+
+static void free_reader(reader_t *r) {
+  for (size_t i = 0; i < r->block_count; i++) {
+    block_t *b = r->blocks[i];
+    if (b->dir) closedir(b->dir);
+    free(b->rel);
+    free(b->names);
+    free(b->name_offs);
+    free(b->types);
+    free(b->child);
+    free(b);
+  }
+  free(r->blocks);
+}
+
+/* Phase 1: every folder read (on `threads` threads), then laid out in `w`. */
+static int read_tree(walk_t *w, int threads) {
+  reader_t r;
+  memset(&r, 0, sizeof r);
+  r.root = w->root;
+  r.root_len = w->root_len;
+  pthread_mutex_init(&r.lock, NULL);
+  pthread_cond_init(&r.cond, NULL);
+  int32_t root_index;
+  int rc = new_block(&r, "", "", &root_index);
+  if (rc == 0) {
+    pthread_t tids[16];
+    int started = 0;
+    for (int i = 1; i < threads; i++) {
+      if (pthread_create(&tids[started], NULL, reader_thread, &r) == 0) started++;
+    }
+    reader_thread(&r);
+    for (int i = 0; i < started; i++) pthread_join(tids[i], NULL);
+    rc = r.failed ? -1 : emit(w, &r, r.blocks[0]);
+  }
+  free_reader(&r);
+  pthread_cond_destroy(&r.cond);
+  pthread_mutex_destroy(&r.lock);
   return rc;
 }
 
 #define CHUNK 256
 
-/* Phase 2: lstat every file, a chunk at a time, on each thread. */
+/* Phase 2: stat every file, a chunk at a time, on each thread. */
 static void *stat_worker(void *arg) {
   walk_t *w = arg;
   char path[PATH_MAX];
@@ -145,11 +292,17 @@ static void *stat_worker(void *arg) {
       s[0] = s[1] = s[2] = s[3] = 0;
       if (w->types[i] != T_FILE) continue;
       const char *rel = w->names + w->offsets[i];
-      size_t len = strlen(rel);
-      if (len >= room) { w->types[i] = T_VANISHED; continue; }
-      memcpy(tail, rel, len + 1);
       struct stat st;
-      if (lstat(path, &st) != 0) { w->types[i] = T_VANISHED; continue; }
+      int32_t parent = w->parents[i];
+      if (parent >= 0) {
+        const char *slash = strrchr(rel, '/');
+        if (fstatat(dirfd(w->dirs[parent]), slash ? slash + 1 : rel, &st, AT_SYMLINK_NOFOLLOW) != 0) { w->types[i] = T_VANISHED; continue; }
+      } else {
+        size_t len = strlen(rel);
+        if (len >= room) { w->types[i] = T_VANISHED; continue; }
+        memcpy(tail, rel, len + 1);
+        if (lstat(path, &st) != 0) { w->types[i] = T_VANISHED; continue; }
+      }
       if (!S_ISREG(st.st_mode)) { w->types[i] = S_ISDIR(st.st_mode) ? T_DIR : S_ISLNK(st.st_mode) ? T_SYMLINK : T_OTHER; continue; }
       /* The same arithmetic as Node's Stats (lib/internal/fs/utils.js msFromTimeSpec). */
       s[0] = (double)st.st_ino;
@@ -191,6 +344,9 @@ static size_t match_snapshot(walk_t *w, const char *snap, size_t snap_len, const
 }
 
 static void free_walk(walk_t *w) {
+  for (size_t i = 0; i < w->dir_count; i++) closedir(w->dirs[i]);
+  free(w->dirs);
+  free(w->parents);
   free(w->names);
   free(w->offsets);
   free(w->types);
@@ -234,16 +390,7 @@ static napi_value walk(napi_env env, napi_callback_info info) {
   memset(&w, 0, sizeof w);
   w.root = root;
   w.root_len = root_len;
-  int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  /* The root's own rel path is empty: an empty string at offset 0 that is not an entry. */
-  if (fd < 0 || grow((void **)&w.names, &w.names_cap, 1, 1)) {
-    if (fd >= 0) close(fd);
-    free_walk(&w);
-    return nul;
-  }
-  w.names[0] = 0;
-  w.names_len = 1;
-  if (visit(&w, fd, 0, 0) != 0 || (w.count && !(w.stats = malloc(w.count * 4 * sizeof(double))))) {
+  if (read_tree(&w, threads) != 0 || (w.count && !(w.stats = malloc(w.count * 4 * sizeof(double))))) {
     free_walk(&w);
     return nul;
   }

@@ -20,6 +20,13 @@ describe('native walker', () => {
       writeFileSync(join(data, `d${d}`, `${TEMP_PREFIX}123`), 'temp');
     }
     mkdirSync(join(data, 'empty'));
+    // More folders than the walker keeps open (256): the rest are stat'ed by full path.
+    for (let d = 0; d < 300; d++) {
+      const deep = join(data, 'many', `m${d}`, 'x', 'y');
+      mkdirSync(deep, { recursive: true });
+      writeFileSync(join(deep, 'leaf.txt'), `${d}`);
+      writeFileSync(join(data, 'many', `m${d}`, 'top.txt'), `${d}`);
+    }
     writeFileSync(join(data, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
     symlinkSync('run.sh', join(data, 'link'));
     writeFileSync(join(root, '.mloignore'), '*.pyc\n__pycache__/\n');
@@ -29,7 +36,7 @@ describe('native walker', () => {
   it.skipIf(!nativeWalkAvailable())('finds exactly the files, stats and symlinks the JavaScript walk finds', () => {
     const native = walkDir(join(root, 'data'), 'data', loadIgnore(root));
     const js = walkDir(join(root, 'data'), 'data', loadIgnore(root), { native: false });
-    expect(native.files.length).toBe(5 * 301 + 1);
+    expect(native.files.length).toBe(5 * 301 + 1 + 600);
     // Node sorts each folder's entries; the native walker keeps readdir order. Same set, same stats.
     const byPath = (w: typeof js) => new Map(w.files.map((f) => [f.rel, f.stat]));
     expect([...byPath(native)].sort()).toEqual([...byPath(js)].sort());
