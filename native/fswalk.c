@@ -254,9 +254,15 @@ static int read_tree(walk_t *w, int threads) {
   int32_t root_index;
   int rc = new_block(&r, "", "", &root_index);
   if (rc == 0) {
+    /* The root first, alone: a folder without subfolders (most pipeline deps) starts no thread. */
+    r.next = 1;
+    rc = read_block(&r, r.blocks[0]);
+  }
+  if (rc == 0) {
     pthread_t tids[16];
     int started = 0;
-    for (int i = 1; i < threads; i++) {
+    int wanted = r.block_count - 1 < (size_t)threads ? (int)(r.block_count - 1) : threads;
+    for (int i = 1; i < wanted; i++) {
       if (pthread_create(&tids[started], NULL, reader_thread, &r) == 0) started++;
     }
     reader_thread(&r);
