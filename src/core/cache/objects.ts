@@ -112,6 +112,38 @@ export function copyFileToObject(cacheDir: string, hash: string, src: string, be
   }
 }
 
+/** Whether FICLONE works from the workspace into this cache; learned on the first small file. */
+let smallReflinks: boolean | undefined;
+
+/** The errors that mean "this filesystem (pair) cannot clone", as opposed to a real failure. */
+const NO_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY']);
+
+/**
+ * Stores a small file the caller has just read and hashed. Where the filesystem can clone, the object
+ * is a reflink of `src` (no data written, no space used: the point of the reflink default); else the
+ * bytes in memory are written. `beforePublish` throws if `src` changed since it was read, since the
+ * clone would then not match the hash. Returns whether this call stored the object.
+ */
+export function storeSmallFile(cacheDir: string, hash: string, src: string, bytes: Uint8Array, beforePublish: () => void): boolean {
+  if (smallReflinks !== false) {
+    if (hasObject(cacheDir, hash)) return false;
+    const tmp = newTemp(cacheDir);
+    try {
+      copyFileSync(src, tmp, constants.COPYFILE_FICLONE_FORCE);
+      smallReflinks = true;
+      beforePublish();
+      publish(cacheDir, hash, tmp);
+      return true;
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (smallReflinks === true || code === undefined || !NO_CLONE.has(code)) throw err;
+      smallReflinks = false;
+    }
+  }
+  return writeObjectBytes(cacheDir, hash, bytes);
+}
+
 /**
  * Stores a large file while it is being hashed: the copy (a reflink where the filesystem can, else a
  * kernel copy on libuv's thread pool) runs during `hashing`, so on a filesystem without reflinks

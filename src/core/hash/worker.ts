@@ -5,7 +5,7 @@
  */
 import { closeSync, fstatSync, lstatSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { copyFileToObject, objectPath, writeObjectBytes } from '../cache/objects.js';
+import { copyFileToObject, objectPath, storeSmallFile } from '../cache/objects.js';
 import { hashFd } from './blake3.js';
 
 export interface HashJob {
@@ -33,14 +33,15 @@ function hashOne(abs: string, cacheDir: string, store: boolean): HashJobResult {
     }
     let stored = null;
     if (store) {
+      const unchanged = () => {
+        const after = lstatSync(abs);
+        if (after.ino !== st.ino || after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
+          throw Object.assign(new Error(`${abs} changed while mlo was reading it`), { code: 'MLO_CHANGED_WHILE_READING' });
+        }
+      };
       const written = hashed.bytes
-        ? writeObjectBytes(cacheDir, hashed.hash, hashed.bytes)
-        : copyFileToObject(cacheDir, hashed.hash, abs, () => {
-            const after = lstatSync(abs);
-            if (after.ino !== st.ino || after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
-              throw Object.assign(new Error(`${abs} changed while mlo was reading it`), { code: 'MLO_CHANGED_WHILE_READING' });
-            }
-          });
+        ? storeSmallFile(cacheDir, hashed.hash, abs, hashed.bytes, unchanged)
+        : copyFileToObject(cacheDir, hashed.hash, abs, unchanged);
       if (written) {
         // The stat for the state database is taken here, off the main thread.
         const obj = lstatSync(objectPath(cacheDir, hashed.hash));

@@ -6,7 +6,7 @@
  */
 import { closeSync, fstatSync, lstatSync, openSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { copyFileToObject, hasObject, writeObjectBytes } from '../cache/objects.js';
+import { copyFileToObject, hasObject, storeSmallFile } from '../cache/objects.js';
 import { markVerified } from '../cache/verify.js';
 import { buildManifest, readManifest, storeManifest, type ManifestEntry } from '../cache/manifest.js';
 import { MloError, explainFsError } from '../errors.js';
@@ -175,7 +175,7 @@ export function scanFile(ctx: ScanContext, rel: string, abs: string, st: FileSta
   if (options.store) {
     try {
       const stored = hashed.bytes
-        ? writeObjectBytes(ctx.repo.cacheDir, hashed.hash, hashed.bytes)
+        ? storeSmallFile(ctx.repo.cacheDir, hashed.hash, abs, hashed.bytes, () => assertUnchanged(rel, abs, st))
         : copyFileToObject(ctx.repo.cacheDir, hashed.hash, abs, () => assertUnchanged(rel, abs, st));
       if (stored) markVerified(ctx.repo.cacheDir, ctx.state, hashed.hash);
     } catch (err) {
