@@ -219,9 +219,10 @@ function pointerOf(rel: string, scanned: Scanned, previous: Pointer | undefined)
 
 /**
  * With hardlink or symlink chosen, the workspace copy is replaced by a link to the (read-only) object;
- * with reflink or copy the workspace file is already an independent copy and is left alone.
+ * with reflink or copy the workspace file is already an independent copy and is left alone. Shared
+ * with `mlo run`, whose cached stage outs are linked exactly as added paths are.
  */
-function relinkShared(ctx: ScanContext, rel: string, scanned: Scanned): void {
+export function relinkShared(ctx: ScanContext, rel: string, scanned: Scanned): void {
   const type = ctx.repo.config.cache.type[0];
   if (type !== 'hardlink' && type !== 'symlink') return;
   const linker = createLinker(ctx.repo);

@@ -10,7 +10,7 @@
  *     path that needs it;
  *   - every transfer is idempotent, so running a command again after Ctrl-C carries on.
  */
-import { lstatSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openScan } from './workspace/scan.js';
 import { runCheckout, type CheckoutResult } from './checkout.js';
@@ -20,16 +20,17 @@ import { missingObjects } from './cache/presence.js';
 import { checkObject, stateKeyOfObject } from './cache/verify.js';
 import { MloError, isMloError } from './errors.js';
 import { assertScope, trackedInScope, type GcScope } from './gc.js';
-import { isDirHash, newHasher } from './hash/blake3.js';
+import { hashBytes, isDirHash, newHasher } from './hash/blake3.js';
 import { withRepoLock } from './lock.js';
-import { neededObjects } from './references.js';
+import { neededObjects, type NeededObject } from './references.js';
 import { remoteJobs, resolveRemote } from './remote-config.js';
+import type { LockEntry } from './pipeline/lockfile.js';
 import type { Repo } from './repo.js';
 import { StateDb, WRITTEN_BY_MLO, statKey } from './state.js';
 import { repoRelative, resolveTargets, type Tracked } from './tracked.js';
 import { POINTER_SUFFIX } from './pointer/schema.js';
 import { RemoteIndex } from '../storage/known.js';
-import { hashOfKey, objectKey } from '../storage/layout.js';
+import { RUNS_PREFIX, hashOfKey, objectKey, runEntryKey, runOfKey } from '../storage/layout.js';
 import { runPool } from '../storage/pool.js';
 import { findOnRemote, type PresenceStrategy } from '../storage/presence.js';
 import { createRemote, type Remote, type RemoteEntry, type RemoteSpec } from '../storage/remote.js';
@@ -58,6 +59,8 @@ export interface SyncOptions extends SyncScope {
   progress?: SyncProgress;
   /** The caller already holds the repository lock (e.g. `mlo run --pull`); it is not taken again. */
   locked?: boolean;
+  /** Also transfer the run cache: its entries and the objects their outs need (`--run-cache`). */
+  runCache?: boolean;
 }
 
 function locked<T>(repo: Repo, options: SyncOptions, command: string, fn: () => Promise<T>): Promise<T> {
@@ -80,6 +83,8 @@ export interface PushResult {
   /** Objects the targets need that are not in the local cache (nothing to push for them). */
   missingLocally: ObjectRef[];
   query: { strategy: PresenceStrategy; requests: number };
+  /** With --run-cache. */
+  runCache?: RunCachePushResult;
 }
 
 export interface FetchResult {
@@ -93,6 +98,8 @@ export interface FetchResult {
   missing: ObjectRef[];
   /** Objects whose downloaded bytes did not match their hash: refused, not stored. */
   corrupt: (ObjectRef & { reason: string })[];
+  /** With --run-cache. */
+  runCache?: RunCacheFetchResult;
 }
 
 export interface PullResult {
@@ -166,6 +173,8 @@ export async function pushTargets(repo: Repo, options: SyncOptions): Promise<Pus
   const items = await syncItems(repo, options);
   return locked(repo, options, 'push', async () => {
     const { objects } = neededObjects(repo, items);
+    const runs = options.runCache ? await localRuns(repo) : undefined;
+    for (const run of runs?.complete ?? []) for (const [h, o] of run.objects) if (!objects.has(h)) objects.set(h, o);
     const absent = missingObjects(repo.cacheDir, objects.keys());
     const missingLocally = [...absent].map((h) => ({ hash: h, path: objects.get(h)!.usedBy })).sort(byPath);
     const local = [...objects.keys()].filter((h) => !absent.has(h)).map((h) => ({ hash: h, size: statSync(objectPath(repo.cacheDir, h)).size }));
@@ -219,6 +228,9 @@ export async function pushTargets(repo: Repo, options: SyncOptions): Promise<Pus
           meta: { result: { ...result, corrupt } },
         });
       }
+      // Entries last, once every object they name is on the remote: a colleague who fetches an entry
+      // can restore from it.
+      if (runs) result.runCache = await pushRuns(remote, runs, jobs);
       return result;
     } finally {
       state.close();
@@ -238,7 +250,9 @@ export async function fetchTargets(repo: Repo, options: SyncOptions): Promise<Fe
   const items = await syncItems(repo, options);
   return locked(repo, options, 'fetch', async () => {
     const result = await fetchItems(repo, items, options);
+    if (options.runCache) result.runCache = await fetchRuns(repo, options);
     throwIfIncomplete(result);
+    if (result.runCache) throwIfRunsRefused(result.runCache, result.remote, result);
     return result;
   });
 }
@@ -256,6 +270,7 @@ export async function pullTargets(repo: Repo, options: PullOptions): Promise<Pul
   const workspaceItems = hasScope(options) ? resolveTargets(repo, options.cwd, options.targets) : items;
   return locked(repo, options, 'pull', async () => {
     const fetched = await fetchItems(repo, items, options);
+    if (options.runCache) fetched.runCache = await fetchRuns(repo, options);
     const ctx = openScan(repo);
     let checkout: CheckoutResult;
     try {
@@ -265,6 +280,7 @@ export async function pullTargets(repo: Repo, options: PullOptions): Promise<Pul
     }
     const result = { fetch: fetched, checkout };
     throwIfIncomplete(fetched, result);
+    if (fetched.runCache) throwIfRunsRefused(fetched.runCache, fetched.remote, result);
     return result;
   });
 }
@@ -414,6 +430,176 @@ async function fetchItems(repo: Repo, items: Tracked[], options: SyncOptions): P
     await dl.close();
   }
   return dl.result;
+}
+
+// ----------------------------------------------------------------------------------------- run cache
+
+export interface RunCachePushResult {
+  /** Entries uploaded. */
+  uploaded: number;
+  /** Entries the remote already held. */
+  present: number;
+  /** Local entries not pushed: damaged, or some object of their outs is not in the cache (after `mlo gc`). */
+  skipped: { key: string; reason: string }[];
+}
+
+export interface RunCacheFetchResult {
+  /** Entries downloaded (each checked against its key) into the local run cache. */
+  downloaded: number;
+  /** Entries the local run cache already held. */
+  present: number;
+  /**
+   * Remote entries refused: too big, bytes not matching their hash, not a lock entry, a path outside
+   * the repository, or not matching their run key. `entry` is the remote key.
+   */
+  refused: { key: string; entry: string; reason: string }[];
+  /** The objects the remote's entries need: downloaded, already cached, missing on the remote, corrupt. */
+  objects: Omit<FetchResult, 'remote' | 'url' | 'runCache'>;
+}
+
+interface LocalRun {
+  key: string;
+  file: string;
+  objects: Map<string, NeededObject>;
+}
+
+/** The local run cache's entries, split into those whose out objects are all cached and the rest. */
+async function localRuns(repo: Repo): Promise<{ complete: LocalRun[]; skipped: RunCachePushResult['skipped'] }> {
+  const rc = await import('./pipeline/runcache.js');
+  const complete: LocalRun[] = [];
+  const skipped: RunCachePushResult['skipped'] = [];
+  for (const key of rc.listRunCache(repo)) {
+    const file = rc.runCacheEntryPath(repo, key);
+    const reason = (() => {
+      if (statSync(file).size > rc.RUN_ENTRY_MAX_BYTES) return 'too big to be a run-cache entry';
+      const parsed = rc.parseRunCacheEntry(readFileSync(file, 'utf8'), key);
+      if (!parsed.ok) return parsed.reason;
+      const outs: Tracked[] = parsed.entry.outs.map((o) => ({ path: o.path, hash: o.hash, size: o.size, files: o.files }));
+      let needed;
+      try {
+        needed = neededObjects(repo, outs);
+      } catch (err) {
+        // A corrupt manifest: the entry cannot be restored from here either.
+        if (isMloError(err)) return err.message;
+        throw err;
+      }
+      if (needed.unexpanded.length) return `the manifest of ${needed.unexpanded[0].path} is not in the cache`;
+      const absent = missingObjects(repo.cacheDir, needed.objects.keys());
+      if (absent.size) return `${absent.size} ${absent.size === 1 ? 'object' : 'objects'} of its outs ${absent.size === 1 ? 'is' : 'are'} not in the cache (${needed.objects.get([...absent][0])!.usedBy})`;
+      complete.push({ key, file, objects: needed.objects });
+      return undefined;
+    })();
+    if (reason) skipped.push({ key, reason });
+  }
+  return { complete, skipped };
+}
+
+/** The run-cache entries the remote holds, by run key (keys outside the layout are ignored). */
+async function remoteRuns(remote: Remote): Promise<Map<string, { hash: string; size: number }[]>> {
+  const runs = new Map<string, { hash: string; size: number }[]>();
+  for await (const page of remote.list(RUNS_PREFIX)) {
+    for (const e of page) {
+      const run = runOfKey(e.key);
+      if (!run) continue;
+      const list = runs.get(run.key) ?? [];
+      list.push({ hash: run.hash, size: e.size });
+      runs.set(run.key, list);
+    }
+  }
+  return runs;
+}
+
+async function pushRuns(remote: Remote, runs: Awaited<ReturnType<typeof localRuns>>, jobs: number): Promise<RunCachePushResult> {
+  const there = await remoteRuns(remote);
+  const todo = runs.complete
+    .map((r) => ({ ...r, hash: hashBytes(readFileSync(r.file)) }))
+    .filter((r) => !there.get(r.key)?.some((t) => t.hash === r.hash));
+  await runPool(todo, jobs, (r) => remote.put(runEntryKey(r.key, r.hash), r.file, { size: statSync(r.file).size }));
+  return { uploaded: todo.length, present: runs.complete.length - todo.length, skipped: runs.skipped };
+}
+
+/**
+ * Downloads the run-cache entries the local run cache lacks, each checked (size, BLAKE3 of its bytes
+ * against its name, JSON, schema, paths, run key) before it is written (atomically), then the objects
+ * that every entry on the remote needs. Objects go through fetchItems, so they are verified exactly as
+ * tracked data is.
+ */
+async function fetchRuns(repo: Repo, options: SyncOptions): Promise<RunCacheFetchResult> {
+  const rc = await import('./pipeline/runcache.js');
+  const opened = await openRemote(repo, options);
+  const result: Omit<RunCacheFetchResult, 'objects'> = { downloaded: 0, present: 0, refused: [] };
+  const outs: Tracked[] = [];
+  const use = (entry: LockEntry) => outs.push(...entry.outs.map((o) => ({ path: o.path, hash: o.hash, size: o.size, files: o.files })));
+  const refuse = (key: string, hash: string, reason: string) => result.refused.push({ key, entry: runEntryKey(key, hash), reason });
+  /** Downloads one copy of the run's entry and checks it; returns it when it is good. */
+  const one = async (key: string, hash: string, size: number): Promise<LockEntry | undefined> => {
+    if (size > rc.RUN_ENTRY_MAX_BYTES) {
+      refuse(key, hash, `${size} bytes is too big for a run-cache entry`);
+      return undefined;
+    }
+    const tmp = newCacheTemp(repo.cacheDir);
+    try {
+      await opened.remote.get(runEntryKey(key, hash), tmp, { size });
+      const bytes = readFileSync(tmp);
+      if (bytes.length > rc.RUN_ENTRY_MAX_BYTES) return void refuse(key, hash, 'too big for a run-cache entry');
+      if (hashBytes(bytes) !== hash) return void refuse(key, hash, 'its content does not match its hash');
+      const parsed = rc.parseRunCacheEntry(bytes.toString('utf8'), key);
+      if (!parsed.ok) return void refuse(key, hash, parsed.reason);
+      return parsed.entry;
+    } catch (err) {
+      // Deleted on the remote since the listing: nothing to fetch.
+      if (isMloError(err, 'MLO_REMOTE_NOT_FOUND')) return undefined;
+      throw err;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  };
+  try {
+    const listed = await remoteRuns(opened.remote);
+    const todo: [string, { hash: string; size: number }[]][] = [];
+    for (const [key, copies] of listed) {
+      const local = rc.readRunCache(repo, key);
+      if (local) {
+        result.present++;
+        use(local);
+      } else {
+        todo.push([key, copies]);
+      }
+    }
+    await runPool(todo, opened.jobs, async ([key, copies]) => {
+      // Runs of the same inputs on two machines may have written different outputs: the first good copy wins.
+      for (const c of copies) {
+        const entry = await one(key, c.hash, c.size);
+        if (!entry) continue;
+        rc.writeRunCache(repo, key, entry);
+        result.downloaded++;
+        use(entry);
+        return;
+      }
+    });
+  } finally {
+    await opened.close();
+  }
+  result.refused.sort((a, b) => (a.entry < b.entry ? -1 : 1));
+  const { remote: _remote, url: _url, ...objects } = await fetchItems(repo, outs, options);
+  return { ...result, objects };
+}
+
+/**
+ * A refused entry or a corrupt object is an error, as for tracked data. Objects missing on the remote
+ * are not: `gc --cloud` may have removed them, and the run cache simply does not use such an entry.
+ */
+function throwIfRunsRefused(r: RunCacheFetchResult, remote: string | undefined, whole: unknown): void {
+  const where = remote ? `remote '${remote}'` : 'the remote';
+  if (r.refused.length) {
+    const bad = r.refused[0];
+    const more = r.refused.length > 1 ? ` (and ${r.refused.length - 1} more)` : '';
+    throw new MloError('MLO_CORRUPT_REMOTE_OBJECT', `${where} holds a bad run-cache entry ${bad.entry}: ${bad.reason}${more}; it was not stored`, {
+      hint: 'delete it on the remote; `mlo push --run-cache` from a machine whose run cache holds the run sends a good copy',
+      meta: { result: whole },
+    });
+  }
+  if (r.objects.corrupt.length) throwIfIncomplete({ ...r.objects, missing: [], remote }, whole);
 }
 
 // -------------------------------------------------------------------------------------- status --cloud

@@ -17,3 +17,23 @@ export function hashOfKey(key: string): string | undefined {
 export function shardOf(hash: string): string {
   return `${hash.slice(0, 2)}/`;
 }
+
+/**
+ * Run-cache entries sit beside the objects under `runs/`: `runs/<key[0:2]>/<key>/<hash>.json`, where
+ * key is the run's key (as in the cache's `runs/` folder) and hash the BLAKE3 of the entry's bytes, so
+ * a download is checked against its name as an object is, and two machines whose runs of the same
+ * inputs wrote different outputs keep both. `runs/` is not an object shard (two hex digits), so object
+ * listings and `gc --cloud` never touch it.
+ */
+export const RUNS_PREFIX = 'runs/';
+const RUN_RE = /^runs\/([0-9a-f]{2})\/([0-9a-f]{64})\/([0-9a-f]{64})\.json$/;
+
+export function runEntryKey(key: string, hash: string): string {
+  return `${RUNS_PREFIX}${key.slice(0, 2)}/${key}/${hash}.json`;
+}
+
+/** The run key and content hash a remote key holds, or undefined for keys outside the layout (never read). */
+export function runOfKey(remoteKey: string): { key: string; hash: string } | undefined {
+  const m = RUN_RE.exec(remoteKey);
+  return m && m[2].startsWith(m[1]) ? { key: m[2], hash: m[3] } : undefined;
+}

@@ -4,7 +4,7 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { mloWith, tempDir, type MloResult } from '../helpers.js';
 import type { S3Endpoint } from './servers.js';
 
@@ -50,7 +50,7 @@ export function localKind(): RemoteKind {
         },
         read: async (key) => readFileSync(join(dir, key)),
         async write(key, bytes) {
-          mkdirSync(join(dir, key.slice(0, 2)), { recursive: true });
+          mkdirSync(dirname(join(dir, key)), { recursive: true });
           try { chmodSync(join(dir, key), 0o644); } catch { /* new file */ }
           writeFileSync(join(dir, key), bytes);
         },

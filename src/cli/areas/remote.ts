@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { action, intArg } from '../action.js';
-import type { Output } from '../output.js';
+import type { RunCacheFetchResult } from '../../core/sync.js';
+import { formatBytes, type Output } from '../output.js';
 
 export interface ScopeFlags {
   allBranches?: boolean;
@@ -12,6 +13,7 @@ export interface ScopeFlags {
 export interface SyncFlags extends ScopeFlags {
   remote?: string;
   jobs?: number;
+  runCache?: boolean;
 }
 
 /** Transfer progress for push/fetch/pull: objects, bytes, rate and ETA on stderr. */
@@ -27,6 +29,18 @@ export function transferProgress(out: Output, label: string) {
     object: () => bar?.update({ files: ++objects }),
     done: () => bar?.done(),
   };
+}
+
+/** Objects a remote run-cache entry names but the remote lacks: that entry cannot restore anything here. */
+export function warnRunCache(out: Output, rc: RunCacheFetchResult | undefined): void {
+  const missing = rc?.objects.missing ?? [];
+  if (missing.length) out.warn(`${missing.length} ${missing.length === 1 ? 'object' : 'objects'} named by the remote's run cache ${missing.length === 1 ? 'is' : 'are'} not on the remote (${missing[0].path}); those runs will run again`);
+}
+
+export function runCacheLines(rc: RunCacheFetchResult | undefined): string[] {
+  if (!rc) return [];
+  const o = rc.objects;
+  return [`run cache: fetched ${rc.downloaded} ${rc.downloaded === 1 ? 'entry' : 'entries'} (${rc.present} already here) and ${o.downloaded} ${o.downloaded === 1 ? 'object' : 'objects'} (${formatBytes(o.bytes)}); ${o.cached} already in the cache`];
 }
 
 function withSyncFlags(cmd: Command): Command {
@@ -89,14 +103,18 @@ export function register(program: Command): void {
       .command('push')
       .description('upload the cache objects the remote lacks (verified before upload; resumable)')
       .argument('[targets...]', 'tracked paths (default: all)'),
-  ).action(action<SyncFlags, [string[]]>(async (ctx, targets) => (await import('../commands/push.js')).push(ctx, targets)));
+  )
+    .option('--run-cache', 'also push the run cache: every entry whose outputs are in the cache, and those outputs')
+    .action(action<SyncFlags, [string[]]>(async (ctx, targets) => (await import('../commands/push.js')).push(ctx, targets)));
 
   withSyncFlags(
     program
       .command('fetch')
       .description('download the objects the cache lacks (each re-hashed before it enters the cache)')
       .argument('[targets...]', 'tracked paths, or paths inside a tracked directory (default: all)'),
-  ).action(action<SyncFlags, [string[]]>(async (ctx, targets) => (await import('../commands/fetch.js')).fetch(ctx, targets)));
+  )
+    .option('--run-cache', "also fetch the remote's run cache: its entries and the outputs they name")
+    .action(action<SyncFlags, [string[]]>(async (ctx, targets) => (await import('../commands/fetch.js')).fetch(ctx, targets)));
 
   withSyncFlags(
     program
@@ -105,6 +123,7 @@ export function register(program: Command): void {
       .argument('[targets...]', 'tracked paths, or paths inside a tracked directory (default: all)'),
   )
     .option('-f, --force', 'overwrite or delete workspace changes that are not in the cache')
+    .option('--run-cache', "also fetch the remote's run cache, so `mlo run` restores runs made elsewhere")
     .action(action<SyncFlags & { force?: boolean }, [string[]]>(async (ctx, targets) => (await import('../commands/pull.js')).pull(ctx, targets)));
 }
 

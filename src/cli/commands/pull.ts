@@ -1,7 +1,7 @@
 import { openRepo } from '../../core/repo.js';
 import { pullTargets } from '../../core/sync.js';
 import type { ActionContext } from '../action.js';
-import { scopeOf, transferProgress, type SyncFlags } from '../areas/remote.js';
+import { runCacheLines, scopeOf, transferProgress, warnRunCache, type SyncFlags } from '../areas/remote.js';
 import { formatBytes } from '../output.js';
 
 export async function pull({ out, flags, opts }: ActionContext<SyncFlags & { force?: boolean }>, targets: string[]): Promise<void> {
@@ -9,14 +9,16 @@ export async function pull({ out, flags, opts }: ActionContext<SyncFlags & { for
   const bar = out.progress('checking out');
   let files = 0;
   const r = await pullTargets(repo, {
-    cwd: flags.cwd, targets, remote: opts.remote, jobs: opts.jobs, force: opts.force, ...scopeOf(opts),
+    cwd: flags.cwd, targets, remote: opts.remote, jobs: opts.jobs, force: opts.force, runCache: opts.runCache, ...scopeOf(opts),
     progress: transferProgress(out, 'fetching'),
     onFile: () => bar.update({ files: ++files }),
   }).finally(() => bar.done());
   const f = r.fetch;
+  warnRunCache(out, f.runCache);
   const c = r.checkout;
   out.result(r, () => [
     `fetched ${f.downloaded} ${f.downloaded === 1 ? 'object' : 'objects'} (${formatBytes(f.bytes)})${f.remote ? ` from ${f.remote} (${f.url})` : ''}; ${f.cached} already in the cache`,
     `${c.added.length} added, ${c.modified.length} modified, ${c.deleted.length} deleted, ${c.unchanged} unchanged`,
+    ...runCacheLines(f.runCache),
   ]);
 }

@@ -29,7 +29,8 @@ function importWork() {
   return Promise.all([
     import('./plan.js'), import('./lockfile.js'), import('./runcache.js'), import('./exec.js'),
     import('../checkout.js'), import('../cache/manifest.js'), import('../lock.js'), import('../workspace/gitignore.js'),
-  ]).then(([plan, lockfile, runcache, exec, checkout, manifest, lock, gitignore]) => ({
+    import('../add.js'), import('./unprotect.js'),
+  ]).then(([plan, lockfile, runcache, exec, checkout, manifest, lock, gitignore, add, unprotect]) => ({
     decideFrom: plan.decideFrom,
     outsToRestore: plan.outsToRestore,
     updateLock: lockfile.updateLock,
@@ -40,6 +41,8 @@ function importWork() {
     storeManifest: manifest.storeManifest,
     withRepoLock: lock.withRepoLock,
     ignoreInGit: gitignore.ignoreInGit,
+    relinkShared: add.relinkShared,
+    unprotect: unprotect.unprotect,
   }));
 }
 const loadWork = () => (work ??= importWork());
@@ -384,6 +387,9 @@ class Runner {
     this.emit({ type: 'start', stage: name, reasons: decision.reasons });
     for (const out of stage.outs) {
       if (!out.persist) rmSync(join(repo.root, out.path), { recursive: true, force: true });
+      // A persistent out may be a hardlink or symlink to a read-only cache object: the command gets
+      // its own writable copy, so an in-place append can neither fail nor corrupt the cache.
+      else this.work.unprotect(repo, out.path);
       this.env.memo.forget(out.path);
       mkdirSync(dirname(join(repo.root, out.path)), { recursive: true });
     }
@@ -454,7 +460,11 @@ class Runner {
         entry = { path: out.path, hash: scanned.hash, size: scanned.size };
       }
       if (!out.cache) entry.cache = false;
-      else this.work.ignoreInGit(repo.root, out.path);
+      else {
+        this.work.ignoreInGit(repo.root, out.path);
+        // Linked per cache.type, as `mlo add` links added paths (outs kept in git stay plain files).
+        this.work.relinkShared(ctx, out.path, scanned);
+      }
       outs.push(entry);
       this.env.memo.set(entry);
     }
