@@ -2,7 +2,7 @@
  * Glue between commander and a command's body: resolves the global flags (--json, -v, -q, -C) and the
  * command's own options, and hands the body an Output. Bodies throw; only main.ts sets exit codes.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from './commander.js';
 import { resolve } from 'node:path';
 import { createOutput, type GlobalFlags, type Output } from './output.js';
 

@@ -2,7 +2,7 @@
  * The command-line entry point and the one place that turns errors into exit codes
  * (0 success, 1 failure, 2 usage error; see docs/commands.md#exit-codes).
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError } from './commander.js';
 import { readFileSync } from 'node:fs';
 import { EXIT, MloError } from '../core/errors.js';
 import { color } from './output.js';

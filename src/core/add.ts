@@ -20,6 +20,7 @@ import { ignoreInGit } from './workspace/gitignore.js';
 import { createLinker } from './workspace/link.js';
 import { openScan, scanPath, type ScanContext, type Scanned } from './workspace/scan.js';
 import { walkDir, type WalkResult } from './workspace/walk.js';
+import { cacheLinkHash } from './workspace/cachelink.js';
 
 export interface AddOptions {
   cwd: string;
@@ -264,7 +265,8 @@ function checkAddable(repo: Repo, rels: string[]): void {
     } catch (err) {
       explainFsError(err, rel);
     }
-    if (st.isSymbolicLink()) throw new MloError('MLO_UNSUPPORTED_FILE', `${rel} is a symlink`, { hint: 'add the file or folder it points to instead' });
+    // A link into the cache is what cache.type symlink left from an earlier add: adding it again is fine.
+    if (st.isSymbolicLink() && !cacheLinkHash(repo.cacheDir, join(repo.root, rel))) throw new MloError('MLO_UNSUPPORTED_FILE', `${rel} is a symlink`, { hint: 'add the file or folder it points to instead' });
     const container = tracked.find((t) => rel.startsWith(`${t.path}/`));
     if (container) {
       throw new MloError('MLO_INSIDE_TRACKED', `${rel} is inside ${container.path}, which mlo already tracks`, {

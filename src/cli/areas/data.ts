@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '../commander.js';
 import { action } from '../action.js';
 
 export interface GcFlags {

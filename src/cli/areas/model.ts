@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { Option, type Command } from '../commander.js';
 import { action, intArg } from '../action.js';
 import type { ModelOpts, PackageOpts, PromoteOpts, RegisterOpts } from '../commands/model.js';
 import type { ServeOpts } from '../commands/serve.js';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from '../commander.js';
 import { action, intArg } from '../action.js';
 import type { SchemaInferFlags } from '../commands/schema.js';
 import type { ValidateFlags } from '../commands/validate.js';

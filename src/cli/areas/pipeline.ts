@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '../commander.js';
 import type { RunOptions } from '../../core/pipeline/run.js';
 import type { StageAddOptions } from '../../core/pipeline/stageadd.js';
 import { action, intArg } from '../action.js';

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '../commander.js';
 import { action, intArg } from '../action.js';
 import type { RunCacheFetchResult } from '../../core/sync.js';
 import { formatBytes, type Output } from '../output.js';

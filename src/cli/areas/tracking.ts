@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { Option, type Command } from '../commander.js';
 import { action, intArg } from '../action.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -13,6 +13,7 @@ import { MloError, explainFsError } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { hashFd } from '../hash/blake3.js';
 import { RACY_MS, StateDb, statKey, rowMatches, type StateRow } from '../state.js';
+import { scanCacheLink } from './cachelink.js';
 import { cacheGeneration, loadSnapshot, saveSnapshot, snapshotMatches, verifyByWalk, type DirSnapshot } from './snapshot.js';
 import { loadIgnore, walkDir, type FileStat, type IgnoreRules, type WalkResult } from './walk.js';
 
@@ -77,6 +78,11 @@ export function scanPath(ctx: ScanContext, rel: string, options: ScanOptions): S
   }
   if (st.isDirectory()) return scanDir(ctx, rel, abs, options);
   if (st.isFile()) return { kind: 'file', ...scanFile(ctx, rel, abs, st, options) };
+  const linked = st.isSymbolicLink() ? scanCacheLink(ctx.repo.cacheDir, abs) : undefined;
+  if (linked) {
+    options.onFile?.(0);
+    return { kind: 'file', ...linked };
+  }
   throw new MloError('MLO_UNSUPPORTED_FILE', `${rel} is neither a regular file nor a directory`, {
     hint: 'mlo tracks regular files and directories; symlinks, sockets and devices are not tracked',
   });
@@ -117,11 +123,24 @@ function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOption
     if (isExecutable(f.stat)) entry.exec = true;
     return entry;
   });
+  // Files that cache.type symlink replaced by links into the cache (other symlinks stay untracked).
+  const symlinks: string[] = [];
+  for (const link of walked.symlinks) {
+    const linked = scanCacheLink(repo.cacheDir, `${abs}/${link}`);
+    if (!linked) {
+      symlinks.push(link);
+      continue;
+    }
+    entries.push({ path: link, hash: linked.hash, size: linked.size });
+    options.onFile?.(0);
+    // Snapshots record regular files only: a folder holding links is always compared in full.
+    racy = true;
+  }
   const manifest = buildManifest(entries);
   if (options.store) storeManifest(repo.cacheDir, manifest);
   // A snapshot may only name a manifest the cache holds: a later scan reads its entries from there.
   if (!racy && (options.store || hasObject(repo.cacheDir, manifest.hash))) saveSnapshot(repo, rel, { hash: manifest.hash, size: manifest.size, presentAt: options.store ? generation : undefined, ignore: ctx.ignore.key }, walked.files);
-  return { kind: 'dir', manifest, entries, symlinks: walked.symlinks, knownPresent: options.store };
+  return { kind: 'dir', manifest, entries, symlinks, knownPresent: options.store };
 }
 
 function fromSnapshot(snap: DirSnapshot, repo: Repo, symlinks: string[], generation: string, options: ScanOptions): ScannedDir {
