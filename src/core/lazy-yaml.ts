@@ -1,7 +1,7 @@
 /**
  * The yaml package, loaded on first use. It costs ~16 ms of start-up, and the commands run most often
  * (`status`, `run` with nothing to do) read no YAML at all when pointers and config are in their fast
- * paths (pointer/fastparse.ts, config-cache.ts). yaml is CommonJS, so this is the same instance a
+ * paths (pointer/fastparse.ts, config-load.ts). yaml is CommonJS, so this is the same instance a
  * static `import` elsewhere gets.
  */
 import { createRequire } from 'node:module';

@@ -65,7 +65,7 @@ describe('status fast paths', () => {
     utimesSync(config, new Date(), new Date(Date.now() - 10_000));
     expect((await mlo(repo, 'status')).exitCode).toBe(0);
     expect((await mlo(repo, 'status')).exitCode).toBe(0);
-    expect(readFileSync(join(repo, '.mlo/tmp/config-cache.json'), 'utf8')).toContain('reflink');
+    expect(readFileSync(join(repo, '.mlo/tmp/parsed/config.json'), 'utf8')).toContain('reflink');
     writeFileSync(config, 'schema: 1\ncache:\n  type: teleport\n');
     const r = await mlo(repo, 'status');
     expect(r.exitCode).not.toBe(0);

@@ -11,7 +11,7 @@ import type { Repo } from '../repo.js';
 import { lineOf, parseYamlText } from '../yamlfile.js';
 import { ParamsReader } from './params.js';
 import { assemblePipeline } from './open.js';
-import { readThroughCache } from './parsecache.js';
+import { readThroughCache } from '../parsecache.js';
 import { DEFAULT_PARAMS_FILE, JOIN, PIPELINE_FILE, pipelineSchema, type PipelineFile, type StageDef, type StageEntry } from './schema.js';
 import { interpolateDeep, interpolateString, mergeVars, type Vars } from './template.js';
 

@@ -15,7 +15,7 @@ import type { Repo } from '../repo.js';
 import { parseYamlText } from '../yamlfile.js';
 import { LOCK_FILE } from './names.js';
 import { sortDeep } from './params.js';
-import { readThroughCache } from './parsecache.js';
+import { readThroughCache } from '../parsecache.js';
 
 export { LOCK_FILE };
 

@@ -13,7 +13,7 @@ import type { Pipeline, Stage } from './load.js';
 import type { LockDoc } from './lockfile.js';
 import { LOCK_FILE, PIPELINE_FILE } from './names.js';
 import { ParamsReader } from './params.js';
-import { readCached } from './parsecache.js';
+import { readCached } from '../parsecache.js';
 
 export async function openPipeline(repo: Repo): Promise<Pipeline> {
   const params = new ParamsReader(repo.root, repo);

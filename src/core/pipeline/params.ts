@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MloError, errnoCode } from '../errors.js';
 import { yaml } from '../lazy-yaml.js';
-import { readCached, writeCached, type CacheHome } from './parsecache.js';
+import { readCached, writeCached, type CacheHome } from '../parsecache.js';
 
 export type ParamValues = Record<string, Record<string, unknown>>;
 

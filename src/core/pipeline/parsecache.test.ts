@@ -6,7 +6,7 @@ import { RACY_MS } from '../state.js';
 import { LOCK_FILE as TRACKED_LOCK_FILE } from '../tracked.js';
 import { LOCK_FILE } from './names.js';
 import { ParamsReader, jsonSafe } from './params.js';
-import { readCached, readThroughCache } from './parsecache.js';
+import { readCached, readThroughCache } from '../parsecache.js';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -1,15 +1,16 @@
 /**
- * Parsed mlo.yaml, mlo.lock and params files, kept as JSON in `.mlo/tmp/parsed/` and reused while the
- * files they came from (and the params files templating read) keep their inode, mtime, ctime and size. The yaml parser costs
+ * Parsed files (mlo.yaml, mlo.lock, params files, the config), kept as JSON in `.mlo/tmp/parsed/` and
+ * reused while the files they came from keep their inode, mtime, ctime and size. Written with mode
+ * 0600: the config one may hold credentials from config.local.yaml. The yaml parser costs
  * ~4 ms per 10 stages, which made a no-op `mlo run` of 1,000 stages spend most of its time re-parsing
  * YAML that had not changed; JSON.parse of the same data is ~30x faster. Losing the cache only costs speed.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { errnoCode } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
-import type { Repo } from '../repo.js';
-import { RACY_MS } from '../state.js';
+import { errnoCode } from './errors.js';
+import { writeFileAtomic } from './fsutil.js';
+import type { Repo } from './repo.js';
+import { RACY_MS } from './state.js';
 
 interface InputStat {
   path: string;
@@ -62,7 +63,7 @@ export function writeCached(home: CacheHome, name: string, value: unknown, input
   const stats = [...new Set(inputs)].map((p) => statOf(home.root, p));
   if (!stats.every((s) => s.missing || startedAt - (s.mtimeMs ?? 0) >= RACY_MS)) return;
   try {
-    writeFileAtomic(join(home.tmpDir, 'parsed', `${name}.json`), JSON.stringify({ v: VERSION, inputs: stats, value }), { fsync: false });
+    writeFileAtomic(join(home.tmpDir, 'parsed', `${name}.json`), JSON.stringify({ v: VERSION, inputs: stats, value }), { fsync: false, mode: 0o600 });
   } catch {
     // Read-only .mlo/tmp: the cache is only an optimization.
   }
