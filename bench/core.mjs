@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QUICK, fmt, has, medianOf, mlo, report, timeRun } from './lib.mjs';
+import { MLO, QUICK, fmt, has, medianOf, mlo, report, timeRun } from './lib.mjs';
 
 const work = mkdtempSync(join(tmpdir(), 'mlo-bench-core-'));
 const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
@@ -112,11 +112,22 @@ spawnSync('git', ['commit', '-qm', 'data'], { cwd: gitRepo, env: gitEnv });
 mlo(['status'], mloRepo); // first status after add may write the state snapshot
 const mloStatus = medianOf(5, () => mlo(['status'], mloRepo));
 const gitStatus = medianOf(5, () => timeRun('git', ['status'], { cwd: gitRepo }));
+// Node 20 loads NODE_EXTRA_CA_CERTS at start-up (nodejs/node#40524): where it is set, every Node
+// program pays for it before running any code. The same pair without it, for context.
+const withoutCaEnv = (() => {
+  if (!process.env.NODE_EXTRA_CA_CERTS) return undefined;
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+})();
+const mloStatusNoCa = withoutCaEnv && medianOf(5, () => timeRun(process.execPath, [MLO, 'status'], { cwd: mloRepo, env: withoutCaEnv }));
+const gitStatusNoCa = withoutCaEnv && medianOf(5, () => timeRun('git', ['status'], { cwd: gitRepo, env: withoutCaEnv }));
 const addRow = (label, r) => [`add, ${label} bytes`, fmt.s(r.mloAdd), 'git add', fmt.s(r.gitAdd), fmt.x(r.mloAdd / r.gitAdd), '<= 1x', r.mloAdd <= r.gitAdd ? 'yes' : 'NO'];
 report(`${nFiles} files of 1-16 KiB (time, lower is better)`, [
   addRow('repetitive', repetitive),
   addRow('random', random),
   ['status, nothing changed', fmt.s(mloStatus), 'git status', fmt.s(gitStatus), fmt.x(mloStatus / gitStatus), '<= 2x', mloStatus <= 2 * gitStatus ? 'yes' : 'NO'],
+  ...(withoutCaEnv ? [['status, NODE_EXTRA_CA_CERTS unset', fmt.s(mloStatusNoCa), 'git status', fmt.s(gitStatusNoCa), fmt.x(mloStatusNoCa / gitStatusNoCa), '(context)', '']] : []),
 ]);
 
 // Context from the issue: Dud (a Go rewrite of DVC) commits 20,000 files of 100 KB in 1.6 s, DVC 2.11
@@ -141,8 +152,10 @@ report(`${nFiles} files of 1-16 KiB (time, lower is better)`, [
 // 4. start-up.
 const version = medianOf(21, () => mlo(['--version']));
 const nodeBare = medianOf(21, () => timeRun(process.execPath, ['-e', '0']));
+const nodeBareNoCa = withoutCaEnv && medianOf(21, () => timeRun(process.execPath, ['-e', '0'], { env: withoutCaEnv }));
 report('start-up (lower is better)', [
   ['mlo --version', fmt.s(version), 'node -e 0', fmt.s(nodeBare), fmt.x(version / nodeBare), '<= 1.5x', version <= 1.5 * nodeBare ? 'yes' : 'NO'],
+  ...(withoutCaEnv ? [['node -e 0, NODE_EXTRA_CA_CERTS unset', fmt.s(nodeBareNoCa), 'node -e 0', fmt.s(nodeBare), fmt.x(nodeBareNoCa / nodeBare), '(context)', '']] : []),
 ]);
 
 if (mnt) spawnSync('umount', [mnt]);

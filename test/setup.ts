@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 // Modules that mlo loads on first use with require() (src/core/lazy-module.ts) cannot be required as
 // TypeScript sources: register the vitest-imported ones so unit tests reach the same code.
 import * as config from '../src/core/config.js';
@@ -6,3 +8,7 @@ import * as pointerSchema from '../src/core/pointer/schema.js';
 
 registerSourceModule(new URL('../src/core/config.ts', import.meta.url).href, config);
 registerSourceModule(new URL('../src/core/pointer/schema.ts', import.meta.url).href, pointerSchema);
+
+// The mlo processes that tests start keep their V8 code cache (src/cli/boot.ts) in one folder per
+// test run rather than in the user's ~/.cache.
+process.env.MLO_CODE_CACHE ??= join(tmpdir(), `mlo-test-code-cache-${process.ppid}`);

@@ -10,15 +10,19 @@ function detect(): boolean {
   return Boolean(process.stdout.isTTY) && process.env.TERM !== 'dumb';
 }
 
-const enabled = detect();
+// Decided on first use: asking process.stdout.isTTY builds the stdout stream (~2 ms), which a command
+// that prints no colour never needs.
+let enabled: boolean | undefined;
 
 function style(open: number, close: number): (text: string) => string {
-  return enabled ? (text) => `\x1b[${open}m${text}\x1b[${close}m` : (text) => text;
+  return (text) => ((enabled ??= detect()) ? `\x1b[${open}m${text}\x1b[${close}m` : text);
 }
 
 export const color = {
   /** 0 when colour is off, as chalk's `level`. */
-  level: enabled ? 1 : 0,
+  get level(): number {
+    return (enabled ??= detect()) ? 1 : 0;
+  },
   bold: style(1, 22),
   dim: style(2, 22),
   red: style(31, 39),

@@ -4,6 +4,7 @@
  * (see color.ts).
  */
 import { color } from './color.js';
+import { writeStdout } from './stdout.js';
 
 export interface GlobalFlags {
   json: boolean;
@@ -32,30 +33,29 @@ export interface Progress {
 export { color };
 
 export function createOutput(flags: GlobalFlags): Output {
-  const stderr = process.stderr;
   return {
     flags,
     result(json, human) {
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+        writeStdout(`${JSON.stringify(json, null, 2)}\n`);
         return;
       }
       const text = human();
       if (text === undefined) return;
       const lines = Array.isArray(text) ? text : [text];
-      if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+      if (lines.length) writeStdout(`${lines.join('\n')}\n`);
     },
     info(message) {
-      if (!flags.quiet && !flags.json) stderr.write(`${message}\n`);
+      if (!flags.quiet && !flags.json) process.stderr.write(`${message}\n`);
     },
     verbose(message) {
-      if (flags.verbose) stderr.write(`${color.dim(message)}\n`);
+      if (flags.verbose) process.stderr.write(`${color.dim(message)}\n`);
     },
     warn(message) {
-      if (!flags.quiet) stderr.write(`${color.yellow('warning:')} ${message}\n`);
+      if (!flags.quiet) process.stderr.write(`${color.yellow('warning:')} ${message}\n`);
     },
     progress(label, totals) {
-      return flags.quiet || !stderr.isTTY ? silentProgress : ttyProgress(label, totals ?? {});
+      return flags.quiet || !process.stderr.isTTY ? silentProgress : ttyProgress(label, totals ?? {});
     },
   };
 }

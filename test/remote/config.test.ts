@@ -96,11 +96,17 @@ describe('mlo remote', () => {
 describe('start-up', () => {
   it('loads the AWS SDK only for commands that talk to S3', async () => {
     const dir = await makeRepo({ 'a.txt': 'a' });
-    // A module hook that reports every @aws-sdk module resolved.
+    // Hooks that report every @aws-sdk module loaded: resolved as an ES module (MLO_BUNDLE=0), or
+    // required (the bundle turns import() into require()).
     const hooks = join(tempDir(), 'hooks.mjs');
     writeFileSync(hooks, `export async function resolve(s, c, next) { if (s.includes('@aws-sdk')) process.stderr.write('LOADED ' + s + '\\n'); return next(s, c); }\n`);
     const register = join(tempDir(), 'register.mjs');
-    writeFileSync(register, `import { register } from 'node:module'; register(${JSON.stringify(`file://${hooks}`)});\n`);
+    writeFileSync(
+      register,
+      `import Module, { register } from 'node:module'; register(${JSON.stringify(`file://${hooks}`)});
+      const load = Module._load;
+      Module._load = function (request, ...rest) { if (request.includes('@aws-sdk')) process.stderr.write('LOADED ' + request + '\\n'); return load.call(this, request, ...rest); };\n`,
+    );
     const run = (...args: string[]) => execa(process.execPath, ['--import', register, MLO_BIN, ...args], { cwd: dir, reject: false });
     expect((await run('--help')).stderr).not.toContain('LOADED');
     expect((await run('push', '--help')).stderr).not.toContain('LOADED');

@@ -1,15 +1,19 @@
 import { doctor as runDoctor } from '../../core/doctor.js';
 import type { ActionContext } from '../action.js';
+import { startupInfo } from '../boot.js';
 import { packageVersion } from '../main.js';
 
 export function doctor({ out, flags }: ActionContext<object>): void {
-  const r = runDoctor({ cwd: flags.cwd, mloVersion: packageVersion() });
+  const r = { ...runDoctor({ cwd: flags.cwd, mloVersion: packageVersion() }), startup: startupInfo() };
+  const { bundle, codeCache, codeCacheSaved } = r.startup;
   out.result(r, () => [
     `mlo ${r.mlo}`,
     `node ${r.node} on ${r.platform}, ${r.cpus} cores, ${r.memoryGiB} GiB`,
     `git ${r.git ?? 'not found'}`,
     ...Object.entries(r.dependencies).map(([k, v]) => `${k} ${v}`),
     `native walker: ${r.nativeWalker ? 'built' : 'not built (walks run in JavaScript; install a C compiler and run npm run build)'}`,
+    `start-up bundle: ${bundle ?? 'none (ES modules from dist/: esbuild was absent at build time, or MLO_BUNDLE=0)'}`,
+    ...(bundle ? [`code cache: ${codeCache ? `${codeCache}${codeCacheSaved ? '' : ' (written after the next command)'}` : 'off (MLO_CODE_CACHE=0)'}`] : []),
     ...(r.repo
       ? [
           `repository: ${r.repo.root}`,

@@ -47,23 +47,12 @@ export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets
   out.result(result, () => summary(result));
 }
 
-/** The experiment-tracking module records each run that executes a stage, when it is part of this build. */
+/** The experiment-tracking module records each run that executes a stage (loaded only when a stage runs). */
 async function trackingHooks(repo: Repo, out: Output, targets: string[]): Promise<(PipelineHooks & { abort?: () => Promise<void> }) | undefined> {
-  const spec = '../../core/tracking/hooks.js';
-  let mod: {
-    createTrackingHooks?: (repo: Repo, opts: Record<string, unknown>) => PipelineHooks;
-    abortTrackedRun?: (hooks: PipelineHooks) => Promise<void>;
-  };
-  try {
-    mod = await import(spec);
-  } catch {
-    return undefined;
-  }
-  if (typeof mod.createTrackingHooks !== 'function') return undefined;
+  const mod = await import('../../core/tracking/hooks.js');
   try {
     const hooks = mod.createTrackingHooks(repo, { command: ['mlo run', ...targets].join(' '), source: 'run' });
-    const abort = mod.abortTrackedRun;
-    return { ...bindHooks(hooks), abort: abort ? () => abort(hooks) : undefined };
+    return { ...bindHooks(hooks), abort: () => mod.abortTrackedRun(hooks) };
   } catch (err) {
     out.warn(`experiment tracking is off for this run: ${(err as Error).message}`);
     return undefined;

@@ -300,15 +300,7 @@ class Runner {
   }
 
   private async pull(stage: Stage, decision: Decision): Promise<boolean> {
-    // The remotes module is optional at build time: sync.ts may not exist in every build.
-    const spec = '../sync.js';
-    let mod: { fetchTargets?: (repo: Repo, o: { cwd: string; targets: string[]; remote?: string }) => Promise<unknown> };
-    try {
-      mod = await import(spec);
-    } catch {
-      throw new MloError('MLO_PULL_UNAVAILABLE', `stage '${stage.name}': --pull needs remote support (src/core/sync.ts), which this build lacks`, { hint: 'run without --pull to re-run the stage' });
-    }
-    if (typeof mod.fetchTargets !== 'function') throw new MloError('MLO_PULL_UNAVAILABLE', 'this build has no fetchTargets() for --pull');
+    const mod = await import('../sync.js');
     const entry = decision.entry!;
     const needed = this.work.outsToRestore(this.env, entry.outs);
     const targets = needed.map((o) => o.path);

@@ -221,7 +221,7 @@ const RENDERER = String.raw`(function () {
         el('title', {}, r).textContent = d[enc.x.field] + ': ' + v;
       });
       cats.forEach(function (c, i) {
-        var label = String(c).length > 18 ? String(c).slice(0, 17) + '…' : String(c);
+        var label = String(c).length > 18 ? String(c).slice(0, 17) + '\u2026' : String(c);
         el('text', { x: M.l + i * bw + bw / 2, y: M.t + ph + 14, 'text-anchor': 'middle' }, svg).textContent = label;
       });
       return;
