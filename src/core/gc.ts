@@ -1,8 +1,9 @@
 /**
- * `mlo gc`: removes cache objects that no pointer in the chosen scope references. The workspace is
- * always kept; without a scope flag gc refuses, as DVC does, because guessing wrong deletes data.
+ * `mlo gc`: removes cache objects that no pointer in the chosen scope references. The workspace, the
+ * models of the workspace's registry and (unless told otherwise) the run cache's outs are always kept;
+ * without a scope flag gc refuses, as DVC does, because guessing wrong deletes data.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { clearCacheTmp, listObjects, removeStaleObjectTemps } from './cache/objects.js';
 import { usageError } from './errors.js';
 import { revsForScope } from './git.js';
@@ -24,6 +25,8 @@ export interface GcScope {
 
 export interface GcOptions extends GcScope {
   dry?: boolean;
+  /** Keep the objects the run cache's entries need (default true; `--no-run-cache` turns it off). */
+  runCache?: boolean;
 }
 
 export interface GcResult {
@@ -31,6 +34,40 @@ export interface GcResult {
   bytes: number;
   kept: number;
   dry: boolean;
+  /** Unless `runCache: false`: the entries read, and those that failed their checks (their objects are kept). */
+  runCache?: RunCacheKept;
+}
+
+export interface RunCacheKept {
+  entries: number;
+  damaged: { key: string; reason: string }[];
+}
+
+/** The outs of one run-cache entry as tracked items, labelled with the run's key for messages. */
+export function runOuts(key: string, outs: { path: string; hash: string; size: number; files?: number }[]): Tracked[] {
+  return outs.map((o) => ({ path: `run-cache ${key.slice(0, 12)}:${o.path}`, hash: o.hash, size: o.size, files: o.files }));
+}
+
+/**
+ * What the local run cache keeps: every entry's outs (a damaged entry keeps whatever it still names).
+ * Without this, gc would leave entries that can restore nothing (dvc #4634, #9420).
+ */
+async function localRunCacheOuts(repo: Repo): Promise<{ items: Tracked[]; kept: RunCacheKept }> {
+  const rc = await import('./pipeline/runcache.js');
+  const items: Tracked[] = [];
+  const kept: RunCacheKept = { entries: 0, damaged: [] };
+  for (const key of rc.listRunCache(repo)) {
+    const file = rc.runCacheEntryPath(repo, key);
+    kept.entries++;
+    if (statSync(file).size > rc.RUN_ENTRY_MAX_BYTES) {
+      kept.damaged.push({ key, reason: 'too big to be a run-cache entry' });
+      continue;
+    }
+    const { outs, reason } = rc.outsOfRunEntry(readFileSync(file, 'utf8'), key);
+    if (reason) kept.damaged.push({ key, reason });
+    items.push(...runOuts(key, outs));
+  }
+  return { items, kept };
 }
 
 export function assertScope(scope: GcScope): void {
@@ -51,7 +88,8 @@ export function registryModels(repo: Repo): Tracked[] {
   for (const model of listModels(repo)) {
     for (const version of listVersionNumbers(repo, model.name)) {
       const v = readVersion(repo, model.name, version);
-      items.push({ path: `registry/${model.name}@${version}`, hash: v.model.hash, size: v.model.size });
+      const ref = `${model.name}@${version}`;
+      items.push({ path: `registry/${ref}`, hash: v.model.hash, size: v.model.size, model: ref });
     }
   }
   return items;
@@ -68,8 +106,10 @@ export async function trackedInScope(repo: Repo, scope: GcScope): Promise<Tracke
 export async function collectGarbage(repo: Repo, options: GcOptions): Promise<GcResult> {
   assertScope(options);
   return withRepoLock(repo, { command: 'gc' }, async () => {
-    const keep = neededObjects(repo, await trackedInScope(repo, options)).objects;
-    const result: GcResult = { removed: [], bytes: 0, kept: 0, dry: Boolean(options.dry) };
+    const items = await trackedInScope(repo, options);
+    const runs = options.runCache === false ? undefined : await localRunCacheOuts(repo);
+    const keep = neededObjects(repo, runs ? [...items, ...runs.items] : items).objects;
+    const result: GcResult = { removed: [], bytes: 0, kept: 0, dry: Boolean(options.dry), ...(runs && { runCache: runs.kept }) };
     for (const obj of listObjects(repo.cacheDir)) {
       if (keep.has(obj.hash)) {
         result.kept++;

@@ -18,8 +18,8 @@ import { importVerified, newCacheTemp, verifyDownload } from './cache/import.js'
 import { clearCacheTmp, hasObject, objectPath } from './cache/objects.js';
 import { missingObjects } from './cache/presence.js';
 import { checkObject, stateKeyOfObject } from './cache/verify.js';
-import { MloError, isMloError } from './errors.js';
-import { assertScope, trackedInScope, type GcScope } from './gc.js';
+import { MloError, errnoCode, isMloError } from './errors.js';
+import { assertScope, registryModels, runOuts, trackedInScope, type GcScope } from './gc.js';
 import { hashBytes, isDirHash, newHasher } from './hash/blake3.js';
 import { withRepoLock } from './lock.js';
 import { neededObjects, type NeededObject } from './references.js';
@@ -136,10 +136,15 @@ function hasScope(s: SyncScope): boolean {
 
 /**
  * Tracked items the command is about: the targets in the workspace, plus (with --rev / --all-*) what
- * those revisions track, narrowed to the targets' paths.
+ * those revisions track, narrowed to the targets' paths. Without targets the workspace includes the
+ * model of every registry version, the set local gc keeps: an older version's model, whose package
+ * file a newer one overwrote, is only in the cache, and `mlo serve NAME@N` on a clone needs it.
  */
 export async function syncItems(repo: Repo, options: SyncOptions): Promise<Tracked[]> {
-  if (!hasScope(options)) return resolveTargets(repo, options.cwd, options.targets);
+  if (!hasScope(options)) {
+    const items = resolveTargets(repo, options.cwd, options.targets);
+    return options.targets?.length ? items : [...items, ...registryModels(repo)];
+  }
   const items = await trackedInScope(repo, options);
   if (!options.targets?.length) return items;
   const wanted = options.targets.map((t) => {
@@ -266,8 +271,8 @@ export interface PullOptions extends SyncOptions {
 /** fetch, then checkout of what arrived; objects that could not be fetched are reported after. */
 export async function pullTargets(repo: Repo, options: PullOptions): Promise<PullResult> {
   const items = await syncItems(repo, options);
-  // Revisions other than the workspace are fetched, not checked out.
-  const workspaceItems = hasScope(options) ? resolveTargets(repo, options.cwd, options.targets) : items;
+  // Revisions other than the workspace, and registry versions, are fetched, not checked out.
+  const workspaceItems = hasScope(options) ? resolveTargets(repo, options.cwd, options.targets) : items.filter((i) => !i.model);
   return locked(repo, options, 'pull', async () => {
     const fetched = await fetchItems(repo, items, options);
     if (options.runCache) fetched.runCache = await fetchRuns(repo, options);
@@ -518,6 +523,41 @@ async function pushRuns(remote: Remote, runs: Awaited<ReturnType<typeof localRun
   return { uploaded: todo.length, present: runs.complete.length - todo.length, skipped: runs.skipped };
 }
 
+interface RemoteRunRead {
+  /** The entry, when it passed every check. */
+  entry?: LockEntry;
+  /** Why it was refused. */
+  reason?: string;
+  /** Its text, when it was small enough to read. */
+  text?: string;
+}
+
+/**
+ * Downloads one copy of a remote run-cache entry and checks it: size, BLAKE3 of its bytes against its
+ * name, JSON, the lock entry schema (paths inside the repository) and its run key. Undefined when it
+ * was deleted on the remote since the listing.
+ */
+async function readRemoteRun(repo: Repo, remote: Remote, key: string, copy: { hash: string; size: number }): Promise<RemoteRunRead | undefined> {
+  const rc = await import('./pipeline/runcache.js');
+  if (copy.size > rc.RUN_ENTRY_MAX_BYTES) return { reason: `${copy.size} bytes is too big for a run-cache entry` };
+  const tmp = newCacheTemp(repo.cacheDir);
+  try {
+    await remote.get(runEntryKey(key, copy.hash), tmp, { size: copy.size });
+    const bytes = readFileSync(tmp);
+    if (bytes.length > rc.RUN_ENTRY_MAX_BYTES) return { reason: 'too big for a run-cache entry' };
+    const text = bytes.toString('utf8');
+    if (hashBytes(bytes) !== copy.hash) return { text, reason: 'its content does not match its hash' };
+    const parsed = rc.parseRunCacheEntry(text, key);
+    return parsed.ok ? { text, entry: parsed.entry } : { text, reason: parsed.reason };
+  } catch (err) {
+    // Deleted on the remote since the listing: nothing to read.
+    if (isMloError(err, 'MLO_REMOTE_NOT_FOUND')) return undefined;
+    throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
 /**
  * Downloads the run-cache entries the local run cache lacks, each checked (size, BLAKE3 of its bytes
  * against its name, JSON, schema, paths, run key) before it is written (atomically), then the objects
@@ -530,29 +570,11 @@ async function fetchRuns(repo: Repo, options: SyncOptions): Promise<RunCacheFetc
   const result: Omit<RunCacheFetchResult, 'objects'> = { downloaded: 0, present: 0, refused: [] };
   const outs: Tracked[] = [];
   const use = (entry: LockEntry) => outs.push(...entry.outs.map((o) => ({ path: o.path, hash: o.hash, size: o.size, files: o.files })));
-  const refuse = (key: string, hash: string, reason: string) => result.refused.push({ key, entry: runEntryKey(key, hash), reason });
   /** Downloads one copy of the run's entry and checks it; returns it when it is good. */
   const one = async (key: string, hash: string, size: number): Promise<LockEntry | undefined> => {
-    if (size > rc.RUN_ENTRY_MAX_BYTES) {
-      refuse(key, hash, `${size} bytes is too big for a run-cache entry`);
-      return undefined;
-    }
-    const tmp = newCacheTemp(repo.cacheDir);
-    try {
-      await opened.remote.get(runEntryKey(key, hash), tmp, { size });
-      const bytes = readFileSync(tmp);
-      if (bytes.length > rc.RUN_ENTRY_MAX_BYTES) return void refuse(key, hash, 'too big for a run-cache entry');
-      if (hashBytes(bytes) !== hash) return void refuse(key, hash, 'its content does not match its hash');
-      const parsed = rc.parseRunCacheEntry(bytes.toString('utf8'), key);
-      if (!parsed.ok) return void refuse(key, hash, parsed.reason);
-      return parsed.entry;
-    } catch (err) {
-      // Deleted on the remote since the listing: nothing to fetch.
-      if (isMloError(err, 'MLO_REMOTE_NOT_FOUND')) return undefined;
-      throw err;
-    } finally {
-      rmSync(tmp, { force: true });
-    }
+    const read = await readRemoteRun(repo, opened.remote, key, { hash, size });
+    if (read?.reason) result.refused.push({ key, entry: runEntryKey(key, hash), reason: read.reason });
+    return read?.entry;
   };
   try {
     const listed = await remoteRuns(opened.remote);
@@ -681,6 +703,8 @@ export async function cloudStatus(repo: Repo, options: SyncOptions): Promise<Clo
 
 export interface CloudGcOptions extends SyncOptions {
   workspace?: boolean;
+  /** Here: keep the objects the remote's run-cache entries need (default true). */
+  runCache?: boolean;
   dry?: boolean;
   /** Called with the plan before anything is deleted (the CLI prints the count and bytes). */
   onPlan?(plan: { objects: number; bytes: number; remote: string; url: string }): void;
@@ -695,10 +719,56 @@ export interface CloudGcResult {
   kept: number;
   /** Directories in scope whose manifest is neither cached nor on the remote (their files cannot be kept). */
   unknownDirectories: ObjectRef[];
+  /**
+   * Unless `runCache: false`: the remote's run-cache entries read (each copy once) and those that
+   * failed their checks. A failed entry keeps the objects its JSON still names.
+   */
+  runCache?: { entries: number; refused: { key: string; entry: string; reason: string }[] };
 }
 
 /**
- * Removes remote objects that nothing in the scope references. Lists the remote by its 256 shards in
+ * What the remote's run cache keeps for `gc --cloud`: the outs of every copy of every entry under
+ * `runs/`. A copy the local run cache holds byte for byte is read from there; the others are
+ * downloaded and checked as fetch checks them. A copy that fails keeps whatever outs its JSON still
+ * names (`outsOfRunEntry`) and is reported, and gc goes on.
+ */
+async function remoteRunCacheOuts(repo: Repo, remote: Remote, jobs: number): Promise<{ items: Tracked[]; kept: NonNullable<CloudGcResult['runCache']> }> {
+  const rc = await import('./pipeline/runcache.js');
+  const items: Tracked[] = [];
+  const kept: NonNullable<CloudGcResult['runCache']> = { entries: 0, refused: [] };
+  const localBytes = (key: string): Buffer | undefined => {
+    const file = rc.runCacheEntryPath(repo, key);
+    try {
+      return statSync(file).size <= rc.RUN_ENTRY_MAX_BYTES ? readFileSync(file) : undefined;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+  };
+  const copies = [...(await remoteRuns(remote))].flatMap(([key, list]) => list.map((c) => ({ key, ...c })));
+  await runPool(copies, jobs, async (c) => {
+    const local = localBytes(c.key);
+    let text: string | undefined;
+    let reason: string | undefined;
+    if (local && hashBytes(local) === c.hash) {
+      text = local.toString('utf8');
+    } else {
+      const read = await readRemoteRun(repo, remote, c.key, c);
+      if (!read) return;
+      ({ text, reason } = read);
+    }
+    kept.entries++;
+    const outs = text === undefined ? undefined : rc.outsOfRunEntry(text, c.key);
+    reason ??= outs?.reason;
+    if (reason) kept.refused.push({ key: c.key, entry: runEntryKey(c.key, c.hash), reason });
+    if (outs) items.push(...runOuts(c.key, outs.outs));
+  });
+  kept.refused.sort((a, b) => (a.entry < b.entry ? -1 : 1));
+  return { items, kept };
+}
+
+/**
+ * Removes remote objects that nothing in the scope (nor, by default, the remote's run cache) references. Lists the remote by its 256 shards in
  * parallel; keys that are not mlo objects are never touched.
  */
 export async function cloudGc(repo: Repo, options: CloudGcOptions): Promise<CloudGcResult> {
@@ -708,11 +778,18 @@ export async function cloudGc(repo: Repo, options: CloudGcOptions): Promise<Clou
     const dl = downloader(repo, { ...options, progress: undefined });
     try {
       const { remote, index, jobs, name } = await dl.open();
-      await dl.manifests(items);
-      const { objects: keep, unexpanded } = neededObjects(repo, items);
+      // The remote's run cache, not the local one: entries pushed from other machines name objects too.
+      const runs = options.runCache === false ? undefined : await remoteRunCacheOuts(repo, remote, jobs);
+      const all = runs ? [...items, ...runs.items] : items;
+      await dl.manifests(all);
+      const { objects: keep, unexpanded } = neededObjects(repo, all);
+      // A run-cache entry whose manifest is gone everywhere (after `--no-run-cache`) is expected: that
+      // run simply runs again, as fetch --run-cache treats it. Only the scope's are worth a warning.
+      const fromRuns = new Set(runs?.items);
       const result: CloudGcResult = {
         remote: name, url: remote.describe(), dry: Boolean(options.dry), removed: [], bytes: 0, kept: 0,
-        unknownDirectories: unexpanded.map((t) => ({ hash: t.hash, path: t.path })).sort(byPath),
+        unknownDirectories: unexpanded.filter((t) => !fromRuns.has(t)).map((t) => ({ hash: t.hash, path: t.path })).sort(byPath),
+        ...(runs && { runCache: runs.kept }),
       };
       const keys: string[] = [];
       const consider = (page: RemoteEntry[]) => {

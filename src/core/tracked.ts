@@ -25,6 +25,11 @@ export interface Tracked {
   stage?: string;
   /** When a target named a path inside a tracked directory: that path, relative to the directory. */
   subpath?: string;
+  /**
+   * For the model of a registry version (`NAME@N`): its reference. Such an item has no workspace path
+   * (its `path` only names it); it is transferred and kept, never checked out.
+   */
+  model?: string;
 }
 
 export const LOCK_FILE = 'mlo.lock';

@@ -23,7 +23,7 @@ export function shardOf(hash: string): string {
  * key is the run's key (as in the cache's `runs/` folder) and hash the BLAKE3 of the entry's bytes, so
  * a download is checked against its name as an object is, and two machines whose runs of the same
  * inputs wrote different outputs keep both. `runs/` is not an object shard (two hex digits), so object
- * listings and `gc --cloud` never touch it.
+ * listings never include it and `gc --cloud` reads it (to keep what entries need) but never deletes it.
  */
 export const RUNS_PREFIX = 'runs/';
 const RUN_RE = /^runs\/([0-9a-f]{2})\/([0-9a-f]{64})\/([0-9a-f]{64})\.json$/;

@@ -10,6 +10,8 @@ export interface GcFlags {
   dry?: boolean;
   cloud?: boolean;
   remote?: string;
+  /** false with --no-run-cache. */
+  runCache?: boolean;
 }
 
 /** Data versioning: init, add, status, commit, checkout, diff, list, gc, fsck, version/doctor. */
@@ -74,6 +76,7 @@ export function register(program: Command): void {
     .option('-A, --all-commits', 'keep what every commit references')
     .option('--rev <revs...>', 'keep what these revisions reference')
     .option('--dry', 'show what would be removed')
+    .option('--no-run-cache', 'do not keep the objects only run-cache entries need (those runs will run again)')
     .option('-c, --cloud', 'remove unreferenced objects from a remote instead of the cache')
     .option('-r, --remote <name>', 'remote for --cloud (default: core.remote)')
     .action(action<GcFlags>(async (ctx) => (ctx.opts.cloud ? (await import('../commands/cloud-gc.js')).cloudGc(ctx) : (await import('../commands/gc.js')).gc(ctx))));

@@ -7,11 +7,15 @@ import { formatBytes } from '../output.js';
 export async function cloudGc({ out, flags, opts }: ActionContext<GcFlags & { remote?: string }>): Promise<void> {
   const repo = openRepo({ cwd: flags.cwd });
   const r = await run(repo, {
-    cwd: flags.cwd, remote: opts.remote, dry: opts.dry, revs: opts.rev,
+    cwd: flags.cwd, remote: opts.remote, dry: opts.dry, revs: opts.rev, runCache: opts.runCache,
     workspace: opts.workspace, allBranches: opts.allBranches, allTags: opts.allTags, allCommits: opts.allCommits,
     // Printed before anything is deleted, so an interrupted run still said what it was doing.
     onPlan: (p) => out.info(`${opts.dry ? 'would remove' : 'removing'} ${objects(p.objects)} (${formatBytes(p.bytes)}) that nothing in scope references from ${p.remote} (${p.url})`),
   });
+  const refused = r.runCache?.refused ?? [];
+  if (refused.length) {
+    out.warn(`${refused.length} run-cache ${refused.length === 1 ? 'entry' : 'entries'} on the remote ${refused.length === 1 ? 'fails its' : 'fail their'} checks (${refused[0].entry}: ${refused[0].reason}${refused.length > 1 ? ', ...' : ''}); the objects ${refused.length === 1 ? 'it names were' : 'they name were'} kept, the ${refused.length === 1 ? 'entry was' : 'entries were'} not deleted`);
+  }
   for (const d of r.unknownDirectories) out.warn(`the manifest of ${d.path} (${d.hash.slice(0, 12)}) is neither cached nor on the remote; its files are not kept for it`);
   out.result(r, () => {
     const verb = r.dry ? 'would remove' : 'removed';

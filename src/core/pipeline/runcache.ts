@@ -14,6 +14,7 @@ import { checkObject } from '../cache/verify.js';
 import { errnoCode, isMloError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { hashBytes, isDirHash } from '../hash/blake3.js';
+import { ANY_HASH_RE } from '../pointer/paths.js';
 import type { Repo } from '../repo.js';
 import type { ScanContext } from '../workspace/scan.js';
 import type { Stage } from './load.js';
@@ -78,6 +79,32 @@ export function parseRunCacheEntry(text: string, key: string): ParsedRunEntry {
   }
   if (runCacheKeyOfEntry(parsed.data) !== key) return { ok: false, reason: 'its content does not match its key' };
   return { ok: true, entry: parsed.data };
+}
+
+/**
+ * The objects an entry keeps alive, for gc: a valid entry's outs; for an entry that fails the checks,
+ * whatever `outs[].hash` its JSON still names. gc is the one step that cannot be undone, so an entry it
+ * cannot validate (damaged, tampered with, or written by a newer mlo) keeps what it names rather than
+ * letting those objects go; `reason` says why it failed.
+ */
+export function outsOfRunEntry(text: string, key: string): { outs: LockOutEntry[]; reason?: string } {
+  const parsed = parseRunCacheEntry(text, key);
+  if (parsed.ok) return { outs: parsed.entry.outs };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return { outs: [], reason: parsed.reason };
+  }
+  const listed = (doc as { outs?: unknown } | null)?.outs;
+  const outs: LockOutEntry[] = [];
+  for (const o of Array.isArray(listed) ? listed : []) {
+    const e = o as { path?: unknown; hash?: unknown; size?: unknown } | null;
+    if (typeof e?.hash !== 'string' || !ANY_HASH_RE.test(e.hash)) continue;
+    // The path only labels messages: a damaged entry is never restored, so an unsafe one is harmless here.
+    outs.push({ path: typeof e.path === 'string' ? e.path : '?', hash: e.hash, size: typeof e.size === 'number' && e.size >= 0 ? e.size : 0 });
+  }
+  return { outs, reason: parsed.reason };
 }
 
 export function readRunCache(repo: Repo, key: string): LockEntry | undefined {
