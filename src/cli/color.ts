@@ -3,15 +3,20 @@
  * FORCE_COLOR (other than 0) turns it on, otherwise colour only when stdout is a terminal that is not
  * "dumb". Written here rather than loaded (chalk cost ~5 ms of every command's start-up).
  */
+import { createRequire } from 'node:module';
+import type * as Tty from 'node:tty';
+
 function detect(): boolean {
   const force = process.env.FORCE_COLOR;
   if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
-  return Boolean(process.stdout.isTTY) && process.env.TERM !== 'dumb';
+  // isatty(1), not process.stdout.isTTY: building the stdout stream would set a pipe non-blocking,
+  // and stdout.ts's plain writes would then meet EAGAIN.
+  const tty = createRequire(import.meta.url)('node:tty') as typeof Tty;
+  return tty.isatty(1) && process.env.TERM !== 'dumb';
 }
 
-// Decided on first use: asking process.stdout.isTTY builds the stdout stream (~2 ms), which a command
-// that prints no colour never needs.
+// Decided on first use: a command that prints no colour never loads node:tty.
 let enabled: boolean | undefined;
 
 function style(open: number, close: number): (text: string) => string {

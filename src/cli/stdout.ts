@@ -9,6 +9,14 @@ import { errnoCode } from '../core/errors.js';
 /** Set once a write met a non-blocking pipe: from then on Node's stream does the waiting, in order. */
 let viaStream = false;
 
+function useStream(): void {
+  viaStream = true;
+  // The reader may still go away while the stream waits: that is the end of the output, not a crash.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 export function writeStdout(text: string): void {
   if (viaStream) {
     process.stdout.write(text);
@@ -21,7 +29,7 @@ export function writeStdout(text: string): void {
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'EAGAIN') {
-        viaStream = true;
+        useStream();
         process.stdout.write(rest);
         return;
       }

@@ -4,11 +4,11 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { clearCacheTmp, copyFileToObjectWhileHashing, hasObject, objectPath } from './cache/objects.js';
-import { stateKeyOfObject } from './cache/verify.js';
+import { objectStatKey, stateKeyOfObject } from './cache/verify.js';
 import { POOL_MIN_FILES, hashInPool } from './hash/pool.js';
 import { storeManifest } from './cache/manifest.js';
-import { MloError, explainFsError, usageError } from './errors.js';
-import { gitTopLevel, gitTrackedAmong } from './git.js';
+import { MloError, errnoCode, explainFsError, usageError } from './errors.js';
+import { gitIgnoreRules, gitTopLevel, gitTrackedAmong, type IgnoreRule } from './git.js';
 import { HASH_ALGO, SMALL_FILE, hashLargeFile } from './hash/blake3.js';
 import { withRepoLock } from './lock.js';
 import { readPointer, writePointer } from './pointer/pointer.js';
@@ -16,7 +16,8 @@ import { POINTER_SUFFIX, type Pointer } from './pointer/schema.js';
 import type { Repo } from './repo.js';
 import { WRITTEN_BY_MLO, rowMatches, statKey, type StateRow } from './state.js';
 import { allTracked, isDirectory, repoRelative, resolveTargets, type Tracked } from './tracked.js';
-import { ignoreInGit } from './workspace/gitignore.js';
+import { shellPath } from './shell.js';
+import { checkIgnorableName, ignoreInGit } from './workspace/gitignore.js';
 import { createLinker } from './workspace/link.js';
 import { openScan, scanPath, type ScanContext, type Scanned } from './workspace/scan.js';
 import { walkDir, type WalkResult } from './workspace/walk.js';
@@ -41,24 +42,39 @@ export interface AddedPath {
   /** Symlinks inside an added directory, which are not tracked. */
   skippedSymlinks: string[];
   changed: boolean;
+  /**
+   * Set by add when git ignores the pointer file (git add would refuse it): the rule responsible.
+   * The pointer must be committed for anyone else to get the data.
+   */
+  ignoredBy?: IgnoreRule;
 }
 
 const GLOB_CHARS = /[*?[\]{}]/;
 
 export async function addTargets(repo: Repo, options: AddOptions): Promise<AddedPath[]> {
   const rels = await expandTargets(repo, options.cwd, options.targets);
-  checkAddable(repo, rels);
+  const top = gitTopLevel(repo.root);
+  checkAddable(repo, options.cwd, rels, top);
   return withRepoLock(repo, { command: 'add' }, async () => {
     clearCacheTmp(repo.cacheDir);
     const ctx = openScan(repo);
     try {
-      const added: AddedPath[] = [];
-      for (const rel of rels) {
+      const previous = rels.map((rel) => {
         const pointerFile = rel + POINTER_SUFFIX;
-        const previous = existsSync(join(repo.root, pointerFile)) ? readPointer(join(repo.root, pointerFile), pointerFile) : undefined;
-        const pre = await prehashDir(ctx, rel, options);
-        added.push(trackPath(ctx, rel, previous, pre));
+        return existsSync(join(repo.root, pointerFile)) ? readPointer(join(repo.root, pointerFile), pointerFile) : undefined;
+      });
+      const scanned = await scanTargets(ctx, rels, options);
+      const added = rels.map((rel, i) => {
+        const a = recordTracked(ctx, rel, previous[i], scanned[i]);
         ignoreInGit(repo.root, rel);
+        return a;
+      });
+      if (top) {
+        const rules = gitIgnoreRules(repo.root, top, added.map((a) => a.pointerFile));
+        for (const a of added) {
+          const rule = rules.get(a.pointerFile);
+          if (rule) a.ignoredBy = rule;
+        }
       }
       return added;
     } finally {
@@ -76,18 +92,18 @@ export interface CommitOptions {
 
 /** Records the current content of already-tracked paths (after they were edited). */
 export async function commitTargets(repo: Repo, options: CommitOptions): Promise<AddedPath[]> {
-  const items = resolveTargets(repo, options.cwd, options.targets).filter((t) => t.pointerFile);
+  const chosen = resolveTargets(repo, options.cwd, options.targets).filter((t) => t.pointerFile);
+  // `mlo commit d/x d/y` names the tracked directory d twice: it is recorded once.
+  const items = chosen.filter((t, i) => chosen.findIndex((u) => u.path === t.path) === i);
   return withRepoLock(repo, { command: 'commit' }, async () => {
+    // Every target is checked, then hashed, before any pointer is written: a failure leaves all as they were.
+    for (const t of items) checkCommittable(repo, options.cwd, t);
     clearCacheTmp(repo.cacheDir);
     const ctx = openScan(repo);
     try {
-      const committed: AddedPath[] = [];
-      for (const t of items) {
-        const previous = readPointer(join(repo.root, t.pointerFile!), t.pointerFile!);
-        const pre = await prehashDir(ctx, t.path, options);
-        committed.push(trackPath(ctx, t.path, previous, pre));
-      }
-      return committed;
+      const previous = items.map((t) => readPointer(join(repo.root, t.pointerFile!), t.pointerFile!));
+      const scanned = await scanTargets(ctx, items.map((t) => t.path), options);
+      return items.map((t, i) => recordTracked(ctx, t.path, previous[i], scanned[i]));
     } finally {
       ctx.state.close();
     }
@@ -174,7 +190,7 @@ async function prehashLargeFile(ctx: ScanContext, rel: string, abs: string): Pro
     explainFsError(err, rel);
   }
   ctx.state.record(rel, statKey(st), hashed.hash, startedAt);
-  ctx.state.record(stateKeyOfObject(hashed.hash), statKey(lstatSync(objectPath(ctx.repo.cacheDir, hashed.hash))), hashed.hash, WRITTEN_BY_MLO);
+  ctx.state.record(stateKeyOfObject(hashed.hash), objectStatKey(lstatSync(objectPath(ctx.repo.cacheDir, hashed.hash))), hashed.hash, WRITTEN_BY_MLO);
   ctx.state.flush();
 }
 
@@ -187,9 +203,35 @@ interface Prehashed {
 }
 
 
-function trackPath(ctx: ScanContext, rel: string, previous: Pointer | undefined, pre: Prehashed): AddedPath {
-  const scanned = scanPath(ctx, rel, { store: true, onFile: pre.onFile, walked: pre.walked, stored: pre.stored, known: pre.known });
-  if (!scanned) throw new MloError('MLO_NOT_FOUND', `${rel}: no such file or directory`, { hint: 'check the path; `mlo checkout` restores tracked data' });
+function checkCommittable(repo: Repo, cwd: string, t: Tracked): void {
+  try {
+    lstatSync(join(repo.root, t.path));
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') explainFsError(err, t.path);
+    throw new MloError('MLO_NOT_FOUND', `${t.path}: no such file or directory`, {
+      cause: err,
+      hint: `restore it with \`mlo checkout ${shellPath(repo.root, cwd, t.path)}\`, or stop tracking it with \`git rm ${shellPath(repo.root, cwd, t.pointerFile!)}\``,
+    });
+  }
+}
+
+/**
+ * Hashes and stores every target before the caller writes any pointer, so that a target that fails
+ * (missing, unreadable, changed while read) leaves every pointer as it was.
+ */
+async function scanTargets(ctx: ScanContext, rels: string[], options: Pick<AddOptions, 'onFile' | 'onTotals'>): Promise<Scanned[]> {
+  const scanned: Scanned[] = [];
+  for (const rel of rels) {
+    const pre = await prehashDir(ctx, rel, options);
+    const s = scanPath(ctx, rel, { store: true, onFile: pre.onFile, walked: pre.walked, stored: pre.stored, known: pre.known });
+    if (!s) throw new MloError('MLO_NOT_FOUND', `${rel}: no such file or directory`, { hint: 'check the path; `mlo checkout` restores tracked data' });
+    scanned.push(s);
+  }
+  return scanned;
+}
+
+/** Writes the pointer (and manifest) of a scanned target and links it as cache.type says. */
+function recordTracked(ctx: ScanContext, rel: string, previous: Pointer | undefined, scanned: Scanned): AddedPath {
   const { repo } = ctx;
   const pointer = pointerOf(rel, scanned, previous);
   if (scanned.kind === 'dir') storeManifest(repo.cacheDir, scanned.manifest);
@@ -254,11 +296,13 @@ async function expandTargets(repo: Repo, cwd: string, targets: string[]): Promis
   return [...new Set(rels)].sort();
 }
 
-function checkAddable(repo: Repo, rels: string[]): void {
+function checkAddable(repo: Repo, cwd: string, rels: string[], top: string | undefined): void {
   const tracked = allTracked(repo);
+  const shell = (rel: string) => shellPath(repo.root, cwd, rel);
   for (const rel of rels) {
     if (rel === '') throw usageError('cannot add the repository root itself', 'add the data folders inside it');
-    if (rel.endsWith(POINTER_SUFFIX)) throw usageError(`${rel} is a pointer file`, `add the data it points to: mlo add ${rel.slice(0, -POINTER_SUFFIX.length)}`);
+    if (rel.endsWith(POINTER_SUFFIX)) throw usageError(`${rel} is a pointer file`, `add the data it points to: mlo add ${shell(rel.slice(0, -POINTER_SUFFIX.length))}`);
+    checkIgnorableName(rel);
     let st;
     try {
       st = lstatSync(join(repo.root, rel));
@@ -270,20 +314,30 @@ function checkAddable(repo: Repo, rels: string[]): void {
     const container = tracked.find((t) => rel.startsWith(`${t.path}/`));
     if (container) {
       throw new MloError('MLO_INSIDE_TRACKED', `${rel} is inside ${container.path}, which mlo already tracks`, {
-        hint: `run \`mlo commit ${container.path}\` to record changes inside it`,
+        hint: `run \`mlo commit ${shell(container.path)}\` to record changes inside it`,
       });
     }
     const stageOut = tracked.find((t) => t.path === rel && t.stage);
     if (stageOut) throw new MloError('MLO_STAGE_OUTPUT', `${rel} is an output of stage '${stageOut.stage}'`, { hint: 'mlo run records it; it cannot also be added' });
     const inner = tracked.find((t) => t.path.startsWith(`${rel}/`));
-    if (inner) throw new MloError('MLO_CONTAINS_TRACKED', `${rel} contains ${inner.path}, which mlo already tracks`, { hint: `remove ${inner.pointerFile ?? inner.path} first, or add a different folder` });
+    if (inner) throw new MloError('MLO_CONTAINS_TRACKED', `${rel} contains ${inner.path}, which mlo already tracks`, { hint: `remove ${shell(inner.pointerFile ?? inner.path)} first, or add a different folder` });
   }
-  if (gitTopLevel(repo.root)) {
-    const inGit = gitTrackedAmong(repo.root, rels);
-    if (inGit.length) {
-      const first = inGit[0];
-      throw new MloError('MLO_TRACKED_BY_GIT', `${first} is already tracked by git`, {
-        hint: `stop tracking it in git first: git rm -r --cached ${first} (the file stays on disk), then mlo add it`,
+  if (top) {
+    // Literal pathspecs: `a[1].txt` must not match a1.txt. Git lists the files inside a tracked folder;
+    // the hint names the path the user added, so one command fixes the whole folder.
+    const inGit = gitTrackedAmong(repo.root, rels.map((rel) => `:(literal)${rel}`));
+    const given = new Set(rels);
+    const found = new Set<string>();
+    for (const f of inGit) {
+      for (let p = f; p !== ''; p = p.slice(0, Math.max(0, p.lastIndexOf('/')))) if (given.has(p)) found.add(p);
+    }
+    const offending = rels.filter((rel) => found.has(rel));
+    if (offending.length) {
+      const first = offending[0];
+      const more = offending.length > 1 ? ` (and ${offending.length - 1} more of the paths given)` : '';
+      const them = offending.length > 1 ? 'them' : 'it';
+      throw new MloError('MLO_TRACKED_BY_GIT', `${first} is already tracked by git${more}`, {
+        hint: `stop tracking ${them} in git first: git rm -r --cached ${offending.map((rel) => shellPath(repo.root, cwd, rel)).join(' ')} (the files stay on disk), then mlo add ${them} and commit`,
       });
     }
   }

@@ -99,7 +99,7 @@ export function registryModels(repo: Repo): Tracked[] {
 export async function trackedInScope(repo: Repo, scope: GcScope): Promise<Tracked[]> {
   const items = [...allTracked(repo), ...registryModels(repo)];
   const revs = new Set([...revsForScope(repo.root, scope), ...(scope.revs ?? [])]);
-  for (const rev of revs) items.push(...(await trackedAtRev(repo, rev)));
+  for (const rev of revs) items.push(...(await trackedAtRev(repo, rev, { salvage: true })));
   return items;
 }
 

@@ -4,6 +4,8 @@
  * because a process per file costs ~2 ms each.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { MloError } from './errors.js';
 
 export interface GitFile {
@@ -142,4 +144,44 @@ export function gitListFiles(cwd: string, pathspec: string): string[] | undefine
   });
   if (r.error || r.status !== 0) return undefined;
   return [...new Set(r.stdout.split('\0').filter(Boolean))];
+}
+
+export interface IgnoreRule {
+  /** The file holding the rule, relative to the repository root (absolute when outside the work tree). */
+  source: string;
+  line: number;
+  pattern: string;
+}
+
+/**
+ * Which of `paths` (relative to `root`, with `/`) git ignores, and by which rule. One `git check-ignore`
+ * process answers for all of them; paths git already tracks are never reported (they are not ignored).
+ * `top` is the git work tree's top, to which git reports rule sources relative.
+ */
+export function gitIgnoreRules(root: string, top: string, paths: string[]): Map<string, IgnoreRule> {
+  const rules = new Map<string, IgnoreRule>();
+  if (paths.length === 0) return rules;
+  const r = spawnSync('git', ['check-ignore', '--verbose', '-z', '--stdin'], {
+    cwd: root,
+    input: paths.map((p) => `${p}\0`).join(''),
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  // Exit 1 means nothing is ignored; 128 a git failure, which must not fail an add that succeeded.
+  if (r.error || r.status !== 0) return rules;
+  const fields = r.stdout.split('\0');
+  const rootReal = realpathSync(root);
+  for (let i = 0; i + 3 < fields.length; i += 4) {
+    const [source, line, pattern, path] = fields.slice(i, i + 4);
+    // A matching `!pattern` means the path is *not* ignored.
+    if (source === '' || pattern.startsWith('!')) continue;
+    const abs = isAbsolute(source) ? source : join(top, source);
+    const fromRoot = relative(rootReal, abs);
+    rules.set(path, {
+      source: isAbsolute(source) && fromRoot.startsWith('..') ? source : fromRoot.split(sep).join('/'),
+      line: Number(line),
+      pattern,
+    });
+  }
+  return rules;
 }

@@ -10,7 +10,12 @@ import { POINTER_SUFFIX, pointerSchema } from './pointer/schema.js';
 import type { Repo } from './repo.js';
 import { LOCK_FILE, fromPointer, outsFromLockDoc, type Tracked } from './tracked.js';
 
-export async function trackedAtRev(repo: Repo, rev: string): Promise<Tracked[]> {
+/**
+ * With `salvage` (gc and the transfers of revision scopes), a pointer that does not parse at an old
+ * revision still keeps the hash it names: history cannot be fixed, and refusing would block gc
+ * forever, while deleting what it names could lose data. Without it (diff), such a pointer is an error.
+ */
+export async function trackedAtRev(repo: Repo, rev: string, options: { salvage?: boolean } = {}): Promise<Tracked[]> {
   const sha = resolveRev(repo.root, rev);
   const prefix = prefixInGit(repo.root);
   const all = listFilesAtRev(repo.root, sha);
@@ -32,8 +37,15 @@ export async function trackedAtRev(repo: Repo, rev: string): Promise<Tracked[]> 
       }
       continue;
     }
-    const pointer = parseYamlText(text, `${rev}:${rel}`, pointerSchema).value;
-    items.push(fromPointer(repo, rel, pointer));
+    try {
+      const pointer = parseYamlText(text, `${rev}:${rel}`, pointerSchema).value;
+      items.push(fromPointer(repo, rel, pointer));
+    } catch (err) {
+      const hash = options.salvage && isMloError(err) ? /^hash:\s*['"]?([0-9a-f]{64}(?:\.dir)?)['"]?\s*$/m.exec(text)?.[1] : undefined;
+      const size = /^size:\s*(\d+)\s*$/m.exec(text)?.[1];
+      if (!hash || size === undefined) throw err;
+      items.push({ path: `${rev}:${rel.slice(0, -POINTER_SUFFIX.length)}`, hash, size: Number(size), pointerFile: rel });
+    }
   }
   return items;
 }

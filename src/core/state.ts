@@ -5,8 +5,9 @@
  */
 import type Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { MloError } from './errors.js';
 
 export interface StatKey {
   ino: number;
@@ -32,6 +33,22 @@ export const RACY_MS = 50;
 /** `hashedAt` for files mlo wrote itself from verified bytes: never racy. */
 export const WRITTEN_BY_MLO = 0;
 
+function openStateFile(file: string): Database.Database {
+  const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  const db = new Sqlite(file, { timeout: 10_000 });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, ino INTEGER NOT NULL, mtime REAL NOT NULL, size INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID',
+    );
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
 export class StateDb {
   private readonly tmpDir: string;
   private conn?: {
@@ -53,13 +70,20 @@ export class StateDb {
   private get c() {
     if (this.conn) return this.conn;
     mkdirSync(this.tmpDir, { recursive: true });
-    const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
-    const db = new Sqlite(join(this.tmpDir, 'state.db'), { timeout: 10_000 });
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.exec(
-      'CREATE TABLE IF NOT EXISTS hashes (path TEXT PRIMARY KEY, ino INTEGER NOT NULL, mtime REAL NOT NULL, size INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID',
-    );
+    const file = join(this.tmpDir, 'state.db');
+    let db: Database.Database;
+    try {
+      db = openStateFile(file);
+    } catch (err) {
+      // The database only caches hashes: a damaged one (a crash of the disk, not of mlo: SQLite's
+      // journal covers those) is rebuilt, which costs re-hashing, never data.
+      const code = (err as { code?: string }).code;
+      if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') {
+        throw new MloError('MLO_STATE_DB', `${file}: ${(err as Error).message}`, { hint: 'it only caches hashes: delete it and run the command again', cause: err });
+      }
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+      db = openStateFile(file);
+    }
     this.conn = {
       db,
       get: db.prepare('SELECT path, ino, mtime, size, hash FROM hashes WHERE path = ?'),

@@ -17,7 +17,7 @@ import { runCheckout, type CheckoutResult } from './checkout.js';
 import { importVerified, newCacheTemp, verifyDownload } from './cache/import.js';
 import { clearCacheTmp, hasObject, objectPath } from './cache/objects.js';
 import { missingObjects } from './cache/presence.js';
-import { checkObject, stateKeyOfObject } from './cache/verify.js';
+import { checkObject, objectStatKey, stateKeyOfObject } from './cache/verify.js';
 import { MloError, errnoCode, isMloError } from './errors.js';
 import { assertScope, registryModels, runOuts, trackedInScope, type GcScope } from './gc.js';
 import { hashBytes, isDirHash, newHasher } from './hash/blake3.js';
@@ -368,7 +368,7 @@ function downloader(repo: Repo, options: SyncOptions): Downloader {
       state ??= new StateDb(repo.tmpDir);
       // Hashed just now, so checkout need not hash it again. (Recorded with the default racy-mtime
       // guard: an object written within the last 50 ms is hashed again later, which is cheap.)
-      state.record(stateKeyOfObject(o.hash), statKey(lstatSync(objectPath(repo.cacheDir, o.hash))), o.hash, WRITTEN_BY_MLO);
+      state.record(stateKeyOfObject(o.hash), objectStatKey(lstatSync(objectPath(repo.cacheDir, o.hash))), o.hash, WRITTEN_BY_MLO);
       index.add(objectKey(o.hash), verdict.size);
       result.downloaded++;
       result.bytes += verdict.size;

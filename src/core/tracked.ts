@@ -3,9 +3,10 @@
  * pipeline stages recorded in `mlo.lock`. Commands take targets (paths) and resolve them here, including
  * a path inside a tracked directory (`mlo pull data/images/cats` transfers only that part).
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { MloError, usageError } from './errors.js';
+import { readManifest } from './cache/manifest.js';
+import { MloError, errnoCode, usageError } from './errors.js';
 import { toPosix } from './fsutil.js';
 import { gitListFiles } from './git.js';
 import { yaml } from './lazy-yaml.js';
@@ -37,7 +38,39 @@ export const LOCK_FILE = 'mlo.lock';
 export function fromPointer(repo: Repo, pointerRel: string, pointer: Pointer): Tracked {
   const dir = dirname(pointerRel);
   const path = dir === '.' ? pointer.path : `${dir}/${pointer.path}`;
+  // The schema refuses '..' and '.git'; this is the one folder that is only off-limits at the root.
+  if (isMloDirPath(path)) {
+    throw new MloError('MLO_UNSAFE_PATH', `${pointerRel}: path '${pointer.path}' points into .mlo/, which mlo manages itself`, {
+      hint: `remove or fix ${pointerRel}`,
+    });
+  }
   return { path, hash: pointer.hash, size: pointer.size, files: pointer.files, pointerFile: pointerRel };
+}
+
+function isMloDirPath(posixRel: string): boolean {
+  return posixRel === '.mlo' || posixRel.startsWith('.mlo/');
+}
+
+/** Where a tracked item comes from, for messages. */
+function sourceOf(t: Tracked): string {
+  return t.pointerFile ?? `${LOCK_FILE} (stage ${t.stage})`;
+}
+
+/**
+ * Refuses two records of one path, or of a path inside another tracked path: they would fight over
+ * the same files on every checkout (DVC refuses overlapping outputs the same way). `mlo add` never
+ * writes such pointers; hand edits, merges and stage outs can.
+ */
+function assertNoOverlap(items: Tracked[]): void {
+  const sorted = [...items].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (let i = 1; i < sorted.length; i++) {
+    const [a, b] = [sorted[i - 1], sorted[i]];
+    if (b.path === a.path || b.path.startsWith(`${a.path}/`)) {
+      throw new MloError('MLO_OVERLAPPING_PATHS', `${b.path} is tracked by ${sourceOf(b)}${b.path === a.path ? ' and' : ' inside ' + a.path + ', tracked by'} ${sourceOf(a)}`, {
+        hint: 'keep one of them: delete the other pointer file (git rm), or change the stage outs',
+      });
+    }
+  }
 }
 
 /** Pointer files in the workspace, relative to the root. */
@@ -84,7 +117,7 @@ export function outsFromLockDoc(doc: unknown): Tracked[] {
     for (const o of def?.outs ?? []) {
       const e = o as { path?: unknown; hash?: unknown; size?: unknown; files?: unknown; cache?: unknown };
       if (e.cache === false || typeof e.path !== 'string' || !(typeof e.hash === 'string' && ANY_HASH_RE.test(e.hash))) continue;
-      if (!isSafeRelPath(e.path)) {
+      if (!isSafeRelPath(e.path) || isMloDirPath(e.path)) {
         throw new MloError('MLO_UNSAFE_PATH', `${LOCK_FILE}: stage ${stage}: out path '${e.path}' leaves the repository`, {
           hint: 'paths in mlo.lock must be relative and must not contain ..',
         });
@@ -97,7 +130,9 @@ export function outsFromLockDoc(doc: unknown): Tracked[] {
 
 export function allTracked(repo: Repo): Tracked[] {
   const items = findPointerFiles(repo).map((rel) => fromPointer(repo, rel, readPointer(join(repo.root, rel), rel)));
-  return [...items, ...lockOutputs(repo)];
+  const all = [...items, ...lockOutputs(repo)];
+  assertNoOverlap(all);
+  return all;
 }
 
 /** Resolves command-line targets (relative to `cwd`) to tracked items; no targets means everything. */
@@ -115,7 +150,9 @@ export function resolveTargets(repo: Repo, cwd: string, targets: string[] | unde
     }
     const container = all.find((t) => plain.startsWith(`${t.path}/`));
     if (container) {
-      chosen.push({ ...container, subpath: plain.slice(container.path.length + 1) });
+      const subpath = plain.slice(container.path.length + 1);
+      assertInManifest(repo, container, subpath, target);
+      chosen.push({ ...container, subpath });
       continue;
     }
     const inside = all.filter((t) => plain === '' || t.path.startsWith(`${plain}/`));
@@ -128,18 +165,57 @@ export function resolveTargets(repo: Repo, cwd: string, targets: string[] | unde
   return chosen;
 }
 
-/** A target's path relative to the repo root; refuses paths outside the repository. */
+/**
+ * A target inside a tracked directory must name a file or folder its manifest lists, or the command
+ * would quietly do nothing. Unknowable while the manifest is not in the cache (pull fetches it).
+ */
+function assertInManifest(repo: Repo, dir: Tracked, subpath: string, target: string): void {
+  const entries = readManifest(repo.cacheDir, dir.hash);
+  if (!entries || entries.some((e) => e.path === subpath || e.path.startsWith(`${subpath}/`))) return;
+  throw new MloError('MLO_NOT_TRACKED', `${target} is not in the tracked directory ${dir.path}`, {
+    hint: `mlo list shows what is tracked; after adding files to ${dir.path}, run mlo commit ${dir.path}`,
+  });
+}
+
+/**
+ * A target's path relative to the repo root. Refuses paths outside the repository, inside .git/ or
+ * .mlo/, and paths beyond a symbolic link (as git does): through a linked folder, mlo would read or
+ * write outside the repository.
+ */
 export function repoRelative(repo: Repo, cwd: string, target: string): string {
   const abs = resolve(cwd, target);
   const rel = relative(repo.root, abs);
-  if (rel.startsWith('..') || resolve(repo.root, rel) !== abs || rel.split(sep).includes('..')) {
+  if (rel === '..' || rel.startsWith(`..${sep}`) || resolve(repo.root, rel) !== abs) {
     throw usageError(`${target} is outside the repository ${repo.root}`, 'mlo tracks files inside the repository only');
   }
   const posix = toPosix(rel);
-  if (posix === '.mlo' || posix.startsWith('.mlo/')) {
+  if (isMloDirPath(posix)) {
     throw usageError(`${target} is inside .mlo/, which mlo manages itself`);
   }
+  if (posix.split('/').some((seg) => seg.toLowerCase() === '.git')) {
+    throw usageError(`${target} is inside a .git folder, which git manages`);
+  }
+  const beyond = symlinkedFolder(repo.root, posix);
+  if (beyond !== undefined) {
+    throw usageError(`${target} is beyond a symbolic link (${beyond})`, 'mlo tracks files inside the repository only; name the folder the link points to, if it is in the repository');
+  }
   return posix;
+}
+
+/** The first folder of `posixRel` (below `root`) that is a symbolic link, if any. */
+function symlinkedFolder(root: string, posixRel: string): string | undefined {
+  const segs = posixRel.split('/');
+  let rel = '';
+  for (const seg of segs.slice(0, -1)) {
+    rel = rel ? `${rel}/${seg}` : seg;
+    try {
+      if (lstatSync(join(root, rel)).isSymbolicLink()) return rel;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+      throw err;
+    }
+  }
+  return undefined;
 }
 
 export function isDirectory(abs: string): boolean {

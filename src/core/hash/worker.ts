@@ -7,6 +7,7 @@ import { closeSync, fstatSync, lstatSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { copyFileToObject, objectPath, storeSmallFile } from '../cache/objects.js';
 import { hashFd } from './blake3.js';
+import { objectStatKey } from '../cache/verify.js';
 
 export interface HashJob {
   id: number;
@@ -45,7 +46,7 @@ function hashOne(abs: string, cacheDir: string, store: boolean): HashJobResult {
       if (written) {
         // The stat for the state database is taken here, off the main thread.
         const obj = lstatSync(objectPath(cacheDir, hashed.hash));
-        stored = { ino: obj.ino, mtimeMs: obj.mtimeMs, size: obj.size };
+        stored = objectStatKey(obj);
       }
     }
     return [hashed.hash, hashed.size, st.ino, st.mtimeMs, stored];

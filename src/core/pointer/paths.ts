@@ -6,16 +6,21 @@
  */
 export const POINTER_SUFFIX = '.mlo';
 
-export const SAFE_PATH_MESSAGE = "must be a relative path inside the repository (no '..', no leading '/', no backslashes)";
+export const SAFE_PATH_MESSAGE = "must be a relative path inside the repository (no '..', no leading '/', no backslashes, no .git folder)";
 export const FILE_HASH_RE = /^[0-9a-f]{64}$/;
 export const FILE_HASH_MESSAGE = 'must be a 64-character blake3 hex digest';
 export const ANY_HASH_RE = /^[0-9a-f]{64}(\.dir)?$/;
 export const ANY_HASH_MESSAGE = "must be a 64-character blake3 hex digest (directories end in '.dir')";
 
+/**
+ * A path mlo may read or write below a folder: relative, in '/'-separated segments that are not empty,
+ * '.' or '..', and never a `.git` folder in any letter case (git refuses those in trees for the same
+ * reason: writing there rewrites a repository's config and hooks).
+ */
 export function isSafeRelPath(p: string): boolean {
   if (p.length === 0 || p.includes('\0') || p.includes('\\')) return false;
   if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return false;
-  return p.split('/').every((seg) => seg !== '..' && seg !== '.' && seg !== '');
+  return p.split('/').every((seg) => seg !== '..' && seg !== '.' && seg !== '' && seg.toLowerCase() !== '.git');
 }
 
 /** A pointer file (`PATH.mlo`); schema.ts validates it. */

@@ -38,7 +38,7 @@ export interface IgnoreRules {
  * cheaper than the general matcher on a 50,000-file walk. Anything else (slashes, negation) uses the
  * `ignore` package, which implements gitignore fully.
  */
-export function loadIgnore(root: string): IgnoreRules {
+function loadUserIgnore(root: string): IgnoreRules {
   const file = join(root, IGNORE_FILE);
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const rules = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
@@ -63,6 +63,25 @@ export function loadIgnore(root: string): IgnoreRules {
       return Boolean(isDir ? dirRe?.test(name) : fileRe?.test(name));
     },
   };
+}
+
+/**
+ * The repository's rules plus one built in: a `.git` folder (any letter case) inside a tracked
+ * directory is never tracked, as DVC skips it: it is another repository's state, and pointer and
+ * manifest paths may not name it (isSafeRelPath).
+ */
+export function loadIgnore(root: string): IgnoreRules {
+  const user = loadUserIgnore(root);
+  return {
+    key: `${user.key}\n# built in: .git/`,
+    ignores: (p) => isGitFolder(p) || user.ignores(p),
+  };
+}
+
+function isGitFolder(p: string): boolean {
+  if (!p.endsWith('/')) return false;
+  const name = p.slice(p.lastIndexOf('/', p.length - 2) + 1, -1);
+  return name.length === 4 && name.toLowerCase() === '.git';
 }
 
 /** What mlo keeps of a file's lstat: enough to notice a change, and the executable bit. */
