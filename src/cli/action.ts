@@ -3,7 +3,9 @@
  * command's own options, and hands the body an Output. Bodies throw; only main.ts sets exit codes.
  */
 import { InvalidArgumentError, type Command } from './commander.js';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { usageError } from '../core/errors.js';
 import { createOutput, type GlobalFlags, type Output } from './output.js';
 
 export interface ActionContext<O> {
@@ -16,6 +18,9 @@ export interface ActionContext<O> {
 
 export function globalFlags(command: Command): GlobalFlags {
   const all = command.optsWithGlobals() as { json?: boolean; verbose?: boolean; quiet?: boolean; cwd?: string };
+  if (all.cwd !== undefined && !statSync(all.cwd, { throwIfNoEntry: false })?.isDirectory()) {
+    throw usageError(`-C ${all.cwd}: no such directory`);
+  }
   return {
     json: Boolean(all.json),
     verbose: Boolean(all.verbose),

@@ -36,7 +36,8 @@ remotes: {}
 export function initRepo({ cwd, noScm }: InitOptions): InitResult {
   const root = resolve(cwd);
   const top = gitTopLevel(root);
-  if (!top && !noScm) {
+  // A repository set up with --no-scm stays one: running init there again is as harmless as anywhere.
+  if (!top && !noScm && !existsSync(join(root, MLO_DIR))) {
     throw new MloError('MLO_NOT_GIT', `${root} is not inside a git work tree`, {
       hint: 'run `git init` first, or `mlo init --no-scm` to use mlo without git',
     });

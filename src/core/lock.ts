@@ -3,7 +3,7 @@
  * The lock is a file created with O_EXCL holding the owner's pid; a lock whose owner is gone
  * (killed with SIGKILL, say) is taken over, so a crash never wedges the repo.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MloError, errnoCode } from './errors.js';
@@ -52,7 +52,7 @@ export async function acquireRepoLock(repo: Repo, options: LockOptions): Promise
       if (errnoCode(err) !== 'EEXIST') throw err;
     }
     const owner = readOwner(file);
-    if (owner && isStale(owner)) {
+    if (owner ? isStale(owner) : isAbandoned(file)) {
       rmSync(file, { force: true });
       continue;
     }
@@ -71,8 +71,23 @@ function readOwner(file: string): LockOwner | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as LockOwner;
   } catch {
-    // Empty or half-written by a process that died between open and write: treat as stale below.
+    // Empty or half-written: by a process between its open and write, or one killed there (isAbandoned).
     return undefined;
+  }
+}
+
+/**
+ * A lock file nobody could read: its creator writes the owner right after creating it, so one that is
+ * still unreadable after a few seconds was left by a process killed in between.
+ */
+const UNREADABLE_LOCK_GRACE_MS = 2000;
+
+function isAbandoned(file: string): boolean {
+  try {
+    return Date.now() - statSync(file).mtimeMs > UNREADABLE_LOCK_GRACE_MS;
+  } catch {
+    // Gone already: the next attempt creates it.
+    return false;
   }
 }
 

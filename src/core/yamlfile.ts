@@ -27,7 +27,7 @@ export function parseYamlText<T>(
     const first = doc.errors[0];
     const pos = first.linePos?.[0];
     const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
-    throw new MloError('MLO_BAD_YAML', `${where}: invalid YAML: ${first.message.split('\n')[0]}`, {
+    throw new MloError('MLO_BAD_YAML', `${where}: invalid YAML: ${first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, {
       hint: 'fix the syntax and run the command again',
     });
   }

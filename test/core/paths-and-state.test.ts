@@ -1,10 +1,10 @@
 // Paths mlo must refuse or skip (.git, .mlo, beyond a symlink, overlapping records), targets that
 // name nothing, and caches that may be damaged (state database, verified objects): found by an audit.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MLO_BIN, git, json, makeRepo, mlo, tempDir } from '../helpers.js';
+import { MLO_BIN, git, json, makeRepo, mlo, mloWith, tempDir } from '../helpers.js';
 
 const objectFile = (dir: string, hash: string) => join(dir, '.mlo/cache', hash.slice(0, 2), hash.slice(2));
 
@@ -162,5 +162,48 @@ describe('output to a pipe that closes early', () => {
       expect(out).toMatch(/modified:/);
       expect(out).not.toMatch(/EPIPE|Error|at /);
     }
+  });
+});
+
+describe('leftovers and messages', () => {
+  it('takes over a lock file left empty by a process killed between creating and writing it', async () => {
+    const dir = await makeRepo({ 'f.txt': 'f' });
+    const lock = join(dir, '.mlo/tmp/lock');
+    writeFileSync(lock, '');
+    const old = new Date(Date.now() - 10_000);
+    utimesSync(lock, old, old);
+    const r = await mlo(dir, 'add', 'f.txt');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('waits for a fresh unreadable lock (its owner may be writing it), then names the file', async () => {
+    const dir = await makeRepo({ 'f.txt': 'f' });
+    writeFileSync(join(dir, '.mlo/tmp/lock'), '');
+    const r = await mloWith({ cwd: dir, env: { MLO_LOCK_TIMEOUT: '0.5' } }, 'add', 'f.txt');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('locked by another process');
+  });
+
+  it('init is harmless twice in a --no-scm repository; -C must name a folder', async () => {
+    const dir = tempDir();
+    expect((await mlo(dir, 'init', '--no-scm')).exitCode).toBe(0);
+    const again = await mlo(dir, 'init', '--json');
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(json(again)).toMatchObject({ created: false });
+    const missing = join(dir, 'nope');
+    const r = await mlo(dir, '-C', missing, 'init', '--no-scm');
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`-C ${missing}: no such directory`);
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it('an invalid YAML message ends with what is wrong, not a cut-off location', async () => {
+    const dir = await makeRepo({ 'a.txt': 'a' });
+    await mlo(dir, 'add', 'a.txt');
+    writeFileSync(join(dir, 'a.txt.mlo'), 'path: a.txt\nhash: [unclosed\nalgo: blake3\n');
+    const r = await mlo(dir, 'status');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/^error: a\.txt\.mlo:3:1: invalid YAML: .*end with a \]\n/);
   });
 });
