@@ -3,29 +3,37 @@
  * reflink, then copy). Reflinks and copies give the workspace its own inode, so editing the file in
  * place can never change the cached object (dvc #799). Hardlinks and symlinks share the object itself:
  * they are opt-in, and the object stays read-only so an in-place edit fails instead of corrupting it.
+ * Missing folders are created without following symlinks (folders.ts): a link never lands outside the
+ * repository through a symlinked folder.
  */
-import { chmodSync, constants, copyFileSync, linkSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, linkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LinkType } from '../config.js';
 import { objectPath } from '../cache/objects.js';
 import { errnoCode } from '../errors.js';
 import { tempName } from '../fsutil.js';
 import type { Repo } from '../repo.js';
+import { createFolderMaker } from './folders.js';
 
 /** Errors that mean "this filesystem cannot do this link type": try the next one. */
 const UNSUPPORTED = new Set(['EOPNOTSUPP', 'ENOTSUP', 'EXDEV', 'EINVAL', 'ENOSYS', 'EPERM', 'EMLINK']);
 
 export interface Linker {
-  /** Replaces `destAbs` (atomically) with the object `hash`. Returns the link type used. */
+  /**
+   * Replaces `destAbs` (atomically) with the object `hash`. Returns the link type used. Throws
+   * MLO_SYMLINK_IN_PATH when a folder on the way is a symlink.
+   */
   link(hash: string, destAbs: string, exec: boolean): LinkType;
 }
 
 export function createLinker(repo: Repo, types: LinkType[] = repo.config.cache.type): Linker {
   let candidates = [...types];
+  // One per linker: each folder is checked once, however many files it receives.
+  const folders = createFolderMaker(repo.root);
   return {
     link(hash, destAbs, exec) {
       const src = objectPath(repo.cacheDir, hash);
-      mkdirSync(dirname(destAbs), { recursive: true });
+      folders.ensure(dirname(destAbs));
       for (;;) {
         const type = candidates[0];
         if (type === undefined) {
