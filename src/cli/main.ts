@@ -71,6 +71,14 @@ export async function main(argv: string[]): Promise<void> {
   const program = await buildProgram(commandWord(argv));
   const wantsJson = argv.includes('--json');
   const verbose = argv.includes('-v') || argv.includes('--verbose');
+  // Under --json a usage error is the one JSON document on stdout (report below), not also text on stderr.
+  if (wantsJson) {
+    const quiet = (cmd: Command) => {
+      cmd.configureOutput({ outputError: () => {}, writeErr: () => {} });
+      cmd.commands.forEach(quiet);
+    };
+    quiet(program);
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {
@@ -82,7 +90,7 @@ function report(err: unknown, how: { json: boolean; verbose: boolean }): number 
   if (err instanceof CommanderError) {
     // Help and --version arrive here with exit code 0; commander already printed them.
     if (err.exitCode === 0) return EXIT.ok;
-    if (how.json) printJsonError('MLO_USAGE', err.message.replace(/^error: /, ''));
+    if (how.json) printJsonError('MLO_USAGE', err.message.replace(/^error: /, ''), 'run with --help for usage');
     return EXIT.usage;
   }
   if (err instanceof MloError) {

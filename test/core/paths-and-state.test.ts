@@ -206,4 +206,14 @@ describe('leftovers and messages', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/^error: a\.txt\.mlo:3:1: invalid YAML: .*end with a \]\n/);
   });
+
+  it('a usage error under --json is one JSON document with a hint, and nothing on stderr', async () => {
+    const dir = await makeRepo();
+    for (const args of [['statuss', '--json'], ['add', '--bogus', '--json']]) {
+      const r = await mlo(dir, ...args);
+      expect(r.exitCode).toBe(2);
+      expect(json(r).error).toMatchObject({ code: 'MLO_USAGE', hint: 'run with --help for usage' });
+      expect(r.stderr).toBe('');
+    }
+  });
 });
