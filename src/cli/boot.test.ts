@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bundleId, codeCacheDir, codeCacheFile, runBundle, startupInfo } from './boot.js';
@@ -91,6 +91,20 @@ describe('runBundle', () => {
     const env = { MLO_CODE_CACHE: join(dir, 'cache') };
     expect(await runBundle(['node', 'mlo'], { bundleUrl: writeBundle(undefined), env })).toEqual({ cacheUsed: false });
     expect(existsSync(env.MLO_CODE_CACHE)).toBe(false);
+  });
+
+  it('removes caches not written for a month when it writes a new one', async () => {
+    const env = { MLO_CODE_CACHE: join(dir, 'cache') };
+    mkdirSync(env.MLO_CODE_CACHE);
+    const old = join(env.MLO_CODE_CACHE, 'mlo-aaaaaaaaaaaaaaaa-node18.0.0-x64.v8cache');
+    const recent = join(env.MLO_CODE_CACHE, 'mlo-bbbbbbbbbbbbbbbb-node20.0.0-x64.v8cache');
+    const other = join(env.MLO_CODE_CACHE, 'notes.txt');
+    for (const f of [old, recent, other]) writeFileSync(f, 'x');
+    const longAgo = new Date(Date.now() - 40 * 24 * 3600 * 1000);
+    utimesSync(old, longAgo, longAgo);
+    utimesSync(other, longAgo, longAgo);
+    await runBundle(['node', 'mlo'], { bundleUrl: writeBundle('0123456789abcdef'), env });
+    expect(readdirSync(env.MLO_CODE_CACHE).sort()).toEqual([basename(codeCacheFile(env.MLO_CODE_CACHE, '0123456789abcdef')), basename(recent), 'notes.txt'].sort());
   });
 
   it('still runs the command when the cache folder cannot be written', async () => {

@@ -7,7 +7,7 @@
  * The cache lives in $MLO_CODE_CACHE, else $XDG_CACHE_HOME/mlo, else ~/.cache/mlo; MLO_CODE_CACHE=0
  * turns it off. Losing it, or failing to write it, only costs start-up time.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -60,10 +60,32 @@ function saveCodeCache(file: string, data: Buffer): boolean {
   try {
     writeFileSync(temp, data, { mode: 0o600 });
     renameSync(temp, file);
-    return true;
   } catch {
     rmSync(temp, { force: true });
     return false;
+  }
+  pruneOldCaches(dirname(file));
+  return true;
+}
+
+/** A cache not written for this long belongs to a build or Node no longer in use. */
+const STALE_CACHE_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * Each rebuild or Node upgrade leaves a ~300 KB cache behind; the folder is tidied whenever a new
+ * cache is written (rarely: once per build and Node version). Caches of two installations used in
+ * turn are both recent, so neither evicts the other.
+ */
+function pruneOldCaches(dir: string): void {
+  const cutoff = Date.now() - STALE_CACHE_MS;
+  try {
+    for (const name of readdirSync(dir)) {
+      if (!/^mlo-.*\.v8cache(\.\d+\.tmp)?$/.test(name)) continue;
+      const file = join(dir, name);
+      if (statSync(file).mtimeMs < cutoff) rmSync(file, { force: true });
+    }
+  } catch {
+    // Another process tidying at the same time, or an unreadable folder: tidying is best effort.
   }
 }
 
