@@ -42,7 +42,7 @@ function pipelineRunner(out: Output, targets: string[], force: boolean | undefin
     try {
       const { runPipeline } = await import('../../core/pipeline/run.js');
       const r = await runPipeline(repo, { targets, force, hooks, signal: controller.signal, baseEnv: process.env, onEvent: (e) => render(out, e) });
-      return { ok: r.ok };
+      return { ok: r.ok, interrupted: r.interrupted };
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -64,7 +64,7 @@ export async function expRunCmd({ out, flags, opts }: ActionContext<ExpRunFlags 
   if (opts.queued) {
     const dbFile = process.env.MLO_TRACKING_DB;
     if (!dbFile) throw usageError('--queued is used by queue workers, with $MLO_TRACKING_DB set');
-    const result = await runQueued(repo, { runId: opts.queued, dbFile, runner });
+    const result = await runQueued(repo, { runId: opts.queued, dbFile, runner, onWarning: (m) => out.warn(m) });
     return report(out, result, false);
   }
   const command = commandLine(targets, opts);
@@ -77,11 +77,16 @@ export async function expRunCmd({ out, flags, opts }: ActionContext<ExpRunFlags 
     ]);
     return;
   }
-  const result = await expRun(repo, { set, name: opts.name, experiment: opts.experiment, command, runner });
+  const result = await expRun(repo, { set, name: opts.name, experiment: opts.experiment, command, runner, onWarning: (m) => out.warn(m) });
   report(out, result, true);
 }
 
 function report(out: Output, result: ExpRunResult, inWorkspace: boolean): void {
+  if (result.status === 'interrupted') {
+    throw new MloError('MLO_INTERRUPTED', `run ${result.run} was interrupted (recorded as interrupted)`, {
+      hint: 'run mlo exp run again; stages that finished are recorded in mlo.lock', exitCode: 130, meta: { result },
+    });
+  }
   if (result.status === 'failed') {
     throw new MloError('MLO_RUN_FAILED', `run ${result.run} failed (recorded as failed; see the stage output above)`, {
       hint: 'fix the stage and run mlo exp run again', meta: { result },

@@ -15,11 +15,20 @@ export async function metricsShow({ out, flags, opts }: ActionContext<{ allBranc
       for (const [k, v] of Object.entries(values)) rows.push([r.rev, file, k, formatValue(typeof v === 'number' || typeof v === 'string' ? v : JSON.stringify(v), p)]);
     }
   }
+  const broken = revs.filter((r) => r.error);
+  // The other revisions are shown; the exit code still tells a script that one could not be read.
+  if (broken.length) process.exitCode = 1;
+  const errorLines = broken.map((r) => `${r.rev}: error: ${r.error!.message}`);
   if (!flags.json && opts.md) {
-    process.stdout.write(`${markdownTable(['Revision', 'Path', 'Metric', 'Value'], rows).join('\n')}\n`);
+    const md = markdownTable(['Revision', 'Path', 'Metric', 'Value'], [...rows, ...broken.map((r) => [r.rev, '', '(error)', r.error!.message.replace(/\|/g, '\\|')])]);
+    process.stdout.write(`${md.join('\n')}\n`);
     return;
   }
-  out.result({ revisions: revs }, () => (rows.length ? table(['Revision', 'Path', 'Metric', 'Value'], rows) : 'No metrics files found (declare them in mlo.yaml `metrics:`, or write metrics.json).'));
+  out.result({ revisions: revs }, () => [
+    ...(rows.length ? table(['Revision', 'Path', 'Metric', 'Value'], rows) : broken.length ? [] : ['No metrics files found (declare them in mlo.yaml `metrics:`, or write metrics.json).']),
+    ...(broken.length && rows.length ? [''] : []),
+    ...errorLines.map((l) => color.red(l)),
+  ]);
 }
 
 /** Shared by metrics diff and params diff: the text of a RevDiff. */

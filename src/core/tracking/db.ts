@@ -14,7 +14,10 @@ import type { StepPoint } from './values.js';
 
 export const TRACKING_DB = 'tracking.db';
 
-export type RunStatus = 'queued' | 'running' | 'finished' | 'failed';
+export type RunStatus = 'queued' | 'running' | 'finished' | 'failed' | 'interrupted';
+
+/** Statuses of a run that has ended (the ones a run file records). */
+export const ENDED_STATUSES = ['finished', 'failed', 'interrupted'] as const;
 
 export interface RunRow {
   rid: number;

@@ -8,11 +8,11 @@ import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import type { Repo } from '../repo.js';
 import { toPosix } from '../fsutil.js';
-import { errnoCode, MloError } from '../errors.js';
-import { newRunId, type TrackingDb, type LineageEntry } from './db.js';
-import { exportRun, openStore, storeLocation, type StoreLocation } from './store.js';
+import { errnoCode, isMloError, MloError } from '../errors.js';
+import { newRunId, TrackingDb, type LineageEntry, type NewRun, type RunStatus } from './db.js';
+import { exportRun, importRecord, openStore, runFilePath, runRecord, storeLocation, type RunFile, type StoreLocation } from './store.js';
 import { gitInfo, paramsOfTexts, paramText, takeSnapshot } from './workspace.js';
-import { flatten, parseMetricsText, parseStepLines, toMetricValue } from './values.js';
+import { flatten, parseMetricsText, readStepLines, toMetricValue } from './values.js';
 import type { PipelineHooks, RunSummary, StageEndResult, StageStartInfo } from '../pipeline/hooks.js';
 import { declaredFiles, PIPELINE_FILE } from './declared.js';
 import { paramKey } from './setparams.js';
@@ -30,6 +30,23 @@ export interface TrackingHookOptions {
   /** Another repository's tracking.db (queue workers record into the main repository's store). */
   dbFile?: string;
   tags?: Record<string, string>;
+  /**
+   * Problems that do not stop the run (a bad metrics line, a database that cannot be written) are
+   * reported here. Without it they are thrown by the next onStageEnd / onRunEnd, after that hook has
+   * done its work, so the runner shows them as warnings.
+   */
+  onWarning?: (message: string) => void;
+}
+
+/** What a finished hook run recorded (read before the store is closed, so callers need not reopen it). */
+export interface TrackedRunResult {
+  id: string;
+  name: string | null;
+  status: RunStatus;
+  params: Record<string, string>;
+  metrics: Record<string, number | string>;
+  /** True when the database could not be written and the run went to its run file only. */
+  fileOnly: boolean;
 }
 
 export type TrackingHooks = PipelineHooks & {
@@ -38,6 +55,8 @@ export type TrackingHooks = PipelineHooks & {
   readonly store: StoreLocation;
   /** True once the run row exists (onRunStart or a later hook ran). */
   readonly started: boolean;
+  /** Set by onRunEnd. */
+  readonly result: TrackedRunResult | undefined;
 };
 
 /** Environment variables a stage (and `mlo log`, and the `log` API) finds its run by. */
@@ -50,74 +69,166 @@ export const ENV = {
 interface Active {
   db: TrackingDb;
   rid: number;
+  /** The database is an in-memory stand-in: the real one could not be written (see degrade). */
+  memory: boolean;
   stages: string[];
   /** Metrics files already read after their stage. */
   metricsRead: Set<string>;
   failed: boolean;
+  interrupted: boolean;
+}
+
+/** Errors of the store itself (as opposed to bad data): the run goes on without it. */
+function isStoreError(err: unknown): boolean {
+  if (isMloError(err)) return err.code === 'MLO_DB_LOCKED' || err.code === 'MLO_DB_CORRUPT' || err.code === 'MLO_DB_TOO_NEW' || err.code === 'MLO_UNKNOWN_RUN';
+  // SQLite I/O errors, a full disk, a read-only file, a folder that cannot be created.
+  return (err as Error)?.name === 'SqliteError' || /^E[A-Z]+$/.test(errnoCode(err) ?? '');
 }
 
 function relToRoot(repo: Repo, p: string): string {
   return toPosix(isAbsolute(p) ? relative(repo.root, p) : p);
 }
 
+/** At most this many bad $MLO_METRICS_FILE lines are named in the warning. */
+const BAD_LINES_SHOWN = 5;
+
 export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}): TrackingHooks {
   const store = storeLocation(repo, opts.dbFile);
   const runId = opts.runId;
   let active: Active | undefined;
   let ended = false;
+  let result: TrackedRunResult | undefined;
+  const pending: string[] = [];
   // The id is known before the pipeline starts, so callers can print it even if the run fails.
   let id = runId ?? newRunId();
   const seriesDir = () => join(repo.tmpDir, 'runs', id);
   const seriesFile = (stage: string) => join(seriesDir(), `${stage.replace(/[^A-Za-z0-9_.@-]/g, '_')}.jsonl`);
+  const runFileName = () => toPosix(relative(repo.root, runFilePath(store, id)));
+
+  const warn = (message: string) => {
+    if (opts.onWarning) opts.onWarning(message);
+    else pending.push(message);
+  };
+  /** Without onWarning, the warnings gathered so far leave through the hook that is ending. */
+  const flushWarnings = () => {
+    if (opts.onWarning || pending.length === 0) return;
+    const all = pending.splice(0);
+    throw new MloError('MLO_TRACKING_WARNING', all.join('\n'));
+  };
+
+  let base: { fields: Omit<NewRun, 'id'>; params: Record<string, string> } | undefined;
+
+  /** A fresh in-memory store holding this run as far as it is known (`from`: what the real store had). */
+  const memoryStore = (from?: RunFile): Active => {
+    const db = TrackingDb.open(':memory:', { displayName: 'memory' });
+    let rid: number;
+    if (from) {
+      importRecord(db, from);
+      rid = db.findRun(from.id).rid;
+      db.updateRun(rid, { status: 'running', exported: 0 });
+    } else {
+      rid = db.createRun({ id, ...base!.fields }).rid;
+      db.logParams(rid, base!.params);
+      if (opts.tags) db.logTags(rid, opts.tags);
+    }
+    return { db, rid, memory: true, stages: [], metricsRead: new Set(), failed: false, interrupted: false };
+  };
+
+  /**
+   * The database cannot be written (locked past its timeout, corrupt, unreadable): tracking must never
+   * break the pipeline, so the rest of the run is recorded in memory and written to its run file at the
+   * end (the committed source of truth the database is rebuilt from). One warning; no further waits.
+   */
+  const degrade = (err: unknown, a?: Active): Active => {
+    let from: RunFile | undefined;
+    if (a) {
+      try {
+        from = runRecord(a.db, a.rid);
+      } catch {
+        // Not even readable: start again from what the run knew at its start.
+      }
+      try {
+        a.db.close();
+      } catch {
+        // Closing a broken connection may fail too; it is being dropped either way.
+      }
+    }
+    const mem = memoryStore(from);
+    if (a) Object.assign(mem, { stages: a.stages, metricsRead: a.metricsRead, failed: a.failed, interrupted: a.interrupted });
+    const why = err instanceof Error ? err.message : String(err);
+    const hint = isMloError(err) && err.hint ? ` (hint: ${err.hint})` : '';
+    warn(`experiment tracking cannot use the database: ${why}; this run is recorded in ${runFileName()} only, and mlo exp show imports it once the database works again${hint}`);
+    return mem;
+  };
+
+  /** Runs a database operation; after a store error, once, on the in-memory stand-in. */
+  const withDb = <T>(a: Active, op: (db: TrackingDb, rid: number) => T): T => {
+    try {
+      return op(a.db, a.rid);
+    } catch (err) {
+      if (a.memory || !isStoreError(err)) throw err;
+      Object.assign(a, degrade(err, a));
+      return op(a.db, a.rid);
+    }
+  };
 
   const start = (): Active => {
     if (active) return active;
     if (ended) throw new MloError('MLO_RUN_ENDED', `run ${id} has already ended`);
-    // Params are read first: a broken params file must not leave a half-created run behind.
-    const params = paramsOfTexts(takeSnapshot(repo.root).params);
-    const db = openStore(store);
+    let params: Record<string, string> = {};
     try {
-      const git = gitInfo(repo.root);
-      const fields = {
-        status: 'running' as const,
-        start_time: Date.now(),
-        git_commit: git.gitCommit,
+      params = paramsOfTexts(takeSnapshot(repo.root).params);
+    } catch (err) {
+      if (!isMloError(err)) throw err;
+      warn(`the run is recorded without params: ${err.message}`);
+    }
+    const git = gitInfo(repo.root);
+    const command = opts.command ? (opts.command.startsWith('mlo') ? opts.command : `mlo ${opts.command}`) : 'mlo run';
+    base = {
+      params,
+      fields: {
+        name: opts.name ?? null,
+        experiment: opts.experiment,
+        status: 'running',
+        startTime: Date.now(),
+        gitCommit: git.gitCommit,
         branch: git.branch,
-        dirty: git.dirty == null ? null : git.dirty ? 1 : 0,
-        command: opts.command ? (opts.command.startsWith('mlo') ? opts.command : `mlo ${opts.command}`) : 'mlo run',
+        dirty: git.dirty,
+        command,
         user: git.user,
         host: git.host,
-      };
+        source: opts.source ?? 'run',
+      },
+    };
+    let db: TrackingDb | undefined;
+    try {
+      db = openStore(store);
+      const f = base.fields;
       let rid: number;
       if (runId) {
         rid = db.findRun(runId).rid;
-        db.updateRun(rid, fields);
-      } else {
-        const created = db.createRun({
-          id,
-          name: opts.name ?? null,
-          experiment: opts.experiment,
-          status: 'running',
-          startTime: fields.start_time,
-          gitCommit: git.gitCommit,
-          branch: git.branch,
-          dirty: git.dirty,
-          command: fields.command,
-          user: git.user,
-          host: git.host,
-          source: opts.source ?? 'run',
+        db.updateRun(rid, {
+          status: 'running', start_time: f.startTime!, git_commit: f.gitCommit ?? null, branch: f.branch ?? null,
+          dirty: f.dirty == null ? null : f.dirty ? 1 : 0, command: f.command ?? null, user: f.user ?? null, host: f.host ?? null,
         });
-        rid = created.rid;
+      } else {
+        rid = db.createRun({ id, ...f }).rid;
       }
       id = db.getRun(rid).id;
       db.logParams(rid, params);
       if (opts.tags) db.logTags(rid, opts.tags);
-      active = { db, rid, stages: [], metricsRead: new Set(), failed: false };
-      return active;
+      active = { db, rid, memory: false, stages: [], metricsRead: new Set(), failed: false, interrupted: false };
     } catch (err) {
-      db.close();
-      throw err;
+      try {
+        db?.close();
+      } catch {
+        // A broken connection may not close cleanly; it is dropped either way.
+      }
+      if (!isStoreError(err)) throw err;
+      // A row created before the failure stays 'running' and unexported: the run file replaces it on import.
+      active = degrade(err);
     }
+    return active;
   };
 
   const ingestSeries = (a: Active, stage: string) => {
@@ -131,7 +242,16 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
     }
     // Removed before parsing: a bad file is reported once, not again at run end.
     rmSync(file, { force: true });
-    a.db.logMetrics(a.rid, parseStepLines(text, `$MLO_METRICS_FILE of stage ${stage}`));
+    const name = `$MLO_METRICS_FILE of stage ${stage}`;
+    const { points, bad } = readStepLines(text, name);
+    withDb(a, (db, rid) => db.logMetrics(rid, points));
+    if (bad.length) {
+      const shown = bad.slice(0, BAD_LINES_SHOWN).map((e) => e.message);
+      if (bad.length > BAD_LINES_SHOWN) shown.push(`and ${bad.length - BAD_LINES_SHOWN} more`);
+      throw new MloError('MLO_BAD_METRICS', `skipped ${bad.length} bad ${bad.length === 1 ? 'line' : 'lines'} of ${name} (the other lines are recorded): ${shown.join('; ')}`, {
+        hint: bad[0].hint,
+      });
+    }
   };
 
   const ingestMetricsFiles = (a: Active, files: string[]) => {
@@ -142,11 +262,14 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
       const abs = join(repo.root, rel);
       if (!existsSync(abs)) continue;
       const metrics = parseMetricsText(readFileSync(abs, 'utf8'), rel);
-      a.db.logMetrics(
-        a.rid,
-        Object.entries(metrics).map(([key, v]) => ({ key, step: 0, ts: now, ...toMetricValue(v) })),
-      );
+      const points = Object.entries(metrics).map(([key, v]) => ({ key, step: 0, ts: now, ...toMetricValue(v) }));
+      withDb(a, (db, rid) => db.logMetrics(rid, points));
     }
+  };
+
+  /** Data problems (a bad metrics file or line) do not stop the run: they are warnings. */
+  const report = (errors: unknown[]) => {
+    for (const e of errors) warn((e as Error).message);
   };
 
   const hooks: TrackingHooks = {
@@ -157,41 +280,51 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
     get started() {
       return active !== undefined || ended;
     },
+    get result() {
+      return result;
+    },
     async onRunStart() {
       start();
       return { [ENV.runId]: id, [ENV.trackingDb]: store.dbFile };
     },
     async onStageStart(stage: StageStartInfo) {
-      const a = start();
-      a.stages.push(stage.name);
       mkdirSync(seriesDir(), { recursive: true });
       const file = seriesFile(stage.name);
       rmSync(file, { force: true });
+      // The stage gets its run id and series file whatever happens to the store (store errors are
+      // already absorbed by start(); anything else is reported, not allowed to take the env away).
+      try {
+        start().stages.push(stage.name);
+      } catch (err) {
+        warn(`experiment tracking failed for stage '${stage.name}': ${(err as Error).message}`);
+      }
       return { [ENV.runId]: id, [ENV.metricsFile]: file, [ENV.trackingDb]: store.dbFile };
     },
-    async onStageEnd(stage: StageStartInfo, result: StageEndResult) {
+    async onStageEnd(stage: StageStartInfo, stageResult: StageEndResult) {
       const a = start();
       const name = stage.name;
-      if (result.status !== 'succeeded') a.failed = true;
+      if (stageResult.status === 'interrupted') a.interrupted = true;
+      else if (stageResult.status !== 'succeeded') a.failed = true;
       const errors: unknown[] = [];
       attempt(errors, () => ingestSeries(a, name));
-      attempt(errors, () => ingestMetricsFiles(a, result.metricsFiles ?? stage.metricsFiles ?? []));
+      attempt(errors, () => ingestMetricsFiles(a, stageResult.metricsFiles ?? stage.metricsFiles ?? []));
       const lineage: LineageEntry[] = [];
-      for (const d of result.deps ?? []) if (d.hash) lineage.push({ direction: 'in', path: relToRoot(repo, d.path), hash: d.hash, stage: name });
-      for (const o of result.outs ?? []) if (o.hash) lineage.push({ direction: 'out', path: relToRoot(repo, o.path), hash: o.hash, stage: name });
-      if (lineage.length) a.db.logLineage(a.rid, lineage);
+      for (const d of stageResult.deps ?? []) if (d.hash) lineage.push({ direction: 'in', path: relToRoot(repo, d.path), hash: d.hash, stage: name });
+      for (const o of stageResult.outs ?? []) if (o.hash) lineage.push({ direction: 'out', path: relToRoot(repo, o.path), hash: o.hash, stage: name });
+      if (lineage.length) withDb(a, (db, rid) => db.logLineage(rid, lineage));
       // Params files were read whole at run start; a stage's own params add only keys not seen there.
-      const known = a.db.params(a.rid);
+      const known = withDb(a, (db, rid) => db.params(rid));
       const extra: Record<string, string> = {};
-      for (const [file, values] of Object.entries(result.params ?? {})) {
+      for (const [file, values] of Object.entries(stageResult.params ?? {})) {
         for (const [k, v] of Object.entries(flatten(values))) {
           const key = paramKey(file, k);
           if (!(key in known)) extra[key] = paramText(v);
         }
       }
-      if (Object.keys(extra).length) a.db.logParams(a.rid, extra);
-      a.db.logTags(a.rid, { [`stage.${name}`]: `${result.status} ${Math.round(result.durationMs ?? 0)}ms` });
-      if (errors.length) throw errors[0];
+      if (Object.keys(extra).length) withDb(a, (db, rid) => db.logParams(rid, extra));
+      withDb(a, (db, rid) => db.logTags(rid, { [`stage.${name}`]: `${stageResult.status} ${Math.round(stageResult.durationMs ?? 0)}ms` }));
+      report(errors);
+      flushWarnings();
     },
     async onRunEnd(summary?: RunSummary) {
       if (ended) return;
@@ -200,10 +333,11 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
       try {
         // `mlo run` with everything up to date ran nothing: not a run worth a record (and a file in git).
         if ((opts.source ?? 'run') === 'run' && !runId && a.stages.length === 0 && summary?.ok) {
-          a.db.removeRuns([a.rid]);
+          withDb(a, (db, rid) => db.removeRuns([rid]));
           rmSync(seriesDir(), { recursive: true, force: true });
           return;
         }
+        const interrupted = a.interrupted || summary?.interrupted === true;
         const failed = a.failed || (summary !== undefined && !summary.ok);
         // Bad metrics must not leave the run 'running': record what can be read, end it, then report.
         const errors: unknown[] = [];
@@ -213,23 +347,32 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
         attempt(errors, () => ingestMetricsFiles(a, declaredFiles(readText(join(repo.root, PIPELINE_FILE))).metrics.filter((m) => !a.metricsRead.has(m))));
         let snapshot = '{"params":{}}';
         attempt(errors, () => (snapshot = JSON.stringify(takeSnapshot(repo.root))));
-        a.db.updateRun(a.rid, { status: failed ? 'failed' : 'finished', end_time: Date.now(), snapshot });
-        exportRun(a.db, store, a.rid);
+        const status: RunStatus = interrupted ? 'interrupted' : failed ? 'failed' : 'finished';
+        withDb(a, (db, rid) => db.updateRun(rid, { status, end_time: Date.now(), snapshot }));
+        withDb(a, (db, rid) => exportRun(db, store, rid));
+        result = withDb(a, (db, rid) => {
+          const row = db.getRun(rid);
+          return { id: row.id, name: row.name, status: row.status, params: db.params(rid), metrics: db.latestMetrics(rid), fileOnly: a.memory };
+        });
         rmSync(seriesDir(), { recursive: true, force: true });
-        if (errors.length) throw errors[0];
+        report(errors);
       } finally {
         a.db.close();
         active = undefined;
       }
+      flushWarnings();
     },
   };
   return hooks;
 }
 
-/** Ends the run as failed when the pipeline threw before calling onRunEnd (a no-op after it). */
-export async function abortTrackedRun(hooks: TrackingHooks): Promise<void> {
+/**
+ * Ends the run when the pipeline threw before calling onRunEnd (a no-op after it): as failed, or as
+ * interrupted when the user stopped it.
+ */
+export async function abortTrackedRun(hooks: TrackingHooks, options: { interrupted?: boolean } = {}): Promise<void> {
   if (!hooks.started) return;
-  await hooks.onRunEnd?.({ ok: false, interrupted: false, durationMs: 0, stages: [] });
+  await hooks.onRunEnd?.({ ok: false, interrupted: options.interrupted ?? false, durationMs: 0, stages: [] });
 }
 
 function attempt(errors: unknown[], fn: () => void): void {

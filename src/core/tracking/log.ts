@@ -41,7 +41,9 @@ export function logEntry(db: TrackingDb, loc: StoreLocation, ref: string, entry:
     // Without --step, a key logged again continues its series instead of overwriting step 0.
     const step = entry.step ?? nextStep(db, run.rid, entry.key);
     db.logMetrics(run.rid, [{ key: entry.key, step, ts: entry.ts ?? Date.now(), ...mv }]);
-    result = { run: run.id, kind: 'metric', key: entry.key, value: mv.value ?? mv.text ?? 'null', step };
+    // JSON has no infinities: --json would print null.
+    const shown = mv.value !== null && !Number.isFinite(mv.value) ? String(mv.value) : mv.value;
+    result = { run: run.id, kind: 'metric', key: entry.key, value: shown ?? mv.text ?? 'null', step };
   } else {
     const text = typeof entry.value === 'string' ? entry.value : JSON.stringify(entry.value);
     if (entry.kind === 'param') db.logParams(run.rid, { [entry.key]: text });
@@ -49,7 +51,7 @@ export function logEntry(db: TrackingDb, loc: StoreLocation, ref: string, entry:
     result = { run: run.id, kind: entry.kind, key: entry.key, value: text };
   }
   // A finished run's shared file is rewritten so the entry travels with it.
-  if (run.status === 'finished' || run.status === 'failed') exportRun(db, loc, run.rid);
+  if (run.status === 'finished' || run.status === 'failed' || run.status === 'interrupted') exportRun(db, loc, run.rid);
   return result;
 }
 

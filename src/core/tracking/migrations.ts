@@ -97,6 +97,41 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX latest_metrics_key_value ON latest_metrics (key, value);
   CREATE INDEX params_key ON params (key);
   `,
+  // 4: status 'interrupted' (Ctrl-C; MLflow's KILLED). SQLite cannot change a CHECK constraint in
+  // place, so the runs table is rebuilt (migrate() turns foreign keys off around it: with them on,
+  // dropping the old table would cascade into params, metrics, tags and lineage).
+  `
+  CREATE TABLE runs_v4 (
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    experiment INTEGER NOT NULL REFERENCES experiments(id),
+    name TEXT,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'failed', 'interrupted')),
+    start_time INTEGER,
+    end_time INTEGER,
+    git_commit TEXT,
+    branch TEXT,
+    dirty INTEGER,
+    command TEXT,
+    user TEXT,
+    host TEXT,
+    source TEXT,
+    snapshot TEXT,
+    queued_set TEXT,
+    base_commit TEXT,
+    exported INTEGER NOT NULL DEFAULT 0,
+    params_json TEXT NOT NULL DEFAULT '{}',
+    metrics_json TEXT NOT NULL DEFAULT '{}'
+  );
+  INSERT INTO runs_v4 (rid, id, experiment, name, status, start_time, end_time, git_commit, branch, dirty, command, user, host, source,
+    snapshot, queued_set, base_commit, exported, params_json, metrics_json)
+  SELECT rid, id, experiment, name, status, start_time, end_time, git_commit, branch, dirty, command, user, host, source,
+    snapshot, queued_set, base_commit, exported, params_json, metrics_json FROM runs;
+  DROP TABLE runs;
+  ALTER TABLE runs_v4 RENAME TO runs;
+  CREATE INDEX runs_status ON runs (status);
+  CREATE INDEX runs_start ON runs (start_time, rid);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -110,11 +145,19 @@ export function migrate(db: Database.Database, file: string, target = SCHEMA_VER
     });
   }
   if (found >= target) return found;
-  db.transaction(() => {
-    // Re-read inside the (immediate) transaction: another process may have migrated meanwhile.
-    const now = db.pragma('user_version', { simple: true }) as number;
-    for (let v = now; v < target; v++) db.exec(MIGRATIONS[v]);
-    db.pragma(`user_version = ${target}`);
-  }).immediate();
+  // Foreign keys can only be switched outside a transaction; migration 4 rebuilds a parent table.
+  const fk = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    db.transaction(() => {
+      // Re-read inside the (immediate) transaction: another process may have migrated meanwhile.
+      const now = db.pragma('user_version', { simple: true }) as number;
+      for (let v = now; v < target; v++) db.exec(MIGRATIONS[v]);
+      if ((db.pragma('foreign_key_check') as unknown[]).length > 0) throw new MloError('MLO_DB_CORRUPT', `${file}: a migration found broken references between tables`, { hint: 'move the database aside; run files in .mlo/tracking/runs/ are imported again' });
+      db.pragma(`user_version = ${target}`);
+    }).immediate();
+  } finally {
+    db.pragma(`foreign_keys = ${fk ? 'ON' : 'OFF'}`);
+  }
   return found;
 }

@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isMloError } from '../errors.js';
 import { headCommit, prefixInGit, readFilesAtRev, resolveRev } from '../git.js';
 import type { Repo } from '../repo.js';
 import { declaredFiles, DEFAULT_METRICS_FILES, PIPELINE_FILE } from './declared.js';
@@ -23,6 +24,8 @@ export interface FilesAt {
   sha: string | null;
   /** file -> flattened key -> value. */
   files: Record<string, Record<string, Scalar>>;
+  /** Set by showAt when this revision could not be read (its files are then empty). */
+  error?: { code: string; message: string; hint?: string };
 }
 
 interface Reader {
@@ -107,11 +110,23 @@ export async function diffAt(repo: Repo, kind: Kind, options: { a?: string; b?: 
   return { a: { rev: a.rev, sha: a.sha }, b: { rev: b.rev, sha: b.sha }, diff };
 }
 
-/** `metrics show`: the workspace, or every local branch (and the workspace) with --all-branches. */
+/**
+ * `metrics show`: the workspace, or every local branch (and the workspace) with --all-branches. A
+ * revision that cannot be read carries `error` instead of throwing.
+ */
 export async function showAt(repo: Repo, kind: Kind, options: { allBranches?: boolean; revs?: string[] } = {}): Promise<FilesAt[]> {
   const revs: string[] = [...(options.revs ?? [])];
   if (options.allBranches) revs.push(...[...branches(repo.root).keys()].sort());
-  const out: FilesAt[] = [await filesAt(repo, kind, WORKSPACE)];
-  for (const rev of revs) out.push(await filesAt(repo, kind, rev));
+  // One broken revision (an unparsable metrics file there) is marked, not allowed to hide the others.
+  const at = async (rev: string): Promise<FilesAt> => {
+    try {
+      return await filesAt(repo, kind, rev);
+    } catch (err) {
+      if (!isMloError(err)) throw err;
+      return { rev, sha: null, files: {}, error: { code: err.code, message: err.message, hint: err.hint } };
+    }
+  };
+  const out: FilesAt[] = [await at(WORKSPACE)];
+  for (const rev of revs) out.push(await at(rev));
   return out;
 }

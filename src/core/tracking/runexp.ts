@@ -30,7 +30,7 @@ import { openStore, storeLocation, type StoreLocation } from './store.js';
 import { paramsFilesOf } from './workspace.js';
 
 /** Runs the pipeline with `hooks`; supplied by the caller so this module does not load the runner itself. */
-export type PipelineRunner = (repo: Repo, hooks: PipelineHooks) => Promise<{ ok: boolean }>;
+export type PipelineRunner = (repo: Repo, hooks: PipelineHooks) => Promise<{ ok: boolean; interrupted?: boolean }>;
 
 export interface ExpRunOptions {
   set: string[];
@@ -40,12 +40,14 @@ export interface ExpRunOptions {
   command: string;
   runner: PipelineRunner;
   dbFile?: string;
+  /** Tracking problems that do not stop the run (see TrackingHookOptions.onWarning). */
+  onWarning?: (message: string) => void;
 }
 
 export interface ExpRunResult {
   run: string;
   name: string | null;
-  status: 'finished' | 'failed';
+  status: 'finished' | 'failed' | 'interrupted';
   params: Record<string, string>;
   metrics: Record<string, number | string>;
   changedFiles: string[];
@@ -69,35 +71,31 @@ export async function expRun(repo: Repo, options: ExpRunOptions): Promise<ExpRun
     command: options.command,
     source: 'exp',
     dbFile: options.dbFile,
+    onWarning: options.onWarning,
     tags: overrides.length ? { 'mlo.set': overrides.map((o) => `${paramKey(o.file, o.key)}=${o.value}`).join(' ') } : undefined,
   });
   return finishRun(repo, hooks, options, changedFiles);
 }
 
 async function finishRun(repo: Repo, hooks: ReturnType<typeof createTrackingHooks>, options: { runner: PipelineRunner }, changedFiles: string[]): Promise<ExpRunResult> {
+  let outcome: { ok: boolean; interrupted?: boolean };
   try {
-    await options.runner(repo, hooks);
+    outcome = await options.runner(repo, hooks);
   } catch (err) {
     await abortTrackedRun(hooks);
     throw err;
   }
   // The runner reports hook errors as warnings instead of failing; a run that never started is one.
   if (!hooks.started) await hooks.onRunStart?.({ root: repo.root, stages: [], targets: [], force: false, startedAt: new Date().toISOString() });
-  await hooks.onRunEnd?.({ ok: true, interrupted: false, durationMs: 0, stages: [] });
-  const db = openStore(hooks.store);
-  try {
-    const row = db.findRun(hooks.runId);
-    return {
-      run: row.id,
-      name: row.name,
-      status: row.status === 'failed' ? 'failed' : 'finished',
-      params: db.params(row.rid),
-      metrics: db.latestMetrics(row.rid),
-      changedFiles,
-    };
-  } finally {
-    db.close();
-  }
+  await hooks.onRunEnd?.({ ok: outcome.ok, interrupted: outcome.interrupted ?? false, durationMs: 0, stages: [] });
+  // Read by the hooks before they closed the store: the database may be unusable (the run then went
+  // to its run file only).
+  const recorded = hooks.result;
+  if (!recorded) throw new MloError('MLO_RUN_FAILED', `run ${hooks.runId} was not recorded`, { hint: 'see the warnings above' });
+  const status = recorded.status === 'failed' || recorded.status === 'interrupted' ? recorded.status : 'finished';
+  // JSON has no infinities (--json would print null): they are shown as run files store them.
+  const metrics = Object.fromEntries(Object.entries(recorded.metrics).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? String(v) : v]));
+  return { run: recorded.id, name: recorded.name, status, params: recorded.params, metrics, changedFiles };
 }
 
 interface QueuedSpec {
@@ -170,7 +168,7 @@ export function queueRuns(repo: Repo, options: Omit<ExpRunOptions, 'runner'>): Q
 }
 
 /** Inside a worker: applies the queued run's overrides to this (worktree) workspace and runs it. */
-export async function runQueued(repo: Repo, options: { runId: string; dbFile: string; runner: PipelineRunner }): Promise<ExpRunResult> {
+export async function runQueued(repo: Repo, options: { runId: string; dbFile: string; runner: PipelineRunner; onWarning?: (message: string) => void }): Promise<ExpRunResult> {
   const loc = storeLocation(undefined, options.dbFile);
   const db = openStore(loc);
   let row: RunRow;
@@ -181,7 +179,9 @@ export async function runQueued(repo: Repo, options: { runId: string; dbFile: st
   }
   const spec = JSON.parse(row.queued_set ?? '{"overrides":[],"files":{}}') as QueuedSpec;
   const changed = applyOverrides(repo.root, spec.overrides);
-  const hooks = createTrackingHooks(repo, { runId: row.id, dbFile: options.dbFile, source: 'queue', command: row.command ?? 'mlo exp run --queue' });
+  const hooks = createTrackingHooks(repo, {
+    runId: row.id, dbFile: options.dbFile, source: 'queue', command: row.command ?? 'mlo exp run --queue', onWarning: options.onWarning,
+  });
   return finishRun(repo, hooks, options, changed);
 }
 

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMap, isSeq, parse as parseYaml, parseDocument } from 'yaml';
+import { isCollection, isMap, isSeq, parse as parseYaml, parseDocument, visit } from 'yaml';
 import { usageError, MloError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { isSafeRelPath } from '../pointer/schema.js';
@@ -125,23 +125,65 @@ function pathOf(key: string): (string | number)[] {
 export function applyToText(text: string, name: string, overrides: { key: string; value: Scalar }[]): string {
   if (/\.json$/i.test(name)) {
     const data = (text.trim() ? parseStructured(text, name, 'MLO_BAD_PARAMS') : {}) as Record<string, unknown>;
-    for (const o of overrides) setDeep(data, pathOf(o.key), o.value);
+    for (const o of overrides) {
+      const path = pathOf(o.key);
+      let cur: unknown = data;
+      for (const seg of path) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[seg] : undefined;
+      if (cur !== null && typeof cur === 'object') throw replacesCollection(name, o, Array.isArray(cur) ? '0' : Object.keys(cur)[0], Array.isArray(cur));
+      setDeep(data, path, o.value);
+    }
     return `${JSON.stringify(data, null, 2)}\n`;
   }
   parseStructured(text, name, 'MLO_BAD_PARAMS');
   const doc = parseDocument(text);
   for (const o of overrides) {
     const path = pathOf(o.key);
+    // A scalar over a whole map or list would silently drop every value under it.
+    const target = doc.getIn(path, true);
+    if (isCollection(target)) {
+      const first = target.items[0] as unknown;
+      const leaf = isSeq(target) ? '0' : isMap(target) && first && typeof first === 'object' && 'key' in first ? String((first as { key: unknown }).key) : undefined;
+      throw replacesCollection(name, o, leaf, isSeq(target));
+    }
     // yaml's setIn creates maps for missing parents but fails on a scalar in the way; report it by key.
     for (let i = 1; i < path.length; i++) {
       const node = doc.getIn(path.slice(0, i), true);
       if (node !== undefined && !isMap(node) && !isSeq(node)) {
-        throw new MloError('MLO_BAD_PARAMS', `${name}: cannot set ${o.key}: ${path.slice(0, i).join('.')} is a value, not a map`);
+        throw new MloError('MLO_BAD_PARAMS', `${name}: cannot set ${o.key}: ${path.slice(0, i).join('.')} is a value, not a map`, {
+          hint: `set ${path.slice(0, i).join('.')} itself, or change ${name} by hand to make it a map`,
+          meta: { file: name, key: o.key },
+        });
       }
     }
     doc.setIn(path, o.value);
   }
-  return doc.toString();
+  return doc.toString({ flowCollectionPadding: flowPadding(doc, text), lineWidth: 0 });
+}
+
+function replacesCollection(name: string, o: { key: string; value: Scalar }, leaf: string | undefined, list: boolean): MloError {
+  const example = `${o.key}.${leaf ?? (list ? '0' : 'KEY')}=${o.value}`;
+  return new MloError('MLO_BAD_PARAMS', `${name}: cannot set ${o.key}=${o.value}: ${o.key} is a ${list ? 'list' : 'map'}, and a value would replace all of it`, {
+    hint: `set a leaf instead, such as -S ${name === DEFAULT_PARAMS_FILE ? '' : `${name}:`}${example}`,
+    meta: { file: name, key: o.key },
+  });
+}
+
+/**
+ * Whether the file writes flow collections as `[ 1, 2 ]` (yaml's default) or `[1, 2]`: the written
+ * file keeps the style it had (the first non-empty flow collection decides; none: unpadded).
+ */
+function flowPadding(doc: ReturnType<typeof parseDocument>, text: string): boolean {
+  let padded: boolean | undefined;
+  visit(doc, {
+    Collection(_, node) {
+      if (node.flow && node.items.length > 0 && node.range) {
+        padded = text[node.range[0] + 1] === ' ';
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return padded ?? false;
 }
 
 function setDeep(obj: Record<string, unknown>, path: (string | number)[], value: unknown): void {

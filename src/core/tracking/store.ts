@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { MloError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import type { Repo } from '../repo.js';
-import { TRACKING_DB, TrackingDb, type LineageEntry, type OpenOptions } from './db.js';
+import { ENDED_STATUSES, TRACKING_DB, TrackingDb, type LineageEntry, type OpenOptions } from './db.js';
 
 export const RUNS_DIR = 'tracking/runs';
 
@@ -55,7 +55,7 @@ export const runFileSchema = z.object({
   id: z.string().regex(/^[0-9a-zA-Z_-]+$/),
   experiment: z.string().default('default'),
   name: z.string().nullable().default(null),
-  status: z.enum(['finished', 'failed']),
+  status: z.enum(ENDED_STATUSES),
   start_time: z.number().nullable(),
   end_time: z.number().nullable(),
   git_commit: z.string().nullable(),
@@ -81,7 +81,7 @@ export function runRecord(db: TrackingDb, rid: number): RunFile {
   for (const p of db.history(rid)) {
     const s = (metrics[p.key] ??= { step: [], value: [], ts: [] });
     s.step.push(p.step);
-    s.value.push(p.value ?? p.text);
+    s.value.push(p.value === null ? p.text : jsonNumber(p.value));
     s.ts.push(p.ts);
   }
   return {
@@ -89,7 +89,7 @@ export function runRecord(db: TrackingDb, rid: number): RunFile {
     id: run.id,
     experiment: run.experiment,
     name: run.name,
-    status: run.status === 'failed' ? 'failed' : 'finished',
+    status: run.status === 'failed' || run.status === 'interrupted' ? run.status : 'finished',
     start_time: run.start_time,
     end_time: run.end_time,
     git_commit: run.git_commit,
@@ -105,6 +105,20 @@ export function runRecord(db: TrackingDb, rid: number): RunFile {
     lineage: db.lineage(rid).map((e) => (e.stage ? e : { direction: e.direction, path: e.path, hash: e.hash })),
     snapshot: run.snapshot ? JSON.parse(run.snapshot) : undefined,
   };
+}
+
+/**
+ * JSON has no infinities (JSON.stringify writes null): they are written as the strings "Infinity" and
+ * "-Infinity" and read back as numbers. NaN never reaches here: it is stored as the text 'NaN'.
+ */
+function jsonNumber(v: number): number | string {
+  return Number.isFinite(v) ? v : String(v);
+}
+
+function fromJsonValue(v: number | string | null): { value: number | null; text: string | null } {
+  if (typeof v === 'number') return { value: v, text: null };
+  if (v === 'Infinity' || v === '-Infinity') return { value: Number(v), text: null };
+  return { value: null, text: String(v) };
 }
 
 export function runFilePath(loc: StoreLocation, id: string): string {
@@ -134,6 +148,12 @@ export function importRunFiles(db: TrackingDb, runsDir: string): number {
   const seen = db.read(() => db.db.prepare("SELECT value FROM meta WHERE key = 'runs_dir'").pluck().get() as string | undefined);
   if (seen === stamp) return 0;
   const known = db.runIds();
+  // A run that could not reach the database at its end (locked or broken then) was written to its file
+  // only; its row, if any, still says 'running' and was never exported: the file is the newer record.
+  const stale = new Map(
+    db.read(() => db.db.prepare("SELECT id, rid FROM runs WHERE status = 'running' AND exported = 0").raw().all() as [string, number][]),
+  );
+  for (const id of stale.keys()) known.delete(id);
   const fresh = readdirSync(runsDir).filter((f) => f.endsWith('.json') && !known.has(f.slice(0, -5)));
   const remember = () => {
     // A stamp younger than the clock's coarseness could hide a file added in the same tick.
@@ -164,13 +184,17 @@ export function importRunFiles(db: TrackingDb, runsDir: string): number {
     records.push(parsed.data);
   }
   db.write(() => {
-    for (const r of records) importRecord(db, r);
+    for (const r of records) {
+      const old = stale.get(r.id);
+      if (old !== undefined) db.removeRuns([old]);
+      importRecord(db, r);
+    }
   });
   remember();
   return records.length;
 }
 
-function importRecord(db: TrackingDb, r: RunFile): void {
+export function importRecord(db: TrackingDb, r: RunFile): void {
   const { rid } = db.createRun({
     id: r.id,
     experiment: r.experiment,
@@ -191,8 +215,7 @@ function importRecord(db: TrackingDb, r: RunFile): void {
   const points = [];
   for (const [key, s] of Object.entries(r.metrics)) {
     for (let i = 0; i < s.step.length; i++) {
-      const v = s.value[i];
-      points.push({ key, step: s.step[i], ts: s.ts[i], value: typeof v === 'number' ? v : null, text: typeof v === 'number' ? null : String(v) });
+      points.push({ key, step: s.step[i], ts: s.ts[i], ...fromJsonValue(s.value[i]) });
     }
   }
   db.logMetrics(rid, points);

@@ -188,9 +188,25 @@ export interface StepPoint {
  * Parses step-series JSON lines (`{"step": 3, "loss": 0.2}`), the format a stage appends to
  * $MLO_METRICS_FILE. `step` defaults to the line's index among records, `timestamp` (ms) to `now`; every
  * other key (nested keys flattened) is a metric. A torn last line (the writer was killed mid-write) is
- * skipped; a bad line elsewhere is an error naming file:line.
+ * skipped; a bad line elsewhere is an error naming file:line (readStepLines skips it instead).
  */
 export function parseStepLines(text: string, name: string, now = Date.now()): StepPoint[] {
+  return scanStepLines(text, name, now, (err) => {
+    throw err;
+  });
+}
+
+/**
+ * As parseStepLines, but a bad line is skipped and returned in `bad` (one MLO_BAD_METRICS per line,
+ * naming file:line): one broken line must not cost a stage its whole series.
+ */
+export function readStepLines(text: string, name: string, now = Date.now()): { points: StepPoint[]; bad: MloError[] } {
+  const bad: MloError[] = [];
+  const points = scanStepLines(text, name, now, (err) => bad.push(err));
+  return { points, bad };
+}
+
+function scanStepLines(text: string, name: string, now: number, onBad: (err: MloError) => void): StepPoint[] {
   const points: StepPoint[] = [];
   let lineNo = 0;
   let index = 0;
@@ -210,13 +226,18 @@ export function parseStepLines(text: string, name: string, now = Date.now()): St
     } catch {
       if (last && !text.endsWith('\n')) break;
       const at = jsonErrorAt(line);
-      throw new MloError('MLO_BAD_METRICS', `${name}:${lineNo}:${at.offset + 1}: invalid JSON line: ${at.message}`, {
+      onBad(new MloError('MLO_BAD_METRICS', `${name}:${lineNo}:${at.offset + 1}: invalid JSON line: ${at.message}`, {
         hint: 'each line must be one JSON object such as {"step": 3, "loss": 0.2}',
         meta: { file: name, line: lineNo },
-      });
+      }));
+      continue;
     }
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
-      throw new MloError('MLO_BAD_METRICS', `${name}:${lineNo}: expected a JSON object such as {"step": 3, "loss": 0.2}`, { meta: { file: name, line: lineNo } });
+      onBad(new MloError('MLO_BAD_METRICS', `${name}:${lineNo}: expected a JSON object such as {"step": 3, "loss": 0.2}`, {
+        hint: 'each line must be one JSON object such as {"step": 3, "loss": 0.2}',
+        meta: { file: name, line: lineNo },
+      }));
+      continue;
     }
     const obj = rec as Record<string, unknown>;
     const step = typeof obj.step === 'number' && Number.isFinite(obj.step) ? Math.trunc(obj.step) : index;
