@@ -89,6 +89,11 @@ export async function registerCmd({ out, flags, opts }: ActionContext<RegisterOp
 export function list({ out, flags }: ActionContext<ModelOpts>): void {
   const repo = openRepo({ cwd: flags.cwd });
   const models = listModels(repo);
+  for (const m of models) {
+    for (const a of m.danglingAliases) {
+      out.warn(`registry/${m.name}/aliases.yaml: ${a} names version ${m.aliases[a]}, which does not exist; promote a version to it again (mlo model promote ${m.name}@N --to ${a})`);
+    }
+  }
   out.result({ models }, () =>
     models.length === 0
       ? 'No registered models. Register one with `mlo model register models/NAME`.'

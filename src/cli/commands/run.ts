@@ -15,9 +15,12 @@ export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets
     controller.abort();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   };
+  // Each command runs in its own process group, out of reach of the terminal's signals: mlo ends them.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   const hooks = opts.dry ? undefined : lazyTrackingHooks(repo, out, targets);
   let result: RunResult;
   try {
@@ -42,6 +45,7 @@ export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
   if (!result.ok) throw failure(result);
   out.result(result, () => summary(result));
@@ -51,7 +55,7 @@ export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets
 async function trackingHooks(repo: Repo, out: Output, targets: string[]): Promise<(PipelineHooks & { abort?: () => Promise<void> }) | undefined> {
   const mod = await import('../../core/tracking/hooks.js');
   try {
-    const hooks = mod.createTrackingHooks(repo, { command: ['mlo run', ...targets].join(' '), source: 'run' });
+    const hooks = mod.createTrackingHooks(repo, { command: ['mlo run', ...targets].join(' '), source: 'run', onWarning: (m) => out.warn(m) });
     return { ...bindHooks(hooks), abort: () => mod.abortTrackedRun(hooks) };
   } catch (err) {
     out.warn(`experiment tracking is off for this run: ${(err as Error).message}`);

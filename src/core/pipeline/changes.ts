@@ -16,7 +16,7 @@ import type { LockDoc, LockEntry, LockFileEntry } from './lockfile.js';
 import { getKey, sameValue, type ParamValues } from './params.js';
 import { FileStamps } from './stamps.js';
 
-export type ReasonKind = 'never-run' | 'cmd' | 'dep' | 'param' | 'out' | 'always-changed' | 'forced' | 'upstream';
+export type ReasonKind = 'never-run' | 'cmd' | 'env' | 'dep' | 'param' | 'out' | 'always-changed' | 'forced' | 'upstream';
 export type Change = 'modified' | 'missing' | 'added' | 'removed';
 
 export interface Reason {
@@ -99,6 +99,11 @@ export class HashMemo {
     for (const k of this.map.keys()) if (k === rel || k.startsWith(`${rel}/`) || rel.startsWith(`${k}/`)) this.map.delete(k);
   }
 
+  /** Forgets every hash learned so far (another process may have written the workspace since). */
+  clear(): void {
+    this.map.clear();
+  }
+
   /** Keeps the file hashes learned by this command for the next one. */
   save(): void {
     this.stamps.save();
@@ -173,11 +178,23 @@ function paramDiff(file: string, key: string, was: unknown, now: unknown): Reaso
   return out;
 }
 
-/** Why the stage's definition or inputs differ from its lock entry (empty: they do not). */
-export function inputReasons(stage: Stage, entry: LockEntry | undefined, current: CurrentState): Reason[] {
-  if (!entry) return [{ kind: 'never-run', message: 'never run (not in mlo.lock)' }];
+/** Names of the variables that differ between two env maps (values are not shown: they may be secrets). */
+export function envChanges(was: Record<string, string> | undefined, now: Record<string, string>): string[] {
+  const before = was ?? {};
+  return [...new Set([...Object.keys(before), ...Object.keys(now)])].filter((k) => before[k] !== now[k]).sort();
+}
+
+/**
+ * Why the stage's definition or inputs differ from its lock entry (empty: they do not). `invalid`:
+ * why the stage's entry in mlo.lock was set aside as invalid (then `entry` is undefined).
+ */
+export function inputReasons(stage: Stage, entry: LockEntry | undefined, current: CurrentState, invalid?: string): Reason[] {
+  if (!entry) return [{ kind: 'never-run', message: invalid ? `its mlo.lock entry is invalid (${invalid}): runs again` : 'never run (not in mlo.lock)' }];
   const reasons: Reason[] = [];
   if (!sameValue(entry.cmd, stage.cmd)) reasons.push({ kind: 'cmd', message: 'cmd changed' });
+  // An entry without env (older mlo versions wrote none) matches a stage without env.
+  const env = envChanges(entry.env, stage.env);
+  if (env.length) reasons.push({ kind: 'env', key: env.join(','), message: `env changed: ${env.join(', ')}` });
   const locked = new Map(entry.deps.map((d) => [d.path, d]));
   for (const p of current.missing) reasons.push({ kind: 'dep', change: 'missing', path: p, message: `dep missing: ${p}` });
   for (const d of current.deps) {
@@ -255,7 +272,7 @@ export function assess(env: CheckEnv, stage: Stage, options: { force?: boolean }
   else if (stage.deps.length === 0 && stage.outs.length === 0 && stage.params.length === 0) {
     reasons.push({ kind: 'always-changed', message: 'no deps, params or outs: runs every time' });
   }
-  reasons.push(...inputReasons(stage, entry, current));
+  reasons.push(...inputReasons(stage, entry, current, env.lock.invalid?.[stage.name]));
   return { current, entry, frozen: false, reasons, outs: outReasons(env.memo, stage, entry) };
 }
 

@@ -195,7 +195,7 @@ function expand(name: string, entry: StageEntry, globals: Vars, params: ParamsRe
 
 function resolveStage(name: string, raw: StageDef, vars: Vars, params: ParamsReader, at: (string | number)[], where: (at: (string | number)[]) => string): Stage {
   const wdirRaw = raw.wdir === undefined ? '' : String(interpolateString(raw.wdir, vars, { where: `${where([...at, 'wdir'])}: stages.${name}.wdir` }));
-  const wdir = wdirRaw === '' || wdirRaw === '.' ? '' : resolvePath('', wdirRaw, where([...at, 'wdir']), 'wdir');
+  const wdir = wdirRaw === '' || wdirRaw === '.' ? '' : resolvePath('', wdirRaw, `${where([...at, 'wdir'])}: stage '${name}'`, 'wdir');
   for (const [i, v] of (raw.vars ?? []).entries()) vars = mergeVars(vars, loadVars(v, wdir, params, where([...at, 'vars', i])));
   const { vars: _v, ...rest } = raw;
   const def = interpolateDeep(rest, vars, { where: `${where(at)}: stages.${name}` }) as StageDef;
@@ -269,6 +269,11 @@ export function resolvePath(wdir: string, p: string, where: string, what: string
     throw new MloError('MLO_BAD_PATH', `${where}: ${what} '${p}' is outside the repository`, { hint: 'pipeline paths are relative and stay inside the repository' });
   }
   if (joined === '.mlo' || joined.startsWith('.mlo/')) throw new MloError('MLO_BAD_PATH', `${where}: ${what} '${p}' is inside .mlo/, which mlo manages itself`);
+  // Any letter case, as isSafeRelPath (pointer/paths.ts), which mlo.lock's reader applies: a path it
+  // accepted here would be written to mlo.lock and refused there.
+  if (joined.split('/').some((seg) => seg.toLowerCase() === '.git')) {
+    throw new MloError('MLO_BAD_PATH', `${where}: ${what} '${p}' is inside a .git folder, which git manages`, { hint: 'pipeline paths stay out of .git/' });
+  }
   return joined === '.' ? '' : joined;
 }
 

@@ -12,7 +12,7 @@ import { errnoCode, explainFsError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 import { anyHashSchema, safeRelPath } from '../pointer/schema.js';
 import type { Repo } from '../repo.js';
-import { parseYamlText } from '../yamlfile.js';
+import { lineOf, parseYamlText } from '../yamlfile.js';
 import { LOCK_FILE } from './names.js';
 import { sortDeep } from './params.js';
 import { readThroughCache } from '../parsecache.js';
@@ -33,6 +33,8 @@ const outEntry = fileEntry.extend({ cache: z.literal(false).optional() }).strict
 export const lockEntrySchema = z
   .object({
     cmd: z.union([z.string(), z.array(z.string())]),
+    /** The stage's `env`, written only when it has one (entries of older mlo versions have none). */
+    env: z.record(z.string(), z.string()).optional(),
     deps: z.array(fileEntry).default([]),
     params: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
     outs: z.array(outEntry).default([]),
@@ -46,10 +48,19 @@ export const lockSchema = z
   })
   .strict();
 
+/** The file as read: each stage entry is validated on its own (see parseLockText). */
+const lockFileSchema = lockSchema.extend({ stages: z.record(z.string(), z.unknown()).default({}) }).strict();
+
 export type LockFileEntry = z.infer<typeof fileEntry>;
 export type LockOutEntry = z.infer<typeof outEntry>;
 export type LockEntry = z.infer<typeof lockEntrySchema>;
-export type LockDoc = z.infer<typeof lockSchema>;
+export type LockDoc = z.infer<typeof lockSchema> & {
+  /**
+   * Entries that failed validation (an unsafe path, a bad hash...), by stage name: why, with the line.
+   * They are not in `stages`: their stage runs again, and the next write of mlo.lock drops them.
+   */
+  invalid?: Record<string, string>;
+};
 
 export function emptyLock(): LockDoc {
   return { schema: 1, stages: {} };
@@ -68,8 +79,25 @@ export function readLock(repo: Repo): LockDoc {
   });
 }
 
+/**
+ * Reads mlo.lock. An invalid stage entry does not make the whole file unreadable (which would stop
+ * every `mlo run` and `mlo status` until the file was edited by hand): it is set aside in `invalid`.
+ */
 export function parseLockText(text: string): LockDoc {
-  return parseYamlText(text, LOCK_FILE, lockSchema).value;
+  const { value, doc: yamlDoc, lines } = parseYamlText(text, LOCK_FILE, lockFileSchema);
+  const doc: LockDoc = { schema: 1, stages: {} };
+  for (const [name, raw] of Object.entries(value.stages)) {
+    const parsed = lockEntrySchema.safeParse(raw);
+    if (parsed.success) {
+      doc.stages[name] = parsed.data;
+      continue;
+    }
+    const issue = parsed.error.issues[0];
+    const keyPath = ['stages', name, ...issue.path];
+    const line = lineOf(yamlDoc, lines, keyPath);
+    (doc.invalid ??= {})[name] = `${line ? `${LOCK_FILE}:${line}` : LOCK_FILE}: ${keyPath.join('.')}: ${issue.message}`;
+  }
+  return doc;
 }
 
 const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
@@ -79,8 +107,10 @@ export function normalizeEntry(e: LockEntry): LockEntry {
   const file = (f: LockFileEntry) => (f.files === undefined ? { path: f.path, hash: f.hash, size: f.size } : { path: f.path, hash: f.hash, size: f.size, files: f.files });
   const params: Record<string, Record<string, unknown>> = {};
   for (const f of Object.keys(e.params).sort()) params[f] = sortDeep(e.params[f]) as Record<string, unknown>;
+  const env = e.env && Object.keys(e.env).length ? Object.fromEntries(Object.keys(e.env).sort().map((k) => [k, e.env![k]])) : undefined;
   return {
     cmd: e.cmd,
+    ...(env ? { env } : {}),
     deps: [...e.deps].sort(byPath).map(file),
     params,
     outs: [...e.outs].sort(byPath).map((o) => (o.cache === false ? { ...file(o), cache: false as const } : file(o))),
@@ -96,6 +126,7 @@ const entryText = new Map<string, string>();
 
 function stageText(name: string, e: LockEntry): string {
   const out: Record<string, unknown> = { cmd: e.cmd };
+  if (e.env) out.env = e.env;
   if (e.deps.length) out.deps = e.deps;
   if (Object.keys(e.params).length) out.params = e.params;
   if (e.outs.length) out.outs = e.outs;

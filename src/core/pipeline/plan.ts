@@ -7,12 +7,13 @@
 import { openScan } from '../workspace/scan.js';
 import type { Repo } from '../repo.js';
 import type { ScanContext } from '../workspace/scan.js';
-import { assess, HashMemo, onlyOutsDiffer, preflight, type Assessment, type CurrentState, type Reason } from './changes.js';
+import { assess, envChanges, HashMemo, onlyOutsDiffer, preflight, type Assessment, type CurrentState, type Reason } from './changes.js';
 import { buildGraph, selectStages, type Graph, type SelectOptions } from './dag.js';
 import { loadPipeline, pipelineExists, type Pipeline, type Stage } from './load.js';
 import { readLock, type LockDoc, type LockEntry, type LockOutEntry } from './lockfile.js';
 import { canUseRunCache, outsInCache, readRunCache, runCacheKey } from './runcache.js';
 import { sameValue } from './params.js';
+import { checkStagePaths } from './safety.js';
 
 export type Action = 'none' | 'run' | 'restore' | 'pull';
 
@@ -63,7 +64,7 @@ export function decideFrom(env: PlanEnv, stage: Stage, assessed: Assessment, opt
   if (options.runCache !== false && !options.force && canUseRunCache(stage) && current.missing.length === 0) {
     const key = runCacheKey(stage, current.deps, current.params);
     const cached = readRunCache(env.repo, key);
-    if (cached && sameValue(cached.cmd, stage.cmd) && outsInCache(env.ctx, outsToRestore(env, cached.outs))) {
+    if (cached && sameValue(cached.cmd, stage.cmd) && envChanges(cached.env, stage.env).length === 0 && outsInCache(env.ctx, outsToRestore(env, cached.outs))) {
       return { action: 'restore', reasons: all, restoreFrom: 'run-cache', entry: cached, current, runCacheKey: key };
     }
     return { action: 'run', reasons: all, current, runCacheKey: key };
@@ -124,6 +125,7 @@ export function pipelineStatus(repo: Repo, options: { targets?: string[] } = {})
   const pipeline = loadPipeline(repo);
   const graph = buildGraph(pipeline);
   const names = selectStages(graph, options.targets ?? []);
+  checkStagePaths(repo.root, names.map((n) => pipeline.byName.get(n)!), pipeline.where);
   const ctx = openScan(repo);
   try {
     const env: PlanEnv = { repo, ctx, memo: new HashMemo(ctx), pipeline, lock: readLock(repo) };

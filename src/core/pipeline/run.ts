@@ -3,8 +3,11 @@
  * decided right before it would start (its upstream may have just rewritten its deps), its outs are
  * stored in the content cache, and mlo.lock is rewritten atomically after every stage that succeeds,
  * so a failure or Ctrl-C leaves the results of the stages that finished and nothing half-written.
- * The repository lock is held while the cache and mlo.lock are written, not while commands run
- * (a stage may itself call mlo).
+ * A run that acts (runs, restores or pulls a stage) holds the repository lock from the first stage that
+ * acts until mlo.lock is written for the last one, as DVC does: two runs at once would delete and write
+ * the same outs. It is taken lazily, so a no-op run never touches it; whatever was decided before it
+ * was taken is decided again once it is held (another run may have finished meanwhile). A stage's
+ * command therefore cannot run mlo commands that take the lock (they wait, then fail with MLO_LOCKED).
  */
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -19,6 +22,7 @@ import type { Stage } from './load.js';
 import type { LockEntry, LockOutEntry } from './lockfile.js';
 import { openLock, openPipeline } from './open.js';
 import type { Action, Decision, PlanEnv } from './plan.js';
+import { checkStagePaths } from './safety.js';
 
 /**
  * The modules a stage that restores, pulls or runs needs, loaded on first use: a no-op run never loads
@@ -29,20 +33,23 @@ function importWork() {
   return Promise.all([
     import('./plan.js'), import('./lockfile.js'), import('./runcache.js'), import('./exec.js'),
     import('../checkout.js'), import('../cache/manifest.js'), import('../lock.js'), import('../workspace/gitignore.js'),
-    import('../add.js'), import('./unprotect.js'),
-  ]).then(([plan, lockfile, runcache, exec, checkout, manifest, lock, gitignore, add, unprotect]) => ({
+    import('../add.js'), import('./unprotect.js'), import('./owners.js'),
+  ]).then(([plan, lockfile, runcache, exec, checkout, manifest, lock, gitignore, add, unprotect, owners]) => ({
     decideFrom: plan.decideFrom,
     outsToRestore: plan.outsToRestore,
+    readLock: lockfile.readLock,
     updateLock: lockfile.updateLock,
     outsInCache: runcache.outsInCache,
     writeRunCache: runcache.writeRunCache,
     execCommands: exec.execCommands,
     runCheckout: checkout.runCheckout,
     storeManifest: manifest.storeManifest,
-    withRepoLock: lock.withRepoLock,
+    acquireRepoLock: lock.acquireRepoLock,
     ignoreInGit: gitignore.ignoreInGit,
     relinkShared: add.relinkShared,
     unprotect: unprotect.unprotect,
+    findOutOwners: owners.findOutOwners,
+    checkOutOwners: owners.checkOutOwners,
   }));
 }
 const loadWork = () => (work ??= importWork());
@@ -119,7 +126,9 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
   const ctx = openScan(repo);
   const env: PlanEnv = { repo, ctx, memo: new HashMemo(ctx), pipeline, lock: await openLock(repo) };
   const decideOptions = { force: options.force, pull: options.pull, runCache: !options.noRunCache };
+  let runner: Runner | undefined;
   try {
+    checkStagePaths(repo.root, names.map((n) => pipeline.byName.get(n)!), pipeline.where);
     preflight(env, graph, names);
     if (options.dry) {
       const plan = (await import('./plan.js')).planStages(env, graph, names, decideOptions);
@@ -131,11 +140,12 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
         })),
       };
     }
-    const runner = new Runner(env, options, decideOptions);
+    runner = new Runner(env, options, decideOptions);
     return await runner.run(names, graph.upstream, started);
   } finally {
     env.memo.save();
     ctx.state.close();
+    runner?.unlock();
   }
 }
 
@@ -147,6 +157,14 @@ class Runner {
   private lockChanged = false;
   private stopping = false;
   private unexpected: unknown;
+  /** An error that ends the whole run (the repository lock could not be taken). */
+  private fatal: unknown;
+  private locking: Promise<void> | undefined;
+  private release: (() => void) | undefined;
+  /** Incremented when the lock is taken: assessments made before then are made again. */
+  private lockGeneration = 0;
+  private owners: ReturnType<Work['findOutOwners']> | undefined;
+  private names: string[] = [];
   private readonly signal: AbortSignal;
   /** Set before any stage acts (see loadWork). */
   private work!: Work;
@@ -176,6 +194,8 @@ class Runner {
   async run(names: string[], upstream: Map<string, Set<string>>, started: number): Promise<RunResult> {
     const { hooks } = this.options;
     this.runInfo = { root: this.env.repo.root, stages: names, targets: this.options.targets ?? [], force: Boolean(this.options.force), startedAt: new Date(started).toISOString() };
+    this.names = names;
+    if (this.env.lock.invalid) await this.dropStaleEntries();
     if (this.options.hooksOnNoop) await this.startRun();
     const jobs = Math.max(1, this.options.jobs ?? 1);
     const selected = new Set(names);
@@ -232,7 +252,48 @@ class Runner {
     const summary: RunSummary = { ok, interrupted, durationMs: result.durationMs, stages: stages.map((s) => ({ name: s.name, action: s.action, status: s.status })) };
     if (this.runStart) await this.hook('onRunEnd', hooks?.onRunEnd && (() => hooks.onRunEnd!(summary)));
     if (this.unexpected) throw this.unexpected;
+    if (this.fatal) throw this.fatal;
     return result;
+  }
+
+  /**
+   * Takes the repository lock for the rest of the run (once; every stage that acts awaits it), then
+   * reads mlo.lock again and forgets the hashes seen so far: another run may have written both while
+   * this one waited.
+   */
+  private lock(): Promise<void> {
+    this.locking ??= (async () => {
+      this.release = await this.work.acquireRepoLock(this.env.repo, { command: 'run' });
+      this.env.lock = this.work.readLock(this.env.repo);
+      this.env.memo.clear();
+      this.lockGeneration++;
+    })();
+    return this.locking;
+  }
+
+  /** Releases the repository lock, if this run took it. */
+  unlock(): void {
+    this.release?.();
+    this.release = undefined;
+  }
+
+  /**
+   * An invalid mlo.lock entry of a stage that is no longer in mlo.yaml is dropped now, not at the next
+   * run that writes mlo.lock: until then the data commands would refuse the file.
+   */
+  private async dropStaleEntries(): Promise<void> {
+    const stale = () => Object.keys(this.env.lock.invalid ?? {}).filter((n) => !this.env.pipeline.byName.has(n));
+    if (stale().length === 0) return;
+    this.work = await loadWork();
+    await this.lock();
+    const dropped = stale();
+    if (dropped.length === 0) return;
+    for (const name of dropped) {
+      this.emit({ type: 'warning', message: `mlo.lock: dropped the entry of stage '${name}', which is no longer in mlo.yaml and is invalid (${this.env.lock.invalid![name]})` });
+    }
+    const doc = this.work.updateLock(this.env.repo, {}, (n) => this.env.pipeline.byName.has(n));
+    this.env.lock = doc;
+    this.lockChanged = true;
   }
 
   /** onRunStart, called once, before the first stage that runs its command; its env goes to every stage. */
@@ -251,7 +312,7 @@ class Runner {
     const t0 = Date.now();
     try {
       const assessed = assess(this.env, stage, this.decideOptions);
-      if (!isUnchanged(assessed)) return this.act(stage, assessed, t0);
+      if (!isUnchanged(assessed)) return this.act(stage, assessed, this.lockGeneration, t0);
       this.outcomes.set(name, { name, action: 'none', status: assessed.frozen ? 'frozen' : 'unchanged', reasons: [] });
       this.emit({ type: 'skip', stage: name, frozen: assessed.frozen });
     } catch (err) {
@@ -260,16 +321,28 @@ class Runner {
     return undefined;
   }
 
-  private async act(stage: Stage, assessed: Assessment, t0: number): Promise<void> {
+  private async act(stage: Stage, assessed: Assessment, generation: number, t0: number): Promise<void> {
     let decision: Decision | undefined;
     try {
       this.work = await loadWork();
+      try {
+        await this.lock();
+      } catch (err) {
+        this.fatal ??= err;
+        this.stopping = true;
+        this.outcomes.set(stage.name, { name: stage.name, action: 'none', status: 'skipped', reasons: [{ kind: 'upstream', message: 'the repository is locked by another process' }] });
+        return;
+      }
+      if (generation !== this.lockGeneration) assessed = assess(this.env, stage, this.decideOptions);
       decision = this.work.decideFrom(this.env, stage, assessed, this.decideOptions);
       if (decision.action === 'none') {
         this.outcomes.set(stage.name, { name: stage.name, action: 'none', status: decision.frozen ? 'frozen' : 'unchanged', reasons: [] });
         this.emit({ type: 'skip', stage: stage.name, frozen: Boolean(decision.frozen) });
         return;
       }
+      // Looked up once per run, for every selected stage: one git process, however many stages act.
+      this.owners ??= this.work.findOutOwners(this.env.repo, this.names.map((n) => this.env.pipeline.byName.get(n)!));
+      this.work.checkOutOwners(stage, this.owners, this.env.pipeline.where);
       if (decision.action === 'pull') {
         if (await this.pull(stage, decision)) return this.restored(stage, decision, 'remote', t0);
         decision = { ...decision, action: 'run', reasons: [...decision.reasons, { kind: 'out', message: 'the remote does not have the outs' }] };
@@ -306,7 +379,7 @@ class Runner {
     const targets = needed.map((o) => o.path);
     if (targets.length) {
       try {
-        await mod.fetchTargets(this.env.repo, { cwd: this.env.repo.root, targets });
+        await mod.fetchTargets(this.env.repo, { cwd: this.env.repo.root, targets, locked: true });
       } catch (err) {
         // A remote that lacks some objects is not a failure here: the stage runs instead.
         if (!isMloError(err)) throw err;
@@ -319,9 +392,9 @@ class Runner {
     return true;
   }
 
-  /** Serializes writes of the cache, mlo.lock and the state within this process, under the repository lock. */
+  /** Serializes writes of the cache, mlo.lock and the state within this process (the run holds the repository lock). */
   private commit<T>(fn: () => T): Promise<T> {
-    const next = this.commitChain.then(() => this.work.withRepoLock(this.env.repo, { command: 'run' }, fn));
+    const next = this.commitChain.then(fn);
     this.commitChain = next.catch(() => undefined);
     return next;
   }
@@ -347,7 +420,7 @@ class Runner {
       }
       for (const o of source.outs) if (o.cache !== false) this.work.ignoreInGit(repo.root, o.path);
       for (const o of source.outs) this.env.memo.forget(o.path);
-      if (record) this.writeEntry(stage.name, { cmd: stage.cmd, deps: record.current.deps, params: record.current.params, outs: source.outs });
+      if (record) this.writeEntry(stage.name, { cmd: stage.cmd, ...envOf(stage), deps: record.current.deps, params: record.current.params, outs: source.outs });
     });
   }
 
@@ -404,6 +477,7 @@ class Runner {
       signal: this.signal,
       onLine: (stream, line) => this.emit({ type: 'output', stage: name, stream, line }),
     });
+    if (r.leftovers) this.emit({ type: 'warning', message: `stage '${name}': its command left processes running in the background; mlo ended them (a stage is done when its command exits)` });
     const end = (status: StageEndResult['status'], outs: LockOutEntry[]) =>
       this.hook('onStageEnd', hooks?.onStageEnd && (() => hooks.onStageEnd!(info, {
         status, durationMs: Date.now() - t0, exitCode: r.exitCode, deps: decision.current.deps, outs, params: decision.current.params, metricsFiles: info.metricsFiles,
@@ -461,11 +535,16 @@ class Runner {
       this.env.memo.set(entry);
     }
     ctx.state.flush();
-    const entry: LockEntry = { cmd: stage.cmd, deps: decision.current.deps, params: decision.current.params, outs };
+    const entry: LockEntry = { cmd: stage.cmd, ...envOf(stage), deps: decision.current.deps, params: decision.current.params, outs };
     this.writeEntry(stage.name, entry);
     if (decision.runCacheKey) this.work.writeRunCache(repo, decision.runCacheKey, entry);
     return outs;
   }
+}
+
+/** The stage's env as its lock entry records it: only when it has one, so other entries stay as they were. */
+function envOf(stage: Stage): { env?: Record<string, string> } {
+  return Object.keys(stage.env).length ? { env: stage.env } : {};
 }
 
 function commandError(stage: Stage, exitCode: number, failedAt: number, signal?: string): MloError {

@@ -2,7 +2,7 @@
  * The run cache: a stage whose cmd, dep hashes and params were run before (on any branch) gets its outs
  * back from the content cache instead of running again. An entry is the stage's lock entry, stored at
  * `<cache>/runs/<key[0:2]>/<key>.json`, where key = blake3 of the canonical JSON of cmd, deps' paths and
- * hashes, params and out paths. Everything the key covers is in the entry, so an entry is checked
+ * hashes, params, env (when set) and out paths. Everything the key covers is in the entry, so an entry is checked
  * against its name (as an object is against its hash) whenever it is read: a damaged or tampered one,
  * from disk or from a remote, is never used. Entries are only used when every out object is present
  * and verified.
@@ -31,17 +31,19 @@ export function canUseRunCache(stage: Stage): boolean {
 }
 
 export function runCacheKey(stage: Stage, deps: LockFileEntry[], params: ParamValues): string {
-  return keyOf(stage.cmd, deps, params, stage.outs);
+  return keyOf(stage.cmd, stage.env, deps, params, stage.outs);
 }
 
 /** The key an entry must be stored under: the same hash, computed from what the entry records. */
 export function runCacheKeyOfEntry(entry: LockEntry): string {
-  return keyOf(entry.cmd, entry.deps, entry.params, entry.outs.map((o) => ({ path: o.path, cache: o.cache !== false })));
+  return keyOf(entry.cmd, entry.env, entry.deps, entry.params, entry.outs.map((o) => ({ path: o.path, cache: o.cache !== false })));
 }
 
-function keyOf(cmd: string | string[], deps: LockFileEntry[], params: ParamValues, outs: { path: string; cache: boolean }[]): string {
+function keyOf(cmd: string | string[], env: Record<string, string> | undefined, deps: LockFileEntry[], params: ParamValues, outs: { path: string; cache: boolean }[]): string {
   const doc = {
     cmd,
+    // Only when set, so the keys of stages without env are the ones earlier versions computed.
+    ...(env && Object.keys(env).length ? { env } : {}),
     deps: deps.map((d) => ({ path: d.path, hash: d.hash })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     params,
     outs: outs.map((o) => ({ path: o.path, cache: o.cache })).sort((a, b) => (a.path < b.path ? -1 : 1)),

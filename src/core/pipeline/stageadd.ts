@@ -12,6 +12,7 @@ import type { Repo } from '../repo.js';
 import { buildGraph } from './dag.js';
 import { parsePipeline } from './load.js';
 import { ParamsReader } from './params.js';
+import { checkStagePaths } from './safety.js';
 import { PIPELINE_FILE, STAGE_NAME_RE } from './schema.js';
 
 export interface StageAddOptions {
@@ -106,6 +107,7 @@ export function addStage(repo: Repo, options: StageAddOptions): StageAddResult {
   // Validate the whole new file (and the graph) before writing it.
   const pipeline = parsePipeline(newText, new ParamsReader(repo.root));
   buildGraph(pipeline);
+  checkStagePaths(repo.root, [pipeline.byName.get(options.name)!], pipeline.where);
   writeFileAtomic(file, newText);
   return { name: options.name, file: PIPELINE_FILE, replaced, stage };
 }

@@ -255,6 +255,8 @@ export interface ModelSummary {
   latest: number;
   aliases: Record<string, number>;
   registered: string;
+  /** Aliases that name a version the registry does not hold (a bad merge or a hand edit). */
+  danglingAliases: string[];
 }
 
 export function listModels(repo: Repo): ModelSummary[] {
@@ -265,7 +267,9 @@ export function listModels(repo: Repo): ModelSummary[] {
     const versions = listVersionNumbers(repo, name);
     if (!versions.length) continue;
     const latest = versions[versions.length - 1];
-    out.push({ name, versions: versions.length, latest, aliases: readAliases(repo, name), registered: readVersion(repo, name, latest).registered });
+    const aliases = readAliases(repo, name);
+    const danglingAliases = Object.keys(aliases).filter((a) => !versions.includes(aliases[a])).sort();
+    out.push({ name, versions: versions.length, latest, aliases, registered: readVersion(repo, name, latest).registered, danglingAliases });
   }
   return out;
 }
