@@ -90,6 +90,17 @@ describe('registry', () => {
     expect(located.bytes.length).toBe(v1.model.size);
   });
 
+  it('lists an alias that names a missing version as dangling', async () => {
+    const { root, repo } = await setup();
+    await packageModel({ cwd: root, repo, file: 'v1.onnx', name: 'churn' });
+    await registerModel(repo, { cwd: root, package: 'models/churn' });
+    await promoteModel(repo, { ref: 'churn@1', to: 'production' });
+    expect(listModels(repo)[0].danglingAliases).toEqual([]);
+    // A bad merge or hand edit of aliases.yaml.
+    writeFileSync(join(root, 'registry/churn/aliases.yaml'), readFileSync(join(root, 'registry/churn/aliases.yaml'), 'utf8').replace(/production: 1/, 'production: 7\n  staging: 1'));
+    expect(listModels(repo)[0]).toMatchObject({ aliases: { production: 7, staging: 1 }, danglingAliases: ['production'] });
+  });
+
   it('refuses unknown names, versions and aliases, bad aliases and changed packages', async () => {
     const { root, repo } = await setup();
     await packageModel({ cwd: root, repo, file: 'v1.onnx', name: 'churn', track: false });
