@@ -9,6 +9,7 @@ import { MloError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
 import { yaml } from './lazy-yaml.js';
 import { readYamlFile } from './yamlfile.js';
+import { SECRET_KEYS } from '../storage/remote.js';
 
 export const LINK_TYPES = ['reflink', 'copy', 'hardlink', 'symlink'] as const;
 export type LinkType = (typeof LINK_TYPES)[number];
@@ -72,7 +73,25 @@ export function loadConfig(mloDir: string): Config {
   const merged = deepMerge(shared, local);
   // Validate each file separately first so an error names the file it is in.
   parseConfig(shared, '.mlo/config.yaml');
+  refuseSharedSecrets(shared);
   return parseConfig(merged, Object.keys(local).length ? '.mlo/config.local.yaml' : '.mlo/config.yaml');
+}
+
+/**
+ * A credential in the committed file would be pushed to every clone of the repository: refused, not
+ * used, whoever wrote it there (`mlo remote modify` never does).
+ */
+function refuseSharedSecrets(shared: Record<string, unknown>): void {
+  const remotes = shared.remotes;
+  if (!isPlainObject(remotes)) return;
+  for (const [name, remote] of Object.entries(remotes)) {
+    if (!isPlainObject(remote)) continue;
+    const key = SECRET_KEYS.find((k) => k in remote);
+    if (key === undefined) continue;
+    throw new MloError('MLO_SECRET_IN_SHARED_CONFIG', `.mlo/config.yaml: remotes.${name}.${key}: credentials are refused in the committed config`, {
+      hint: `remove it from .mlo/config.yaml and run \`mlo remote modify --local ${name} ${key} VALUE\` (writes .mlo/config.local.yaml, which git ignores); if it was committed, rotate the key`,
+    });
+  }
 }
 
 function parseConfig(raw: unknown, name: string): Config {
@@ -100,5 +119,6 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** Writes one of the two config files atomically, keeping keys in a stable order. */
 export function writeRawConfig(file: string, raw: Record<string, unknown>): void {
-  writeFileAtomic(file, yaml().stringify(raw, { sortMapEntries: false }));
+  // The local file may hold credentials: owner-only.
+  writeFileAtomic(file, yaml().stringify(raw, { sortMapEntries: false }), file.endsWith(LOCAL_CONFIG_FILE) ? { mode: 0o600 } : {});
 }

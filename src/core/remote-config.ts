@@ -131,13 +131,15 @@ export function addRemote(repo: Repo, options: AddRemoteOptions): RemoteInfo {
 export function removeRemote(repo: Repo, name: string): void {
   if (remotesOf(merged(repo))[name] === undefined) throw unknownRemote(repo, name);
   const f = files(repo);
-  // Both files, the local one first: its settings (credentials) without the url would be invalid.
+  // A default naming the remote goes first, from whichever file holds it: each step must leave a
+  // config that validates, and a default naming a removed remote does not.
   for (const file of [f.local, f.shared]) {
     editConfig(repo, file, (doc) => {
-      deleteIn(doc, ['remotes', name]);
       if (doc.getIn(['core', 'remote']) === name) deleteIn(doc, ['core', 'remote']);
     });
   }
+  // Both files, the local one first: its settings (credentials) without the url would be invalid.
+  for (const file of [f.local, f.shared]) editConfig(repo, file, (doc) => deleteIn(doc, ['remotes', name]));
 }
 
 export interface ModifyRemoteOptions {
@@ -210,7 +212,10 @@ export function defaultRemote(repo: Repo, options: DefaultRemoteOptions): string
     editConfig(repo, options.local ? f.local : f.shared, (doc) => deleteIn(doc, ['core', 'remote']));
   } else if (options.name !== undefined) {
     if (remotesOf(merged(repo))[options.name] === undefined) throw unknownRemote(repo, options.name);
-    editConfig(repo, options.local ? f.local : f.shared, (doc) => void doc.setIn(['core', 'remote'], options.name));
+    // A remote added with --local exists on this machine only: as the shared default it would break
+    // every teammate's push, so its default stays on this machine too.
+    const localOnly = remotesOf(readRawConfig(f.shared, '.mlo/config.yaml'))[options.name]?.url === undefined;
+    editConfig(repo, options.local || localOnly ? f.local : f.shared, (doc) => void doc.setIn(['core', 'remote'], options.name));
   }
   return (merged(repo).core as Raw | undefined)?.remote as string | undefined;
 }
@@ -252,5 +257,6 @@ function editConfig(repo: Repo, file: string, edit: (doc: Document) => void): vo
   if (def !== undefined && !parsed.data.remotes[def]) {
     throw new MloError('MLO_UNKNOWN_REMOTE', `core.remote names '${def}', which is not a configured remote`, { hint: 'nothing was written' });
   }
-  writeFileAtomic(file, doc.toString());
+  // The local file holds credentials: readable by its owner only, as ~/.aws/credentials should be.
+  writeFileAtomic(file, doc.toString(), file === f.local ? { mode: 0o600 } : {});
 }

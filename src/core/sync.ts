@@ -33,10 +33,15 @@ import { RemoteIndex } from '../storage/known.js';
 import { RUNS_PREFIX, hashOfKey, objectKey, runEntryKey, runOfKey } from '../storage/layout.js';
 import { runPool } from '../storage/pool.js';
 import { findOnRemote, type PresenceStrategy } from '../storage/presence.js';
-import { createRemote, type Remote, type RemoteEntry, type RemoteSpec } from '../storage/remote.js';
+import { DEFAULT_INDEX_MAX_AGE_DAYS, createRemote, type Remote, type RemoteEntry, type RemoteSpec } from '../storage/remote.js';
 
 /** Up to about this many objects, gc --cloud lists the remote in one sequential pass. */
 const FULL_LISTING_MAX = 20_000;
+
+/** A folder remote's `.mlo-tmp-*` older than this is left over from an interrupted push (as the cache's tmp/). */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export type SyncScope = Omit<GcScope, 'workspace'>;
 
@@ -61,6 +66,11 @@ export interface SyncOptions extends SyncScope {
   locked?: boolean;
   /** Also transfer the run cache: its entries and the objects their outs need (`--run-cache`). */
   runCache?: boolean;
+  /**
+   * push: ask the remote about every object instead of trusting the remote index (`--verify`), and
+   * upload what it lacks; the index is corrected on the way.
+   */
+  verify?: boolean;
 }
 
 function locked<T>(repo: Repo, options: SyncOptions, command: string, fn: () => Promise<T>): Promise<T> {
@@ -187,7 +197,11 @@ export async function pushTargets(repo: Repo, options: SyncOptions): Promise<Pus
     const { remote, index, jobs } = opened;
     const state = new StateDb(repo.tmpDir);
     try {
-      const found = await findOnRemote(remote, local, { jobs, index, trustIndex: true });
+      // The index is trusted for `index_max_age` days after an object was last confirmed, so a push of
+      // unchanged data asks nothing; --verify (or an old record) asks the remote again.
+      const found = await findOnRemote(remote, local, {
+        jobs, index, trustIndex: !options.verify, indexMaxAgeMs: (opened.spec.index_max_age ?? DEFAULT_INDEX_MAX_AGE_DAYS) * DAY_MS,
+      });
       const todo = local.filter((o) => found.missing.has(o.hash));
       const result: PushResult = {
         remote: opened.name,
@@ -296,7 +310,7 @@ function throwIfIncomplete(r: FetchResult, whole: unknown = r): void {
     const c = r.corrupt[0];
     const more = r.corrupt.length > 1 ? ` (and ${r.corrupt.length - 1} more)` : '';
     throw new MloError('MLO_CORRUPT_REMOTE_OBJECT', `${where} holds a corrupt copy of object ${c.hash} (needed by ${c.path}): ${c.reason}${more}; it was not stored`, {
-      hint: 'the copy on the remote was damaged or tampered with: push a good copy from a machine whose cache holds it (`mlo push`), after deleting the bad one on the remote',
+      hint: 'the copy on the remote was damaged or tampered with: delete the bad one on the remote, then run `mlo push --verify` on a machine whose cache holds a good copy (a plain push trusts .mlo/tmp/remote-index and skips it)',
       meta: { result: whole },
     });
   }
@@ -362,6 +376,8 @@ function downloader(repo: Repo, options: SyncOptions): Downloader {
       if (!verdict.ok) {
         failed.add(o.hash);
         result.corrupt.push({ hash: o.hash, path: o.usedBy, reason: verdict.reason });
+        // Not a good copy: this machine's next push must not take it for one.
+        index.remove([objectKey(o.hash)]);
         return;
       }
       importVerified(repo.cacheDir, o.hash, tmp);
@@ -377,7 +393,16 @@ function downloader(repo: Repo, options: SyncOptions): Downloader {
       if (isMloError(err, 'MLO_REMOTE_NOT_FOUND')) {
         failed.add(o.hash);
         result.missing.push({ hash: o.hash, path: o.usedBy });
+        index.remove([objectKey(o.hash)]);
         return;
+      }
+      const codes = [errnoCode(err), errnoCode((err as { cause?: unknown } | undefined)?.cause)];
+      if (codes.includes('ENOSPC') || codes.includes('EDQUOT')) {
+        throw new MloError('MLO_DISK_FULL', `no space left on the cache's disk (${repo.cacheDir}) while fetching object ${o.hash.slice(0, 12)} (needed by ${o.usedBy})`, {
+          cause: err,
+          hint: 'free some space (`mlo gc` removes unused cache objects, or set cache.dir to a bigger disk) and run the command again; objects already fetched are kept',
+          meta: { result },
+        });
       }
       throw withPath(err, o.usedBy);
     } finally {
@@ -706,6 +731,8 @@ export interface CloudGcOptions extends SyncOptions {
   /** Here: keep the objects the remote's run-cache entries need (default true). */
   runCache?: boolean;
   dry?: boolean;
+  /** Delete even when directories in scope have no manifest anywhere (their files are not kept). */
+  force?: boolean;
   /** Called with the plan before anything is deleted (the CLI prints the count and bytes). */
   onPlan?(plan: { objects: number; bytes: number; remote: string; url: string }): void;
 }
@@ -717,8 +744,13 @@ export interface CloudGcResult {
   removed: { hash: string; size: number }[];
   bytes: number;
   kept: number;
-  /** Directories in scope whose manifest is neither cached nor on the remote (their files cannot be kept). */
+  /**
+   * Directories in scope whose manifest is neither cached nor on the remote (their files cannot be
+   * kept). Without `force` (or `dry`) gc refuses to delete anything when there are some.
+   */
   unknownDirectories: ObjectRef[];
+  /** `.mlo-tmp-*` files older than an hour, left by interrupted uploads to a folder remote: removed (counted under dry). */
+  staleTemps: number;
   /**
    * Unless `runCache: false`: the remote's run-cache entries read (each copy once) and those that
    * failed their checks. A failed entry keeps the objects its JSON still names.
@@ -789,8 +821,18 @@ export async function cloudGc(repo: Repo, options: CloudGcOptions): Promise<Clou
       const result: CloudGcResult = {
         remote: name, url: remote.describe(), dry: Boolean(options.dry), removed: [], bytes: 0, kept: 0,
         unknownDirectories: unexpanded.filter((t) => !fromRuns.has(t)).map((t) => ({ hash: t.hash, path: t.path })).sort(byPath),
+        staleTemps: 0,
         ...(runs && { runCache: runs.kept }),
       };
+      // Doubt keeps objects: without the manifest nobody knows which file objects the directory needs.
+      if (result.unknownDirectories.length && !options.dry && !options.force) {
+        const dirs = result.unknownDirectories;
+        const list = dirs.slice(0, 3).map((d) => `${d.path} (${d.hash})`).join(', ');
+        throw new MloError('MLO_UNKNOWN_MANIFEST', `gc --cloud on remote '${name}' refused: the manifest of ${list}${dirs.length > 3 ? ` and ${dirs.length - 3} more` : ''} is neither cached nor on the remote, so their files cannot be told apart from garbage`, {
+          hint: 'push the manifest from a machine that has it (`mlo push`), or pass --force to accept deleting their files',
+          meta: { result },
+        });
+      }
       const keys: string[] = [];
       const consider = (page: RemoteEntry[]) => {
         for (const e of page) {
@@ -824,6 +866,7 @@ export async function cloudGc(repo: Repo, options: CloudGcOptions): Promise<Clou
         index.remove(keys);
         await remote.delete(keys);
       }
+      if (remote.clearStaleTemps) result.staleTemps = await remote.clearStaleTemps(STALE_TEMP_MS, Boolean(options.dry));
       return result;
     } finally {
       await dl.close();

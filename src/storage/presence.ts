@@ -34,6 +34,8 @@ export interface PresenceOptions {
   /** Known objects are not asked about again (push). Status asks the remote afresh. */
   index?: RemoteIndex;
   trustIndex?: boolean;
+  /** With trustIndex: entries confirmed longer ago than this are asked about again. */
+  indexMaxAgeMs?: number;
 }
 
 const PAGE = 1000;
@@ -55,13 +57,14 @@ export async function findOnRemote(remote: Remote, wanted: Wanted[], options: Pr
   let candidates = [...expected.keys()];
   if (options.index && options.trustIndex) {
     candidates = candidates.filter((h) => {
-      const size = options.index!.size(objectKey(h));
+      const size = options.index!.size(objectKey(h), options.indexMaxAgeMs);
       return !(size !== undefined && accept(h, size));
     });
   }
   const result = (strategy: PresenceStrategy, requests: number): PresenceResult => {
     const missing = new Set([...expected.keys()].filter((h) => !present.has(h)));
-    if (options.index && !options.trustIndex) options.index.remove([...missing].map(objectKey));
+    // Asked about and not there (or never known): whatever the index said about them is wrong.
+    if (options.index && missing.size) options.index.remove([...missing].map(objectKey));
     options.index?.flush();
     return { present, missing, strategy, requests };
   };

@@ -23,6 +23,8 @@ const common = {
   retries: z.number().int().min(1).max(20).optional(),
   /** Seconds without progress after which a request counts as stalled and is retried. */
   timeout: z.number().positive().optional(),
+  /** Days push trusts the remote index's record of an object before asking the remote again. */
+  index_max_age: z.number().positive().optional(),
 };
 
 export const localSpecSchema = z.object({ type: z.literal('local'), path: z.string().min(1), ...common }).strict();
@@ -58,11 +60,14 @@ export const DEFAULT_JOBS: Record<RemoteSpec['type'], number> = { s3: 32, local:
 
 /** Settings a user may put on a remote of each type (besides url), for `mlo remote modify`. */
 export const REMOTE_KEYS: Record<RemoteSpec['type'], readonly string[]> = {
-  local: ['jobs', 'retries', 'timeout'],
-  s3: ['endpoint', 'region', 'profile', 'path_style', 'jobs', 'retries', 'timeout', ...SECRET_KEYS],
+  local: ['jobs', 'retries', 'timeout', 'index_max_age'],
+  s3: ['endpoint', 'region', 'profile', 'path_style', 'jobs', 'retries', 'timeout', 'index_max_age', ...SECRET_KEYS],
 };
 
-export const NUMBER_KEYS = new Set(['jobs', 'retries', 'timeout']);
+export const NUMBER_KEYS = new Set(['jobs', 'retries', 'timeout', 'index_max_age']);
+
+/** Default of `index_max_age`: a week-old record is confirmed again (one HEAD or listing round). */
+export const DEFAULT_INDEX_MAX_AGE_DAYS = 7;
 export const BOOLEAN_KEYS = new Set(['path_style']);
 
 /** The remote type a URL names: `s3://...` or a local folder (absolute, relative, or `file://`). */
@@ -147,6 +152,12 @@ export interface Remote {
   put(key: string, file: string, options?: TransferOptions): Promise<void>;
   /** Deletes `keys`; keys that do not exist are not an error. */
   delete(keys: string[]): Promise<void>;
+  /**
+   * Temp files an interrupted upload left behind (`.mlo-tmp-*` on a folder remote) that are older than
+   * `maxAgeMs`: removed unless `dry`; returns how many. Remotes whose uploads appear atomically (S3)
+   * have none.
+   */
+  clearStaleTemps?(maxAgeMs: number, dry: boolean): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -12,6 +12,8 @@ export interface GcFlags {
   remote?: string;
   /** false with --no-run-cache. */
   runCache?: boolean;
+  /** --cloud: delete even when some directory's manifest is nowhere to be found. */
+  force?: boolean;
 }
 
 /** Data versioning: init, add, status, commit, checkout, diff, list, gc, fsck, version/doctor. */
@@ -79,6 +81,7 @@ export function register(program: Command): void {
     .option('--no-run-cache', 'do not keep the objects only run-cache entries need (those runs will run again)')
     .option('-c, --cloud', 'remove unreferenced objects from a remote instead of the cache')
     .option('-r, --remote <name>', 'remote for --cloud (default: core.remote)')
+    .option('--force', 'with --cloud: delete even when a directory in scope has no manifest in the cache or on the remote (its files are not kept)')
     .action(action<GcFlags>(async (ctx) => (ctx.opts.cloud ? (await import('../commands/cloud-gc.js')).cloudGc(ctx) : (await import('../commands/gc.js')).gc(ctx))));
 
   program

@@ -14,6 +14,8 @@ export interface SyncFlags extends ScopeFlags {
   remote?: string;
   jobs?: number;
   runCache?: boolean;
+  /** push: ask the remote about every object instead of trusting the remote index. */
+  verify?: boolean;
 }
 
 /** Transfer progress for push/fetch/pull: objects, bytes, rate and ETA on stderr. */
@@ -105,6 +107,7 @@ export function register(program: Command): void {
       .argument('[targets...]', 'tracked paths (default: all)'),
   )
     .option('--run-cache', 'also push the run cache: every entry whose outputs are in the cache, and those outputs')
+    .option('--verify', 'ask the remote about every object (ignoring .mlo/tmp/remote-index) and upload what it lacks')
     .action(action<SyncFlags, [string[]]>(async (ctx, targets) => (await import('../commands/push.js')).push(ctx, targets)));
 
   withSyncFlags(

@@ -6,7 +6,7 @@ import { formatBytes } from '../output.js';
 
 export async function push({ out, flags, opts }: ActionContext<SyncFlags>, targets: string[]): Promise<void> {
   const repo = openRepo({ cwd: flags.cwd });
-  const r = await pushTargets(repo, { cwd: flags.cwd, targets, remote: opts.remote, jobs: opts.jobs, runCache: opts.runCache, ...scopeOf(opts), progress: transferProgress(out, 'pushing') });
+  const r = await pushTargets(repo, { cwd: flags.cwd, targets, remote: opts.remote, jobs: opts.jobs, runCache: opts.runCache, verify: opts.verify, ...scopeOf(opts), progress: transferProgress(out, 'pushing') });
   if (r.missingLocally.length) {
     const list = r.missingLocally.slice(0, 3).map((m) => m.path).join(', ');
     out.warn(`${r.missingLocally.length} ${r.missingLocally.length === 1 ? 'object is' : 'objects are'} not in the local cache and ${r.missingLocally.length === 1 ? 'was' : 'were'} not pushed: ${list}${r.missingLocally.length > 3 ? ', ...' : ''}`);
