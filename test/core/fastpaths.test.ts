@@ -58,6 +58,22 @@ describe('status fast paths', () => {
     expect(doc.entries[0].deleted).toEqual(['data/notes.log']);
   });
 
+  it('re-records a snapshot under new ignore rules that exclude none of its files', async () => {
+    const repo = await makeRepo(tree());
+    expect((await mlo(repo, 'add', 'data')).exitCode).toBe(0);
+    expect((await statusBoth(repo)).clean).toBe(true);
+    const rulesOf = () => {
+      const buf = readFileSync(join(repo, '.mlo/tmp/snapshots/data'));
+      return (JSON.parse(buf.subarray(4, 4 + buf.readUInt32LE(0)).toString('utf8')) as { ignore: string }).ignore;
+    };
+    const before = rulesOf();
+    writeFileSync(join(repo, '.mloignore'), '*.tmp\n');
+    expect((await statusBoth(repo)).clean).toBe(true);
+    // Recorded under the new rules, so the next walk compares in the native walker again.
+    expect(rulesOf()).not.toBe(before);
+    expect(rulesOf()).toContain('*.tmp');
+  });
+
   it('re-reads the config as soon as it changes, and reports a broken one', async () => {
     const repo = await makeRepo(tree());
     const config = join(repo, '.mlo/config.yaml');

@@ -14,7 +14,7 @@ import type { Repo } from '../repo.js';
 import { hashFd } from '../hash/blake3.js';
 import { RACY_MS, StateDb, statKey, rowMatches, type StateRow } from '../state.js';
 import { scanCacheLink } from './cachelink.js';
-import { cacheGeneration, loadSnapshot, saveSnapshot, snapshotMatches, verifyByWalk, type DirSnapshot } from './snapshot.js';
+import { cacheGeneration, loadSnapshot, refreshSnapshotRules, saveSnapshot, snapshotMatches, verifyByWalk, type DirSnapshot } from './snapshot.js';
 import { loadIgnore, walkDir, type FileStat, type IgnoreRules, type WalkResult } from './walk.js';
 
 export interface ScanContext {
@@ -98,13 +98,19 @@ function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOption
   try {
     if (usable && !walked) {
       const symlinks = verifyByWalk(loaded, abs, rel, ctx.ignore);
-      if (symlinks) return fromSnapshot(loaded.snap, repo, symlinks, generation, options);
+      if (symlinks) {
+        refreshSnapshotRules(repo, rel, loaded, ctx.ignore.key);
+        return fromSnapshot(loaded.snap, repo, symlinks, generation, options);
+      }
     }
     walked ??= walkDir(abs, rel, ctx.ignore);
   } catch (err) {
     explainFsError(err, rel);
   }
-  if (usable && snapshotMatches(loaded, walked.files)) return fromSnapshot(loaded.snap, repo, walked.symlinks, generation, options);
+  if (usable && snapshotMatches(loaded, walked.files)) {
+    refreshSnapshotRules(repo, rel, loaded, ctx.ignore.key);
+    return fromSnapshot(loaded.snap, repo, walked.symlinks, generation, options);
+  }
   const known = options.known ?? ctx.state.lookupPrefix(`${rel}/`);
   const startedAt = Date.now();
   let racy = false;

@@ -182,9 +182,24 @@ export function markSnapshotPresent(repo: Repo, rel: string): void {
   if (!loaded) return;
   const generation = cacheGeneration(repo);
   if (loaded.snap.presentAt === generation) return;
+  resave(repo, rel, loaded, { presentAt: generation });
+}
+
+/**
+ * Re-records a snapshot that a walk under different ignore rules (a new mlo's built-in rules, or an
+ * edited .mloignore that excludes none of its files) just found unchanged: without this, every later
+ * walk would compare its files in JavaScript instead of in the native walker (~25 ms on 50,000 files).
+ */
+export function refreshSnapshotRules(repo: Repo, rel: string, loaded: { snap: DirSnapshot; values: Float64Array }, ignore: string): void {
+  if (loaded.snap.ignore === ignore) return;
+  resave(repo, rel, loaded, { ignore });
+}
+
+function resave(repo: Repo, rel: string, loaded: { snap: DirSnapshot; values: Float64Array }, change: { presentAt?: string; ignore?: string }): void {
   const files = [...loaded.snap.stats].map(([path, i]) => ({
     rel: path,
     stat: { ino: loaded.values[i * 3], mtimeMs: loaded.values[i * 3 + 1], size: loaded.values[i * 3 + 2] },
   }));
-  saveSnapshot(repo, rel, { hash: loaded.snap.hash, size: loaded.snap.size, presentAt: generation, ignore: loaded.snap.ignore }, files);
+  const { hash, size, presentAt, ignore } = loaded.snap;
+  saveSnapshot(repo, rel, { hash, size, presentAt, ignore, ...change }, files);
 }
