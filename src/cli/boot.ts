@@ -7,7 +7,7 @@
  * The cache lives in $MLO_CODE_CACHE, else $XDG_CACHE_HOME/mlo, else ~/.cache/mlo; MLO_CODE_CACHE=0
  * turns it off. Losing it, or failing to write it, only costs start-up time.
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -146,7 +146,14 @@ export function startupInfo(options: { bundleUrl?: URL; env?: Env } = {}): Start
   const bundlePath = fileURLToPath(options.bundleUrl ?? BUNDLE_URL);
   let firstLine: string;
   try {
-    firstLine = readFileSync(bundlePath, 'latin1').slice(0, 40);
+    // The id is on the first line: no need to read the other ~900 KB.
+    const fd = openSync(bundlePath, 'r');
+    try {
+      const head = Buffer.alloc(40);
+      firstLine = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('latin1');
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return { codeCacheSaved: false };
   }
@@ -154,5 +161,5 @@ export function startupInfo(options: { bundleUrl?: URL; env?: Env } = {}): Start
   const id = bundleId(firstLine);
   const dir = codeCacheDir(env);
   const codeCache = id && dir ? codeCacheFile(dir, id) : undefined;
-  return { bundle: bundlePath, codeCache, codeCacheSaved: codeCache !== undefined && readOptional(codeCache) !== undefined };
+  return { bundle: bundlePath, codeCache, codeCacheSaved: codeCache !== undefined && statSync(codeCache, { throwIfNoEntry: false }) !== undefined };
 }

@@ -3,15 +3,16 @@
  * pipeline stages recorded in `mlo.lock`. Commands take targets (paths) and resolve them here, including
  * a path inside a tracked directory (`mlo pull data/images/cats` transfers only that part).
  */
-import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readManifest } from './cache/manifest.js';
-import { MloError, errnoCode, usageError } from './errors.js';
+import { MloError, usageError } from './errors.js';
 import { toPosix } from './fsutil.js';
+import { createFolderProbe } from './workspace/folders.js';
 import { gitListFiles } from './git.js';
 import { yaml } from './lazy-yaml.js';
 import { readPointer } from './pointer/pointer.js';
-import { ANY_HASH_RE, POINTER_SUFFIX, isSafeRelPath, type Pointer } from './pointer/paths.js';
+import { ANY_HASH_RE, POINTER_SUFFIX, hasGitFolder, isMloDirPath, isSafeRelPath, type Pointer } from './pointer/paths.js';
 import type { Repo } from './repo.js';
 
 export interface Tracked {
@@ -45,10 +46,6 @@ export function fromPointer(repo: Repo, pointerRel: string, pointer: Pointer): T
     });
   }
   return { path, hash: pointer.hash, size: pointer.size, files: pointer.files, pointerFile: pointerRel };
-}
-
-function isMloDirPath(posixRel: string): boolean {
-  return posixRel === '.mlo' || posixRel.startsWith('.mlo/');
 }
 
 /** Where a tracked item comes from, for messages. */
@@ -192,31 +189,16 @@ export function repoRelative(repo: Repo, cwd: string, target: string): string {
   if (isMloDirPath(posix)) {
     throw usageError(`${target} is inside .mlo/, which mlo manages itself`);
   }
-  if (posix.split('/').some((seg) => seg.toLowerCase() === '.git')) {
+  if (hasGitFolder(posix)) {
     throw usageError(`${target} is inside a .git folder, which git manages`);
   }
-  const beyond = symlinkedFolder(repo.root, posix);
-  if (beyond !== undefined) {
-    throw usageError(`${target} is beyond a symbolic link (${beyond})`, 'mlo tracks files inside the repository only; name the folder the link points to, if it is in the repository');
+  const folder = createFolderProbe(repo.root)(posix.includes('/') ? posix.slice(0, posix.lastIndexOf('/')) : '');
+  if (folder.kind === 'symlink') {
+    throw usageError(`${target} is beyond a symbolic link (${folder.at})`, 'mlo tracks files inside the repository only; name the folder the link points to, if it is in the repository');
   }
   return posix;
 }
 
-/** The first folder of `posixRel` (below `root`) that is a symbolic link, if any. */
-function symlinkedFolder(root: string, posixRel: string): string | undefined {
-  const segs = posixRel.split('/');
-  let rel = '';
-  for (const seg of segs.slice(0, -1)) {
-    rel = rel ? `${rel}/${seg}` : seg;
-    try {
-      if (lstatSync(join(root, rel)).isSymbolicLink()) return rel;
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
-      throw err;
-    }
-  }
-  return undefined;
-}
 
 export function isDirectory(abs: string): boolean {
   try {

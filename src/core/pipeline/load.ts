@@ -9,6 +9,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import { MloError, explainFsError, isMloError } from '../errors.js';
 import type { Repo } from '../repo.js';
 import { lineOf, parseYamlText } from '../yamlfile.js';
+import { hasGitFolder, isMloDirPath } from '../pointer/paths.js';
 import { ParamsReader } from './params.js';
 import { assemblePipeline } from './open.js';
 import { readThroughCache } from '../parsecache.js';
@@ -268,10 +269,10 @@ export function resolvePath(wdir: string, p: string, where: string, what: string
   if (posix.isAbsolute(p) || joined === '..' || joined.startsWith('../')) {
     throw new MloError('MLO_BAD_PATH', `${where}: ${what} '${p}' is outside the repository`, { hint: 'pipeline paths are relative and stay inside the repository' });
   }
-  if (joined === '.mlo' || joined.startsWith('.mlo/')) throw new MloError('MLO_BAD_PATH', `${where}: ${what} '${p}' is inside .mlo/, which mlo manages itself`);
+  if (isMloDirPath(joined)) throw new MloError('MLO_BAD_PATH', `${where}: ${what} '${p}' is inside .mlo/, which mlo manages itself`);
   // Any letter case, as isSafeRelPath (pointer/paths.ts), which mlo.lock's reader applies: a path it
   // accepted here would be written to mlo.lock and refused there.
-  if (joined.split('/').some((seg) => seg.toLowerCase() === '.git')) {
+  if (hasGitFolder(joined)) {
     throw new MloError('MLO_BAD_PATH', `${where}: ${what} '${p}' is inside a .git folder, which git manages`, { hint: 'pipeline paths stay out of .git/' });
   }
   return joined === '.' ? '' : joined;

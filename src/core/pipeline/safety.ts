@@ -9,13 +9,9 @@
  */
 import { posix } from 'node:path';
 import { MloError } from '../errors.js';
+import { hasGitFolder } from '../pointer/paths.js';
 import { createFolderProbe } from '../workspace/folders.js';
 import type { Pipeline, Stage } from './load.js';
-
-/** True when a segment of the root-relative path is `.git` in any letter case (git's own folder). */
-export function inGitDir(rel: string): boolean {
-  return rel.split('/').some((seg) => seg.toLowerCase() === '.git');
-}
 
 /**
  * Refuses a stage whose wdir, or the folder of one of its outs, is a symlink or lies below one, or
@@ -31,7 +27,7 @@ export function checkStagePaths(root: string, stages: Iterable<Stage>, where: Pi
       checks.push({ rel: out.path, folder: folder === '.' ? '' : folder, what: out.kind === 'out' ? 'out' : out.kind, at: out.at });
     }
     for (const c of checks) {
-      if (inGitDir(c.rel)) {
+      if (hasGitFolder(c.rel)) {
         throw new MloError('MLO_BAD_PATH', `${where(c.at)}: stage '${stage.name}': ${c.what} '${c.rel}' is inside a .git folder, which git manages`, {
           hint: 'write it somewhere else in the repository',
           meta: { stage: stage.name, path: c.rel },

@@ -20,7 +20,22 @@ export const ANY_HASH_MESSAGE = "must be a 64-character blake3 hex digest (direc
 export function isSafeRelPath(p: string): boolean {
   if (p.length === 0 || p.includes('\0') || p.includes('\\')) return false;
   if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return false;
-  return p.split('/').every((seg) => seg !== '..' && seg !== '.' && seg !== '' && seg.toLowerCase() !== '.git');
+  return p.split('/').every((seg) => seg !== '..' && seg !== '.' && seg !== '' && !isGitFolderName(seg));
+}
+
+/** A folder name that is git's own, in any letter case (case-insensitive file systems match them all). */
+export function isGitFolderName(name: string): boolean {
+  return name.length === 4 && name.toLowerCase() === '.git';
+}
+
+/** Whether a '/'-separated relative path goes through a `.git` folder. */
+export function hasGitFolder(posixRel: string): boolean {
+  return posixRel.split('/').some(isGitFolderName);
+}
+
+/** Whether a root-relative path is the repository's `.mlo/` folder or inside it. */
+export function isMloDirPath(posixRel: string): boolean {
+  return posixRel === '.mlo' || posixRel.startsWith('.mlo/');
 }
 
 /** A pointer file (`PATH.mlo`); schema.ts validates it. */

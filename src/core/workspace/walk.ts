@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEMP_PREFIX } from '../fsutil.js';
+import { isGitFolderName } from '../pointer/paths.js';
 import { ENTRY, walkNative, type NativeTree, type SnapshotToMatch } from './native-walk.js';
 
 export interface WalkedFile {
@@ -79,9 +80,7 @@ export function loadIgnore(root: string): IgnoreRules {
 }
 
 function isGitFolder(p: string): boolean {
-  if (!p.endsWith('/')) return false;
-  const name = p.slice(p.lastIndexOf('/', p.length - 2) + 1, -1);
-  return name.length === 4 && name.toLowerCase() === '.git';
+  return p.endsWith('/') && isGitFolderName(p.slice(p.lastIndexOf('/', p.length - 2) + 1, -1));
 }
 
 /** What mlo keeps of a file's lstat: enough to notice a change, and the executable bit. */
