@@ -11,13 +11,13 @@
  * `mlo exp run`). Outside a run, logging does nothing and returns false, so the same script runs on its
  * own too; `log.active` tells which.
  */
-import { openRepo } from './core/repo.js';
+import { openRepo } from './core/repo/repo.js';
 import type { TrackingDb } from './core/tracking/db.js';
 import { ENV } from './core/tracking/hooks.js';
 import { logEntry } from './core/tracking/log.js';
 import { openStore, storeLocation, type StoreLocation } from './core/tracking/store.js';
 
-export { MloError } from './core/errors.js';
+export { MloError } from './base/errors.js';
 
 let conn: { db: TrackingDb; loc: StoreLocation } | undefined;
 

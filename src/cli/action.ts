@@ -5,7 +5,7 @@
 import { InvalidArgumentError, type Command } from './commander.js';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { usageError } from '../core/errors.js';
+import { usageError } from '../base/errors.js';
 import { createOutput, type GlobalFlags, type Output } from './output.js';
 
 export interface ActionContext<O> {

@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from './commander.js';
 import { readFileSync } from 'node:fs';
-import { EXIT, MloError } from '../core/errors.js';
+import { EXIT, MloError } from '../base/errors.js';
 import { color } from './output.js';
 
 type Area = 'data' | 'remote' | 'pipeline' | 'tracking' | 'model' | 'monitor';

@@ -4,7 +4,7 @@
  * (files, pipes and terminals), so the bytes and their order are the same.
  */
 import { writeSync } from 'node:fs';
-import { errnoCode } from '../core/errors.js';
+import { errnoCode } from '../base/errors.js';
 
 /** Set once a write met a non-blocking pipe: from then on Node's stream does the waiting, in order. */
 let viaStream = false;

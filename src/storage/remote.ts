@@ -9,7 +9,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { MloError } from '../core/errors.js';
+import { MloError } from '../base/errors.js';
 import { retryPolicyFrom, type RetryPolicy } from './retry.js';
 
 /** Keys that hold credentials: written only to the git-ignored `.mlo/config.local.yaml`. */

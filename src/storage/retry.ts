@@ -3,7 +3,7 @@
  * the AWS Architecture Blog's recommendation): many workers hitting a throttled server spread out
  * instead of retrying in lockstep.
  */
-import { errnoCode } from '../core/errors.js';
+import { errnoCode } from '../base/errors.js';
 
 export interface RetryPolicy {
   /** Total attempts, the first included. */

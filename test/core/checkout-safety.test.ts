@@ -3,7 +3,7 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createFolderMaker, createFolderProbe } from '../../src/core/workspace/folders.js';
+import { createFolderMaker, createFolderProbe } from '../../src/core/data/workspace/folders.js';
 import { git, json, makeRepo, mlo, read, tempDir } from '../helpers.js';
 
 async function ok(dir: string, ...args: string[]) {

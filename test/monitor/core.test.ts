@@ -5,11 +5,11 @@
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isMloError } from '../../src/core/errors.js';
+import { isMloError } from '../../src/base/errors.js';
 import { detectDrift } from '../../src/core/monitor/drift.js';
 import { inferSchema, validateData } from '../../src/core/monitor/schema.js';
 import { serveStatus } from '../../src/core/monitor/status.js';
-import { CELL_NAMES, readTable } from '../../src/core/tabular/index.js';
+import { CELL_NAMES, readTable } from '../../src/base/tabular/index.js';
 import { serveLogRows } from '../../src/core/monitor/servelog.js';
 import { mloWith, tempDir, writeTree } from '../helpers.js';
 

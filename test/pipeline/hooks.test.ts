@@ -1,6 +1,6 @@
 /** runPipeline's hooks, in process: what the tracking module sees and the env it can add. */
 import { describe, expect, it } from 'vitest';
-import { repoAt } from '../../src/core/repo.js';
+import { repoAt } from '../../src/core/repo/repo.js';
 import type { PipelineHooks, StageEndResult, StageStartInfo } from '../../src/core/pipeline/hooks.js';
 import { runPipeline } from '../../src/core/pipeline/run.js';
 import { makeRepo, read } from '../helpers.js';

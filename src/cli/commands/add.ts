@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
-import { addTargets, commitTargets, type AddedPath } from '../../core/add.js';
-import { openRepo, type Repo } from '../../core/repo.js';
-import { shellPath } from '../../core/shell.js';
+import { addTargets, commitTargets, type AddedPath } from '../../core/data/add.js';
+import { openRepo, type Repo } from '../../core/repo/repo.js';
+import { shellPath } from '../../base/shell.js';
 import type { ActionContext } from '../action.js';
 import { formatBytes, type Output } from '../output.js';
 

@@ -1,6 +1,6 @@
-import { checkoutTargets } from '../../core/checkout.js';
-import { MloError } from '../../core/errors.js';
-import { openRepo } from '../../core/repo.js';
+import { checkoutTargets } from '../../core/data/checkout.js';
+import { MloError } from '../../base/errors.js';
+import { openRepo } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
 import { fileProgress } from './add.js';
 

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ciReport, failsOn, parsePair, type FailOn } from '../../core/ci/report.js';
-import { EXIT } from '../../core/errors.js';
-import { openRepo } from '../../core/repo.js';
+import { EXIT } from '../../base/errors.js';
+import { openRepo } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
 
 export interface CiReportFlags {

@@ -1,5 +1,5 @@
-import { openRepo } from '../../core/repo.js';
-import { cloudStatus as run } from '../../core/sync.js';
+import { openRepo } from '../../core/repo/repo.js';
+import { cloudStatus as run } from '../../core/sync/sync.js';
 import type { ActionContext } from '../action.js';
 import { color } from '../output.js';
 

@@ -1,6 +1,6 @@
 import { buildGraph, dagJson, selectStages, toDot, toMermaid, toText } from '../../core/pipeline/dag.js';
 import { loadPipeline } from '../../core/pipeline/load.js';
-import { openRepo } from '../../core/repo.js';
+import { openRepo } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
 
 export function dag({ out, flags, opts }: ActionContext<{ mermaid?: boolean; dot?: boolean }>, targets: string[]): void {

@@ -1,5 +1,5 @@
-import { diffRevisions } from '../../core/diff.js';
-import { openRepo } from '../../core/repo.js';
+import { diffRevisions } from '../../core/data/diff.js';
+import { openRepo } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
 import { color } from '../output.js';
 

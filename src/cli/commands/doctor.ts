@@ -1,4 +1,4 @@
-import { doctor as runDoctor } from '../../core/doctor.js';
+import { doctor as runDoctor } from '../../core/data/doctor.js';
 import type { ActionContext } from '../action.js';
 import { startupInfo } from '../boot.js';
 import { packageVersion } from '../main.js';

@@ -1,5 +1,5 @@
-import { MloError, usageError } from '../../core/errors.js';
-import { openRepo, type Repo } from '../../core/repo.js';
+import { MloError, usageError } from '../../base/errors.js';
+import { openRepo, type Repo } from '../../core/repo/repo.js';
 import type { RunEvent } from '../../core/pipeline/run.js';
 import type { PipelineHooks } from '../../core/pipeline/hooks.js';
 import { applyRun, branchRun, diffRuns, removeRuns, showRuns, showRunsJson, type RunSummary, type ShowResult } from '../../core/tracking/exp.js';

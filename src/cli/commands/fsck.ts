@@ -1,6 +1,6 @@
-import { MloError } from '../../core/errors.js';
-import { fsckCache } from '../../core/fsck.js';
-import { openRepo } from '../../core/repo.js';
+import { MloError } from '../../base/errors.js';
+import { fsckCache } from '../../core/data/fsck.js';
+import { openRepo } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
 import { formatBytes } from '../output.js';
 

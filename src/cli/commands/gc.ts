@@ -1,5 +1,5 @@
-import { collectGarbage } from '../../core/gc.js';
-import { openRepo } from '../../core/repo.js';
+import { collectGarbage } from '../../core/sync/gc.js';
+import { openRepo } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
 import type { GcFlags } from '../areas/data.js';
 import { formatBytes } from '../output.js';

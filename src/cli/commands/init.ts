@@ -1,6 +1,6 @@
 import { ciTemplateName, installCiTemplate } from '../../core/ci/templates.js';
-import { usageError } from '../../core/errors.js';
-import { initRepo } from '../../core/init.js';
+import { usageError } from '../../base/errors.js';
+import { initRepo } from '../../core/repo/init.js';
 import type { ActionContext } from '../action.js';
 
 export function init({ out, flags, opts }: ActionContext<{ scm: boolean; template?: string; force?: boolean }>): void {

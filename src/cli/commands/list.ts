@@ -1,6 +1,6 @@
-import { isDirHash } from '../../core/hash/blake3.js';
-import { openRepo } from '../../core/repo.js';
-import { allTracked } from '../../core/tracked.js';
+import { isDirHash } from '../../core/data/hash/blake3.js';
+import { openRepo } from '../../core/repo/repo.js';
+import { allTracked } from '../../core/data/tracked.js';
 import type { ActionContext } from '../action.js';
 import { formatBytes, table } from '../output.js';
 

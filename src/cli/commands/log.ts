@@ -1,4 +1,4 @@
-import { findRoot, repoAt } from '../../core/repo.js';
+import { findRoot, repoAt } from '../../core/repo/repo.js';
 import { ENV } from '../../core/tracking/hooks.js';
 import { logEntry, noRunError, type LogEntry } from '../../core/tracking/log.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
-import { usageError } from '../../core/errors.js';
+import { usageError } from '../../base/errors.js';
 import { inspectModel } from '../../core/model/inspect.js';
 import { formatSpec } from '../../core/model/onnx.js';
 import { diffModels, listModels, promoteModel, registerModel, showModel, type Change } from '../../core/registry/registry.js';
-import { findRoot, openRepo, repoAt } from '../../core/repo.js';
+import { findRoot, openRepo, repoAt } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
 import { color, formatBytes, table } from '../output.js';
 

@@ -1,4 +1,4 @@
-import { EXIT } from '../../core/errors.js';
+import { EXIT } from '../../base/errors.js';
 import type { DataFormat } from '../../core/monitor/dataset.js';
 import { detectDrift, fmt, type DriftReport, type DriftTest } from '../../core/monitor/drift.js';
 import { writeDriftHtml } from '../../core/monitor/html.js';

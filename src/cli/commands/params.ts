@@ -1,4 +1,4 @@
-import { openRepo } from '../../core/repo.js';
+import { openRepo } from '../../core/repo/repo.js';
 import { formatChange, formatPct, formatValue, markdownTable } from '../../core/tracking/format.js';
 import { diffAt } from '../../core/tracking/revisions.js';
 import type { ActionContext } from '../action.js';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { writeFileAtomic } from '../../core/fsutil.js';
-import { openRepo } from '../../core/repo.js';
+import { writeFileAtomic } from '../../base/fs.js';
+import { openRepo } from '../../core/repo/repo.js';
 import { plotsForRevs, plotsForRuns, renderHtml, type PlotsData } from '../../core/tracking/plots.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';
 import type { ActionContext } from '../action.js';

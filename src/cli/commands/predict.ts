@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MloError } from '../../core/errors.js';
+import { MloError } from '../../base/errors.js';
 import { predictFile } from '../../core/model/predict.js';
 import { resolveSource } from '../../core/serve/sources.js';
 import type { ActionContext } from '../action.js';
@@ -17,7 +17,7 @@ export async function predict({ out, flags, opts }: ActionContext<PredictOpts>, 
   // A model file needs no repository: skip loading its config (zod, yaml) to start faster.
   let repo;
   if (!existsSync(resolve(flags.cwd, model))) {
-    const { findRoot, repoAt } = await import('../../core/repo.js');
+    const { findRoot, repoAt } = await import('../../core/repo/repo.js');
     const root = findRoot(flags.cwd);
     repo = root ? repoAt(root) : undefined;
   }

@@ -1,4 +1,4 @@
-import { openRepo } from '../../core/repo.js';
+import { openRepo } from '../../core/repo/repo.js';
 import { queueLog, queueStatus, startQueue } from '../../core/tracking/runexp.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';
 import type { ActionContext } from '../action.js';

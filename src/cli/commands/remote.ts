@@ -1,5 +1,5 @@
-import { openRepo } from '../../core/repo.js';
-import { addRemote, defaultRemote, listRemotes, modifyRemote, removeRemote, type RemoteInfo } from '../../core/remote-config.js';
+import { openRepo } from '../../core/repo/repo.js';
+import { addRemote, defaultRemote, listRemotes, modifyRemote, removeRemote, type RemoteInfo } from '../../core/repo/remote-config.js';
 import type { ActionContext } from '../action.js';
 import { table } from '../output.js';
 

@@ -1,8 +1,8 @@
 import type { PipelineHooks } from '../../core/pipeline/hooks.js';
 import { runPipeline, type RunEvent, type RunResult, type StageOutcome } from '../../core/pipeline/run.js';
 import type { Reason } from '../../core/pipeline/changes.js';
-import { MloError } from '../../core/errors.js';
-import { openRepo, type Repo } from '../../core/repo.js';
+import { MloError } from '../../base/errors.js';
+import { openRepo, type Repo } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
 import type { RunFlags } from '../areas/pipeline.js';
 import { color, type Output } from '../output.js';
@@ -31,7 +31,12 @@ export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets
       singleItem: opts.singleItem,
       downstream: opts.downstream,
       keepGoing: opts.keepGoing,
-      pull: opts.pull,
+      pull: opts.pull ? {
+        fetchOutputs: async (paths) => {
+          const { fetchTargets } = await import('../../core/sync/sync.js');
+          await fetchTargets(repo, { cwd: repo.root, targets: paths, locked: true });
+        },
+      } : undefined,
       jobs: opts.jobs,
       noRunCache: !opts.runCache,
       signal: controller.signal,

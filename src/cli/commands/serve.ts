@@ -1,5 +1,5 @@
-import { usageError } from '../../core/errors.js';
-import { findRoot, repoAt } from '../../core/repo.js';
+import { usageError } from '../../base/errors.js';
+import { findRoot, repoAt } from '../../core/repo/repo.js';
 import { startServer } from '../../core/serve/server.js';
 import type { ActionContext } from '../action.js';
 import { color } from '../output.js';

@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
-import { toPosix } from '../../core/fsutil.js';
+import { toPosix } from '../../base/fs.js';
 import { addStage } from '../../core/pipeline/stageadd.js';
-import { openRepo } from '../../core/repo.js';
+import { openRepo } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
 import type { StageAddFlags } from '../areas/pipeline.js';
 

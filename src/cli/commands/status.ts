@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageStatusEntry } from '../../core/pipeline/plan.js';
-import { isMloError } from '../../core/errors.js';
-import { openRepo } from '../../core/repo.js';
-import { statusTargets, type StatusEntry } from '../../core/status.js';
+import { isMloError } from '../../base/errors.js';
+import { openRepo } from '../../core/repo/repo.js';
+import { statusTargets, type StatusEntry } from '../../core/data/status.js';
 import type { ActionContext } from '../action.js';
 import { color } from '../output.js';
 

@@ -1,4 +1,4 @@
-import { EXIT } from '../../core/errors.js';
+import { EXIT } from '../../base/errors.js';
 import type { DataFormat } from '../../core/monitor/dataset.js';
 import { validateData, type ValidationReport } from '../../core/monitor/schema.js';
 import type { ActionContext } from '../action.js';

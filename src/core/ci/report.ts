@@ -7,12 +7,12 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { isMloError, MloError, usageError } from '../errors.js';
-import { headCommit, resolveRev } from '../git.js';
+import { isMloError, MloError, usageError } from '../../base/errors.js';
+import { headCommit, resolveRev } from '../../base/git.js';
 import { detectDrift, type DriftReport } from '../monitor/drift.js';
 import { validateData, type ValidationReport } from '../monitor/schema.js';
 import { pipelineStatus, type StageStatusEntry } from '../pipeline/plan.js';
-import type { Repo } from '../repo.js';
+import type { Repo } from '../repo/repo.js';
 import { diffAt, WORKSPACE, type FileDiff, type Kind } from '../tracking/revisions.js';
 import { renderCiMarkdown } from './markdown.js';
 

@@ -6,9 +6,9 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errnoCode, MloError, usageError } from '../errors.js';
-import { toPosix, writeFileAtomic } from '../fsutil.js';
-import { gitTopLevel } from '../git.js';
+import { errnoCode, MloError, usageError } from '../../base/errors.js';
+import { toPosix, writeFileAtomic } from '../../base/fs.js';
+import { gitTopLevel } from '../../base/git.js';
 
 export const CI_TEMPLATES = {
   github: { title: 'GitHub Actions', source: 'github/mlo.yml', target: '.github/workflows/mlo.yml' },

@@ -1,7 +1,7 @@
 /** `mlo model inspect`: what an ONNX file declares, read from its protobuf without running it. */
 import { readFileSync } from 'node:fs';
-import { explainFsError } from '../errors.js';
-import { hashBytes } from '../hash/blake3.js';
+import { explainFsError } from '../../base/errors.js';
+import { hashBytes } from '../data/hash/blake3.js';
 import { parseOnnx, type OnnxModelInfo } from './onnx.js';
 
 export interface InspectResult extends OnnxModelInfo {

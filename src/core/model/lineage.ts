@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { currentBranch, headCommit, isDirty, isGitRepo } from '../git.js';
+import { currentBranch, headCommit, isDirty, isGitRepo } from '../../base/git.js';
 import type { Lineage } from './schema.js';
 
 export function readLineage(root: string): Lineage {

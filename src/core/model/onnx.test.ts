@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { isMloError } from '../errors.js';
+import { isMloError } from '../../base/errors.js';
 import { buildLinear, buildMlp, buildOnnx } from './onnx-builder.js';
 import { formatSpec, parseOnnx } from './onnx.js';
 import { Writer, fields, int64 } from './protobuf.js';

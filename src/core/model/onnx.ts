@@ -4,7 +4,7 @@
  * Field numbers follow onnx/onnx.proto. Initializers are skipped without decoding, so a large model
  * costs one read and a walk over its top-level fields.
  */
-import { MloError } from '../errors.js';
+import { MloError } from '../../base/errors.js';
 import { fields, int64, str, type Field } from './protobuf.js';
 
 /** TensorProto.DataType -> the name onnxruntime uses for the tensor type. */

@@ -5,9 +5,9 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { MloError, explainFsError } from '../errors.js';
-import { toPosix, writeFileAtomic } from '../fsutil.js';
-import type { Repo } from '../repo.js';
+import { MloError, explainFsError } from '../../base/errors.js';
+import { toPosix, writeFileAtomic } from '../../base/fs.js';
+import type { Repo } from '../repo/repo.js';
 import { decodeExample, parseJson, type Feeds } from './codec.js';
 import { inspectBytes, readModelFile } from './inspect.js';
 import { readLineage } from './lineage.js';
@@ -166,7 +166,7 @@ function displayPath(base: string, p: string): string {
 
 /** Tracks the model file through the content-addressed cache (`mlo add`), so versions can find it by hash. */
 async function trackWithMlo(repo: Repo, modelFile: string): Promise<PackageResult['tracked']> {
-  const { addTargets } = await import('../add.js');
+  const { addTargets } = await import('../data/add.js');
   const added = await addTargets(repo, { cwd: repo.root, targets: [toPosix(relative(repo.root, modelFile))] });
   const first = added[0];
   return first ? { pointerFile: first.pointerFile, hash: first.hash } : undefined;

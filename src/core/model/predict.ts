@@ -7,9 +7,9 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { MloError } from '../errors.js';
-import { tempName } from '../fsutil.js';
-import { CELL, readTable, type RowBatch } from '../tabular/index.js';
+import { MloError } from '../../base/errors.js';
+import { tempName } from '../../base/fs.js';
+import { CELL, readTable, type RowBatch } from '../../base/tabular/index.js';
 import type { Signature } from './codec.js';
 import type { TensorSpec } from './onnx.js';
 import { allocate, isFreeDim, loadSession, ortReason, type TypedArray } from './runtime.js';

@@ -3,7 +3,7 @@
  * inspects and to build tiny ONNX models in tests. No .proto file is needed; callers name fields by
  * number. Wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32 (3/4, groups, are obsolete).
  */
-import { MloError } from '../errors.js';
+import { MloError } from '../../base/errors.js';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;

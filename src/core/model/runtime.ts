@@ -4,7 +4,7 @@
  * rank, fixed dimensions, finiteness. Every check names the input and what was expected.
  */
 import * as ort from 'onnxruntime-node';
-import { MloError } from '../errors.js';
+import { MloError } from '../../base/errors.js';
 import type { Dim, TensorSpec } from './onnx.js';
 
 export type TypedArray =

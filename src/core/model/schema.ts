@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Document, isMap, isSeq, visit } from 'yaml';
 import { z } from 'zod';
-import { MloError } from '../errors.js';
-import { toPosix } from '../fsutil.js';
-import { readYamlFile } from '../yamlfile.js';
+import { MloError } from '../../base/errors.js';
+import { toPosix } from '../../base/fs.js';
+import { readYamlFile } from '../../base/yamlfile.js';
 
 export const MODEL_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const modelNameSchema = z.string().regex(MODEL_NAME_RE, 'must be 1-64 lowercase letters, digits, dots, dashes or underscores, starting with a letter or digit');

@@ -3,7 +3,7 @@
  * thread reads the other, then transfers the column buffers back without copying.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { isMloError } from '../errors.js';
+import { isMloError } from '../../base/errors.js';
 import { collectJob, packCollected, type CollectJob } from './drift.js';
 
 try {

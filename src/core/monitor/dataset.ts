@@ -3,8 +3,8 @@
  * carry `ts` and `inputs`), all read as the same row batches.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { usageError } from '../errors.js';
-import { detectFormat, readTable, type RowBatch } from '../tabular/index.js';
+import { usageError } from '../../base/errors.js';
+import { detectFormat, readTable, type RowBatch } from '../../base/tabular/index.js';
 import { looksLikeServeLog, serveLogRows } from './servelog.js';
 
 export type DataFormat = 'csv' | 'tsv' | 'jsonl' | 'servelog';

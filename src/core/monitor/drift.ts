@@ -7,8 +7,8 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { usageError, MloError } from '../errors.js';
-import { CELL, type RowBatch } from '../tabular/index.js';
+import { usageError, MloError } from '../../base/errors.js';
+import { CELL, type RowBatch } from '../../base/tabular/index.js';
 import { openData, type DataFormat } from './dataset.js';
 import { ksTwoSample, type KsResult } from './ks.js';
 import { PREDICTION_PREFIX } from './servelog.js';

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { explainFsError } from '../errors.js';
+import { explainFsError } from '../../base/errors.js';
 import { fmt, type DriftReport, type FeatureDrift, type Histogram } from './drift.js';
 
 export function writeDriftHtml(report: DriftReport, file: string, cwd: string): string {

@@ -8,9 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Document, visit } from 'yaml';
 import { z } from 'zod';
-import { MloError, explainFsError, isMloError, usageError } from '../errors.js';
-import { readYamlFile } from '../yamlfile.js';
-import { CELL, type CellKind, type Column } from '../tabular/index.js';
+import { MloError, explainFsError, isMloError, usageError } from '../../base/errors.js';
+import { readYamlFile } from '../../base/yamlfile.js';
+import { CELL, type CellKind, type Column } from '../../base/tabular/index.js';
 import { openData, type DataFormat } from './dataset.js';
 
 export const COLUMN_TYPES = ['int', 'float', 'string', 'bool'] as const;

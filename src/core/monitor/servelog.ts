@@ -13,8 +13,8 @@
  * written one line per prediction row with flattened tensors.
  */
 import { z } from 'zod';
-import { MloError } from '../errors.js';
-import { jsonType, readJsonRecords, type RowsOf } from '../tabular/index.js';
+import { MloError } from '../../base/errors.js';
+import { jsonType, readJsonRecords, type RowsOf } from '../../base/tabular/index.js';
 
 export const PREDICTION_PREFIX = 'prediction.';
 

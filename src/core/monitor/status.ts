@@ -3,8 +3,8 @@
  * and how old the current model version is against a staleness limit.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { MloError, usageError } from '../errors.js';
-import { readJsonRecords } from '../tabular/index.js';
+import { MloError, usageError } from '../../base/errors.js';
+import { readJsonRecords } from '../../base/tabular/index.js';
 import { parseServeRecord } from './servelog.js';
 import { quantileSorted } from './stats.js';
 

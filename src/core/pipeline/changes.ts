@@ -7,12 +7,12 @@
  */
 import { lstatSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { writeObjectBytes } from '../cache/objects.js';
-import { MloError } from '../errors.js';
-import { scanPath, type ScanContext } from '../workspace/scan.js';
+import { writeObjectBytes } from '../data/cache/objects.js';
+import { MloError } from '../../base/errors.js';
+import { scanPath, type ScanContext } from '../data/workspace/scan.js';
 import type { Graph } from './dag.js';
 import type { Pipeline, Stage } from './load.js';
-import type { LockDoc, LockEntry, LockFileEntry } from './lockfile.js';
+import type { LockDoc, LockEntry, LockFileEntry } from '../data/lockfile.js';
 import { getKey, sameValue, type ParamValues } from './params.js';
 import { FileStamps } from './stamps.js';
 

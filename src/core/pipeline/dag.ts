@@ -2,7 +2,7 @@
  * The stage graph: stage B depends on stage A when one of B's deps is, contains or lies inside one of
  * A's outs. Pure functions over resolved stages: build (a cycle is an error naming it), order, select.
  */
-import { MloError } from '../errors.js';
+import { MloError } from '../../base/errors.js';
 import { JOIN } from './names.js';
 import type { Pipeline, Stage } from './load.js';
 

@@ -5,7 +5,7 @@
  * that throws does not stop the pipeline: the runner reports it as a warning event.
  */
 import type { Reason } from './changes.js';
-import type { LockFileEntry, LockOutEntry } from './lockfile.js';
+import type { LockFileEntry, LockOutEntry } from '../data/lockfile.js';
 import type { ParamValues } from './params.js';
 
 export interface RunStartInfo {

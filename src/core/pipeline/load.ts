@@ -6,13 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import { MloError, explainFsError, isMloError } from '../errors.js';
-import type { Repo } from '../repo.js';
-import { lineOf, parseYamlText } from '../yamlfile.js';
-import { hasGitFolder, isMloDirPath } from '../pointer/paths.js';
+import { MloError, explainFsError, isMloError } from '../../base/errors.js';
+import type { Repo } from '../repo/repo.js';
+import { lineOf, parseYamlText } from '../../base/yamlfile.js';
+import { hasGitFolder, isMloDirPath } from '../data/pointer/paths.js';
 import { ParamsReader } from './params.js';
 import { assemblePipeline } from './open.js';
-import { readThroughCache } from '../parsecache.js';
+import { readThroughCache } from '../repo/parsecache.js';
 import { DEFAULT_PARAMS_FILE, JOIN, PIPELINE_FILE, pipelineSchema, type PipelineFile, type StageDef, type StageEntry } from './schema.js';
 import { interpolateDeep, interpolateString, mergeVars, type Vars } from './template.js';
 

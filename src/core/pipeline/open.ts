@@ -6,14 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Document, LineCounter } from 'yaml';
-import { yaml } from '../lazy-yaml.js';
-import type { Repo } from '../repo.js';
-import { lineOf } from '../yamlfile.js';
+import { yaml } from '../../base/lazy-yaml.js';
+import type { Repo } from '../repo/repo.js';
+import { lineOf } from '../../base/yamlfile.js';
 import type { Pipeline, Stage } from './load.js';
-import type { LockDoc } from './lockfile.js';
+import type { LockDoc } from '../data/lockfile.js';
 import { LOCK_FILE, PIPELINE_FILE } from './names.js';
 import { ParamsReader } from './params.js';
-import { readCached } from '../parsecache.js';
+import { readCached } from '../repo/parsecache.js';
 
 export async function openPipeline(repo: Repo): Promise<Pipeline> {
   const params = new ParamsReader(repo.root, repo);
@@ -23,7 +23,7 @@ export async function openPipeline(repo: Repo): Promise<Pipeline> {
 }
 
 export async function openLock(repo: Repo): Promise<LockDoc> {
-  return readCached<LockDoc>(repo, LOCK_FILE) ?? (await import('./lockfile.js')).readLock(repo);
+  return readCached<LockDoc>(repo, LOCK_FILE) ?? (await import('../data/lockfile.js')).readLock(repo);
 }
 
 /** A Pipeline over resolved stages. Line numbers only serve error messages: mlo.yaml is parsed again for them. */

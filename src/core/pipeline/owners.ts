@@ -5,12 +5,12 @@
  * overlap. Both are refused before a stage writes anything. Loaded only when a stage acts.
  */
 import { join } from 'node:path';
-import { MloError, isMloError } from '../errors.js';
-import { gitTrackedAmong } from '../git.js';
-import { readPointer } from '../pointer/pointer.js';
-import { POINTER_SUFFIX } from '../pointer/paths.js';
-import type { Repo } from '../repo.js';
-import { findPointerFiles, fromPointer } from '../tracked.js';
+import { MloError, isMloError } from '../../base/errors.js';
+import { gitTrackedAmong } from '../../base/git.js';
+import { readPointer } from '../data/pointer/pointer.js';
+import { POINTER_SUFFIX } from '../data/pointer/paths.js';
+import type { Repo } from '../repo/repo.js';
+import { findPointerFiles, fromPointer } from '../data/tracked.js';
 import { overlaps, type Pipeline, type Stage } from './load.js';
 
 export interface OutOwners {

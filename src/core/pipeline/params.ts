@@ -4,9 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MloError, errnoCode } from '../errors.js';
-import { yaml } from '../lazy-yaml.js';
-import { readCached, writeCached, type CacheHome } from '../parsecache.js';
+import { MloError, errnoCode } from '../../base/errors.js';
+import { canonicalJson } from '../../base/json.js';
+import { yaml } from '../../base/lazy-yaml.js';
+import { readCached, writeCached, type CacheHome } from '../repo/parsecache.js';
 
 export type ParamValues = Record<string, Record<string, unknown>>;
 
@@ -98,20 +99,6 @@ export function getKey(obj: unknown, dotted: string): { found: boolean; value?: 
   return { found: true, value: cur };
 }
 
-/** Canonical JSON: object keys sorted at every level, so equal values give equal bytes. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortDeep(value));
-}
-
-export function sortDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortDeep);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) out[k] = sortDeep((value as Record<string, unknown>)[k]);
-    return out;
-  }
-  return value;
-}
 
 export function sameValue(a: unknown, b: unknown): boolean {
   // Identical values serialize identically; most commands and params of a no-op run are strings or numbers.

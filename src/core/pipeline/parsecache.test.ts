@@ -2,11 +2,9 @@ import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RACY_MS } from '../state.js';
-import { LOCK_FILE as TRACKED_LOCK_FILE } from '../tracked.js';
-import { LOCK_FILE } from './names.js';
+import { RACY_MS } from '../../base/fs.js';
 import { ParamsReader, jsonSafe } from './params.js';
-import { readCached, readThroughCache } from '../parsecache.js';
+import { readCached, readThroughCache } from '../repo/parsecache.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -81,8 +79,4 @@ describe('jsonSafe', () => {
     expect(jsonSafe({ a: new Date() })).toBe(false);
     expect(jsonSafe({ a: 10n })).toBe(false);
   });
-});
-
-it('names.ts and tracked.ts agree on the lock file name', () => {
-  expect(LOCK_FILE).toBe(TRACKED_LOCK_FILE);
 });

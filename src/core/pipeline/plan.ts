@@ -4,13 +4,13 @@
  * Shared by `mlo run` (decided per stage, right before it would run, once its upstream is done),
  * `mlo run --dry` and `mlo status` (decided for all stages up front).
  */
-import { openScan } from '../workspace/scan.js';
-import type { Repo } from '../repo.js';
-import type { ScanContext } from '../workspace/scan.js';
+import { openScan } from '../data/workspace/scan.js';
+import type { Repo } from '../repo/repo.js';
+import type { ScanContext } from '../data/workspace/scan.js';
 import { assess, envChanges, HashMemo, onlyOutsDiffer, preflight, type Assessment, type CurrentState, type Reason } from './changes.js';
 import { buildGraph, selectStages, type Graph, type SelectOptions } from './dag.js';
 import { loadPipeline, pipelineExists, type Pipeline, type Stage } from './load.js';
-import { readLock, type LockDoc, type LockEntry, type LockOutEntry } from './lockfile.js';
+import { readLock, type LockDoc, type LockEntry, type LockOutEntry } from '../data/lockfile.js';
 import { canUseRunCache, outsInCache, readRunCache, runCacheKey } from './runcache.js';
 import { sameValue } from './params.js';
 import { checkStagePaths } from './safety.js';

@@ -11,15 +11,15 @@
  */
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { MloError, isMloError } from '../errors.js';
-import type { Repo } from '../repo.js';
-import type { Tracked } from '../tracked.js';
-import { openScan, scanPath, type ScanContext } from '../workspace/scan.js';
+import { MloError, isMloError } from '../../base/errors.js';
+import type { Repo } from '../repo/repo.js';
+import type { Tracked } from '../data/tracked.js';
+import { openScan, scanPath, type ScanContext } from '../data/workspace/scan.js';
 import { assess, HashMemo, isUnchanged, preflight, type Assessment, type Reason } from './changes.js';
 import { buildGraph, selectStages } from './dag.js';
 import type { PipelineHooks, RunStartInfo, RunSummary, StageEndResult, StageStartInfo } from './hooks.js';
 import type { Stage } from './load.js';
-import type { LockEntry, LockOutEntry } from './lockfile.js';
+import type { LockEntry, LockOutEntry } from '../data/lockfile.js';
 import { openLock, openPipeline } from './open.js';
 import type { Action, Decision, PlanEnv } from './plan.js';
 import { checkStagePaths } from './safety.js';
@@ -31,9 +31,9 @@ import { checkStagePaths } from './safety.js';
 let work: ReturnType<typeof importWork> | undefined;
 function importWork() {
   return Promise.all([
-    import('./plan.js'), import('./lockfile.js'), import('./runcache.js'), import('./exec.js'),
-    import('../checkout.js'), import('../cache/manifest.js'), import('../lock.js'), import('../workspace/gitignore.js'),
-    import('../add.js'), import('./unprotect.js'), import('./owners.js'),
+    import('./plan.js'), import('../data/lockfile.js'), import('./runcache.js'), import('./exec.js'),
+    import('../data/checkout.js'), import('../data/cache/manifest.js'), import('../repo/lock.js'), import('../data/workspace/gitignore.js'),
+    import('../data/add.js'), import('./unprotect.js'), import('./owners.js'),
   ]).then(([plan, lockfile, runcache, exec, checkout, manifest, lock, gitignore, add, unprotect, owners]) => ({
     decideFrom: plan.decideFrom,
     outsToRestore: plan.outsToRestore,
@@ -64,7 +64,11 @@ export interface RunOptions {
   singleItem?: boolean;
   downstream?: boolean;
   keepGoing?: boolean;
-  pull?: boolean;
+  /**
+   * Try the remote before running a stage: `fetchOutputs` downloads the named outs into the cache.
+   * The pipeline layer sits below sync, so the caller (the CLI) supplies the download.
+   */
+  pull?: { fetchOutputs(targets: string[]): Promise<void> };
   /** Stages run at the same time (default 1). */
   jobs?: number;
   /** Do not restore outs from the run cache. */
@@ -125,7 +129,7 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
   const names = selectStages(graph, options.targets ?? [], { singleItem: options.singleItem, downstream: options.downstream });
   const ctx = openScan(repo);
   const env: PlanEnv = { repo, ctx, memo: new HashMemo(ctx), pipeline, lock: await openLock(repo) };
-  const decideOptions = { force: options.force, pull: options.pull, runCache: !options.noRunCache };
+  const decideOptions = { force: options.force, pull: Boolean(options.pull), runCache: !options.noRunCache };
   let runner: Runner | undefined;
   try {
     checkStagePaths(repo.root, names.map((n) => pipeline.byName.get(n)!), pipeline.where);
@@ -373,13 +377,12 @@ class Runner {
   }
 
   private async pull(stage: Stage, decision: Decision): Promise<boolean> {
-    const mod = await import('../sync.js');
     const entry = decision.entry!;
     const needed = this.work.outsToRestore(this.env, entry.outs);
     const targets = needed.map((o) => o.path);
     if (targets.length) {
       try {
-        await mod.fetchTargets(this.env.repo, { cwd: this.env.repo.root, targets, locked: true });
+        await this.options.pull!.fetchOutputs(targets);
       } catch (err) {
         // A remote that lacks some objects is not a failure here: the stage runs instead.
         if (!isMloError(err)) throw err;

@@ -9,17 +9,18 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest } from '../cache/manifest.js';
-import { checkObject } from '../cache/verify.js';
-import { errnoCode, isMloError } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
-import { hashBytes, isDirHash } from '../hash/blake3.js';
-import { ANY_HASH_RE } from '../pointer/paths.js';
-import type { Repo } from '../repo.js';
-import type { ScanContext } from '../workspace/scan.js';
+import { readManifest } from '../data/cache/manifest.js';
+import { checkObject } from '../data/cache/verify.js';
+import { errnoCode, isMloError } from '../../base/errors.js';
+import { writeFileAtomic } from '../../base/fs.js';
+import { hashBytes, isDirHash } from '../data/hash/blake3.js';
+import { ANY_HASH_RE } from '../data/pointer/paths.js';
+import type { Repo } from '../repo/repo.js';
+import type { ScanContext } from '../data/workspace/scan.js';
 import type { Stage } from './load.js';
-import { lockEntrySchema, normalizeEntry, type LockEntry, type LockFileEntry, type LockOutEntry } from './lockfile.js';
-import { canonicalJson, type ParamValues } from './params.js';
+import { lockEntrySchema, normalizeEntry, type LockEntry, type LockFileEntry, type LockOutEntry } from '../data/lockfile.js';
+import { canonicalJson } from '../../base/json.js';
+import type { ParamValues } from './params.js';
 
 export function runCacheDir(repo: Repo): string {
   return join(repo.cacheDir, 'runs');

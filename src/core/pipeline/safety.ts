@@ -8,9 +8,9 @@
  * the no-op path: one lstat per folder, no other imports.
  */
 import { posix } from 'node:path';
-import { MloError } from '../errors.js';
-import { hasGitFolder } from '../pointer/paths.js';
-import { createFolderProbe } from '../workspace/folders.js';
+import { MloError } from '../../base/errors.js';
+import { hasGitFolder } from '../data/pointer/paths.js';
+import { createFolderProbe } from '../data/workspace/folders.js';
 import type { Pipeline, Stage } from './load.js';
 
 /**

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, parseDocument, YAMLMap } from 'yaml';
-import { MloError, errnoCode, usageError } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
-import type { Repo } from '../repo.js';
+import { MloError, errnoCode, usageError } from '../../base/errors.js';
+import { writeFileAtomic } from '../../base/fs.js';
+import type { Repo } from '../repo/repo.js';
 import { buildGraph } from './dag.js';
 import { parsePipeline } from './load.js';
 import { ParamsReader } from './params.js';

@@ -7,9 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { errnoCode } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
-import { RACY_MS, type StatKey } from '../state.js';
+import { errnoCode } from '../../base/errors.js';
+import { writeFileAtomic } from '../../base/fs.js';
+import { RACY_MS } from '../../base/fs.js';
+import type { StatKey } from '../data/state.js';
 
 /** The stat fields compared; ctime too (as git does), so an in-place rewrite that restores the mtime is seen. */
 export type Stamp = StatKey & { ctimeMs: number };

@@ -4,7 +4,7 @@
  * takes x's value with its type (so `foreach: ${models}` gets the list); a map inside `cmd` becomes
  * `--key value` arguments.
  */
-import { MloError } from '../errors.js';
+import { MloError } from '../../base/errors.js';
 import { getKey } from './params.js';
 
 export type Vars = Record<string, unknown>;

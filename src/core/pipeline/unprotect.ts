@@ -6,9 +6,9 @@
  */
 import { chmodSync, copyFileSync, lstatSync, readdirSync, realpathSync, renameSync, rmSync, type Stats } from 'node:fs';
 import { join, sep } from 'node:path';
-import { explainFsError } from '../errors.js';
-import { tempName } from '../fsutil.js';
-import type { Repo } from '../repo.js';
+import { explainFsError } from '../../base/errors.js';
+import { tempName } from '../../base/fs.js';
+import type { Repo } from '../repo/repo.js';
 
 export function unprotect(repo: Repo, rel: string): void {
   const abs = join(repo.root, rel);

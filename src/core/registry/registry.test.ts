@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { isMloError } from '../errors.js';
-import { initRepo } from '../init.js';
+import { isMloError } from '../../base/errors.js';
+import { initRepo } from '../repo/init.js';
 import { buildLinear, buildMlp } from '../model/onnx-builder.js';
 import { packageModel } from '../model/package.js';
-import { repoAt } from '../repo.js';
+import { repoAt } from '../repo/repo.js';
 import { diffModels, listModels, locateModel, parseRef, promoteModel, readAudit, readVersion, registerModel, resolveVersion, showModel } from './registry.js';
 
 /** A git repository with mlo initialised in-process, holding two models and lineage files, committed. */

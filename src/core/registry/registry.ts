@@ -12,14 +12,14 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { MloError } from '../errors.js';
-import { toPosix, writeFileAtomic } from '../fsutil.js';
-import { gitUser, headCommit, isDirty, isGitRepo } from '../git.js';
-import { withRepoLock } from '../lock.js';
-import { hashBytes } from '../hash/blake3.js';
-import { objectPath } from '../cache/objects.js';
-import type { Repo } from '../repo.js';
-import { readYamlFile } from '../yamlfile.js';
+import { MloError } from '../../base/errors.js';
+import { toPosix, writeFileAtomic } from '../../base/fs.js';
+import { gitUser, headCommit, isDirty, isGitRepo } from '../../base/git.js';
+import { withRepoLock } from '../repo/lock.js';
+import { hashBytes } from '../data/hash/blake3.js';
+import { objectPath } from '../data/cache/objects.js';
+import type { Repo } from '../repo/repo.js';
+import { readYamlFile } from '../../base/yamlfile.js';
 import {
   cardSchema,
   exampleSchema,

@@ -12,11 +12,11 @@ import { createWriteStream, unwatchFile, watchFile, type WriteStream } from 'nod
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { MloError, usageError } from '../errors.js';
+import { MloError, usageError } from '../../base/errors.js';
 import { V2_TYPES, decodeInvocations, decodeV2, encodeFlat, encodeNested, parseJson, type Feeds } from '../model/codec.js';
 import { InputError, loadSession, toNested, type TensorValue } from '../model/runtime.js';
 import { aliasesFile, registryDir } from '../registry/registry.js';
-import type { Repo } from '../repo.js';
+import type { Repo } from '../repo/repo.js';
 import { ServerMetrics } from './metrics.js';
 import { RunError, Runner, type Outputs } from './runner.js';
 import { parseSplit, resolveRegistered, resolveSource, type ResolvedModel } from './sources.js';

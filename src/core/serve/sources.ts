@@ -4,11 +4,11 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { MloError, usageError } from '../errors.js';
+import { MloError, usageError } from '../../base/errors.js';
 import type { Signature } from '../model/codec.js';
 import { inspectBytes, readModelFile } from '../model/inspect.js';
 import type { ModelRef } from '../registry/registry.js';
-import type { Repo } from '../repo.js';
+import type { Repo } from '../repo/repo.js';
 
 export interface ResolvedModel {
   /** The endpoint name (/v2/models/{name}). */

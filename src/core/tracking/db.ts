@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { MloError, errnoCode } from '../errors.js';
+import { MloError, errnoCode } from '../../base/errors.js';
 import { migrate } from './migrations.js';
 import type { StepPoint } from './values.js';
 

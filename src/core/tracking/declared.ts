@@ -6,8 +6,6 @@
 import { posix } from 'node:path';
 import { parse } from 'yaml';
 
-export const PIPELINE_FILE = 'mlo.yaml';
-export const LOCK_FILE = 'mlo.lock';
 export const DEFAULT_PARAMS_FILE = 'params.yaml';
 /** Metrics files looked for when mlo.yaml declares none. */
 export const DEFAULT_METRICS_FILES = ['metrics.json', 'metrics.yaml', 'metrics.yml'];

@@ -4,14 +4,14 @@
  * params and outputs back into the workspace) and `exp branch` (a run's params on a new git branch).
  */
 import { join } from 'node:path';
-import { MloError } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
-import { prefixInGit } from '../git.js';
-import type { Repo } from '../repo.js';
-import { lockOutputs, outsFromLockDoc } from '../tracked.js';
+import { MloError } from '../../base/errors.js';
+import { writeFileAtomic } from '../../base/fs.js';
+import { prefixInGit } from '../../base/git.js';
+import type { Repo } from '../repo/repo.js';
+import { lockOutputs, outsFromLockDoc } from '../data/tracked.js';
 import { parse as parseYaml } from 'yaml';
 import type { RunRow, RunStatus, TrackingDb } from './db.js';
-import { LOCK_FILE } from './declared.js';
+import { LOCK_FILE } from '../repo/names.js';
 import { branchExists, checkBranchName, commitFilesToBranch } from './gitx.js';
 import { removeRunFile, type StoreLocation } from './store.js';
 import { applyOverrides, DEFAULT_PARAMS_FILE, parseScalar } from './setparams.js';
@@ -337,7 +337,7 @@ export async function applyRun(repo: Repo, db: TrackingDb, ref: string): Promise
   let missing: { path: string; hash: string }[] = [];
   if (outs.length) {
     // Loaded here: exp show and diff never need the checkout machinery.
-    const { checkoutTargets } = await import('../checkout.js');
+    const { checkoutTargets } = await import('../data/checkout.js');
     const r = await checkoutTargets(repo, { cwd: repo.root, targets: outs, force: true });
     restored = [...r.added, ...r.modified];
     missing = r.missing;

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { MloError } from '../errors.js';
+import { MloError } from '../../base/errors.js';
 
 function git(cwd: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): string {
   const r = spawnSync('git', args, { cwd, input: options.input, encoding: 'utf8', maxBuffer: 1 << 28, env: options.env ? { ...process.env, ...options.env } : process.env });

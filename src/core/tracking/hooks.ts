@@ -6,15 +6,16 @@
  */
 import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import type { Repo } from '../repo.js';
-import { toPosix } from '../fsutil.js';
-import { errnoCode, isMloError, MloError } from '../errors.js';
+import type { Repo } from '../repo/repo.js';
+import { toPosix } from '../../base/fs.js';
+import { errnoCode, isMloError, MloError } from '../../base/errors.js';
 import { newRunId, TrackingDb, type LineageEntry, type NewRun, type RunStatus } from './db.js';
 import { exportRun, importRecord, openStore, runFilePath, runRecord, storeLocation, type RunFile, type StoreLocation } from './store.js';
 import { gitInfo, paramsOfTexts, paramText, takeSnapshot } from './workspace.js';
 import { flatten, parseMetricsText, readStepLines, toMetricValue } from './values.js';
 import type { PipelineHooks, RunSummary, StageEndResult, StageStartInfo } from '../pipeline/hooks.js';
-import { declaredFiles, PIPELINE_FILE } from './declared.js';
+import { PIPELINE_FILE } from '../repo/names.js';
+import { declaredFiles } from './declared.js';
 import { paramKey } from './setparams.js';
 
 export interface TrackingHookOptions {

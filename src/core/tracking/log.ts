@@ -3,7 +3,7 @@
  * `import { log } from 'mlo'`. The run comes from $MLO_RUN_ID (set for every stage by the tracking
  * hooks) or is named explicitly; the store from $MLO_TRACKING_DB or the repository.
  */
-import { MloError } from '../errors.js';
+import { MloError } from '../../base/errors.js';
 import type { TrackingDb } from './db.js';
 import { exportRun, type StoreLocation } from './store.js';
 import { toMetricValue } from './values.js';

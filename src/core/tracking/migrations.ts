@@ -5,7 +5,7 @@
  * newer than this mlo knows is refused instead of guessed at.
  */
 import type Database from 'better-sqlite3';
-import { MloError } from '../errors.js';
+import { MloError } from '../../base/errors.js';
 
 export const MIGRATIONS: readonly string[] = [
   // 1: runs with params, metric history, latest metrics and tags.

@@ -4,7 +4,7 @@
  * renderer of its own that draws the specs' subset mlo emits (line and bar marks, quantitative or
  * nominal x, a colour per run) as SVG.
  */
-import type { Repo } from '../repo.js';
+import type { Repo } from '../repo/repo.js';
 import type { TrackingDb } from './db.js';
 import { filesAt, WORKSPACE } from './revisions.js';
 import type { Scalar } from './values.js';

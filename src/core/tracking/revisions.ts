@@ -6,10 +6,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMloError } from '../errors.js';
-import { headCommit, prefixInGit, readFilesAtRev, resolveRev } from '../git.js';
-import type { Repo } from '../repo.js';
-import { declaredFiles, DEFAULT_METRICS_FILES, PIPELINE_FILE } from './declared.js';
+import { isMloError } from '../../base/errors.js';
+import { headCommit, prefixInGit, readFilesAtRev, resolveRev } from '../../base/git.js';
+import type { Repo } from '../repo/repo.js';
+import { PIPELINE_FILE } from '../repo/names.js';
+import { declaredFiles, DEFAULT_METRICS_FILES } from './declared.js';
 import { diffValues, type ValueDiff } from './exp.js';
 import { branches } from './gitx.js';
 import { flatten, parseStructured, type Scalar } from './values.js';

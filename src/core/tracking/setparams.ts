@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCollection, isMap, isSeq, parse as parseYaml, parseDocument, visit } from 'yaml';
-import { usageError, MloError } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
-import { isSafeRelPath } from '../pointer/schema.js';
+import { usageError, MloError } from '../../base/errors.js';
+import { writeFileAtomic } from '../../base/fs.js';
+import { isSafeRelPath } from '../data/pointer/schema.js';
 import { parseStructured, type Scalar } from './values.js';
 
 export const DEFAULT_PARAMS_FILE = 'params.yaml';

@@ -7,9 +7,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { MloError } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
-import type { Repo } from '../repo.js';
+import { MloError } from '../../base/errors.js';
+import { writeFileAtomic } from '../../base/fs.js';
+import type { Repo } from '../repo/repo.js';
 import { ENDED_STATUSES, TRACKING_DB, TrackingDb, type LineageEntry, type OpenOptions } from './db.js';
 
 export const RUNS_DIR = 'tracking/runs';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isMloError } from '../errors.js';
+import { isMloError } from '../../base/errors.js';
 import { declaredFiles } from './declared.js';
 import { flatten, lowerIsBetter, parseMetricsText, parseStepLines, toMetricValue } from './values.js';
 

@@ -4,7 +4,7 @@
  * number is numeric; anything else is kept as text, never dropped and never a crash).
  */
 import { parseDocument } from 'yaml';
-import { MloError } from '../errors.js';
+import { MloError } from '../../base/errors.js';
 
 export type Scalar = string | number | boolean | null;
 

@@ -6,8 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { currentBranch, gitUser, headCommit, isDirty, isGitRepo } from '../git.js';
-import { declaredFiles, LOCK_FILE, PIPELINE_FILE } from './declared.js';
+import { currentBranch, gitUser, headCommit, isDirty, isGitRepo } from '../../base/git.js';
+import { LOCK_FILE, PIPELINE_FILE } from '../repo/names.js';
+import { declaredFiles } from './declared.js';
 import { paramKey } from './setparams.js';
 import { flatten, parseStructured, type Scalar } from './values.js';
 

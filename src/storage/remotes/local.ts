@@ -6,8 +6,8 @@
 import { constants, existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { MloError, errnoCode, explainFsError } from '../../core/errors.js';
-import { TEMP_PREFIX, tempName } from '../../core/fsutil.js';
+import { MloError, errnoCode, explainFsError } from '../../base/errors.js';
+import { TEMP_PREFIX, tempName } from '../../base/fs.js';
 import { notFoundError, type LocalSpec, type Remote, type RemoteContext, type RemoteEntry, type TransferOptions } from '../remote.js';
 import { withRetries } from '../retry.js';
 

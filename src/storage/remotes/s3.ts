@@ -18,7 +18,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { MloError } from '../../core/errors.js';
+import { MloError } from '../../base/errors.js';
 import { notFoundError, type ByteSink, type Remote, type RemoteContext, type RemoteEntry, type S3Spec, type TransferOptions } from '../remote.js';
 import { ByteBudget, runPool } from '../pool.js';
 import { FastPathUnsupported, createFastS3, type FastS3 } from './s3-fast.js';

@@ -1,0 +1,209 @@
+/**
+ * What a repository tracks: every pointer file (`*.mlo`) in the workspace, and the cached outputs of
+ * pipeline stages recorded in `mlo.lock`. Commands take targets (paths) and resolve them here, including
+ * a path inside a tracked directory (`mlo pull data/images/cats` transfers only that part).
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { readManifest } from './cache/manifest.js';
+import { MloError, usageError } from '../../base/errors.js';
+import { toPosix } from '../../base/fs.js';
+import { createFolderProbe } from './workspace/folders.js';
+import { gitListFiles } from '../../base/git.js';
+import { yaml } from '../../base/lazy-yaml.js';
+import { readPointer } from './pointer/pointer.js';
+import { ANY_HASH_RE, POINTER_SUFFIX, hasGitFolder, isMloDirPath, isSafeRelPath, type Pointer } from './pointer/paths.js';
+import type { Repo } from '../repo/repo.js';
+import { LOCK_FILE } from '../repo/names.js';
+
+export interface Tracked {
+  /** The tracked file or directory, relative to the repo root, forward slashes. */
+  path: string;
+  hash: string;
+  size: number;
+  files?: number;
+  /** The pointer file (relative to the root) that records it, for `mlo add`-ed paths. */
+  pointerFile?: string;
+  /** The stage whose output it is, for pipeline outputs recorded in mlo.lock. */
+  stage?: string;
+  /** When a target named a path inside a tracked directory: that path, relative to the directory. */
+  subpath?: string;
+  /**
+   * For the model of a registry version (`NAME@N`): its reference. Such an item has no workspace path
+   * (its `path` only names it); it is transferred and kept, never checked out.
+   */
+  model?: string;
+}
+
+
+export function fromPointer(repo: Repo, pointerRel: string, pointer: Pointer): Tracked {
+  const dir = dirname(pointerRel);
+  const path = dir === '.' ? pointer.path : `${dir}/${pointer.path}`;
+  // The schema refuses '..' and '.git'; this is the one folder that is only off-limits at the root.
+  if (isMloDirPath(path)) {
+    throw new MloError('MLO_UNSAFE_PATH', `${pointerRel}: path '${pointer.path}' points into .mlo/, which mlo manages itself`, {
+      hint: `remove or fix ${pointerRel}`,
+    });
+  }
+  return { path, hash: pointer.hash, size: pointer.size, files: pointer.files, pointerFile: pointerRel };
+}
+
+/** Where a tracked item comes from, for messages. */
+function sourceOf(t: Tracked): string {
+  return t.pointerFile ?? `${LOCK_FILE} (stage ${t.stage})`;
+}
+
+/**
+ * Refuses two records of one path, or of a path inside another tracked path: they would fight over
+ * the same files on every checkout (DVC refuses overlapping outputs the same way). `mlo add` never
+ * writes such pointers; hand edits, merges and stage outs can.
+ */
+function assertNoOverlap(items: Tracked[]): void {
+  const sorted = [...items].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (let i = 1; i < sorted.length; i++) {
+    const [a, b] = [sorted[i - 1], sorted[i]];
+    if (b.path === a.path || b.path.startsWith(`${a.path}/`)) {
+      throw new MloError('MLO_OVERLAPPING_PATHS', `${b.path} is tracked by ${sourceOf(b)}${b.path === a.path ? ' and' : ' inside ' + a.path + ', tracked by'} ${sourceOf(a)}`, {
+        hint: 'keep one of them: delete the other pointer file (git rm), or change the stage outs',
+      });
+    }
+  }
+}
+
+/** Pointer files in the workspace, relative to the root. */
+export function findPointerFiles(repo: Repo): string[] {
+  const listed = gitListFiles(repo.root, `*${POINTER_SUFFIX}`);
+  if (listed) {
+    return listed.filter((f) => f.endsWith(POINTER_SUFFIX) && !f.startsWith('.mlo/') && existsSync(join(repo.root, f))).sort();
+  }
+  // Without git: walk the tree, skipping tracked directories (they hold data, not pointers).
+  const found: string[] = [];
+  const visit = (rel: string) => {
+    for (const ent of readdirSync(join(repo.root, rel), { withFileTypes: true })) {
+      const childRel = rel ? `${rel}/${ent.name}` : ent.name;
+      if (ent.isDirectory()) {
+        if (ent.name === '.git' || ent.name === '.mlo' || ent.name === 'node_modules') continue;
+        if (existsSync(join(repo.root, childRel + POINTER_SUFFIX))) continue;
+        visit(childRel);
+      } else if (ent.isFile() && ent.name.endsWith(POINTER_SUFFIX)) {
+        found.push(childRel);
+      }
+    }
+  };
+  visit('');
+  return found.sort();
+}
+
+/** Cached stage outputs recorded in mlo.lock (`stages.<name>.outs[]` with path, hash, size). */
+export function lockOutputs(repo: Repo): Tracked[] {
+  const file = join(repo.root, LOCK_FILE);
+  if (!existsSync(file)) return [];
+  let doc: unknown;
+  try {
+    doc = yaml().parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw new MloError('MLO_BAD_LOCK', `${LOCK_FILE}: invalid YAML`, { hint: 'restore it with `git checkout mlo.lock`, or delete it and run `mlo run`' });
+  }
+  return outsFromLockDoc(doc);
+}
+
+export function outsFromLockDoc(doc: unknown): Tracked[] {
+  const stages = (doc as { stages?: Record<string, { outs?: unknown[] }> } | null)?.stages ?? {};
+  const out: Tracked[] = [];
+  for (const [stage, def] of Object.entries(stages)) {
+    for (const o of def?.outs ?? []) {
+      const e = o as { path?: unknown; hash?: unknown; size?: unknown; files?: unknown; cache?: unknown };
+      if (e.cache === false || typeof e.path !== 'string' || !(typeof e.hash === 'string' && ANY_HASH_RE.test(e.hash))) continue;
+      if (!isSafeRelPath(e.path) || isMloDirPath(e.path)) {
+        throw new MloError('MLO_UNSAFE_PATH', `${LOCK_FILE}: stage ${stage}: out path '${e.path}' leaves the repository`, {
+          hint: 'paths in mlo.lock must be relative and must not contain ..',
+        });
+      }
+      out.push({ path: e.path, hash: e.hash as string, size: Number(e.size ?? 0), files: typeof e.files === 'number' ? e.files : undefined, stage });
+    }
+  }
+  return out;
+}
+
+export function allTracked(repo: Repo): Tracked[] {
+  const items = findPointerFiles(repo).map((rel) => fromPointer(repo, rel, readPointer(join(repo.root, rel), rel)));
+  const all = [...items, ...lockOutputs(repo)];
+  assertNoOverlap(all);
+  return all;
+}
+
+/** Resolves command-line targets (relative to `cwd`) to tracked items; no targets means everything. */
+export function resolveTargets(repo: Repo, cwd: string, targets: string[] | undefined): Tracked[] {
+  const all = allTracked(repo);
+  if (!targets || targets.length === 0) return all;
+  const chosen: Tracked[] = [];
+  for (const target of targets) {
+    const rel = repoRelative(repo, cwd, target);
+    const plain = rel.endsWith(POINTER_SUFFIX) ? rel.slice(0, -POINTER_SUFFIX.length) : rel;
+    const exact = all.filter((t) => t.path === plain);
+    if (exact.length) {
+      chosen.push(...exact);
+      continue;
+    }
+    const container = all.find((t) => plain.startsWith(`${t.path}/`));
+    if (container) {
+      const subpath = plain.slice(container.path.length + 1);
+      assertInManifest(repo, container, subpath, target);
+      chosen.push({ ...container, subpath });
+      continue;
+    }
+    const inside = all.filter((t) => plain === '' || t.path.startsWith(`${plain}/`));
+    if (inside.length) {
+      chosen.push(...inside);
+      continue;
+    }
+    throw new MloError('MLO_NOT_TRACKED', `${target} is not tracked by mlo`, { hint: `track it with \`mlo add ${target}\`` });
+  }
+  return chosen;
+}
+
+/**
+ * A target inside a tracked directory must name a file or folder its manifest lists, or the command
+ * would quietly do nothing. Unknowable while the manifest is not in the cache (pull fetches it).
+ */
+function assertInManifest(repo: Repo, dir: Tracked, subpath: string, target: string): void {
+  const entries = readManifest(repo.cacheDir, dir.hash);
+  if (!entries || entries.some((e) => e.path === subpath || e.path.startsWith(`${subpath}/`))) return;
+  throw new MloError('MLO_NOT_TRACKED', `${target} is not in the tracked directory ${dir.path}`, {
+    hint: `mlo list shows what is tracked; after adding files to ${dir.path}, run mlo commit ${dir.path}`,
+  });
+}
+
+/**
+ * A target's path relative to the repo root. Refuses paths outside the repository, inside .git/ or
+ * .mlo/, and paths beyond a symbolic link (as git does): through a linked folder, mlo would read or
+ * write outside the repository.
+ */
+export function repoRelative(repo: Repo, cwd: string, target: string): string {
+  const abs = resolve(cwd, target);
+  const rel = relative(repo.root, abs);
+  if (rel === '..' || rel.startsWith(`..${sep}`) || resolve(repo.root, rel) !== abs) {
+    throw usageError(`${target} is outside the repository ${repo.root}`, 'mlo tracks files inside the repository only');
+  }
+  const posix = toPosix(rel);
+  if (isMloDirPath(posix)) {
+    throw usageError(`${target} is inside .mlo/, which mlo manages itself`);
+  }
+  if (hasGitFolder(posix)) {
+    throw usageError(`${target} is inside a .git folder, which git manages`);
+  }
+  const folder = createFolderProbe(repo.root)(posix.includes('/') ? posix.slice(0, posix.lastIndexOf('/')) : '');
+  if (folder.kind === 'symlink') {
+    throw usageError(`${target} is beyond a symbolic link (${folder.at})`, 'mlo tracks files inside the repository only; name the folder the link points to, if it is in the repository');
+  }
+  return posix;
+}
+
+
+export function isDirectory(abs: string): boolean {
+  try {
+    return statSync(abs).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * `.mlo/config.yaml` (committed) and `.mlo/config.local.yaml` (git-ignored, for secrets and
+ * machine-specific values). The local file is merged over the shared one, key by key.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { MloError } from '../../base/errors.js';
+import { writeFileAtomic } from '../../base/fs.js';
+import { yaml } from '../../base/lazy-yaml.js';
+import { readYamlFile } from '../../base/yamlfile.js';
+import { SECRET_KEYS } from '../../storage/remote.js';
+
+export const LINK_TYPES = ['reflink', 'copy', 'hardlink', 'symlink'] as const;
+export type LinkType = (typeof LINK_TYPES)[number];
+
+const linkTypes = z
+  .union([z.enum(LINK_TYPES), z.array(z.enum(LINK_TYPES)).nonempty(), z.string()])
+  .transform((v, ctx): LinkType[] => {
+    const list = Array.isArray(v) ? v : v.split(',').map((s) => s.trim());
+    for (const t of list) {
+      if (!(LINK_TYPES as readonly string[]).includes(t)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `unknown link type '${t}' (use ${LINK_TYPES.join(', ')})` });
+        return z.NEVER;
+      }
+    }
+    return list as LinkType[];
+  });
+
+/** A remote's settings; the storage layer validates the fields each remote type needs. */
+export const remoteConfigSchema = z.object({ url: z.string().min(1) }).passthrough();
+export type RemoteConfig = z.infer<typeof remoteConfigSchema>;
+
+export const configSchema = z
+  .object({
+    schema: z.literal(1).default(1),
+    core: z
+      .object({
+        remote: z.string().optional(),
+        /** Parallel jobs for hashing and transfers; defaults to the machine's cores. */
+        jobs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({}),
+    cache: z
+      .object({
+        type: linkTypes.default('reflink,copy'),
+        dir: z.string().optional(),
+        /** Re-hash an object before linking it if the state database has not seen it verified. */
+        verify: z.boolean().default(true),
+      })
+      .strict()
+      .default({}),
+    remotes: z.record(z.string(), remoteConfigSchema).default({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export const CONFIG_FILE = 'config.yaml';
+export const LOCAL_CONFIG_FILE = 'config.local.yaml';
+
+export function readRawConfig(file: string, displayName: string): Record<string, unknown> {
+  if (!existsSync(file)) return {};
+  return readYamlFile(file, z.record(z.string(), z.unknown()), displayName).value;
+}
+
+/** Reads and validates both config files; commands go through config-load.ts, which caches this. */
+export function loadConfig(mloDir: string): Config {
+  const shared = readRawConfig(join(mloDir, CONFIG_FILE), '.mlo/config.yaml');
+  const local = readRawConfig(join(mloDir, LOCAL_CONFIG_FILE), '.mlo/config.local.yaml');
+  const merged = deepMerge(shared, local);
+  // Validate each file separately first so an error names the file it is in.
+  parseConfig(shared, '.mlo/config.yaml');
+  refuseSharedSecrets(shared);
+  return parseConfig(merged, Object.keys(local).length ? '.mlo/config.local.yaml' : '.mlo/config.yaml');
+}
+
+/**
+ * A credential in the committed file would be pushed to every clone of the repository: refused, not
+ * used, whoever wrote it there (`mlo remote modify` never does).
+ */
+function refuseSharedSecrets(shared: Record<string, unknown>): void {
+  const remotes = shared.remotes;
+  if (!isPlainObject(remotes)) return;
+  for (const [name, remote] of Object.entries(remotes)) {
+    if (!isPlainObject(remote)) continue;
+    const key = SECRET_KEYS.find((k) => k in remote);
+    if (key === undefined) continue;
+    throw new MloError('MLO_SECRET_IN_SHARED_CONFIG', `.mlo/config.yaml: remotes.${name}.${key}: credentials are refused in the committed config`, {
+      hint: `remove it from .mlo/config.yaml and run \`mlo remote modify --local ${name} ${key} VALUE\` (writes .mlo/config.local.yaml, which git ignores); if it was committed, rotate the key`,
+    });
+  }
+}
+
+function parseConfig(raw: unknown, name: string): Config {
+  const r = configSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const key = issue.path.join('.') || '(top level)';
+  throw new MloError('MLO_BAD_CONFIG', `${name}: ${key}: ${issue.message}`, {
+    hint: 'fix the value in that file; see docs/file-formats.md#config',
+  });
+}
+
+export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = isPlainObject(prev) && isPlainObject(v) ? deepMerge(prev, v) : v;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Writes one of the two config files atomically, keeping keys in a stable order. */
+export function writeRawConfig(file: string, raw: Record<string, unknown>): void {
+  // The local file may hold credentials: owner-only.
+  writeFileAtomic(file, yaml().stringify(raw, { sortMapEntries: false }), file.endsWith(LOCAL_CONFIG_FILE) ? { mode: 0o600 } : {});
+}
