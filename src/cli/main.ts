@@ -1,10 +1,10 @@
 /**
  * The command-line entry point and the one place that turns errors into exit codes
- * (0 success, 1 failure, 2 usage error; see docs/commands.md#exit-codes).
+ * (0 success, 1 failure, 2 usage error, 130 interrupted; see docs/commands.md#exit-codes).
  */
 import { Command, CommanderError } from './commander.js';
 import { readFileSync } from 'node:fs';
-import { EXIT, MloError } from '../base/errors.js';
+import { EXIT, MloError, type ErrorCode } from '../base/errors.js';
 import { color } from './output.js';
 
 type Area = 'data' | 'remote' | 'pipeline' | 'tracking' | 'model' | 'monitor';
@@ -112,7 +112,7 @@ function report(err: unknown, how: { json: boolean; verbose: boolean }): number 
 }
 
 /** Under --json an error is one document: `{ error: { code, message, hint } }`, plus `result` when a command got part-way. */
-function printJsonError(code: string, message: string, hint?: string, result?: unknown): void {
+function printJsonError(code: ErrorCode, message: string, hint?: string, result?: unknown): void {
   const doc = result === undefined ? { error: { code, message, hint } } : { error: { code, message, hint }, result };
   process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
 }

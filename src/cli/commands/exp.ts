@@ -84,7 +84,7 @@ export async function expRunCmd({ out, flags, opts }: ActionContext<ExpRunFlags 
 function report(out: Output, result: ExpRunResult, inWorkspace: boolean): void {
   if (result.status === 'interrupted') {
     throw new MloError('MLO_INTERRUPTED', `run ${result.run} was interrupted (recorded as interrupted)`, {
-      hint: 'run mlo exp run again; stages that finished are recorded in mlo.lock', exitCode: 130, meta: { result },
+      hint: 'run mlo exp run again; stages that finished are recorded in mlo.lock', meta: { result },
     });
   }
   if (result.status === 'failed') {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MloError } from '../../base/errors.js';
+import { usageError } from '../../base/errors.js';
 import { predictFile } from '../../core/model/predict.js';
 import { resolveSource } from '../../core/serve/sources.js';
 import type { ActionContext } from '../action.js';
@@ -13,7 +13,7 @@ export interface PredictOpts {
 }
 
 export async function predict({ out, flags, opts }: ActionContext<PredictOpts>, model: string): Promise<void> {
-  if (opts.batchSize < 1) throw new MloError('MLO_USAGE', '--batch-size must be at least 1', { exitCode: 2 });
+  if (opts.batchSize < 1) throw usageError('--batch-size must be at least 1');
   // A model file needs no repository: skip loading its config (zod, yaml) to start faster.
   let repo;
   if (!existsSync(resolve(flags.cwd, model))) {

@@ -1,7 +1,7 @@
 import type { PipelineHooks } from '../../core/pipeline/hooks.js';
 import { runPipeline, type RunEvent, type RunResult, type StageOutcome } from '../../core/pipeline/run.js';
 import type { Reason } from '../../core/pipeline/changes.js';
-import { MloError } from '../../base/errors.js';
+import { EXIT, isErrorCode, MloError } from '../../base/errors.js';
 import { openRepo, type Repo } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
 import type { RunFlags } from '../areas/pipeline.js';
@@ -161,12 +161,14 @@ function failure(result: RunResult): MloError {
   const failed = result.stages.filter((s) => s.status === 'failed' || s.status === 'interrupted');
   if (result.interrupted) {
     return new MloError('MLO_INTERRUPTED', 'the run was interrupted; stages that finished are recorded in mlo.lock', {
-      hint: 'run mlo run again to continue', exitCode: 130, meta: { result },
+      hint: 'run mlo run again to continue', meta: { result },
     });
   }
   const first = failed[0];
   const more = failed.length > 1 ? ` (and ${failed.length - 1} more failed: ${failed.slice(1).map((s) => s.name).join(', ')})` : '';
-  return new MloError(first?.error?.code ?? 'MLO_STAGE_FAILED', `${first?.error?.message ?? 'a stage failed'}${more}`, {
-    hint: first?.error?.hint, meta: { result },
+  const code = isErrorCode(first?.error?.code) ? first.error.code : 'MLO_STAGE_FAILED';
+  // A failed run exits 1 whichever error its first failed stage met.
+  return new MloError(code, `${first?.error?.message ?? 'a stage failed'}${more}`, {
+    hint: first?.error?.hint, meta: { result }, exitCode: EXIT.failure,
   });
 }

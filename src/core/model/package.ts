@@ -52,7 +52,6 @@ export function checkModelName(name: string): void {
   if (!MODEL_NAME_RE.test(name)) {
     throw new MloError('MLO_BAD_NAME', `invalid model name '${name}'`, {
       hint: 'use 1-64 lowercase letters, digits, dots, dashes or underscores, starting with a letter or digit',
-      exitCode: 2,
     });
   }
 }

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { usageError, MloError } from '../../base/errors.js';
+import { usageError, MloError, type ErrorCode } from '../../base/errors.js';
 import { CELL, type RowBatch } from '../../base/tabular/index.js';
 import { openData, type DataFormat } from './dataset.js';
 import { ksTwoSample, type KsResult } from './ks.js';
@@ -287,7 +287,7 @@ async function startWorker(job: CollectJob): Promise<WorkerRun | undefined> {
   if (!existsSync(fileURLToPath(WORKER_URL))) return undefined;
   const { Worker } = await import('node:worker_threads');
   const worker = new Worker(WORKER_URL, { workerData: job });
-  type Reply = { ok?: Parameters<typeof unpackCollected>[0]; error?: { code?: string; message: string; hint?: string; exitCode?: number } };
+  type Reply = { ok?: Parameters<typeof unpackCollected>[0]; error?: { code?: ErrorCode; message: string; hint?: string; exitCode?: number } };
   const result = new Promise<Collected>((resolve, reject) => {
     worker.once('message', (msg: Reply) => {
       if (msg.ok) resolve(unpackCollected(msg.ok));

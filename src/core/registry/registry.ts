@@ -146,7 +146,7 @@ export function parseRef(ref: string): ModelRef {
   const name = at < 0 ? ref : ref.slice(0, at);
   const selector = at < 0 ? undefined : ref.slice(at + 1);
   if (!MODEL_NAME_RE.test(name) || selector === '') {
-    throw new MloError('MLO_BAD_REF', `'${ref}' is not a model reference`, { hint: 'use NAME, NAME@VERSION (NAME@3) or NAME@ALIAS (NAME@production)', exitCode: 2 });
+    throw new MloError('MLO_BAD_REF', `'${ref}' is not a model reference`, { hint: 'use NAME, NAME@VERSION (NAME@3) or NAME@ALIAS (NAME@production)' });
   }
   return { name, selector };
 }
@@ -206,7 +206,7 @@ export async function registerModel(repo: Repo, options: RegisterOptions): Promi
   }
   const pkg = readPackage(dir, options.package);
   const name = options.name ?? pkg.name;
-  if (!MODEL_NAME_RE.test(name)) throw new MloError('MLO_BAD_NAME', `invalid model name '${name}'`, { exitCode: 2, hint: 'use lowercase letters, digits, dots, dashes or underscores' });
+  if (!MODEL_NAME_RE.test(name)) throw new MloError('MLO_BAD_NAME', `invalid model name '${name}'`, { hint: 'use lowercase letters, digits, dots, dashes or underscores' });
   const modelPath = join(dir, pkg.model.path);
   if (!existsSync(modelPath)) {
     throw new MloError('MLO_NOT_FOUND', `${toPosix(join(options.package, pkg.model.path))}: no such file`, { hint: 'package the model again, or `mlo checkout` it' });
@@ -307,7 +307,7 @@ export interface PromoteResult {
 export async function promoteModel(repo: Repo, options: PromoteOptions): Promise<PromoteResult> {
   const r = parseRef(options.ref);
   if (!ALIAS_RE.test(options.to) || options.to === 'latest') {
-    throw new MloError('MLO_BAD_ALIAS', `invalid alias '${options.to}'`, { hint: "use lowercase letters, digits, '-' or '_' (e.g. production, staging); 'latest' is reserved", exitCode: 2 });
+    throw new MloError('MLO_BAD_ALIAS', `invalid alias '${options.to}'`, { hint: "use lowercase letters, digits, '-' or '_' (e.g. production, staging); 'latest' is reserved" });
   }
   return withRepoLock(repo, { command: 'model promote' }, () => {
     const { version } = resolveVersion(repo, r);

@@ -133,7 +133,6 @@ function queryShow(db: TrackingDb, options: ShowOptions): ShowQuery {
       const known = sql.prepare('SELECT DISTINCT key FROM latest_metrics ORDER BY key LIMIT 10').pluck().all() as string[];
       throw new MloError('MLO_UNKNOWN_METRIC', `no run has a metric or param '${key}'`, {
         hint: known.length ? `metrics: ${known.join(', ')}` : 'no metrics recorded yet',
-        exitCode: 2,
       });
     }
     const asc = options.sortOrder ? options.sortOrder === 'asc' : lowerIsBetter(key);

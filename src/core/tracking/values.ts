@@ -4,7 +4,7 @@
  * number is numeric; anything else is kept as text, never dropped and never a crash).
  */
 import { parseDocument } from 'yaml';
-import { MloError } from '../../base/errors.js';
+import { MloError, type ErrorCode } from '../../base/errors.js';
 
 export type Scalar = string | number | boolean | null;
 
@@ -70,7 +70,7 @@ function isJsonName(name: string): boolean {
  * Parses a metrics or params file's text: `.json` as JSON, anything else as YAML (YAML is a superset of
  * JSON). Errors are MLO_BAD_METRICS naming `name:line:col`.
  */
-export function parseStructured(text: string, name: string, code = 'MLO_BAD_METRICS'): unknown {
+export function parseStructured(text: string, name: string, code: ErrorCode = 'MLO_BAD_METRICS'): unknown {
   if (isJsonName(name)) {
     try {
       return text.trim() === '' ? {} : JSON.parse(text);
