@@ -6,6 +6,8 @@ import { Command, CommanderError } from './commander.js';
 import { readFileSync } from 'node:fs';
 import { EXIT, MloError, type ErrorCode } from '../base/errors.js';
 import { color } from './output.js';
+import { takeOutcomeExitCode } from './action.js';
+import { writeStdout } from './stdout.js';
 
 type Area = 'data' | 'remote' | 'pipeline' | 'tracking' | 'model' | 'monitor';
 const AREAS: readonly Area[] = ['data', 'remote', 'pipeline', 'tracking', 'model', 'monitor'];
@@ -79,11 +81,14 @@ export async function main(argv: string[]): Promise<void> {
     };
     quiet(program);
   }
+  let exitCode: number;
   try {
     await program.parseAsync(argv);
+    exitCode = takeOutcomeExitCode();
   } catch (err) {
-    process.exitCode = report(err, { json: wantsJson, verbose });
+    exitCode = report(err, { json: wantsJson, verbose });
   }
+  process.exitCode = exitCode;
 }
 
 function report(err: unknown, how: { json: boolean; verbose: boolean }): number {
@@ -114,5 +119,5 @@ function report(err: unknown, how: { json: boolean; verbose: boolean }): number 
 /** Under --json an error is one document: `{ error: { code, message, hint } }`, plus `result` when a command got part-way. */
 function printJsonError(code: ErrorCode, message: string, hint?: string, result?: unknown): void {
   const doc = result === undefined ? { error: { code, message, hint } } : { error: { code, message, hint }, result };
-  process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  writeStdout(`${JSON.stringify(doc, null, 2)}\n`);
 }

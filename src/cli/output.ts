@@ -17,6 +17,8 @@ export interface Output {
   flags: GlobalFlags;
   /** Prints the command's result: `human()` normally, `JSON.stringify(json)` under --json. */
   result(json: unknown, human: () => string | string[] | undefined): void;
+  /** Prints lines to stdout as they are, under --json too: a --md or --csv table, or JSON built elsewhere. */
+  print(lines: string | string[]): void;
   info(message: string): void;
   verbose(message: string): void;
   warn(message: string): void;
@@ -44,6 +46,9 @@ export function createOutput(flags: GlobalFlags): Output {
       if (text === undefined) return;
       const lines = Array.isArray(text) ? text : [text];
       if (lines.length) writeStdout(`${lines.join('\n')}\n`);
+    },
+    print(lines) {
+      writeStdout(`${Array.isArray(lines) ? lines.join('\n') : lines}\n`);
     },
     info(message) {
       if (!flags.quiet && !flags.json) process.stderr.write(`${message}\n`);

@@ -1,20 +1,6 @@
 import type { Command } from '../commander.js';
 import { action } from '../action.js';
-
-export interface GcFlags {
-  workspace?: boolean;
-  allBranches?: boolean;
-  allTags?: boolean;
-  allCommits?: boolean;
-  rev?: string[];
-  dry?: boolean;
-  cloud?: boolean;
-  remote?: string;
-  /** false with --no-run-cache. */
-  runCache?: boolean;
-  /** --cloud: delete even when some directory's manifest is nowhere to be found. */
-  force?: boolean;
-}
+import type { GcFlags } from '../options.js';
 
 /** Data versioning: init, add, status, commit, checkout, diff, list, gc, fsck, version/doctor. */
 export function register(program: Command): void {

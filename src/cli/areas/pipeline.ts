@@ -1,15 +1,8 @@
 import type { Command } from '../commander.js';
-import type { RunOptions } from '../../core/pipeline/run.js';
-import type { StageAddOptions } from '../../core/pipeline/stageadd.js';
 import { action, intArg } from '../action.js';
+import type { RunFlags, StageAddFlags } from '../options.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-/** `mlo stage add` flags are the core options less the command, which comes after `--`. */
-export type StageAddFlags = Omit<StageAddOptions, 'cmd'>;
-
-/** `mlo run` flags: the core options that come from the command line; `--no-run-cache` sets `runCache`. */
-export type RunFlags = Pick<RunOptions, 'force' | 'dry' | 'singleItem' | 'downstream' | 'keepGoing' | 'pull' | 'jobs'> & { runCache: boolean };
 
 /** Pipelines: stage add, run (repro), dag. Command bodies import core modules lazily to keep start-up fast. */
 export function register(program: Command): void {

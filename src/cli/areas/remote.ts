@@ -1,49 +1,6 @@
 import type { Command } from '../commander.js';
 import { action, intArg } from '../action.js';
-import type { RunCacheFetchResult } from '../../core/sync/sync.js';
-import { formatBytes, type Output } from '../output.js';
-
-export interface ScopeFlags {
-  allBranches?: boolean;
-  allTags?: boolean;
-  allCommits?: boolean;
-  rev?: string[];
-}
-
-export interface SyncFlags extends ScopeFlags {
-  remote?: string;
-  jobs?: number;
-  runCache?: boolean;
-  /** push: ask the remote about every object instead of trusting the remote index. */
-  verify?: boolean;
-}
-
-/** Transfer progress for push/fetch/pull: objects, bytes, rate and ETA on stderr. */
-export function transferProgress(out: Output, label: string) {
-  let bar: ReturnType<Output['progress']> | undefined;
-  let objects = 0;
-  let bytes = 0;
-  return {
-    start: (_phase: string, totals: { objects: number; bytes: number }) => {
-      bar = out.progress(label, { files: totals.objects, bytes: totals.bytes });
-    },
-    bytes: (n: number) => bar?.update({ bytes: (bytes += n) }),
-    object: () => bar?.update({ files: ++objects }),
-    done: () => bar?.done(),
-  };
-}
-
-/** Objects a remote run-cache entry names but the remote lacks: that entry cannot restore anything here. */
-export function warnRunCache(out: Output, rc: RunCacheFetchResult | undefined): void {
-  const missing = rc?.objects.missing ?? [];
-  if (missing.length) out.warn(`${missing.length} ${missing.length === 1 ? 'object' : 'objects'} named by the remote's run cache ${missing.length === 1 ? 'is' : 'are'} not on the remote (${missing[0].path}); those runs will run again`);
-}
-
-export function runCacheLines(rc: RunCacheFetchResult | undefined): string[] {
-  if (!rc) return [];
-  const o = rc.objects;
-  return [`run cache: fetched ${rc.downloaded} ${rc.downloaded === 1 ? 'entry' : 'entries'} (${rc.present} already here) and ${o.downloaded} ${o.downloaded === 1 ? 'object' : 'objects'} (${formatBytes(o.bytes)}); ${o.cached} already in the cache`];
-}
+import type { SyncFlags } from '../options.js';
 
 function withSyncFlags(cmd: Command): Command {
   return cmd
@@ -128,8 +85,4 @@ export function register(program: Command): void {
     .option('-f, --force', 'overwrite or delete workspace changes that are not in the cache')
     .option('--run-cache', "also fetch the remote's run cache, so `mlo run` restores runs made elsewhere")
     .action(action<SyncFlags & { force?: boolean }, [string[]]>(async (ctx, targets) => (await import('../commands/pull.js')).pull(ctx, targets)));
-}
-
-export function scopeOf(opts: ScopeFlags) {
-  return { allBranches: opts.allBranches, allTags: opts.allTags, allCommits: opts.allCommits, revs: opts.rev };
 }

@@ -1,39 +1,8 @@
 import { Option, type Command } from '../commander.js';
 import { action, intArg } from '../action.js';
+import type { ExpRunFlags, ExpShowFlags, PlotsFlags, RevDiffFlags } from '../options.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-export interface ExpRunFlags {
-  set?: string[];
-  name?: string;
-  queue?: boolean;
-  experiment?: string;
-  force?: boolean;
-  jobs?: number;
-  queued?: string;
-}
-
-export interface ExpShowFlags {
-  csv?: boolean;
-  md?: boolean;
-  sortBy?: string;
-  sortOrder?: 'asc' | 'desc';
-  onlyChanged?: boolean;
-  limit?: number;
-  precision?: number;
-  experiment?: string;
-}
-
-export interface RevDiffFlags {
-  md?: boolean;
-  all?: boolean;
-  precision?: number;
-}
-
-export interface PlotsFlags {
-  out?: string;
-  limit?: number;
-}
 
 /** Experiment tracking: exp, queue, log, metrics, params, plots. Bodies import SQLite lazily. */
 export function register(program: Command): void {

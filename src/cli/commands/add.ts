@@ -3,18 +3,8 @@ import { addTargets, commitTargets, type AddedPath } from '../../core/data/add.j
 import { openRepo, type Repo } from '../../core/repo/repo.js';
 import { shellPath } from '../../base/shell.js';
 import type { ActionContext } from '../action.js';
+import { fileProgress } from '../progress.js';
 import { formatBytes, type Output } from '../output.js';
-
-function fileProgress(out: Output, label: string) {
-  const bar = out.progress(label);
-  let files = 0;
-  let bytes = 0;
-  return {
-    onFile: (n: number) => bar.update({ files: ++files, bytes: (bytes += n) }),
-    onTotals: (t: { files: number; bytes: number }) => bar.total(t),
-    done: () => bar.done(),
-  };
-}
 
 interface Where {
   repo: Repo;
@@ -64,5 +54,3 @@ export async function commit({ out, flags }: ActionContext<object>, targets: str
   const committed = await commitTargets(repo, { cwd: flags.cwd, targets, onFile: progress.onFile, onTotals: progress.onTotals }).finally(progress.done);
   render(out, committed, 'committed', { repo, cwd: flags.cwd });
 }
-
-export { fileProgress };

@@ -2,7 +2,7 @@ import { checkoutTargets } from '../../core/data/checkout.js';
 import { MloError } from '../../base/errors.js';
 import { openRepo } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
-import { fileProgress } from './add.js';
+import { fileProgress } from '../progress.js';
 
 export async function checkout({ out, flags, opts }: ActionContext<{ force?: boolean; dry?: boolean }>, targets: string[]): Promise<void> {
   const repo = openRepo({ cwd: flags.cwd });

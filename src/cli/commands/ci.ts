@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ciReport, failsOn, parsePair, type FailOn } from '../../core/ci/report.js';
-import { EXIT } from '../../base/errors.js';
 import { openRepo } from '../../core/repo/repo.js';
-import type { ActionContext } from '../action.js';
+import type { ActionContext, Outcome } from '../action.js';
 
 export interface CiReportFlags {
   base: string;
@@ -14,7 +13,7 @@ export interface CiReportFlags {
   failOn?: FailOn;
 }
 
-export async function ciReportCmd({ out, flags, opts }: ActionContext<CiReportFlags>): Promise<void> {
+export async function ciReportCmd({ out, flags, opts }: ActionContext<CiReportFlags>): Promise<Outcome> {
   // Flags are checked before any work, so a typo fails fast with exit code 2.
   const validate = (opts.validate ?? []).map((v) => {
     const [data, schema] = parsePair('--validate', v, flags.cwd);
@@ -32,5 +31,5 @@ export async function ciReportCmd({ out, flags, opts }: ActionContext<CiReportFl
   }
   out.result(report, () => (opts.out ? undefined : report.markdown.trimEnd()));
   // The report is the result whatever it says; only --fail-on makes a finding fail the CI job.
-  if (failsOn(report, opts.failOn)) process.exitCode = EXIT.failure;
+  return { failed: failsOn(report, opts.failOn) };
 }

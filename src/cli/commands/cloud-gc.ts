@@ -1,7 +1,7 @@
 import { openRepo } from '../../core/repo/repo.js';
 import { cloudGc as run } from '../../core/sync/sync.js';
 import type { ActionContext } from '../action.js';
-import type { GcFlags } from '../areas/data.js';
+import type { GcFlags } from '../options.js';
 import { formatBytes } from '../output.js';
 
 export async function cloudGc({ out, flags, opts }: ActionContext<GcFlags & { remote?: string }>): Promise<void> {

@@ -7,7 +7,7 @@ import { csvTable, formatChange, formatPct, formatValue, markdownTable } from '.
 import type { ExpRunResult, PipelineRunner } from '../../core/tracking/runexp.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';
 import type { ActionContext } from '../action.js';
-import type { ExpRunFlags, ExpShowFlags, RevDiffFlags } from '../areas/tracking.js';
+import type { ExpRunFlags, ExpShowFlags, RevDiffFlags } from '../options.js';
 import { color, table, type Output } from '../output.js';
 
 function openShared(repo: Repo) {
@@ -114,7 +114,7 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
   try {
     if (flags.json) {
       // Spliced from SQLite's JSON: 10,000 runs x 20 metrics are never parsed and re-serialised.
-      process.stdout.write(`${showRunsJson(db, options)}\n`);
+      out.print(showRunsJson(db, options));
       return;
     }
     result = showRuns(db, options);
@@ -130,7 +130,7 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
       const cell = v === undefined ? '' : opts.csv ? String(v) : formatValue(v, p);
       return opts.md && result.best[k]?.run === r.id ? `**${cell}**` : cell;
     })]);
-    process.stdout.write(`${(opts.csv ? csvTable(header, rows) : markdownTable(header, rows)).join('\n')}\n`);
+    out.print(opts.csv ? csvTable(header, rows) : markdownTable(header, rows));
     return;
   }
   out.result(result, () => {
@@ -199,7 +199,7 @@ export function expDiffCmd({ out, flags, opts }: ActionContext<RevDiffFlags>, a:
   const metricRows = diff.metrics.map((d) => [d.key, formatValue(d.old), formatValue(d.new), formatChange(d), formatPct(d)]);
   if (!flags.json && opts.md) {
     const lines = [`### ${la} → ${lb}`, '', '**Params**', '', ...markdownTable(['param', la, lb], paramRows), '', '**Metrics**', '', ...markdownTable(['metric', la, lb, 'change', '%'], metricRows)];
-    process.stdout.write(`${lines.join('\n')}\n`);
+    out.print(lines);
     return;
   }
   out.result(diff, () => [

@@ -1,7 +1,9 @@
 import { openRepo } from '../../core/repo/repo.js';
 import { fetchTargets } from '../../core/sync/sync.js';
 import type { ActionContext } from '../action.js';
-import { runCacheLines, scopeOf, transferProgress, warnRunCache, type SyncFlags } from '../areas/remote.js';
+import { scopeOf, type SyncFlags } from '../options.js';
+import { transferProgress } from '../progress.js';
+import { runCacheLines, warnRunCache } from '../runcache.js';
 import { formatBytes } from '../output.js';
 
 export async function fetch({ out, flags, opts }: ActionContext<SyncFlags>, targets: string[]): Promise<void> {

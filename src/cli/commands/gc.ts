@@ -1,7 +1,7 @@
 import { collectGarbage } from '../../core/sync/gc.js';
 import { openRepo } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
-import type { GcFlags } from '../areas/data.js';
+import type { GcFlags } from '../options.js';
 import { formatBytes } from '../output.js';
 
 export async function gc({ out, flags, opts }: ActionContext<GcFlags>): Promise<void> {

@@ -1,11 +1,11 @@
 import { openRepo } from '../../core/repo/repo.js';
 import { formatChange, formatPct, formatValue, markdownTable } from '../../core/tracking/format.js';
 import { diffAt, showAt, type RevDiff } from '../../core/tracking/revisions.js';
-import type { ActionContext } from '../action.js';
-import type { RevDiffFlags } from '../areas/tracking.js';
+import type { ActionContext, Outcome } from '../action.js';
+import type { RevDiffFlags } from '../options.js';
 import { color, table } from '../output.js';
 
-export async function metricsShow({ out, flags, opts }: ActionContext<{ allBranches?: boolean; md?: boolean; precision?: number }>): Promise<void> {
+export async function metricsShow({ out, flags, opts }: ActionContext<{ allBranches?: boolean; md?: boolean; precision?: number }>): Promise<Outcome> {
   const repo = openRepo({ cwd: flags.cwd });
   const revs = await showAt(repo, 'metrics', { allBranches: opts.allBranches });
   const p = opts.precision ?? 5;
@@ -16,19 +16,19 @@ export async function metricsShow({ out, flags, opts }: ActionContext<{ allBranc
     }
   }
   const broken = revs.filter((r) => r.error);
-  // The other revisions are shown; the exit code still tells a script that one could not be read.
-  if (broken.length) process.exitCode = 1;
   const errorLines = broken.map((r) => `${r.rev}: error: ${r.error!.message}`);
   if (!flags.json && opts.md) {
     const md = markdownTable(['Revision', 'Path', 'Metric', 'Value'], [...rows, ...broken.map((r) => [r.rev, '', '(error)', r.error!.message.replace(/\|/g, '\\|')])]);
-    process.stdout.write(`${md.join('\n')}\n`);
-    return;
+    out.print(md);
+  } else {
+    out.result({ revisions: revs }, () => [
+      ...(rows.length ? table(['Revision', 'Path', 'Metric', 'Value'], rows) : broken.length ? [] : ['No metrics files found (declare them in mlo.yaml `metrics:`, or write metrics.json).']),
+      ...(broken.length && rows.length ? [''] : []),
+      ...errorLines.map((l) => color.red(l)),
+    ]);
   }
-  out.result({ revisions: revs }, () => [
-    ...(rows.length ? table(['Revision', 'Path', 'Metric', 'Value'], rows) : broken.length ? [] : ['No metrics files found (declare them in mlo.yaml `metrics:`, or write metrics.json).']),
-    ...(broken.length && rows.length ? [''] : []),
-    ...errorLines.map((l) => color.red(l)),
-  ]);
+  // The other revisions are shown; the exit code still tells a script that one could not be read.
+  return { failed: broken.length > 0 };
 }
 
 /** Shared by metrics diff and params diff: the text of a RevDiff. */
@@ -51,7 +51,7 @@ export async function metricsDiff({ out, flags, opts }: ActionContext<RevDiffFla
   const diff = await diffAt(repo, 'metrics', { a, b, all: opts.all });
   const r = renderRevDiff(diff, 'Metric', opts);
   if (!flags.json && opts.md) {
-    process.stdout.write(`${r.md.join('\n')}\n`);
+    out.print(r.md);
     return;
   }
   out.result(diff, r.human);

@@ -1,9 +1,8 @@
-import { EXIT } from '../../base/errors.js';
 import type { DataFormat } from '../../core/monitor/dataset.js';
 import { detectDrift, fmt, type DriftReport, type DriftTest } from '../../core/monitor/drift.js';
 import { writeDriftHtml } from '../../core/monitor/html.js';
 import { formatAge, serveStatus, type StatusReport } from '../../core/monitor/status.js';
-import type { ActionContext } from '../action.js';
+import type { ActionContext, Outcome } from '../action.js';
 import { color, table } from '../output.js';
 
 export interface DriftFlags {
@@ -27,7 +26,7 @@ export interface DriftFlags {
   html?: string;
 }
 
-export async function monitorDrift({ out, flags, opts }: ActionContext<DriftFlags>): Promise<void> {
+export async function monitorDrift({ out, flags, opts }: ActionContext<DriftFlags>): Promise<Outcome> {
   const report = await detectDrift({
     cwd: flags.cwd,
     reference: opts.reference,
@@ -51,7 +50,7 @@ export async function monitorDrift({ out, flags, opts }: ActionContext<DriftFlag
   const html = opts.html ? writeDriftHtml(report, opts.html, flags.cwd) : undefined;
   out.result(html ? { ...report, html: opts.html } : report, () => renderDrift(report, opts.html));
   // Drift is a finding, not an error: the report is printed, and the exit code stops a pipeline.
-  if (report.drift) process.exitCode = EXIT.failure;
+  return { failed: report.drift };
 }
 
 function renderDrift(r: DriftReport, html?: string): string[] {
@@ -86,7 +85,7 @@ export interface StatusFlags {
   now?: string;
 }
 
-export function monitorStatus({ out, flags, opts }: ActionContext<StatusFlags>): void {
+export function monitorStatus({ out, flags, opts }: ActionContext<StatusFlags>): Outcome {
   const report = serveStatus({
     cwd: flags.cwd,
     log: opts.log,
@@ -98,7 +97,7 @@ export function monitorStatus({ out, flags, opts }: ActionContext<StatusFlags>):
     now: opts.now,
   });
   out.result(report, () => renderStatus(report));
-  if (!report.ok) process.exitCode = EXIT.failure;
+  return { failed: !report.ok };
 }
 
 function renderStatus(r: StatusReport): string[] {

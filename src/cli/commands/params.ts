@@ -2,7 +2,7 @@ import { openRepo } from '../../core/repo/repo.js';
 import { formatChange, formatPct, formatValue, markdownTable } from '../../core/tracking/format.js';
 import { diffAt } from '../../core/tracking/revisions.js';
 import type { ActionContext } from '../action.js';
-import type { RevDiffFlags } from '../areas/tracking.js';
+import type { RevDiffFlags } from '../options.js';
 import { table } from '../output.js';
 
 export async function paramsDiff({ out, flags, opts }: ActionContext<RevDiffFlags>, a?: string, b?: string): Promise<void> {
@@ -11,7 +11,7 @@ export async function paramsDiff({ out, flags, opts }: ActionContext<RevDiffFlag
   const header = ['Path', 'Param', diff.a.rev, diff.b.rev, 'Change'];
   const rows = diff.diff.map((d) => [d.file, d.key, formatValue(d.old), formatValue(d.new), d.change === null ? '-' : `${formatChange(d)} (${formatPct(d)})`]);
   if (!flags.json && opts.md) {
-    process.stdout.write(`${(rows.length ? markdownTable(header, rows) : [`No params changed between ${diff.a.rev} and ${diff.b.rev}.`]).join('\n')}\n`);
+    out.print(rows.length ? markdownTable(header, rows) : `No params changed between ${diff.a.rev} and ${diff.b.rev}.`);
     return;
   }
   out.result(diff, () => (rows.length ? table(header, rows) : `No params changed between ${diff.a.rev} and ${diff.b.rev}.`));

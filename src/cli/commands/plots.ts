@@ -4,7 +4,7 @@ import { openRepo } from '../../core/repo/repo.js';
 import { plotsForRevs, plotsForRuns, renderHtml, type PlotsData } from '../../core/tracking/plots.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';
 import type { ActionContext } from '../action.js';
-import type { PlotsFlags } from '../areas/tracking.js';
+import type { PlotsFlags } from '../options.js';
 
 function write(ctx: ActionContext<PlotsFlags>, data: PlotsData): void {
   const file = resolve(ctx.flags.cwd, ctx.opts.out ?? 'plots.html');

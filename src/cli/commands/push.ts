@@ -1,7 +1,8 @@
 import { openRepo } from '../../core/repo/repo.js';
 import { pushTargets } from '../../core/sync/sync.js';
 import type { ActionContext } from '../action.js';
-import { scopeOf, transferProgress, type SyncFlags } from '../areas/remote.js';
+import { scopeOf, type SyncFlags } from '../options.js';
+import { transferProgress } from '../progress.js';
 import { formatBytes } from '../output.js';
 
 export async function push({ out, flags, opts }: ActionContext<SyncFlags>, targets: string[]): Promise<void> {

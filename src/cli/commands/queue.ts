@@ -1,10 +1,10 @@
 import { openRepo } from '../../core/repo/repo.js';
 import { queueLog, queueStatus, startQueue } from '../../core/tracking/runexp.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';
-import type { ActionContext } from '../action.js';
+import type { ActionContext, Outcome } from '../action.js';
 import { color, table } from '../output.js';
 
-export async function queueStart({ out, flags, opts }: ActionContext<{ jobs?: number }>): Promise<void> {
+export async function queueStart({ out, flags, opts }: ActionContext<{ jobs?: number }>): Promise<Outcome> {
   const repo = openRepo({ cwd: flags.cwd });
   const jobs = opts.jobs && opts.jobs > 0 ? opts.jobs : 1;
   const result = await startQueue(repo, {
@@ -21,7 +21,7 @@ export async function queueStart({ out, flags, opts }: ActionContext<{ jobs?: nu
       ? 'The queue is empty (queue runs with mlo exp run --queue -S ...).'
       : [`Ran ${result.runs.length} queued ${result.runs.length === 1 ? 'run' : 'runs'}${failed.length ? `, ${failed.length} failed` : ''}. Compare them with mlo exp show.`],
   );
-  if (failed.length) process.exitCode = 1;
+  return { failed: failed.length > 0 };
 }
 
 export function queueStatusCmd({ out, flags }: ActionContext<object>): void {

@@ -4,7 +4,7 @@ import type { Reason } from '../../core/pipeline/changes.js';
 import { EXIT, isErrorCode, MloError } from '../../base/errors.js';
 import { openRepo, type Repo } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
-import type { RunFlags } from '../areas/pipeline.js';
+import type { RunFlags } from '../options.js';
 import { color, type Output } from '../output.js';
 
 export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets: string[]): Promise<void> {

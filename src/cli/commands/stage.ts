@@ -3,7 +3,7 @@ import { toPosix } from '../../base/fs.js';
 import { addStage } from '../../core/pipeline/stageadd.js';
 import { openRepo } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
-import type { StageAddFlags } from '../areas/pipeline.js';
+import type { StageAddFlags } from '../options.js';
 
 export function stageAdd({ out, flags, opts }: ActionContext<StageAddFlags>, command: string[]): void {
   const repo = openRepo({ cwd: flags.cwd });

@@ -1,7 +1,6 @@
-import { EXIT } from '../../base/errors.js';
 import type { DataFormat } from '../../core/monitor/dataset.js';
 import { validateData, type ValidationReport } from '../../core/monitor/schema.js';
-import type { ActionContext } from '../action.js';
+import type { ActionContext, Outcome } from '../action.js';
 import { color, table } from '../output.js';
 
 export interface ValidateFlags {
@@ -11,12 +10,12 @@ export interface ValidateFlags {
   maxExamples: number;
 }
 
-export function validate({ out, flags, opts }: ActionContext<ValidateFlags>, data: string): void {
+export function validate({ out, flags, opts }: ActionContext<ValidateFlags>, data: string): Outcome {
   const report = validateData({ cwd: flags.cwd, data, schema: opts.schema, format: opts.format, model: opts.model, maxExamples: opts.maxExamples });
   out.result(report, () => render(report));
   // A failed check is a result, not an error: the report is already printed (one JSON document under
   // --json), so only the exit code says it failed, and a pipeline stage running validate stops.
-  if (!report.ok) process.exitCode = EXIT.failure;
+  return { failed: !report.ok };
 }
 
 function render(r: ValidationReport): string[] {
