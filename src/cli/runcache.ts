@@ -1,15 +1,16 @@
 /** What fetch and pull say about the remote's run cache. */
 import type { RunCacheFetchResult } from '../core/sync/sync.js';
 import { formatBytes, type Output } from './output.js';
+import { plural } from '../base/plural.js';
 
 /** Objects a remote run-cache entry names but the remote lacks: that entry cannot restore anything here. */
 export function warnRunCache(out: Output, rc: RunCacheFetchResult | undefined): void {
   const missing = rc?.objects.missing ?? [];
-  if (missing.length) out.warn(`${missing.length} ${missing.length === 1 ? 'object' : 'objects'} named by the remote's run cache ${missing.length === 1 ? 'is' : 'are'} not on the remote (${missing[0].path}); those runs will run again`);
+  if (missing.length) out.warn(`${plural(missing.length, 'object')} named by the remote's run cache ${missing.length === 1 ? 'is' : 'are'} not on the remote (${missing[0].path}); those runs will run again`);
 }
 
 export function runCacheLines(rc: RunCacheFetchResult | undefined): string[] {
   if (!rc) return [];
   const o = rc.objects;
-  return [`run cache: fetched ${rc.downloaded} ${rc.downloaded === 1 ? 'entry' : 'entries'} (${rc.present} already here) and ${o.downloaded} ${o.downloaded === 1 ? 'object' : 'objects'} (${formatBytes(o.bytes)}); ${o.cached} already in the cache`];
+  return [`run cache: fetched ${plural(rc.downloaded, 'entry', 'entries')} (${rc.present} already here) and ${plural(o.downloaded, 'object')} (${formatBytes(o.bytes)}); ${o.cached} already in the cache`];
 }

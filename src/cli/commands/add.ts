@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { addTargets, commitTargets, type AddedPath } from '../../core/data/add.js';
-import { openRepo, type Repo } from '../../core/repo/repo.js';
+import type { Repo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import { shellPath } from '../../base/shell.js';
 import type { ActionContext } from '../action.js';
 import { fileProgress } from '../progress.js';
@@ -42,14 +43,14 @@ function gitignoreOf(path: string): string {
 }
 
 export async function add({ out, flags }: ActionContext<object>, paths: string[]): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const progress = fileProgress(out, 'adding');
   const added = await addTargets(repo, { cwd: flags.cwd, targets: paths, onFile: progress.onFile, onTotals: progress.onTotals }).finally(progress.done);
   render(out, added, 'added', { repo, cwd: flags.cwd });
 }
 
 export async function commit({ out, flags }: ActionContext<object>, targets: string[]): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const progress = fileProgress(out, 'committing');
   const committed = await commitTargets(repo, { cwd: flags.cwd, targets, onFile: progress.onFile, onTotals: progress.onTotals }).finally(progress.done);
   render(out, committed, 'committed', { repo, cwd: flags.cwd });

@@ -1,11 +1,12 @@
 import { checkoutTargets } from '../../core/data/checkout.js';
 import { MloError } from '../../base/errors.js';
-import { openRepo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import type { ActionContext } from '../action.js';
 import { fileProgress } from '../progress.js';
+import { plural } from '../../base/plural.js';
 
 export async function checkout({ out, flags, opts }: ActionContext<{ force?: boolean; dry?: boolean }>, targets: string[]): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const progress = fileProgress(out, 'checking out');
   const r = await checkoutTargets(repo, { cwd: flags.cwd, targets, force: opts.force, dry: opts.dry, onFile: progress.onFile }).finally(progress.done);
   const prefix = opts.dry ? 'would ' : '';
@@ -22,7 +23,7 @@ export async function checkout({ out, flags, opts }: ActionContext<{ force?: boo
   if (r.missing.length) {
     // Under --json the error document carries the result, so stdout stays one JSON document.
     if (!flags.json) out.result(r, render);
-    throw new MloError('MLO_MISSING_FROM_CACHE', `${r.missing.length} tracked ${r.missing.length === 1 ? 'path is' : 'paths are'} not in the cache: ${r.missing.slice(0, 3).map((m) => m.path).join(', ')}`, {
+    throw new MloError('MLO_MISSING_FROM_CACHE', `${plural(r.missing.length, 'tracked path is', 'tracked paths are')} not in the cache: ${r.missing.slice(0, 3).map((m) => m.path).join(', ')}`, {
       hint: 'download them with `mlo pull` (or `mlo fetch` then `mlo checkout`)',
       meta: { result: r },
     });

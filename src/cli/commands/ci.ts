@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ciReport, failsOn, parsePair, type FailOn } from '../../core/ci/report.js';
-import { openRepo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import type { ActionContext, Outcome } from '../action.js';
 
 export interface CiReportFlags {
@@ -23,7 +23,7 @@ export async function ciReportCmd({ out, flags, opts }: ActionContext<CiReportFl
     const [reference, current] = parsePair('--drift', v, flags.cwd);
     return { reference, current };
   });
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const report = await ciReport(repo, { cwd: flags.cwd, base: opts.base, validate, drift, plotsUrl: opts.plotsUrl });
   if (opts.out) {
     writeFileSync(resolve(flags.cwd, opts.out), report.markdown);

@@ -1,10 +1,10 @@
 import { buildGraph, dagJson, selectStages, toDot, toMermaid, toText } from '../../core/pipeline/dag.js';
 import { loadPipeline } from '../../core/pipeline/load.js';
-import { openRepo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import type { ActionContext } from '../action.js';
 
 export function dag({ out, flags, opts }: ActionContext<{ mermaid?: boolean; dot?: boolean }>, targets: string[]): void {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const graph = buildGraph(loadPipeline(repo));
   const doc = dagJson(graph, selectStages(graph, targets));
   out.result(doc, () => {

@@ -1,10 +1,10 @@
 import { diffRevisions } from '../../core/data/diff.js';
-import { openRepo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import type { ActionContext } from '../action.js';
 import { color } from '../output.js';
 
 export async function diff({ out, flags, opts }: ActionContext<{ targets?: string[] }>, a?: string, b?: string): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const r = await diffRevisions(repo, { a, b, targets: opts.targets });
   out.result(r, () => {
     const lines = [

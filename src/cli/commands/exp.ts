@@ -1,5 +1,6 @@
 import { MloError, usageError } from '../../base/errors.js';
-import { openRepo, type Repo } from '../../core/repo/repo.js';
+import type { Repo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import type { RunEvent } from '../../core/pipeline/run.js';
 import type { PipelineHooks } from '../../core/pipeline/hooks.js';
 import { applyRun, branchRun, diffRuns, removeRuns, showRuns, showRunsJson, type RunSummary, type ShowResult } from '../../core/tracking/exp.js';
@@ -9,6 +10,7 @@ import { openStore, storeLocation } from '../../core/tracking/store.js';
 import type { ActionContext } from '../action.js';
 import type { ExpRunFlags, ExpShowFlags, RevDiffFlags } from '../options.js';
 import { color, table, type Output } from '../output.js';
+import { plural } from '../../base/plural.js';
 
 function openShared(repo: Repo) {
   const loc = storeLocation(repo, process.env.MLO_TRACKING_DB || undefined);
@@ -57,7 +59,7 @@ function kv(rec: Record<string, number | string>, precision?: number): string {
 }
 
 export async function expRunCmd({ out, flags, opts }: ActionContext<ExpRunFlags & { setParam?: string[] }>, targets: string[]): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const { expRun, queueRuns, runQueued } = await import('../../core/tracking/runexp.js');
   const set = opts.setParam ?? [];
   const runner = pipelineRunner(out, targets, opts.force);
@@ -71,7 +73,7 @@ export async function expRunCmd({ out, flags, opts }: ActionContext<ExpRunFlags 
   if (opts.queue) {
     const queued = queueRuns(repo, { set, name: opts.name, experiment: opts.experiment, command });
     out.result({ queued }, () => [
-      `Queued ${queued.length} ${queued.length === 1 ? 'run' : 'runs'}:`,
+      `Queued ${plural(queued.length, 'run')}:`,
       ...queued.map((q) => `  ${q.run}${q.name ? ` ${q.name}` : ''}  ${kv(q.params)}`),
       color.dim('Start them with: mlo queue start -j N'),
     ]);
@@ -107,7 +109,7 @@ function createdOf(r: RunSummary): string {
 }
 
 export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): void {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const { db } = openShared(repo);
   const options = { sortBy: opts.sortBy, sortOrder: opts.sortOrder, onlyChanged: opts.onlyChanged, limit: opts.limit, experiment: opts.experiment };
   let result: ShowResult;
@@ -185,7 +187,7 @@ function fastTable<R>(header: string[], rows: R[], cell: (row: R, col: number) =
 }
 
 export function expDiffCmd({ out, flags, opts }: ActionContext<RevDiffFlags>, a: string, b: string): void {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const { db } = openShared(repo);
   let diff;
   try {
@@ -212,7 +214,7 @@ export function expDiffCmd({ out, flags, opts }: ActionContext<RevDiffFlags>, a:
 }
 
 export async function expApplyCmd({ out, flags }: ActionContext<object>, run: string): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const { db } = openShared(repo);
   let result;
   try {
@@ -228,7 +230,7 @@ export async function expApplyCmd({ out, flags }: ActionContext<object>, run: st
 }
 
 export function expBranchCmd({ out, flags }: ActionContext<object>, run: string, branch: string): void {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const { db } = openShared(repo);
   let result;
   try {
@@ -240,7 +242,7 @@ export function expBranchCmd({ out, flags }: ActionContext<object>, run: string,
 }
 
 export function expRemoveCmd({ out, flags }: ActionContext<object>, runs: string[]): void {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const { db, loc } = openShared(repo);
   let removed: string[];
   try {
@@ -248,5 +250,5 @@ export function expRemoveCmd({ out, flags }: ActionContext<object>, runs: string
   } finally {
     db.close();
   }
-  out.result({ removed }, () => `Removed ${removed.length} ${removed.length === 1 ? 'run' : 'runs'}: ${removed.join(', ')}`);
+  out.result({ removed }, () => `Removed ${plural(removed.length, 'run')}: ${removed.join(', ')}`);
 }

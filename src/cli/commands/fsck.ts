@@ -1,11 +1,11 @@
 import { MloError } from '../../base/errors.js';
 import { fsckCache } from '../../core/data/fsck.js';
-import { openRepo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import type { ActionContext } from '../action.js';
 import { formatBytes } from '../output.js';
 
 export async function fsck({ out, flags, opts }: ActionContext<{ remove?: boolean }>): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const bar = out.progress('checking');
   let n = 0;
   let bytes = 0;

@@ -1,11 +1,11 @@
 import { isDirHash } from '../../core/data/hash/blake3.js';
-import { openRepo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import { allTracked } from '../../core/data/tracked.js';
 import type { ActionContext } from '../action.js';
 import { formatBytes, table } from '../output.js';
 
 export function list({ out, flags }: ActionContext<object>): void {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const items = allTracked(repo).map((t) => ({
     path: t.path,
     kind: isDirHash(t.hash) ? 'dir' : 'file',

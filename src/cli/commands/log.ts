@@ -1,4 +1,4 @@
-import { findRoot, repoAt } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import { ENV } from '../../core/tracking/hooks.js';
 import { logEntry, noRunError, type LogEntry } from '../../core/tracking/log.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';
@@ -9,8 +9,7 @@ export function logCmd({ out, flags, opts }: ActionContext<{ step?: number; run?
   if (!ref) throw noRunError();
   // Inside a queue worker the store is the main repository's, named by $MLO_TRACKING_DB.
   const dbFile = process.env[ENV.trackingDb] || undefined;
-  const root = dbFile ? undefined : findRoot(flags.cwd);
-  const loc = storeLocation(root ? repoAt(root) : undefined, dbFile);
+  const loc = storeLocation(dbFile ? undefined : commandRepo(flags, { optional: true }), dbFile);
   const db = openStore(loc);
   let result;
   try {

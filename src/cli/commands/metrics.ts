@@ -1,4 +1,4 @@
-import { openRepo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import { formatChange, formatPct, formatValue, markdownTable } from '../../core/tracking/format.js';
 import { diffAt, showAt, type RevDiff } from '../../core/tracking/revisions.js';
 import type { ActionContext, Outcome } from '../action.js';
@@ -6,7 +6,7 @@ import type { RevDiffFlags } from '../options.js';
 import { color, table } from '../output.js';
 
 export async function metricsShow({ out, flags, opts }: ActionContext<{ allBranches?: boolean; md?: boolean; precision?: number }>): Promise<Outcome> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const revs = await showAt(repo, 'metrics', { allBranches: opts.allBranches });
   const p = opts.precision ?? 5;
   const rows: string[][] = [];
@@ -47,7 +47,7 @@ function colorChange(s: string): string {
 }
 
 export async function metricsDiff({ out, flags, opts }: ActionContext<RevDiffFlags>, a?: string, b?: string): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const diff = await diffAt(repo, 'metrics', { a, b, all: opts.all });
   const r = renderRevDiff(diff, 'Metric', opts);
   if (!flags.json && opts.md) {

@@ -3,7 +3,7 @@ import { usageError } from '../../base/errors.js';
 import { inspectModel } from '../../core/model/inspect.js';
 import { formatSpec } from '../../core/model/onnx.js';
 import { diffModels, listModels, promoteModel, registerModel, showModel, type Change } from '../../core/registry/registry.js';
-import { findRoot, openRepo, repoAt } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import type { ActionContext } from '../action.js';
 import { color, formatBytes, table } from '../output.js';
 
@@ -41,8 +41,7 @@ export async function packageCmd({ out, flags, opts }: ActionContext<PackageOpts
     if (eq <= 0) throw usageError(`--meta '${kv}' is not KEY=VALUE`);
     meta[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  const root = findRoot(flags.cwd);
-  const repo = root ? repoAt(root) : undefined;
+  const repo = commandRepo(flags, { optional: true });
   // onnxruntime loads only for the commands that run a model.
   const { packageModel } = await import('../../core/model/package.js');
   const r = await packageModel({
@@ -77,7 +76,7 @@ export interface RegisterOpts {
 }
 
 export async function registerCmd({ out, flags, opts }: ActionContext<RegisterOpts>, pkg: string): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const r = await registerModel(repo, { cwd: flags.cwd, package: pkg, name: opts.name });
   out.result(r, () =>
     r.created
@@ -87,7 +86,7 @@ export async function registerCmd({ out, flags, opts }: ActionContext<RegisterOp
 }
 
 export function list({ out, flags }: ActionContext<ModelOpts>): void {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const models = listModels(repo);
   for (const m of models) {
     for (const a of m.danglingAliases) {
@@ -105,7 +104,7 @@ export function list({ out, flags }: ActionContext<ModelOpts>): void {
 }
 
 export function show({ out, flags }: ActionContext<ModelOpts>, ref: string): void {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const v = showModel(repo, ref);
   out.result(v, () => {
     const lines = [
@@ -127,7 +126,7 @@ export function show({ out, flags }: ActionContext<ModelOpts>, ref: string): voi
 }
 
 export function diff({ out, flags }: ActionContext<ModelOpts>, a: string, b: string): void {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const d = diffModels(repo, a, b);
   const fmt = (v: unknown) => (v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v));
   const section = (title: string, changes: Change[]) =>
@@ -161,7 +160,7 @@ export interface PromoteOpts {
 }
 
 export async function promote({ out, flags, opts }: ActionContext<PromoteOpts>, ref: string): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const r = await promoteModel(repo, { ref, to: opts.to, reason: opts.reason });
   out.result(r, () =>
     `${r.name}@${r.alias} -> version ${r.version}${r.previous !== null && r.previous !== r.version ? ` (was ${r.previous})` : ''}; recorded in registry/${r.name}/audit.jsonl`,

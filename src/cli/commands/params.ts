@@ -1,4 +1,4 @@
-import { openRepo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import { formatChange, formatPct, formatValue, markdownTable } from '../../core/tracking/format.js';
 import { diffAt } from '../../core/tracking/revisions.js';
 import type { ActionContext } from '../action.js';
@@ -6,7 +6,7 @@ import type { RevDiffFlags } from '../options.js';
 import { table } from '../output.js';
 
 export async function paramsDiff({ out, flags, opts }: ActionContext<RevDiffFlags>, a?: string, b?: string): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const diff = await diffAt(repo, 'params', { a, b, all: opts.all });
   const header = ['Path', 'Param', diff.a.rev, diff.b.rev, 'Change'];
   const rows = diff.diff.map((d) => [d.file, d.key, formatValue(d.old), formatValue(d.new), d.change === null ? '-' : `${formatChange(d)} (${formatPct(d)})`]);

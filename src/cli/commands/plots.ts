@@ -1,19 +1,20 @@
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../../base/fs.js';
-import { openRepo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import { plotsForRevs, plotsForRuns, renderHtml, type PlotsData } from '../../core/tracking/plots.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';
 import type { ActionContext } from '../action.js';
 import type { PlotsFlags } from '../options.js';
+import { plural } from '../../base/plural.js';
 
 function write(ctx: ActionContext<PlotsFlags>, data: PlotsData): void {
   const file = resolve(ctx.flags.cwd, ctx.opts.out ?? 'plots.html');
   if (!ctx.flags.json) writeFileAtomic(file, renderHtml(data), { fsync: false });
-  ctx.out.result(data, () => `Wrote ${file} (${data.specs.length} ${data.specs.length === 1 ? 'plot' : 'plots'}); open it in a browser, no network needed.`);
+  ctx.out.result(data, () => `Wrote ${file} (${plural(data.specs.length, 'plot')}); open it in a browser, no network needed.`);
 }
 
 export function plotsShow(ctx: ActionContext<PlotsFlags>, runs: string[]): void {
-  const repo = openRepo({ cwd: ctx.flags.cwd });
+  const repo = commandRepo(ctx.flags);
   const db = openStore(storeLocation(repo), { sync: true });
   let data: PlotsData;
   try {
@@ -25,7 +26,7 @@ export function plotsShow(ctx: ActionContext<PlotsFlags>, runs: string[]): void 
 }
 
 export async function plotsDiff(ctx: ActionContext<PlotsFlags>, revs: string[]): Promise<void> {
-  const repo = openRepo({ cwd: ctx.flags.cwd });
+  const repo = commandRepo(ctx.flags);
   const db = openStore(storeLocation(repo), { sync: true });
   let data: PlotsData;
   try {

@@ -17,9 +17,8 @@ export async function predict({ out, flags, opts }: ActionContext<PredictOpts>, 
   // A model file needs no repository: skip loading its config (zod, yaml) to start faster.
   let repo;
   if (!existsSync(resolve(flags.cwd, model))) {
-    const { findRoot, repoAt } = await import('../../core/repo/repo.js');
-    const root = findRoot(flags.cwd);
-    repo = root ? repoAt(root) : undefined;
+    const { commandRepo } = await import('../repo.js');
+    repo = commandRepo(flags, { optional: true });
   }
   const resolved = await resolveSource(model, { cwd: flags.cwd, repo });
   const progress = rowProgress(flags.quiet || !process.stderr.isTTY);

@@ -1,13 +1,14 @@
-import { openRepo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import { pullTargets } from '../../core/sync/sync.js';
 import type { ActionContext } from '../action.js';
 import { scopeOf, type SyncFlags } from '../options.js';
 import { transferProgress } from '../progress.js';
 import { runCacheLines, warnRunCache } from '../runcache.js';
 import { formatBytes } from '../output.js';
+import { plural } from '../../base/plural.js';
 
 export async function pull({ out, flags, opts }: ActionContext<SyncFlags & { force?: boolean }>, targets: string[]): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const bar = out.progress('checking out');
   let files = 0;
   const r = await pullTargets(repo, {
@@ -19,7 +20,7 @@ export async function pull({ out, flags, opts }: ActionContext<SyncFlags & { for
   warnRunCache(out, f.runCache);
   const c = r.checkout;
   out.result(r, () => [
-    `fetched ${f.downloaded} ${f.downloaded === 1 ? 'object' : 'objects'} (${formatBytes(f.bytes)})${f.remote ? ` from ${f.remote} (${f.url})` : ''}; ${f.cached} already in the cache`,
+    `fetched ${plural(f.downloaded, 'object')} (${formatBytes(f.bytes)})${f.remote ? ` from ${f.remote} (${f.url})` : ''}; ${f.cached} already in the cache`,
     `${c.added.length} added, ${c.modified.length} modified, ${c.deleted.length} deleted, ${c.unchanged} unchanged`,
     ...runCacheLines(f.runCache),
   ]);

@@ -1,11 +1,12 @@
-import { openRepo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import { queueLog, queueStatus, startQueue } from '../../core/tracking/runexp.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';
 import type { ActionContext, Outcome } from '../action.js';
 import { color, table } from '../output.js';
+import { plural } from '../../base/plural.js';
 
 export async function queueStart({ out, flags, opts }: ActionContext<{ jobs?: number }>): Promise<Outcome> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const jobs = opts.jobs && opts.jobs > 0 ? opts.jobs : 1;
   const result = await startQueue(repo, {
     jobs,
@@ -19,13 +20,13 @@ export async function queueStart({ out, flags, opts }: ActionContext<{ jobs?: nu
   out.result(result, () =>
     result.runs.length === 0
       ? 'The queue is empty (queue runs with mlo exp run --queue -S ...).'
-      : [`Ran ${result.runs.length} queued ${result.runs.length === 1 ? 'run' : 'runs'}${failed.length ? `, ${failed.length} failed` : ''}. Compare them with mlo exp show.`],
+      : [`Ran ${plural(result.runs.length, 'queued run')}${failed.length ? `, ${failed.length} failed` : ''}. Compare them with mlo exp show.`],
   );
   return { failed: failed.length > 0 };
 }
 
 export function queueStatusCmd({ out, flags }: ActionContext<object>): void {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const db = openStore(storeLocation(repo), { sync: true });
   let entries;
   try {
@@ -44,7 +45,7 @@ export function queueStatusCmd({ out, flags }: ActionContext<object>): void {
 }
 
 export function queueLogs({ out, flags }: ActionContext<object>, run: string): void {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const db = openStore(storeLocation(repo), { sync: true });
   let log;
   try {

@@ -2,13 +2,15 @@ import type { PipelineHooks } from '../../core/pipeline/hooks.js';
 import { runPipeline, type RunEvent, type RunResult, type StageOutcome } from '../../core/pipeline/run.js';
 import type { Reason } from '../../core/pipeline/changes.js';
 import { EXIT, isErrorCode, MloError } from '../../base/errors.js';
-import { openRepo, type Repo } from '../../core/repo/repo.js';
+import type { Repo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import type { ActionContext } from '../action.js';
 import type { RunFlags } from '../options.js';
 import { color, type Output } from '../output.js';
+import { plural } from '../../base/plural.js';
 
 export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets: string[]): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const controller = new AbortController();
   const onSignal = () => {
     out.warn('interrupted: stopping the running stages (finished stages stay recorded in mlo.lock)');
@@ -146,7 +148,7 @@ function summary(result: RunResult): string[] {
   const busy = result.stages.filter((s) => s.status !== 'unchanged' && s.status !== 'frozen');
   if (busy.length === 0) {
     const n = result.stages.length;
-    return [n === 0 ? 'mlo.yaml defines no stages.' : `Everything is up to date (${n} ${n === 1 ? 'stage' : 'stages'}).`];
+    return [n === 0 ? 'mlo.yaml defines no stages.' : `Everything is up to date (${plural(n, 'stage')}).`];
   }
   const width = Math.max(...result.stages.map((s) => s.name.length));
   const lines = result.stages.map((s) => {

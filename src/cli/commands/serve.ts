@@ -1,5 +1,5 @@
 import { usageError } from '../../base/errors.js';
-import { findRoot, repoAt } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import { startServer } from '../../core/serve/server.js';
 import type { ActionContext } from '../action.js';
 import { color } from '../output.js';
@@ -28,10 +28,9 @@ export async function serve({ out, flags, opts }: ActionContext<ServeOpts>, mode
   if (!opts.token && !['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
     log(`warning: listening on ${opts.host} without --token (or MLO_SERVE_TOKEN): anyone who can reach it can call the models`);
   }
-  const root = findRoot(flags.cwd);
   const server = await startServer({
     cwd: flags.cwd,
-    repo: root ? repoAt(root) : undefined,
+    repo: commandRepo(flags, { optional: true }),
     models,
     split: opts.split,
     host: opts.host,

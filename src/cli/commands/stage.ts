@@ -1,12 +1,12 @@
 import { relative } from 'node:path';
 import { toPosix } from '../../base/fs.js';
 import { addStage } from '../../core/pipeline/stageadd.js';
-import { openRepo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import type { ActionContext } from '../action.js';
 import type { StageAddFlags } from '../options.js';
 
 export function stageAdd({ out, flags, opts }: ActionContext<StageAddFlags>, command: string[]): void {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   // Run from a subfolder, the stage works there: its paths are relative to it, as typed.
   const here = toPosix(relative(repo.root, flags.cwd));
   const result = addStage(repo, {

@@ -2,13 +2,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageStatusEntry } from '../../core/pipeline/plan.js';
 import { isMloError } from '../../base/errors.js';
-import { openRepo } from '../../core/repo/repo.js';
+import { commandRepo } from '../repo.js';
 import { statusTargets, type StatusEntry } from '../../core/data/status.js';
 import type { ActionContext } from '../action.js';
 import { color } from '../output.js';
+import { plural } from '../../base/plural.js';
 
 export async function status({ out, flags }: ActionContext<object>, targets: string[]): Promise<void> {
-  const repo = openRepo({ cwd: flags.cwd });
+  const repo = commandRepo(flags);
   const entries = statusTargets(repo, { cwd: flags.cwd, targets });
   const dirty = entries.filter((e) => e.status !== 'clean' || !e.inCache);
   // Stage targets are stage names; path targets only filter the data section.
@@ -27,7 +28,7 @@ export async function status({ out, flags }: ActionContext<object>, targets: str
   out.result(pipelineError ? { clean: dirty.length === 0, entries, stages, pipelineError } : { clean: dirty.length === 0, entries, stages }, () => {
     const lines: string[] = [];
     if (entries.length === 0) lines.push('Nothing is tracked yet (track data with mlo add).');
-    else if (dirty.length === 0) lines.push(`Everything is up to date (${entries.length} tracked ${entries.length === 1 ? 'path' : 'paths'}).`);
+    else if (dirty.length === 0) lines.push(`Everything is up to date (${plural(entries.length, 'tracked path')}).`);
     else lines.push(...dirty.flatMap((e) => describe(e, flags.verbose)));
     if (stages.length) lines.push(...describeStages(stages, changedStages));
     return lines;
@@ -35,7 +36,7 @@ export async function status({ out, flags }: ActionContext<object>, targets: str
 }
 
 function describeStages(stages: StageStatusEntry[], changed: StageStatusEntry[]): string[] {
-  if (changed.length === 0) return [`Pipeline is up to date (${stages.length} ${stages.length === 1 ? 'stage' : 'stages'}).`];
+  if (changed.length === 0) return [`Pipeline is up to date (${plural(stages.length, 'stage')}).`];
   const lines = ['', `Changed stages (${changed.length} of ${stages.length}; mlo run updates them):`];
   for (const s of changed) {
     lines.push(`  ${color.yellow(s.name)}:`);
@@ -49,7 +50,7 @@ function describe(e: StatusEntry, verbose: boolean): string[] {
   const label = e.stage ? `${e.path} (stage ${e.stage})` : e.path;
   if (e.status === 'deleted') lines.push(`${color.red('deleted:')}   ${label}`);
   else if (e.status === 'modified') {
-    const counts = e.kind === 'dir' ? ` (${[plural(e.added.length, 'added'), plural(e.modified.length, 'modified'), plural(e.deleted.length, 'deleted')].filter(Boolean).join(', ')})` : '';
+    const counts = e.kind === 'dir' ? ` (${[nonZero(e.added.length, 'added'), nonZero(e.modified.length, 'modified'), nonZero(e.deleted.length, 'deleted')].filter(Boolean).join(', ')})` : '';
     lines.push(`${color.yellow('modified:')}  ${label}${counts}`);
     if (verbose && e.kind === 'dir') {
       for (const p of e.added) lines.push(`    added:    ${p}`);
@@ -61,6 +62,7 @@ function describe(e: StatusEntry, verbose: boolean): string[] {
   return lines;
 }
 
-function plural(n: number, word: string): string {
+/** '3 added', or nothing when there are none. */
+function nonZero(n: number, word: string): string {
   return n ? `${n} ${word}` : '';
 }

@@ -2,6 +2,7 @@ import type { DataFormat } from '../../core/monitor/dataset.js';
 import { validateData, type ValidationReport } from '../../core/monitor/schema.js';
 import type { ActionContext, Outcome } from '../action.js';
 import { color, table } from '../output.js';
+import { plural } from '../../base/plural.js';
 
 export interface ValidateFlags {
   schema: string;
@@ -21,7 +22,7 @@ export function validate({ out, flags, opts }: ActionContext<ValidateFlags>, dat
 function render(r: ValidationReport): string[] {
   if (r.ok) return [`${color.green('OK')} ${r.file} matches ${r.schema} (${r.rows} rows, ${r.columns} columns)`];
   const n = r.violations.length;
-  const lines = [`${color.red('FAIL')} ${r.file}: ${n} rule${n === 1 ? '' : 's'} failed (${r.rows} rows checked against ${r.schema})`];
+  const lines = [`${color.red('FAIL')} ${r.file}: ${plural(n, 'rule')} failed (${r.rows} rows checked against ${r.schema})`];
   const rows = r.violations.map((v) => [
     v.column ?? '(file)',
     v.rule,

@@ -6,6 +6,7 @@
 import { fmt } from '../monitor/drift.js';
 import { formatChange, formatPct, formatValue, markdownTable } from '../tracking/format.js';
 import type { CiReport, DiffSection, DriftEntry, PipelineSection, SectionError, ValidationEntry } from './report.js';
+import { plural } from '../../base/plural.js';
 
 /** First line of every report: CI scripts find the comment to update by it. */
 export const REPORT_MARKER = '<!-- mlo-ci-report -->';
@@ -107,8 +108,4 @@ function code(s: string): string {
 /** A data cell as written: in a code span, so that Markdown or HTML in the data is shown, not rendered. */
 function cellValue(v: string): string {
   return v === '' ? '(empty)' : code(v);
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

@@ -17,6 +17,7 @@ import type { PipelineHooks, RunSummary, StageEndResult, StageStartInfo } from '
 import { PIPELINE_FILE } from '../repo/names.js';
 import { declaredFiles } from './declared.js';
 import { paramKey } from './setparams.js';
+import { plural } from '../../base/plural.js';
 
 export interface TrackingHookOptions {
   /** Run name (`-n`). */
@@ -249,7 +250,7 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
     if (bad.length) {
       const shown = bad.slice(0, BAD_LINES_SHOWN).map((e) => e.message);
       if (bad.length > BAD_LINES_SHOWN) shown.push(`and ${bad.length - BAD_LINES_SHOWN} more`);
-      throw new MloError('MLO_BAD_METRICS', `skipped ${bad.length} bad ${bad.length === 1 ? 'line' : 'lines'} of ${name} (the other lines are recorded): ${shown.join('; ')}`, {
+      throw new MloError('MLO_BAD_METRICS', `skipped ${plural(bad.length, 'bad line')} of ${name} (the other lines are recorded): ${shown.join('; ')}`, {
         hint: bad[0].hint,
       });
     }

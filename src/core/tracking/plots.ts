@@ -8,6 +8,7 @@ import type { Repo } from '../repo/repo.js';
 import type { TrackingDb } from './db.js';
 import { filesAt, WORKSPACE } from './revisions.js';
 import type { Scalar } from './values.js';
+import { plural } from '../../base/plural.js';
 
 export interface VegaLiteSpec {
   $schema: string;
@@ -90,7 +91,7 @@ function labelOf(r: { id: string; name: string | null }): string {
 /** `plots show [RUN...]`: the given runs, or the latest `limit` finished ones. */
 export function plotsForRuns(db: TrackingDb, refs: string[], limit = 10): PlotsData {
   const rows = refs.length ? refs.map((r) => db.findRun(r)) : db.listRuns({ status: ['finished', 'failed'], limit });
-  return { title: `mlo plots: ${rows.length} run${rows.length === 1 ? '' : 's'}`, specs: specsForRuns(db, rows.map((r) => ({ rid: r.rid, label: labelOf(r) })).reverse(), 'run') };
+  return { title: `mlo plots: ${plural(rows.length, 'run')}`, specs: specsForRuns(db, rows.map((r) => ({ rid: r.rid, label: labelOf(r) })).reverse(), 'run') };
 }
 
 /**
