@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import * as config from '../src/core/repo/config.js';
 import { registerSourceModule } from '../src/base/lazy-module.js';
 import * as pointerSchema from '../src/core/data/pointer/schema.js';
+import * as lockfile from '../src/core/data/lockfile.js';
 
 registerSourceModule(new URL('../src/core/repo/config.js', import.meta.url).href, config);
 registerSourceModule(new URL('../src/core/data/pointer/schema.js', import.meta.url).href, pointerSchema);
+registerSourceModule(new URL('../src/core/data/lockfile.js', import.meta.url).href, lockfile);
 
 // The mlo processes that tests start keep their V8 code cache (src/cli/boot.ts) in one folder per
 // test run rather than in the user's ~/.cache.

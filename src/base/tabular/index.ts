@@ -57,5 +57,3 @@ function firstByte(file: string, displayName: string): number | undefined {
     closeSync(fd);
   }
 }
-
-export const FORMATS: readonly TableFormat[] = ['csv', 'tsv', 'jsonl'];

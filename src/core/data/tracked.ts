@@ -3,14 +3,15 @@
  * pipeline stages recorded in `mlo.lock`. Commands take targets (paths) and resolve them here, including
  * a path inside a tracked directory (`mlo pull data/images/cats` transfers only that part).
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { readManifest } from './cache/manifest.js';
-import { MloError, usageError } from '../../base/errors.js';
+import { isMloError, MloError, usageError } from '../../base/errors.js';
 import { toPosix } from '../../base/fs.js';
 import { createFolderProbe } from './workspace/folders.js';
 import { gitListFiles } from '../../base/git.js';
-import { yaml } from '../../base/lazy-yaml.js';
+import { loadModule } from '../../base/lazy-module.js';
+import type * as Lockfile from './lockfile.js';
 import { readPointer } from './pointer/pointer.js';
 import { ANY_HASH_RE, POINTER_SUFFIX, hasGitFolder, isMloDirPath, isSafeRelPath, type Pointer } from './pointer/paths.js';
 import type { Repo } from '../repo/repo.js';
@@ -94,19 +95,33 @@ export function findPointerFiles(repo: Repo): string[] {
   return found.sort();
 }
 
-/** Cached stage outputs recorded in mlo.lock (`stages.<name>.outs[]` with path, hash, size). */
+/**
+ * Cached stage outputs recorded in mlo.lock, read through its schema (lockfile.ts) as `mlo run` reads it.
+ * An entry the schema sets aside tracks nothing (its stage runs again), except that an out path outside
+ * the repository is refused outright, as it always was here: a checkout would write there.
+ */
 export function lockOutputs(repo: Repo): Tracked[] {
-  const file = join(repo.root, LOCK_FILE);
-  if (!existsSync(file)) return [];
-  let doc: unknown;
+  // Without a pipeline there is no mlo.lock: data commands then never load its schema (zod, yaml).
+  if (!existsSync(join(repo.root, LOCK_FILE))) return [];
+  let doc: Lockfile.LockDoc;
   try {
-    doc = yaml().parse(readFileSync(file, 'utf8'));
-  } catch {
-    throw new MloError('MLO_BAD_LOCK', `${LOCK_FILE}: invalid YAML`, { hint: 'restore it with `git checkout mlo.lock`, or delete it and run `mlo run`' });
+    doc = loadModule<typeof Lockfile>(import.meta.url, './lockfile.js').readLock(repo);
+  } catch (err) {
+    if (!isMloError(err, 'MLO_BAD_YAML')) throw err;
+    throw new MloError('MLO_BAD_LOCK', err.message, { hint: 'restore it with `git checkout mlo.lock`, or delete it and run `mlo run`', cause: err });
+  }
+  for (const reason of Object.values(doc.invalid ?? {})) {
+    if (/: stages\.[^:]+\.outs\.\d+\.path: /.test(reason)) {
+      throw new MloError('MLO_UNSAFE_PATH', reason, { hint: 'paths in mlo.lock must be relative and must not contain ..' });
+    }
   }
   return outsFromLockDoc(doc);
 }
 
+/**
+ * The cached outs of an mlo.lock document. Also reads the raw YAML of mlo.lock at old revisions
+ * (revisions.ts), which stays lenient: history cannot be fixed, and gc must keep what it names.
+ */
 export function outsFromLockDoc(doc: unknown): Tracked[] {
   const stages = (doc as { stages?: Record<string, { outs?: unknown[] }> } | null)?.stages ?? {};
   const out: Tracked[] = [];

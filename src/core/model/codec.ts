@@ -274,15 +274,4 @@ export function encodeFlat(type: string, data: ArrayLike<unknown>, offset = 0, c
   return s + ']';
 }
 
-/** Flat values of a tensor as a plain array (int64 as numbers), for logs and examples. */
-export function plainFlat(t: TensorValue): unknown[] {
-  const d = t.data as ArrayLike<unknown>;
-  const out = new Array(d.length);
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i];
-    out[i] = typeof v === 'bigint' ? Number(v) : t.type === 'bool' ? Boolean(v) : v;
-  }
-  return out;
-}
-
 export type { TypedArray };

@@ -151,10 +151,6 @@ export function parseRef(ref: string): ModelRef {
   return { name, selector };
 }
 
-export function modelExists(repo: Repo, name: string): boolean {
-  return listVersionNumbers(repo, name).length > 0;
-}
-
 /** The version a reference points at now: a number, an alias, 'latest', or (no selector) the latest. */
 export function resolveVersion(repo: Repo, ref: ModelRef): { version: number; alias?: string } {
   const versions = listVersionNumbers(repo, ref.name);

@@ -6,8 +6,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MloError } from '../../base/errors.js';
-import { writeFileAtomic } from '../../base/fs.js';
-import { yaml } from '../../base/lazy-yaml.js';
 import { readYamlFile } from '../../base/yamlfile.js';
 import { SECRET_KEYS } from '../../storage/remote.js';
 
@@ -115,10 +113,4 @@ export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Writes one of the two config files atomically, keeping keys in a stable order. */
-export function writeRawConfig(file: string, raw: Record<string, unknown>): void {
-  // The local file may hold credentials: owner-only.
-  writeFileAtomic(file, yaml().stringify(raw, { sortMapEntries: false }), file.endsWith(LOCAL_CONFIG_FILE) ? { mode: 0o600 } : {});
 }

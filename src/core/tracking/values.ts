@@ -31,11 +31,6 @@ export function toMetricValue(v: unknown): MetricValue {
 
 const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?Infinity$/;
 
-/** What a stored metric value shows as: the number, or the text. */
-export function metricOf(m: MetricValue): number | string {
-  return m.value ?? m.text ?? 'null';
-}
-
 /** Flattens nested objects and arrays to dotted keys (`train.loss`, `layers.0.units`). */
 export function flatten(value: unknown, prefix = '', out: Record<string, Scalar> = {}): Record<string, Scalar> {
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) {

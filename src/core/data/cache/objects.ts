@@ -179,21 +179,6 @@ export async function copyFileToObjectWhileHashing<H extends { hash: string }>(
 }
 
 /**
- * Moves `src` into the cache under `hash` (for hardlink/symlink modes, where the workspace will link
- * back to the object). Falls back to a copy across filesystems.
- */
-export function moveFileToObject(cacheDir: string, hash: string, src: string): void {
-  if (hasObject(cacheDir, hash)) return;
-  const tmp = newTemp(cacheDir);
-  try {
-    renameSync(src, tmp);
-  } catch {
-    copyFileSync(src, tmp, constants.COPYFILE_FICLONE);
-  }
-  publish(cacheDir, hash, tmp);
-}
-
-/**
  * Removes leftovers of killed processes. Only files older than an hour go: a cache can be shared by
  * several workspaces (queue workers, `cache.dir`), whose writers do not hold this repository's lock.
  */

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../../base/fs.js';
 import { yaml } from '../../../base/lazy-yaml.js';
 import { explainFsError } from '../../../base/errors.js';
@@ -12,13 +11,9 @@ import type * as Schema from './schema.js';
 function pointerSchemaLazy(): typeof Schema.pointerSchema {
   return loadModule<typeof Schema>(import.meta.url, './schema.js').pointerSchema;
 }
-import { POINTER_SUFFIX, type Pointer } from './paths.js';
+import type { Pointer } from './paths.js';
 
 const HEADER = '# Tracked by mlo: commit this file; the data is in the mlo cache (mlo push / mlo pull share it).\n';
-
-export function pointerFileFor(targetAbs: string): string {
-  return targetAbs + POINTER_SUFFIX;
-}
 
 export function readPointer(fileAbs: string, displayName: string): Pointer {
   let text: string;
@@ -36,9 +31,4 @@ export function writePointer(fileAbs: string, pointer: Pointer): void {
   if (pointer.files !== undefined) ordered.files = pointer.files;
   if (pointer.desc !== undefined) ordered.desc = pointer.desc;
   writeFileAtomic(fileAbs, HEADER + yaml().stringify(ordered), { fsync: false });
-}
-
-/** The absolute path a pointer tracks. */
-export function pointerTarget(fileAbs: string, pointer: Pointer): string {
-  return join(dirname(fileAbs), pointer.path);
 }

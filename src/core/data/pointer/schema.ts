@@ -3,13 +3,11 @@
  * themselves live in paths.ts, which loads without zod.
  */
 import { z } from 'zod';
-import { ANY_HASH_MESSAGE, ANY_HASH_RE, FILE_HASH_MESSAGE, FILE_HASH_RE, SAFE_PATH_MESSAGE, isSafeRelPath, type Pointer } from './paths.js';
+import { ANY_HASH_MESSAGE, ANY_HASH_RE, SAFE_PATH_MESSAGE, isSafeRelPath, type Pointer } from './paths.js';
 
 export { POINTER_SUFFIX, isSafeRelPath, type Pointer } from './paths.js';
 
 export const safeRelPath = z.string().refine(isSafeRelPath, { message: SAFE_PATH_MESSAGE });
-
-export const fileHashSchema = z.string().regex(FILE_HASH_RE, FILE_HASH_MESSAGE);
 export const anyHashSchema = z.string().regex(ANY_HASH_RE, ANY_HASH_MESSAGE);
 
 export const pointerSchema: z.ZodType<Pointer, z.ZodTypeDef, unknown> = z
