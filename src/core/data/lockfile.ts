@@ -1,7 +1,7 @@
 /**
  * `mlo.lock`, the machine-written record of the last successful run of each stage: the resolved cmd,
  * every dep's and out's hash and size, and the params' values. Keys come out in a fixed order so the
- * file diffs well. The contract with src/core/tracked.ts (`outsFromLockDoc`): each `stages.<name>.outs[]`
+ * file diffs well. The contract with src/core/data/tracked.ts (`outsFromLockDoc`): each `stages.<name>.outs[]`
  * entry holds exactly path (root-relative), hash, size, optional files, and `cache: false` when uncached.
  */
 import { readFileSync, statSync } from 'node:fs';

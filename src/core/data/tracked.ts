@@ -16,6 +16,7 @@ import { readPointer } from './pointer/pointer.js';
 import { ANY_HASH_RE, POINTER_SUFFIX, hasGitFolder, isMloDirPath, isSafeRelPath, type Pointer } from './pointer/paths.js';
 import type { Repo } from '../repo/repo.js';
 import { LOCK_FILE } from '../repo/names.js';
+import { readCached } from '../repo/parsecache.js';
 
 export interface Tracked {
   /** The tracked file or directory, relative to the repo root, forward slashes. */
@@ -101,11 +102,12 @@ export function findPointerFiles(repo: Repo): string[] {
  * the repository is refused outright, as it always was here: a checkout would write there.
  */
 export function lockOutputs(repo: Repo): Tracked[] {
-  // Without a pipeline there is no mlo.lock: data commands then never load its schema (zod, yaml).
+  // Without a pipeline there is no mlo.lock; with one, the parse cache that `mlo run` keeps usually has
+  // it. Either way data commands load its schema (zod, yaml) only when they must parse it.
   if (!existsSync(join(repo.root, LOCK_FILE))) return [];
   let doc: Lockfile.LockDoc;
   try {
-    doc = loadModule<typeof Lockfile>(import.meta.url, './lockfile.js').readLock(repo);
+    doc = readCached<Lockfile.LockDoc>(repo, LOCK_FILE) ?? loadModule<typeof Lockfile>(import.meta.url, './lockfile.js').readLock(repo);
   } catch (err) {
     if (!isMloError(err, 'MLO_BAD_YAML')) throw err;
     throw new MloError('MLO_BAD_LOCK', err.message, { hint: 'restore it with `git checkout mlo.lock`, or delete it and run `mlo run`', cause: err });
