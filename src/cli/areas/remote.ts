@@ -1,6 +1,6 @@
 import type { Command } from '../commander.js';
 import { action, intArg } from '../action.js';
-import type { RunCacheFetchResult } from '../../core/sync/sync.js';
+import type { RunCacheFetchResult } from '../../core/sync/run-cache-transfer.js';
 import { formatBytes, type Output } from '../output.js';
 
 export interface ScopeFlags {

@@ -1,5 +1,5 @@
 import { openRepo } from '../../core/repo/repo.js';
-import { cloudStatus as run } from '../../core/sync/sync.js';
+import { cloudStatus as run } from '../../core/sync/cloud-status.js';
 import type { ActionContext } from '../action.js';
 import { color } from '../output.js';
 

@@ -1,5 +1,5 @@
 import { openRepo } from '../../core/repo/repo.js';
-import { pullTargets } from '../../core/sync/sync.js';
+import { pullTargets } from '../../core/sync/fetch.js';
 import type { ActionContext } from '../action.js';
 import { runCacheLines, scopeOf, transferProgress, warnRunCache, type SyncFlags } from '../areas/remote.js';
 import { formatBytes } from '../output.js';

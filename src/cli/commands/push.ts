@@ -1,5 +1,5 @@
 import { openRepo } from '../../core/repo/repo.js';
-import { pushTargets } from '../../core/sync/sync.js';
+import { pushTargets } from '../../core/sync/push.js';
 import type { ActionContext } from '../action.js';
 import { scopeOf, transferProgress, type SyncFlags } from '../areas/remote.js';
 import { formatBytes } from '../output.js';

@@ -33,7 +33,7 @@ export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets
       keepGoing: opts.keepGoing,
       pull: opts.pull ? {
         fetchOutputs: async (paths) => {
-          const { fetchTargets } = await import('../../core/sync/sync.js');
+          const { fetchTargets } = await import('../../core/sync/fetch.js');
           await fetchTargets(repo, { cwd: repo.root, targets: paths, locked: true });
         },
       } : undefined,
