@@ -26,7 +26,7 @@ import { neededObjects, type NeededObject } from '../data/references.js';
 import { remoteJobs, resolveRemote } from '../repo/remote-config.js';
 import type { LockEntry } from '../data/lockfile.js';
 import type { Repo } from '../repo/repo.js';
-import { StateDb, WRITTEN_BY_MLO, statKey } from '../data/state.js';
+import { StateDb, WRITTEN_BY_MLO } from '../data/state.js';
 import { repoRelative, resolveTargets, type Tracked } from '../data/tracked.js';
 import { POINTER_SUFFIX } from '../data/pointer/schema.js';
 import { RemoteIndex } from '../../storage/known.js';
