@@ -33,16 +33,17 @@ const anyOf = (paths) => `^(${paths.join('|')})`;
  * surely as a value does, and it is how the next value import sneaks in.
  */
 const ladderRules = LAYERS.slice(0, -1).map((layer, i) => {
-  const allowed = LAYERS.slice(0, i + 1).flatMap((l) => l.paths);
+  const reachable = LAYERS.slice(0, i + 1);
+  const names = reachable.map((l) => l.name).join(', ');
   return {
     name: `ladder-${layer.name}`,
     severity: 'error',
     comment:
-      `${layer.paths.join(', ')} may import only ${LAYERS.slice(0, i + 1).map((l) => l.name).join(', ')}: ` +
-      'imports flow down the ladder (docs/architecture.md), so a lower layer can be read, tested and ' +
-      'changed without the ones above it. Move the shared code down, or pass it in from above.',
+      `${layer.paths.join(', ')} may import only ${names}: imports flow down the ladder (docs/architecture.md), ` +
+      'so a lower layer can be read, tested and changed without the ones above it. Move the shared code down, ' +
+      'or pass it in from above.',
     from: { path: anyOf(layer.paths) },
-    to: { path: '^src/', pathNot: anyOf(allowed) },
+    to: { path: '^src/', pathNot: anyOf(reachable.flatMap((l) => l.paths)) },
   };
 });
 
@@ -111,8 +112,7 @@ module.exports = {
     {
       name: 'no-non-package-json',
       severity: 'error',
-      comment:
-        'A package that is not in package.json works only while something else happens to install it.',
+      comment: 'A package that is not in package.json works only while something else happens to install it.',
       from: {},
       to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },
     },
@@ -126,9 +126,7 @@ module.exports = {
     {
       name: 'no-orphans',
       severity: 'error',
-      comment:
-        'A module that nothing imports is dead code, or an entry point that belongs in the list of ' +
-        'exceptions here.',
+      comment: 'A module that nothing imports is dead code, or an entry point that belongs in the list of ' + 'exceptions here.',
       from: {
         orphan: true,
         path: '^src/',
