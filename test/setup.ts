@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// Modules that mlo loads on first use with require() (src/core/lazy-module.ts) cannot be required as
+// Modules that mlo loads on first use with require() (src/base/lazy-module.ts) cannot be required as
 // TypeScript sources: register the vitest-imported ones so unit tests reach the same code.
 import * as config from '../src/core/repo/config.js';
 import { registerSourceModule } from '../src/base/lazy-module.js';

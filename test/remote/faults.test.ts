@@ -68,7 +68,7 @@ function mixed(n: number): Fault {
 
 describe.each(endpoints)('faults between mlo and $label', (e) => {
   // Small objects take mlo's own signed requests unless MLO_S3_SDK_ONLY=1: both paths face the faults.
-  it.each([
+  it.each<{ path: string; env: Record<string, string> }>([
     { path: 'fast path', env: {} },
     { path: 'AWS SDK only', env: { MLO_S3_SDK_ONLY: '1' } },
   ])('push and pull complete through resets, 500, 503 SlowDown and stalls ($path)', async ({ env }) => {
