@@ -54,8 +54,8 @@ export interface RunSummary {
 }
 
 export interface PipelineHooks {
-  onRunStart?(info: RunStartInfo): Promise<Record<string, string> | void>;
-  onStageStart?(stage: StageStartInfo): Promise<Record<string, string> | void>;
+  onRunStart?(info: RunStartInfo): Promise<Record<string, string> | undefined>;
+  onStageStart?(stage: StageStartInfo): Promise<Record<string, string> | undefined>;
   onStageEnd?(stage: StageStartInfo, result: StageEndResult): Promise<void>;
   onRunEnd?(summary: RunSummary): Promise<void>;
 }

@@ -50,7 +50,7 @@ export function inference(ctx: ServeContext, protocol: Protocol): Infer {
     const ms = performance.now() - started;
     metrics.request(target.name, target.versionText, status, ms / 1000);
     const log = ctx.log;
-    if (log && log.sampled()) log.write({ target, status, ms, feeds: status === 200 ? feeds : undefined, outputs });
+    if (log?.sampled()) log.write({ target, status, ms, feeds: status === 200 ? feeds : undefined, outputs });
   };
 }
 
