@@ -1,7 +1,8 @@
 /**
- * Synchronous questions about the git repository around a folder. Synchronous on purpose: they are
- * asked on synchronous paths (init, add, a run recording its git state, the ci and diff revision
- * checks), where one spawnSync (~4 ms) beats loading simple-git (25-45 ms, see run.ts).
+ * Synchronous questions about the git repository around a folder. Synchronous on purpose: most are
+ * asked on synchronous paths (init, add, a run recording its git state). The async callers of
+ * rev-parse (diff, metrics diff, ci report) use these too: its output needs no parsing beyond a trim,
+ * and one spawnSync (~4 ms) beats loading simple-git for it (25-45 ms, see run.ts).
  */
 import { MloError, isMloError } from '../errors.js';
 import { probeGit } from './run.js';
