@@ -137,7 +137,7 @@ export function registryModels(repo: Repo): Tracked[] {
 /** Tracked items in the workspace (and its model registry) plus every revision the scope names. */
 export async function trackedInScope(repo: Repo, scope: GcScope): Promise<Tracked[]> {
   const items = [...allTracked(repo), ...registryModels(repo)];
-  const revs = new Set([...revsForScope(repo.root, scope), ...(scope.revs ?? [])]);
+  const revs = new Set([...(await revsForScope(repo.root, scope)), ...(scope.revs ?? [])]);
   for (const rev of revs) items.push(...(await trackedAtRev(repo, rev, { salvage: true })));
   return items;
 }
