@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { buildLinear, buildMlp } from '../../src/core/model/onnx-builder.js';
+import { buildLinear, buildMlp } from '../support/onnx-builder.js';
 import { GIT_ENV, MLO_BIN } from '../helpers.js';
 
 /** y = [x0 + x2 + 0.5, x1 + x2 - 0.5]: easy to check by hand. */
