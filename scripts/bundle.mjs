@@ -23,7 +23,7 @@ const target = join(dist, 'mlo.cjs');
 // (each is loaded only by the commands that need it).
 const EXTERNAL = [
   'better-sqlite3', '@napi-rs/blake-hash', 'onnxruntime-node', '*.node',
-  '@aws-sdk/*', '@smithy/*', 'protobufjs', 'zod', 'yaml', 'execa', 'tinyglobby',
+  '@aws-sdk/*', '@smithy/*', 'zod', 'yaml', 'execa', 'tinyglobby',
 ];
 
 const LOAD_MODULE = /\bloadModule\(import\.meta\.url, ('\.[^']+')\)/g;

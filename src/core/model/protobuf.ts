@@ -3,6 +3,11 @@
  * writer that builds test models is test/support/protobuf-writer.ts). No .proto file is needed; callers
  * name fields by number. Wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32 (3/4, groups,
  * are obsolete).
+ *
+ * Why not protobufjs: measured on 2 cores, protobufjs/light with an onnx.proto subset decodes as fast
+ * (0.3 ms for a small MLP, 2-3 ms for 5,000 nodes, initializers skipped either way), but loading it and
+ * building the schema costs ~70 ms of CPU per process against ~16 ms to load this reader and parse, on
+ * the path of `mlo model inspect`, `mlo model package` and serving.
  */
 import { MloError } from '../../base/errors.js';
 
