@@ -23,7 +23,7 @@ const target = join(dist, 'mlo.cjs');
 // (each is loaded only by the commands that need it; simple-git would add 175 KB to the bundle).
 const EXTERNAL = [
   'better-sqlite3', '@napi-rs/blake-hash', 'onnxruntime-node', '*.node',
-  '@aws-sdk/*', 'protobufjs', 'zod', 'yaml', 'execa', 'tinyglobby', 'simple-git',
+  '@aws-sdk/*', '@smithy/*', 'zod', 'yaml', 'execa', 'tinyglobby', 'simple-git',
 ];
 
 const LOAD_MODULE = /\bloadModule\(import\.meta\.url, ('\.[^']+')\)/g;

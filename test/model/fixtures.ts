@@ -5,7 +5,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildLinear, buildMlp } from '../../src/core/model/onnx-builder.js';
+import { buildLinear, buildMlp } from '../support/onnx-builder.js';
 import { GIT_ENV, MLO_BIN, ROOT } from '../helpers.js';
 
 /** y = [x0 + x2 + 0.5, x1 + x2 - 0.5]: easy to check by hand. */
