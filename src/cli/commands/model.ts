@@ -5,7 +5,7 @@ import { formatSpec } from '../../core/model/onnx.js';
 import { diffModels, listModels, promoteModel, registerModel, showModel, type Change } from '../../core/registry/registry.js';
 import { findRoot, openRepo, repoAt } from '../../core/repo/repo.js';
 import type { ActionContext } from '../action.js';
-import { formatBytes, stdoutColor, table } from '../output.js';
+import { formatBytes, pad, stdoutColor, table } from '../output.js';
 
 export type ModelOpts = Record<string, never>;
 
@@ -120,7 +120,7 @@ export function show({ out, flags }: ActionContext<ModelOpts>, ref: string): voi
     if (v.lineage.params) lines.push(`params     ${Object.entries(v.lineage.params).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join('  ')}`);
     if (v.lineage.data) lines.push(...v.lineage.data.map((d) => `data       ${d.path}  ${d.hash.slice(0, 12)}`));
     if (v.card.description) lines.push(`about      ${v.card.description}`);
-    for (const [k, x] of Object.entries(v.card.meta)) lines.push(`${k.padEnd(10)} ${x}`);
+    for (const [k, x] of Object.entries(v.card.meta)) lines.push(`${pad(k, 10)} ${x}`);
     for (const h of v.history) lines.push(stdoutColor.dim(`${h.ts}  ${h.action}${h.alias ? ` -> ${h.alias}` : ''}  by ${h.by ?? 'unknown'}${h.reason ? `: ${h.reason}` : ''}`));
     return lines;
   });
