@@ -1,7 +1,7 @@
 import { openRepo } from '../../core/repo/repo.js';
 import { cloudStatus as run } from '../../core/sync/cloud-status.js';
 import type { ActionContext } from '../action.js';
-import { color } from '../output.js';
+import { stdoutColor } from '../output.js';
 
 export async function cloudStatus({ out, flags, opts }: ActionContext<{ remote?: string }>, targets: string[]): Promise<void> {
   const repo = openRepo({ cwd: flags.cwd });
@@ -13,9 +13,9 @@ export async function cloudStatus({ out, flags, opts }: ActionContext<{ remote?:
     const n = (k: number, what: string) => (k ? `${k} ${what}` : '');
     for (const e of r.entries) {
       if (!e.localOnly && !e.remoteOnly && !e.missing) continue;
-      if (e.localOnly) lines.push(`  ${color.yellow('local only:')}  ${e.path} (${n(e.localOnly, e.localOnly === 1 ? 'object' : 'objects')}) — run mlo push`);
-      if (e.remoteOnly) lines.push(`  ${color.cyan('remote only:')} ${e.path} (${n(e.remoteOnly, e.remoteOnly === 1 ? 'object' : 'objects')}) — run mlo pull`);
-      if (e.missing) lines.push(`  ${color.red('missing:')}     ${e.path} (${n(e.missing, e.missing === 1 ? 'object' : 'objects')}) — in neither the cache nor the remote`);
+      if (e.localOnly) lines.push(`  ${stdoutColor.yellow('local only:')}  ${e.path} (${n(e.localOnly, e.localOnly === 1 ? 'object' : 'objects')}) — run mlo push`);
+      if (e.remoteOnly) lines.push(`  ${stdoutColor.cyan('remote only:')} ${e.path} (${n(e.remoteOnly, e.remoteOnly === 1 ? 'object' : 'objects')}) — run mlo pull`);
+      if (e.missing) lines.push(`  ${stdoutColor.red('missing:')}     ${e.path} (${n(e.missing, e.missing === 1 ? 'object' : 'objects')}) — in neither the cache nor the remote`);
     }
     const t = r.totals;
     lines.push(`${t.objects} objects: ${t.both} in both, ${t.localOnly} only local, ${t.remoteOnly} only on the remote, ${t.missing} missing`);
