@@ -89,8 +89,10 @@ module.exports = {
     {
       name: 'src-not-to-test',
       severity: 'error',
-      comment: 'test/ is not shipped (package.json "files"); src/ importing it would break the installed package.',
-      from: { path: '^src/' },
+      comment:
+        'test/ is not shipped (package.json "files"); src/ importing it would break the installed package. ' +
+        'Unit tests beside the code (src/**/*.test.ts) may use test/support/ (model builders).',
+      from: { path: '^src/', pathNot: '\\.test\\.ts$' },
       to: { path: '^test/' },
     },
     {

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { remoteJobs, resolveRemote } from '../repo/remote-config.js';
 import type { Repo } from '../repo/repo.js';
 import { RemoteIndex } from '../../storage/known.js';
-import { createRemote, type Remote, type RemoteSpec } from '../../storage/remote.js';
+import { createRemote } from '../../storage/create.js';
+import type { Remote, RemoteSpec } from '../../storage/remote.js';
 import type { SyncOptions } from './options.js';
 
 /** An open remote with its concurrency and its index of known objects; `close` releases both. */
