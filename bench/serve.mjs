@@ -9,7 +9,7 @@
  *   3. mlo predict on a CSV  vs  an in-process script doing the same (read, parse, batched run, write).
  *
  * The model is a small tabular MLP (16 -> 64 -> 64 -> 2, softmax) exported from PyTorch when Python with
- * torch is available (MLO_PYTHON or /work/venv/bin/python), else the same shape built by mlo's test ONNX writer (test/support/onnx-builder.ts).
+ * torch is available (MLO_PYTHON or the checkout's .venv, as .ci/run builds it), else the same shape built by mlo's test ONNX writer (test/support/onnx-builder.ts).
  *
  *   node bench/serve.mjs            (after npm run build)
  *   BENCH_QUICK=1 node bench/serve.mjs   short smoke run
@@ -36,7 +36,7 @@ process.on('exit', () => {
 });
 
 function findPython(modules) {
-  for (const py of [process.env.MLO_PYTHON, '/work/venv/bin/python', 'python3'].filter(Boolean)) {
+  for (const py of [process.env.MLO_PYTHON, join(ROOT, '.venv', 'bin', 'python'), 'python3'].filter(Boolean)) {
     if (py.includes('/') && !existsSync(py)) continue;
     const r = spawnSync(py, ['-c', modules.map((m) => `import ${m}`).join(';')], { stdio: 'ignore' });
     if (r.status === 0) return py;
