@@ -1,7 +1,6 @@
 // Pipeline benchmark (issue 4): a no-op `mlo run` on a 100-stage pipeline over 10,000 dep files
 // against `git status` on the same repository (target: at most 2x), and how the no-op time grows
 // with 10, 100 and 1,000 stages over the same 10,000 files. One run, ratios. BENCH_QUICK=1: 1,000 files.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -9,16 +9,16 @@
  *   3. mlo predict on a CSV  vs  an in-process script doing the same (read, parse, batched run, write).
  *
  * The model is a small tabular MLP (16 -> 64 -> 64 -> 2, softmax) exported from PyTorch when Python with
- * torch is available (MLO_PYTHON or /work/venv/bin/python), else the same shape built by mlo's ONNX writer.
+ * torch is available (MLO_PYTHON or the checkout's .venv, as .ci/run builds it), else the same shape built by mlo's test ONNX writer (test/support/onnx-builder.ts).
  *
  *   node bench/serve.mjs            (after npm run build)
  *   BENCH_QUICK=1 node bench/serve.mjs   short smoke run
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MLO = join(ROOT, 'bin', 'mlo.js');
@@ -36,7 +36,7 @@ process.on('exit', () => {
 });
 
 function findPython(modules) {
-  for (const py of [process.env.MLO_PYTHON, '/work/venv/bin/python', 'python3'].filter(Boolean)) {
+  for (const py of [process.env.MLO_PYTHON, join(ROOT, '.venv', 'bin', 'python'), 'python3'].filter(Boolean)) {
     if (py.includes('/') && !existsSync(py)) continue;
     const r = spawnSync(py, ['-c', modules.map((m) => `import ${m}`).join(';')], { stdio: 'ignore' });
     if (r.status === 0) return py;
@@ -53,7 +53,11 @@ if (torchPy) {
   if (r.status !== 0) throw new Error(`PyTorch export failed:\n${r.stderr}`);
   modelSource = 'exported from PyTorch (torch.onnx.export, dynamo)';
 } else {
-  const { buildOnnx, seededFloats } = await import(join(ROOT, 'dist/core/model/onnx-builder.js'));
+  // The ONNX writer is test code (test/support/, TypeScript): esbuild makes it one plain module here.
+  const { build } = await import('esbuild');
+  const builderFile = join(work, 'onnx-builder.mjs');
+  await build({ entryPoints: [join(ROOT, 'test/support/onnx-builder.ts')], bundle: true, platform: 'node', format: 'esm', outfile: builderFile, logLevel: 'error' });
+  const { buildOnnx, seededFloats } = await import(pathToFileURL(builderFile).href);
   const layer = (n, i, o, s) => [
     { name: `W${n}`, dims: [i, o], data: seededFloats(i * o, s) },
     { name: `b${n}`, dims: [o], data: seededFloats(o, s + 1) },

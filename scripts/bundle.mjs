@@ -20,10 +20,10 @@ const dist = join(root, 'dist');
 const target = join(dist, 'mlo.cjs');
 
 // Loaded at run time from node_modules: native addons, and packages too large to be worth bundling
-// (each is loaded only by the commands that need it).
+// (each is loaded only by the commands that need it; simple-git would add 175 KB to the bundle).
 const EXTERNAL = [
   'better-sqlite3', '@napi-rs/blake-hash', 'onnxruntime-node', '*.node',
-  '@aws-sdk/*', 'protobufjs', 'zod', 'yaml', 'execa', 'tinyglobby',
+  '@aws-sdk/*', '@smithy/*', 'zod', 'yaml', 'execa', 'tinyglobby', 'simple-git',
 ];
 
 const LOAD_MODULE = /\bloadModule\(import\.meta\.url, ('\.[^']+')\)/g;

@@ -34,6 +34,7 @@ export function globalFlags(command: Command): GlobalFlags {
  * What a body returns: nothing, or `{ failed: true }` when a check it ran failed (drift, validation,
  * `ci report --fail-on`, a failed queued run) after printing its full report: a finding, not an error.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: most handlers report nothing and are typed Promise<void>; this accepts them unchanged.
 export type Outcome = void | { failed: boolean };
 
 /** Commander drops what actions return, so the outcome of the one command that ran waits here for main.ts. */

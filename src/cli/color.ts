@@ -1,37 +1,58 @@
 /**
- * Terminal colour, following the conventions chalk follows: NO_COLOR (any value) turns it off,
- * FORCE_COLOR (other than 0) turns it on, otherwise colour only when stdout is a terminal that is not
- * "dumb". Written here rather than loaded (chalk cost ~5 ms of every command's start-up).
+ * Terminal colour through chalk, decided per stream: `stdoutColor` for text written to stdout (command
+ * results), `stderrColor` for text written to stderr (logs, warnings, errors), so `mlo ... 2>log` in a
+ * terminal keeps escape codes out of the log. chalk's rules apply (FORCE_COLOR, TTY detection, TERM,
+ * CI); mlo adds NO_COLOR (any non-empty value turns colour off unless FORCE_COLOR is set), which chalk
+ * does not read.
  */
 import { createRequire } from 'node:module';
-import type * as Tty from 'node:tty';
+import type * as Chalk from 'chalk';
 
-function detect(): boolean {
-  const force = process.env.FORCE_COLOR;
-  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
-  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
-  // isatty(1), not process.stdout.isTTY: building the stdout stream would set a pipe non-blocking,
-  // and stdout.ts's plain writes would then meet EAGAIN.
-  const tty = createRequire(import.meta.url)('node:tty') as typeof Tty;
-  return tty.isatty(1) && process.env.TERM !== 'dumb';
+export interface StreamColor {
+  /** 0 when colour is off for this stream, as chalk's `level`. */
+  readonly level: number;
+  bold(text: string): string;
+  dim(text: string): string;
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
 }
 
-// Decided on first use: a command that prints no colour never loads node:tty.
-let enabled: boolean | undefined;
+type Stream = 'stdout' | 'stderr';
 
-function style(open: number, close: number): (text: string) => string {
-  return (text) => ((enabled ??= detect()) ? `\x1b[${open}m${text}\x1b[${close}m` : text);
+// Loaded on first use: chalk loads node:tty, and node:tty loads net and the stream stack (~4 ms
+// measured), which a command that prints no colour should not pay. chalk reads isatty(1) and
+// isatty(2), never process.stdout: building the stdout stream would set a pipe non-blocking, and
+// stdout.ts's plain writes would then meet EAGAIN.
+let instances: Record<Stream, Chalk.ChalkInstance> | undefined;
+
+function load(): Record<Stream, Chalk.ChalkInstance> {
+  const chalk = createRequire(import.meta.url)('chalk') as typeof Chalk;
+  const noColor = !!process.env.NO_COLOR && process.env.FORCE_COLOR === undefined;
+  const levelOf = (support: Chalk.ColorInfo) => (noColor || !support ? 0 : support.level);
+  return {
+    stdout: new chalk.Chalk({ level: levelOf(chalk.supportsColor) }),
+    stderr: new chalk.Chalk({ level: levelOf(chalk.supportsColorStderr) }),
+  };
 }
 
-export const color = {
-  /** 0 when colour is off, as chalk's `level`. */
-  get level(): number {
-    return (enabled ??= detect()) ? 1 : 0;
-  },
-  bold: style(1, 22),
-  dim: style(2, 22),
-  red: style(31, 39),
-  green: style(32, 39),
-  yellow: style(33, 39),
-  cyan: style(36, 39),
-};
+function streamColor(stream: Stream): StreamColor {
+  const instance = () => (instances ??= load())[stream];
+  return {
+    get level() {
+      return instance().level;
+    },
+    bold: (text) => instance().bold(text),
+    dim: (text) => instance().dim(text),
+    red: (text) => instance().red(text),
+    green: (text) => instance().green(text),
+    yellow: (text) => instance().yellow(text),
+    cyan: (text) => instance().cyan(text),
+  };
+}
+
+/** Colours text that goes to stdout. */
+export const stdoutColor = streamColor('stdout');
+/** Colours text that goes to stderr. */
+export const stderrColor = streamColor('stderr');

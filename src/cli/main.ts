@@ -5,7 +5,7 @@
 import { Command, CommanderError } from './commander.js';
 import { readFileSync } from 'node:fs';
 import { EXIT, MloError, type ErrorCode } from '../base/errors.js';
-import { color } from './output.js';
+import { stderrColor } from './output.js';
 import { takeOutcomeExitCode } from './action.js';
 import { writeStdout } from './stdout.js';
 
@@ -101,8 +101,8 @@ function report(err: unknown, how: { json: boolean; verbose: boolean }): number 
   if (err instanceof MloError) {
     if (how.json) printJsonError(err.code, err.message, err.hint, err.meta?.result);
     else {
-      process.stderr.write(`${color.red('error:')} ${err.message}\n`);
-      if (err.hint) process.stderr.write(`${color.dim('hint:')} ${err.hint}\n`);
+      process.stderr.write(`${stderrColor.red('error:')} ${err.message}\n`);
+      if (err.hint) process.stderr.write(`${stderrColor.dim('hint:')} ${err.hint}\n`);
     }
     if (how.verbose && err.cause instanceof Error) process.stderr.write(`${err.cause.stack}\n`);
     return err.exitCode;
@@ -110,8 +110,8 @@ function report(err: unknown, how: { json: boolean; verbose: boolean }): number 
   const e = err instanceof Error ? err : new Error(String(err));
   if (how.json) printJsonError('MLO_INTERNAL', e.message, 'run again with --verbose and report the stack trace');
   else {
-    process.stderr.write(`${color.red('error:')} ${e.message}\n`);
-    process.stderr.write(how.verbose ? `${e.stack}\n` : `${color.dim('hint:')} this is a bug in mlo; run again with --verbose for the stack trace\n`);
+    process.stderr.write(`${stderrColor.red('error:')} ${e.message}\n`);
+    process.stderr.write(how.verbose ? `${e.stack}\n` : `${stderrColor.dim('hint:')} this is a bug in mlo; run again with --verbose for the stack trace\n`);
   }
   return EXIT.failure;
 }

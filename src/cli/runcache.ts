@@ -1,5 +1,5 @@
 /** What fetch and pull say about the remote's run cache. */
-import type { RunCacheFetchResult } from '../core/sync/sync.js';
+import type { RunCacheFetchResult } from '../core/sync/run-cache-transfer.js';
 import { formatBytes, type Output } from './output.js';
 import { plural } from '../base/plural.js';
 

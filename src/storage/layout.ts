@@ -35,5 +35,5 @@ export function runEntryKey(key: string, hash: string): string {
 /** The run key and content hash a remote key holds, or undefined for keys outside the layout (never read). */
 export function runOfKey(remoteKey: string): { key: string; hash: string } | undefined {
   const m = RUN_RE.exec(remoteKey);
-  return m && m[2].startsWith(m[1]) ? { key: m[2], hash: m[3] } : undefined;
+  return m?.[2].startsWith(m[1]) ? { key: m[2], hash: m[3] } : undefined;
 }

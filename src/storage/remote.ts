@@ -1,16 +1,13 @@
 /**
- * The storage interface every remote implements, the remote settings (a discriminated union on `type`,
- * derived from the URL) and the one factory. Keys are relative to the remote's root and use `/`; the
+ * The storage interface every remote implements and the remote settings (a discriminated union on `type`,
+ * derived from the URL); the one factory is in create.ts. Keys are relative to the remote's root and use `/`; the
  * object layout on top of them (`ab/cdef...`) is the sync layer's business, not the storage's.
- *
- * The S3 implementation is imported only when a command talks to S3, so `mlo --help` never loads the
- * AWS SDK (about 60 ms of start-up).
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { MloError } from '../base/errors.js';
-import { retryPolicyFrom, type RetryPolicy } from './retry.js';
+import type { RetryPolicy } from './retry.js';
 
 /** Keys that hold credentials: written only to the git-ignored `.mlo/config.local.yaml`. */
 export const SECRET_KEYS = ['access_key_id', 'secret_access_key', 'session_token'] as const;
@@ -190,35 +187,6 @@ export const DEFAULT_TUNING: TransferTuning = {
   rangedMin: 64 << 20,
   rangeSize: 16 << 20,
 };
-
-export interface CreateRemoteOptions {
-  jobs?: number;
-  pageSize?: number;
-  tuning?: Partial<TransferTuning>;
-}
-
-export async function createRemote(name: string, spec: RemoteSpec, options: CreateRemoteOptions = {}): Promise<Remote> {
-  const ctx: RemoteContext = {
-    name,
-    spec,
-    retry: retryPolicyFrom(spec.retries),
-    timeoutMs: (positive(process.env.MLO_REMOTE_TIMEOUT) ?? spec.timeout ?? 60) * 1000,
-    jobs: options.jobs ?? spec.jobs ?? DEFAULT_JOBS[spec.type],
-    pageSize: options.pageSize,
-    tuning: { ...DEFAULT_TUNING, ...options.tuning },
-  };
-  switch (spec.type) {
-    case 'local':
-      return (await import('./remotes/local.js')).createLocalRemote(ctx, spec);
-    case 's3':
-      return (await import('./remotes/s3.js')).createS3Remote(ctx, spec);
-  }
-}
-
-function positive(v: string | undefined): number | undefined {
-  const n = Number(v);
-  return v !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
-}
 
 export function notFoundError(remote: string, where: string): MloError {
   return new MloError('MLO_REMOTE_NOT_FOUND', `remote '${remote}' has no object ${where}`, {

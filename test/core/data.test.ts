@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync, mkdirSync, symlinkSync, existsSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync, rmSync, mkdirSync, symlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { git, json, makeRepo, mlo, read, tempDir } from '../helpers.js';
@@ -290,8 +290,6 @@ describe('doctor', () => {
     expect(['reflink', 'copy']).toContain(r.repo.workingLinkType);
   });
 });
-
-export { readdirSync };
 
 describe('state database', () => {
   it('remembers hashed workspace files and verified objects, so nothing is hashed twice', async () => {

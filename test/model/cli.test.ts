@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { buildOnnx } from '../../src/core/model/onnx-builder.js';
+import { buildOnnx } from '../support/onnx-builder.js';
 import { exists, git, json, makeRepo, mlo, mloWith, read, tempDir, writeTree } from '../helpers.js';
 import { LINEAR, LINEAR_V2 } from './fixtures.js';
 

@@ -4,8 +4,9 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { buildLinear, buildMlp } from '../../src/core/model/onnx-builder.js';
-import { GIT_ENV, MLO_BIN } from '../helpers.js';
+import { join } from 'node:path';
+import { buildLinear, buildMlp } from '../support/onnx-builder.js';
+import { GIT_ENV, MLO_BIN, ROOT } from '../helpers.js';
 
 /** y = [x0 + x2 + 0.5, x1 + x2 - 0.5]: easy to check by hand. */
 export const LINEAR = Buffer.from(
@@ -84,10 +85,10 @@ export function post(url: string, body: unknown, headers: Record<string, string>
   });
 }
 
-/** Python with torch and onnx: MLO_PYTHON, else /work/venv/bin/python. */
+/** Python with torch and onnx: MLO_PYTHON, else the venv that .ci/run builds in the checkout (.venv). */
 export async function torchPython(): Promise<string | undefined> {
   const { execa } = await import('execa');
-  for (const py of [process.env.MLO_PYTHON, '/work/venv/bin/python'].filter((p): p is string => Boolean(p))) {
+  for (const py of [process.env.MLO_PYTHON, join(ROOT, '.venv', 'bin', 'python')].filter((p): p is string => Boolean(p))) {
     if (py.includes('/') && !existsSync(py)) continue;
     const r = await execa(py, ['-c', 'import torch, onnx'], { reject: false });
     if (r.exitCode === 0) return py;

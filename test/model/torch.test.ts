@@ -1,7 +1,7 @@
 /**
  * A model exported from PyTorch (bench/peers/export_torch_mlp.py) through inspect, package, serve and
  * predict, checked against PyTorch's own outputs. Needs Python with torch and onnx: MLO_PYTHON or
- * /work/venv/bin/python; skipped with a message otherwise.
+ * .venv/bin/python in the checkout (.ci/run builds it); skipped with a message otherwise.
  */
 import { execa } from 'execa';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { ROOT, json, makeRepo, mlo, read, writeTree } from '../helpers.js';
 import { post, serve, torchPython } from './fixtures.js';
 
 const python = await torchPython();
-if (!python) console.warn('skipping the PyTorch export test: no Python with torch and onnx (set MLO_PYTHON or create /work/venv)');
+if (!python) console.warn('skipping the PyTorch export test: no Python with torch and onnx (set MLO_PYTHON, or build .venv as .ci/run does)');
 
 describe.skipIf(!python)('a model exported from PyTorch', () => {
   it('inspects, packages, serves and predicts like PyTorch computes', { timeout: 180_000 }, async () => {

@@ -227,7 +227,7 @@ describe('env', () => {
     });
     expect((await mlo(dir, 'run')).exitCode).toBe(0);
     // As an earlier mlo wrote it: no env in any entry.
-    writeFileSync(join(dir, 'mlo.lock'), read(dir, 'mlo.lock').replace(/    env:\n      FOO: one\n/, ''));
+    writeFileSync(join(dir, 'mlo.lock'), read(dir, 'mlo.lock').replace(/ {4}env:\n {6}FOO: one\n/, ''));
     expect(read(dir, 'mlo.lock')).not.toMatch(/^ +env:/m);
     const r = await mlo(dir, 'run', '--json');
     expect(r.exitCode, r.stderr).toBe(0);

@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RemoteIndex } from '../../src/storage/known.js';
 import { objectKey } from '../../src/storage/layout.js';
 import { findOnRemote } from '../../src/storage/presence.js';
-import { createRemote, parseRemoteSpec, type CreateRemoteOptions, type Remote } from '../../src/storage/remote.js';
+import { createRemote, type CreateRemoteOptions } from '../../src/storage/create.js';
+import { parseRemoteSpec, type Remote } from '../../src/storage/remote.js';
 import { s3Endpoints } from './servers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'mlo-contract-'));

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { git, json, makeRepo, tempDir, type Tree } from '../helpers.js';
 import { writeFileSync } from 'node:fs';
-import { createRemote, parseRemoteSpec } from '../../src/storage/remote.js';
+import { createRemote } from '../../src/storage/create.js';
+import { parseRemoteSpec } from '../../src/storage/remote.js';
 import { startFaultyProxy, type Fault, type FaultyProxy } from './faulty-proxy.js';
 import { expectExit, runner, s3Kind } from './kinds.js';
 import { s3Endpoints, type S3Endpoint } from './servers.js';
@@ -68,7 +69,7 @@ function mixed(n: number): Fault {
 
 describe.each(endpoints)('faults between mlo and $label', (e) => {
   // Small objects take mlo's own signed requests unless MLO_S3_SDK_ONLY=1: both paths face the faults.
-  it.each([
+  it.each<{ path: string; env: Record<string, string> }>([
     { path: 'fast path', env: {} },
     { path: 'AWS SDK only', env: { MLO_S3_SDK_ONLY: '1' } },
   ])('push and pull complete through resets, 500, 503 SlowDown and stalls ($path)', async ({ env }) => {

@@ -62,8 +62,14 @@ describe('ByteBudget', () => {
     const budget = new ByteBudget(100);
     const order: string[] = [];
     const a = await budget.acquire(60);
-    const b = budget.acquire(60).then((r) => (order.push('b'), r));
-    const c = budget.acquire(10).then((r) => (order.push('c'), r));
+    const b = budget.acquire(60).then((r) => {
+      order.push('b');
+      return r;
+    });
+    const c = budget.acquire(10).then((r) => {
+      order.push('c');
+      return r;
+    });
     await new Promise((r) => setTimeout(r, 5));
     expect(order).toEqual([]);
     a();

@@ -20,11 +20,6 @@ const PIPELINE = `stages:
     deps: [d.txt, t.sh]
 `;
 
-function runFiles(dir: string): string[] {
-  const d = join(dir, '.mlo', 'tracking', 'runs');
-  return existsSync(d) ? readdirSync(d).sort() : [];
-}
-
 function runFile(dir: string, id: string): any {
   return JSON.parse(read(dir, `.mlo/tracking/runs/${id}.json`));
 }

@@ -247,9 +247,11 @@ class JsonColumn implements Column {
         return CELL.bool;
       case 'string':
         if (v.charCodeAt(0) === 0) {
-          if (v === NAN_SENTINEL) return (this.num = NaN), CELL.float;
-          if (v === POS_INF_SENTINEL) return (this.num = Infinity), CELL.float;
-          if (v === NEG_INF_SENTINEL) return (this.num = -Infinity), CELL.float;
+          const special = v === NAN_SENTINEL ? NaN : v === POS_INF_SENTINEL ? Infinity : v === NEG_INF_SENTINEL ? -Infinity : undefined;
+          if (special !== undefined) {
+            this.num = special;
+            return CELL.float;
+          }
         }
         this.num = NaN;
         return CELL.string;

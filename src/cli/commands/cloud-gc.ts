@@ -1,5 +1,5 @@
 import { commandRepo } from '../repo.js';
-import { cloudGc as run } from '../../core/sync/sync.js';
+import { cloudGc as run } from '../../core/sync/cloud-gc.js';
 import type { ActionContext } from '../action.js';
 import type { GcFlags } from '../options.js';
 import { formatBytes } from '../output.js';

@@ -1,7 +1,7 @@
 import { commandRepo } from '../repo.js';
-import { cloudStatus as run } from '../../core/sync/sync.js';
+import { cloudStatus as run } from '../../core/sync/cloud-status.js';
 import type { ActionContext } from '../action.js';
-import { color } from '../output.js';
+import { stdoutColor } from '../output.js';
 import { plural } from '../../base/plural.js';
 
 export async function cloudStatus({ out, flags, opts }: ActionContext<{ remote?: string }>, targets: string[]): Promise<void> {
@@ -13,9 +13,9 @@ export async function cloudStatus({ out, flags, opts }: ActionContext<{ remote?:
     const lines = [`Compared with remote ${r.remote} (${r.url}):`];
     for (const e of r.entries) {
       if (!e.localOnly && !e.remoteOnly && !e.missing) continue;
-      if (e.localOnly) lines.push(`  ${color.yellow('local only:')}  ${e.path} (${plural(e.localOnly, 'object')}) — run mlo push`);
-      if (e.remoteOnly) lines.push(`  ${color.cyan('remote only:')} ${e.path} (${plural(e.remoteOnly, 'object')}) — run mlo pull`);
-      if (e.missing) lines.push(`  ${color.red('missing:')}     ${e.path} (${plural(e.missing, 'object')}) — in neither the cache nor the remote`);
+      if (e.localOnly) lines.push(`  ${stdoutColor.yellow('local only:')}  ${e.path} (${plural(e.localOnly, 'object')}) — run mlo push`);
+      if (e.remoteOnly) lines.push(`  ${stdoutColor.cyan('remote only:')} ${e.path} (${plural(e.remoteOnly, 'object')}) — run mlo pull`);
+      if (e.missing) lines.push(`  ${stdoutColor.red('missing:')}     ${e.path} (${plural(e.missing, 'object')}) — in neither the cache nor the remote`);
     }
     const t = r.totals;
     lines.push(`${t.objects} objects: ${t.both} in both, ${t.localOnly} only local, ${t.remoteOnly} only on the remote, ${t.missing} missing`);

@@ -9,7 +9,7 @@ import type { ExpRunResult, PipelineRunner } from '../../core/tracking/runexp.js
 import { openStore, storeLocation } from '../../core/tracking/store.js';
 import type { ActionContext } from '../action.js';
 import type { ExpRunFlags, ExpShowFlags, RevDiffFlags } from '../options.js';
-import { color, table, type Output } from '../output.js';
+import { displayWidth, pad, stderrColor, stdoutColor, table, type Output } from '../output.js';
 import { plural } from '../../base/plural.js';
 
 function openShared(repo: Repo) {
@@ -27,11 +27,11 @@ function commandLine(targets: string[], opts: ExpRunFlags & { setParam?: string[
 }
 
 function render(out: Output, e: RunEvent): void {
-  if (e.type === 'start') out.info(color.bold(`Running stage '${e.stage}'`));
-  else if (e.type === 'output' && !out.flags.quiet && !out.flags.json) process.stderr.write(`${color.cyan(e.stage)} ${color.dim('|')} ${e.line}\n`);
+  if (e.type === 'start') out.info(stderrColor.bold(`Running stage '${e.stage}'`));
+  else if (e.type === 'output' && !out.flags.quiet && !out.flags.json) process.stderr.write(`${stderrColor.cyan(e.stage)} ${stderrColor.dim('|')} ${e.line}\n`);
   else if (e.type === 'output' && out.flags.json) process.stderr.write(`${e.stage} | ${e.line}\n`);
   else if (e.type === 'restored') out.info(`Stage '${e.stage}': restored its outputs (${e.from})`);
-  else if (e.type === 'done' && e.status !== 'ran') out.info(color.red(`Stage '${e.stage}' ${e.status}`) + (e.error ? `: ${e.error}` : ''));
+  else if (e.type === 'done' && e.status !== 'ran') out.info(stderrColor.red(`Stage '${e.stage}' ${e.status}`) + (e.error ? `: ${e.error}` : ''));
   else if (e.type === 'warning') out.warn(e.message);
 }
 
@@ -54,7 +54,7 @@ function pipelineRunner(out: Output, targets: string[], force: boolean | undefin
 
 function kv(rec: Record<string, number | string>, precision?: number): string {
   const entries = Object.entries(rec);
-  if (entries.length === 0) return color.dim('(none)');
+  if (entries.length === 0) return stdoutColor.dim('(none)');
   return entries.map(([k, v]) => `${k}=${formatValue(v, precision)}`).join('  ');
 }
 
@@ -75,7 +75,7 @@ export async function expRunCmd({ out, flags, opts }: ActionContext<ExpRunFlags 
     out.result({ queued }, () => [
       `Queued ${plural(queued.length, 'run')}:`,
       ...queued.map((q) => `  ${q.run}${q.name ? ` ${q.name}` : ''}  ${kv(q.params)}`),
-      color.dim('Start them with: mlo queue start -j N'),
+      stdoutColor.dim('Start them with: mlo queue start -j N'),
     ]);
     return;
   }
@@ -95,11 +95,11 @@ function report(out: Output, result: ExpRunResult, inWorkspace: boolean): void {
     });
   }
   out.result(result, () => [
-    `Run ${color.bold(result.run)}${result.name ? ` (${result.name})` : ''} ${color.green('finished')}.`,
+    `Run ${stdoutColor.bold(result.run)}${result.name ? ` (${result.name})` : ''} ${stdoutColor.green('finished')}.`,
     `  params:  ${kv(result.params)}`,
     `  metrics: ${kv(result.metrics)}`,
     ...(inWorkspace
-      ? [color.dim('The workspace keeps these params and outputs (nothing was committed). Compare runs with mlo exp show; switch with mlo exp apply RUN.')]
+      ? [stdoutColor.dim('The workspace keeps these params and outputs (nothing was committed). Compare runs with mlo exp show; switch with mlo exp apply RUN.')]
       : []),
   ]);
 }
@@ -137,7 +137,7 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
   }
   out.result(result, () => {
     if (result.runs.length === 0) return 'No runs recorded yet (mlo run and mlo exp run record them).';
-    const plain = color.level === 0;
+    const plain = stdoutColor.level === 0;
     const header = ['Run', 'Name', 'Status', 'Created', 'Commit', ...params, ...metrics];
     const best = metrics.map((k) => result.best[k]?.run);
     const cell = (r: RunSummary, col: number): string => {
@@ -147,12 +147,12 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
       return formatValue(r.metrics[metrics[m]], p) + (plain && best[m] === r.id ? ' ★' : '');
     };
     const lines = fastTable(header, result.runs, cell, (r, col, padded) => {
-      if (col === 2 && r.status !== 'finished') return r.status === 'failed' ? color.red(padded) : color.yellow(padded);
+      if (col === 2 && r.status !== 'finished') return r.status === 'failed' ? stdoutColor.red(padded) : stdoutColor.yellow(padded);
       const m = col - 5 - params.length;
-      return !plain && m >= 0 && best[m] === r.id ? color.bold(color.green(padded)) : padded;
+      return !plain && m >= 0 && best[m] === r.id ? stdoutColor.bold(stdoutColor.green(padded)) : padded;
     });
-    if (result.total > result.runs.length) lines.push(color.dim(`(${result.runs.length} of ${result.total} runs; --limit to change)`));
-    if (metrics.length) lines.push(color.dim(`${plain ? '★' : 'Green'}: the best value of each metric (lowest for loss/error-like names, else highest).`));
+    if (result.total > result.runs.length) lines.push(stdoutColor.dim(`(${result.runs.length} of ${result.total} runs; --limit to change)`));
+    if (metrics.length) lines.push(stdoutColor.dim(`${plain ? '★' : 'Green'}: the best value of each metric (lowest for loss/error-like names, else highest).`));
     return lines;
   });
 }
@@ -165,21 +165,22 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
 function fastTable<R>(header: string[], rows: R[], cell: (row: R, col: number) => string, style: (row: R, col: number, padded: string) => string): string[] {
   const cols = header.length;
   const cells = new Array<string>(rows.length * cols);
-  const widths = header.map((h) => h.length);
+  const widths = header.map(displayWidth);
   for (let r = 0; r < rows.length; r++) {
     for (let i = 0; i < cols; i++) {
       const c = cell(rows[r], i);
       cells[r * cols + i] = c;
-      if (c.length > widths[i]) widths[i] = c.length;
+      const width = displayWidth(c);
+      if (width > widths[i]) widths[i] = width;
     }
   }
   const last = cols - 1;
-  const lines = [color.bold(header.map((h, i) => (i === last ? h : h.padEnd(widths[i]))).join('  '))];
+  const lines = [stdoutColor.bold(header.map((h, i) => (i === last ? h : pad(h, widths[i]))).join('  '))];
   const parts = new Array<string>(cols);
   for (let r = 0; r < rows.length; r++) {
     for (let i = 0; i < cols; i++) {
       const c = cells[r * cols + i];
-      parts[i] = style(rows[r], i, i === last ? c : c.padEnd(widths[i]));
+      parts[i] = style(rows[r], i, i === last ? c : pad(c, widths[i]));
     }
     lines.push(parts.join('  '));
   }
@@ -205,10 +206,10 @@ export function expDiffCmd({ out, flags, opts }: ActionContext<RevDiffFlags>, a:
     return;
   }
   out.result(diff, () => [
-    color.bold('Params') + (paramRows.length ? '' : color.dim(' (no differences)')),
+    stdoutColor.bold('Params') + (paramRows.length ? '' : stdoutColor.dim(' (no differences)')),
     ...(paramRows.length ? table(['Param', la, lb], paramRows) : []),
     '',
-    color.bold('Metrics') + (metricRows.length ? '' : color.dim(' (none)')),
+    stdoutColor.bold('Metrics') + (metricRows.length ? '' : stdoutColor.dim(' (none)')),
     ...(metricRows.length ? table(['Metric', la, lb, 'Change', '%'], metricRows) : []),
   ]);
 }
@@ -223,9 +224,9 @@ export async function expApplyCmd({ out, flags }: ActionContext<object>, run: st
     db.close();
   }
   out.result(result, () => [
-    `Applied run ${color.bold(result.run)}: wrote ${result.files.join(', ') || 'nothing'}.`,
+    `Applied run ${stdoutColor.bold(result.run)}: wrote ${result.files.join(', ') || 'nothing'}.`,
     ...(result.outs.restored.length ? [`Restored outputs: ${result.outs.restored.join(', ')}`] : []),
-    ...(result.outs.missing.length ? [color.yellow(`Not in the cache (run mlo pull): ${result.outs.missing.map((m) => m.path).join(', ')}`)] : []),
+    ...(result.outs.missing.length ? [stdoutColor.yellow(`Not in the cache (run mlo pull): ${result.outs.missing.map((m) => m.path).join(', ')}`)] : []),
   ]);
 }
 
@@ -238,7 +239,7 @@ export function expBranchCmd({ out, flags }: ActionContext<object>, run: string,
   } finally {
     db.close();
   }
-  out.result(result, () => `Created branch ${color.bold(result.branch)} at ${result.commit.slice(0, 7)} (run ${result.run}; ${result.files.join(', ') || 'no files changed'}).`);
+  out.result(result, () => `Created branch ${stdoutColor.bold(result.branch)} at ${result.commit.slice(0, 7)} (run ${result.run}; ${result.files.join(', ') || 'no files changed'}).`);
 }
 
 export function expRemoveCmd({ out, flags }: ActionContext<object>, runs: string[]): void {

@@ -3,7 +3,7 @@ import { formatChange, formatPct, formatValue, markdownTable } from '../../core/
 import { diffAt, showAt, type RevDiff } from '../../core/tracking/revisions.js';
 import type { ActionContext, Outcome } from '../action.js';
 import type { RevDiffFlags } from '../options.js';
-import { color, table } from '../output.js';
+import { stdoutColor, table } from '../output.js';
 
 export async function metricsShow({ out, flags, opts }: ActionContext<{ allBranches?: boolean; md?: boolean; precision?: number }>): Promise<Outcome> {
   const repo = commandRepo(flags);
@@ -24,7 +24,7 @@ export async function metricsShow({ out, flags, opts }: ActionContext<{ allBranc
     out.result({ revisions: revs }, () => [
       ...(rows.length ? table(['Revision', 'Path', 'Metric', 'Value'], rows) : broken.length ? [] : ['No metrics files found (declare them in mlo.yaml `metrics:`, or write metrics.json).']),
       ...(broken.length && rows.length ? [''] : []),
-      ...errorLines.map((l) => color.red(l)),
+      ...errorLines.map((l) => stdoutColor.red(l)),
     ]);
   }
   // The other revisions are shown; the exit code still tells a script that one could not be read.
@@ -43,7 +43,7 @@ export function renderRevDiff(diff: RevDiff, what: string, opts: RevDiffFlags & 
 }
 
 function colorChange(s: string): string {
-  return s.startsWith('+') ? color.green(s) : s.startsWith('-') && s !== '-' ? color.red(s) : s;
+  return s.startsWith('+') ? stdoutColor.green(s) : s.startsWith('-') && s !== '-' ? stdoutColor.red(s) : s;
 }
 
 export async function metricsDiff({ out, flags, opts }: ActionContext<RevDiffFlags>, a?: string, b?: string): Promise<void> {

@@ -5,14 +5,14 @@ import { formatSpec } from '../../core/model/onnx.js';
 import { diffModels, listModels, promoteModel, registerModel, showModel, type Change } from '../../core/registry/registry.js';
 import { commandRepo } from '../repo.js';
 import type { ActionContext } from '../action.js';
-import { color, formatBytes, table } from '../output.js';
+import { formatBytes, pad, stdoutColor, table } from '../output.js';
 
 export type ModelOpts = Record<string, never>;
 
 export function inspect({ out, flags }: ActionContext<ModelOpts>, file: string): void {
   const r = inspectModel({ file: resolve(flags.cwd, file), display: file });
   out.result(r, () => [
-    `${color.bold(file)}  ${formatBytes(r.size)}  blake3:${r.hash.slice(0, 16)}`,
+    `${stdoutColor.bold(file)}  ${formatBytes(r.size)}  blake3:${r.hash.slice(0, 16)}`,
     `producer   ${[r.producerName, r.producerVersion].filter(Boolean).join(' ') || '(none)'}`,
     `ir         ${r.irVersion}   opsets ${r.opsets.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(', ')}`,
     `graph      ${r.graphName || '(unnamed)'}: ${r.nodes} nodes, ${r.initializers} initializers`,
@@ -57,7 +57,7 @@ export async function packageCmd({ out, flags, opts }: ActionContext<PackageOpts
     track: opts.track,
   });
   out.result(r, () => [
-    `Packaged ${color.bold(r.name)} in ${r.dir}/ (${formatBytes(r.size)}, blake3:${r.hash.slice(0, 12)})`,
+    `Packaged ${stdoutColor.bold(r.name)} in ${r.dir}/ (${formatBytes(r.size)}, blake3:${r.hash.slice(0, 12)})`,
     `  inputs  ${r.signature.inputs.map(formatSpecNamed).join(', ')}`,
     `  outputs ${r.signature.outputs.map(formatSpecNamed).join(', ')}`,
     `  ran on ${r.example.synthesized ? 'an input made from the signature (give --example for a real one)' : 'the input example'}: ${Object.entries(r.example.outputs).map(([k, v]) => `${k} [${v.shape.join(', ')}]`).join(', ')}`,
@@ -80,7 +80,7 @@ export async function registerCmd({ out, flags, opts }: ActionContext<RegisterOp
   const r = await registerModel(repo, { cwd: flags.cwd, package: pkg, name: opts.name });
   out.result(r, () =>
     r.created
-      ? [`Registered ${color.bold(`${r.name}@${r.version}`)} (${r.file})`, `Next: git add registry/ && git commit; mlo model promote ${r.name}@${r.version} --to production --reason "..."`]
+      ? [`Registered ${stdoutColor.bold(`${r.name}@${r.version}`)} (${r.file})`, `Next: git add registry/ && git commit; mlo model promote ${r.name}@${r.version} --to production --reason "..."`]
       : `${r.name}@${r.version} already holds this model (blake3:${r.hash.slice(0, 12)}); nothing registered`,
   );
 }
@@ -108,7 +108,7 @@ export function show({ out, flags }: ActionContext<ModelOpts>, ref: string): voi
   const v = showModel(repo, ref);
   out.result(v, () => {
     const lines = [
-      `${color.bold(`${v.name}@${v.version}`)}${v.aliases.length ? `  (${v.aliases.join(', ')})` : ''}   versions: ${v.versions.join(', ')}`,
+      `${stdoutColor.bold(`${v.name}@${v.version}`)}${v.aliases.length ? `  (${v.aliases.join(', ')})` : ''}   versions: ${v.versions.join(', ')}`,
       `registered ${v.registered} by ${v.by ?? 'unknown'}`,
       `model      ${v.model.path}  ${formatBytes(v.model.size)}  blake3:${v.model.hash.slice(0, 16)}  ir ${v.model.ir_version}${v.model.producer ? `  ${v.model.producer}` : ''}`,
       `inputs     ${v.signature.inputs.map(formatSpecNamed).join(', ')}`,
@@ -119,8 +119,8 @@ export function show({ out, flags }: ActionContext<ModelOpts>, ref: string): voi
     if (v.lineage.params) lines.push(`params     ${Object.entries(v.lineage.params).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join('  ')}`);
     if (v.lineage.data) lines.push(...v.lineage.data.map((d) => `data       ${d.path}  ${d.hash.slice(0, 12)}`));
     if (v.card.description) lines.push(`about      ${v.card.description}`);
-    for (const [k, x] of Object.entries(v.card.meta)) lines.push(`${k.padEnd(10)} ${x}`);
-    for (const h of v.history) lines.push(color.dim(`${h.ts}  ${h.action}${h.alias ? ` -> ${h.alias}` : ''}  by ${h.by ?? 'unknown'}${h.reason ? `: ${h.reason}` : ''}`));
+    for (const [k, x] of Object.entries(v.card.meta)) lines.push(`${pad(k, 10)} ${x}`);
+    for (const h of v.history) lines.push(stdoutColor.dim(`${h.ts}  ${h.action}${h.alias ? ` -> ${h.alias}` : ''}  by ${h.by ?? 'unknown'}${h.reason ? `: ${h.reason}` : ''}`));
     return lines;
   });
 }
@@ -137,7 +137,7 @@ export function diff({ out, flags }: ActionContext<ModelOpts>, a: string, b: str
           ...table(
             ['', 'KEY', `${d.a.name}@${d.a.version}`, `${d.b.name}@${d.b.version}`, 'CHANGE'],
             changes.map((c) => [
-              c.change === 'added' ? color.green('+') : c.change === 'removed' ? color.red('-') : color.yellow('~'),
+              c.change === 'added' ? stdoutColor.green('+') : c.change === 'removed' ? stdoutColor.red('-') : stdoutColor.yellow('~'),
               c.key,
               fmt(c.a),
               fmt(c.b),

@@ -3,7 +3,7 @@ import { detectDrift, fmt, type DriftReport, type DriftTest } from '../../core/m
 import { writeDriftHtml } from '../../core/monitor/html.js';
 import { formatAge, serveStatus, type StatusReport } from '../../core/monitor/status.js';
 import type { ActionContext, Outcome } from '../action.js';
-import { color, table } from '../output.js';
+import { stdoutColor, table } from '../output.js';
 
 export interface DriftFlags {
   reference: string;
@@ -54,11 +54,11 @@ export async function monitorDrift({ out, flags, opts }: ActionContext<DriftFlag
 }
 
 function renderDrift(r: DriftReport, html?: string): string[] {
-  const head = r.drift ? color.red('DRIFT') : color.green('OK');
+  const head = r.drift ? stdoutColor.red('DRIFT') : stdoutColor.green('OK');
   const lines = [
     `${head} ${r.drifted} of ${r.compared} columns drifted${r.predictionDrift ? ', including predictions' : ''} (reference ${r.reference.file}: ${r.reference.rows} rows; current ${r.current.file}: ${r.current.rows} rows)`,
   ];
-  const dash = color.dim('-');
+  const dash = stdoutColor.dim('-');
   const rows = r.features.map((f) => [
     f.column,
     f.type === 'numeric' ? 'numeric' : 'categorical',
@@ -67,10 +67,10 @@ function renderDrift(r: DriftReport, html?: string): string[] {
     f.ks ? fmt(f.ks.pvalue) : dash,
     f.chi2 ? fmt(f.chi2.pvalue) : dash,
     f.js === undefined ? dash : fmt(f.js),
-    f.drifted ? color.red(`yes: ${f.reasons.join('; ')}`) : 'no',
+    f.drifted ? stdoutColor.red(`yes: ${f.reasons.join('; ')}`) : 'no',
   ]);
   if (rows.length) lines.push(...table(['column', 'type', 'PSI', 'KS D', 'KS p', 'chi2 p', 'JS', 'drift'], rows).map((l) => `  ${l}`));
-  for (const s of r.skipped) lines.push(color.dim(`  not compared: ${s.column} (${s.reason})`));
+  for (const s of r.skipped) lines.push(stdoutColor.dim(`  not compared: ${s.column} (${s.reason})`));
   if (html) lines.push(`HTML report: ${html}`);
   return lines;
 }
@@ -112,9 +112,9 @@ function renderStatus(r: StatusReport): string[] {
     ms(m.latencyMs?.p99),
     m.lastRequest ?? '-',
     formatAge(m.ageSeconds),
-    m.ok ? color.green('ok') : color.red(m.problems.join('; ')),
+    m.ok ? stdoutColor.green('ok') : stdoutColor.red(m.problems.join('; ')),
   ]);
   const lines = table(['model', 'version', 'requests', 'errors', 'p50 ms', 'p90 ms', 'p99 ms', 'last request', 'age', 'status'], rows);
-  lines.push(color.dim(`limits: age ${r.maxAge}, error rate ${(r.maxErrorRate * 100).toFixed(1)}%${r.window ? `; requests in the last ${r.window}` : ''}; as of ${r.now}`));
+  lines.push(stdoutColor.dim(`limits: age ${r.maxAge}, error rate ${(r.maxErrorRate * 100).toFixed(1)}%${r.window ? `; requests in the last ${r.window}` : ''}; as of ${r.now}`));
   return lines;
 }

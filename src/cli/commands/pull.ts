@@ -1,5 +1,5 @@
 import { commandRepo } from '../repo.js';
-import { pullTargets } from '../../core/sync/sync.js';
+import { pullTargets } from '../../core/sync/fetch.js';
 import type { ActionContext } from '../action.js';
 import { scopeOf, type SyncFlags } from '../options.js';
 import { transferProgress } from '../progress.js';

@@ -1,5 +1,5 @@
 import { commandRepo } from '../repo.js';
-import { pushTargets } from '../../core/sync/sync.js';
+import { pushTargets } from '../../core/sync/push.js';
 import type { ActionContext } from '../action.js';
 import { scopeOf, type SyncFlags } from '../options.js';
 import { transferProgress } from '../progress.js';

@@ -2,7 +2,7 @@ import { commandRepo } from '../repo.js';
 import { queueLog, queueStatus, startQueue } from '../../core/tracking/runexp.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';
 import type { ActionContext, Outcome } from '../action.js';
-import { color, table } from '../output.js';
+import { stderrColor, stdoutColor, table } from '../output.js';
 import { plural } from '../../base/plural.js';
 
 export async function queueStart({ out, flags, opts }: ActionContext<{ jobs?: number }>): Promise<Outcome> {
@@ -13,7 +13,7 @@ export async function queueStart({ out, flags, opts }: ActionContext<{ jobs?: nu
     mloCommand: [process.execPath, process.argv[1]],
     onEvent: (e) => {
       if (e.event === 'start') out.info(`Started run ${e.run} (log: mlo queue logs ${e.run.slice(0, 7)})`);
-      else out.info(`Run ${e.run} ${e.status === 'finished' ? color.green('finished') : color.red(e.status ?? 'failed')}`);
+      else out.info(`Run ${e.run} ${e.status === 'finished' ? stderrColor.green('finished') : stderrColor.red(e.status ?? 'failed')}`);
     },
   });
   const failed = result.runs.filter((r) => r.status !== 'finished');
@@ -39,7 +39,7 @@ export function queueStatusCmd({ out, flags }: ActionContext<object>): void {
     const counts = ['queued', 'running', 'finished', 'failed'].map((s) => `${entries.filter((e) => e.status === s).length} ${s}`).join(', ');
     return [
       ...table(['Run', 'Name', 'Status', 'Params'], entries.map((e) => [e.run.slice(0, 7), e.name ?? '', e.status, Object.entries(e.params).map(([k, v]) => `${k}=${v}`).join(' ')])),
-      color.dim(counts),
+      stdoutColor.dim(counts),
     ];
   });
 }

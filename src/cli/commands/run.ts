@@ -6,7 +6,7 @@ import type { Repo } from '../../core/repo/repo.js';
 import { commandRepo } from '../repo.js';
 import type { ActionContext } from '../action.js';
 import type { RunFlags } from '../options.js';
-import { color, type Output } from '../output.js';
+import { displayWidth, pad, stderrColor, stdoutColor, type Output } from '../output.js';
 import { plural } from '../../base/plural.js';
 
 export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets: string[]): Promise<void> {
@@ -35,7 +35,7 @@ export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets
       keepGoing: opts.keepGoing,
       pull: opts.pull ? {
         fetchOutputs: async (paths) => {
-          const { fetchTargets } = await import('../../core/sync/sync.js');
+          const { fetchTargets } = await import('../../core/sync/fetch.js');
           await fetchTargets(repo, { cwd: repo.root, targets: paths, locked: true });
         },
       } : undefined,
@@ -108,10 +108,10 @@ function render(out: Output, e: RunEvent): void {
       out.verbose(e.frozen ? `Stage '${e.stage}' is frozen, skipping` : `Stage '${e.stage}' didn't change, skipping`);
       return;
     case 'start':
-      out.info(color.bold(`Running stage '${e.stage}'`) + color.dim(` (${reasonsText(e.reasons)})`));
+      out.info(stderrColor.bold(`Running stage '${e.stage}'`) + stderrColor.dim(` (${reasonsText(e.reasons)})`));
       return;
     case 'output':
-      if (!out.flags.quiet) process.stderr.write(`${color.cyan(e.stage)} ${color.dim('|')} ${e.line}\n`);
+      if (!out.flags.quiet) process.stderr.write(`${stderrColor.cyan(e.stage)} ${stderrColor.dim('|')} ${e.line}\n`);
       return;
     case 'restored': {
       const how = e.from === 'run-cache'
@@ -122,7 +122,7 @@ function render(out: Output, e: RunEvent): void {
     }
     case 'done':
       if (e.status === 'ran') out.verbose(`Stage '${e.stage}' finished in ${seconds(e.durationMs)}`);
-      else out.info(color.red(`Stage '${e.stage}' ${e.status}`) + (e.exitCode !== undefined && e.exitCode !== 0 ? color.dim(` (exit code ${e.exitCode})`) : ''));
+      else out.info(stderrColor.red(`Stage '${e.stage}' ${e.status}`) + (e.exitCode !== undefined && e.exitCode !== 0 ? stderrColor.dim(` (exit code ${e.exitCode})`) : ''));
       return;
     case 'warning':
       out.warn(e.message);
@@ -138,9 +138,9 @@ function statusWord(s: StageOutcome, dry: boolean): string {
     if (s.status === 'planned') return s.action === 'restore' ? `would restore (${s.restoredFrom === 'run-cache' ? 'run cache' : 'cache'})` : s.action === 'pull' ? 'would pull' : 'would run';
     return s.status;
   }
-  if (s.status === 'ran') return color.green(`ran (${seconds(s.durationMs ?? 0)})`);
-  if (s.status === 'restored') return color.green(`restored from ${s.restoredFrom === 'run-cache' ? 'run cache' : s.restoredFrom === 'remote' ? 'remote' : 'cache'}`);
-  if (s.status === 'failed' || s.status === 'interrupted') return color.red(s.status);
+  if (s.status === 'ran') return stdoutColor.green(`ran (${seconds(s.durationMs ?? 0)})`);
+  if (s.status === 'restored') return stdoutColor.green(`restored from ${s.restoredFrom === 'run-cache' ? 'run cache' : s.restoredFrom === 'remote' ? 'remote' : 'cache'}`);
+  if (s.status === 'failed' || s.status === 'interrupted') return stdoutColor.red(s.status);
   return s.status;
 }
 
@@ -150,10 +150,10 @@ function summary(result: RunResult): string[] {
     const n = result.stages.length;
     return [n === 0 ? 'mlo.yaml defines no stages.' : `Everything is up to date (${plural(n, 'stage')}).`];
   }
-  const width = Math.max(...result.stages.map((s) => s.name.length));
+  const width = Math.max(...result.stages.map((s) => displayWidth(s.name)));
   const lines = result.stages.map((s) => {
-    const why = result.dry && s.status === 'planned' ? color.dim(`  ${reasonsText(s.reasons)}`) : '';
-    return `${s.name.padEnd(width)}  ${statusWord(s, result.dry)}${why}`;
+    const why = result.dry && s.status === 'planned' ? stdoutColor.dim(`  ${reasonsText(s.reasons)}`) : '';
+    return `${pad(s.name, width)}  ${statusWord(s, result.dry)}${why}`;
   });
   if (result.lockChanged) lines.push('', 'mlo.lock updated. To record this run in git, run:', '    git add mlo.lock mlo.yaml');
   return lines;

@@ -2,7 +2,7 @@ import { usageError } from '../../base/errors.js';
 import { commandRepo } from '../repo.js';
 import { startServer } from '../../core/serve/server.js';
 import type { ActionContext } from '../action.js';
-import { color } from '../output.js';
+import { stdoutColor } from '../output.js';
 
 export interface ServeOpts {
   port: number;
@@ -43,7 +43,7 @@ export async function serve({ out, flags, opts }: ActionContext<ServeOpts>, mode
     onEvent: log,
   });
   out.result({ url: server.url, host: server.host, port: server.port, models: server.models }, () => [
-    `Serving on ${color.bold(server.url)}${opts.token ? ' (bearer token required)' : ''}`,
+    `Serving on ${stdoutColor.bold(server.url)}${opts.token ? ' (bearer token required)' : ''}`,
     ...server.models.map(
       (m) =>
         `  ${m.name}${m.version === null ? '' : `@${m.version}`}${m.weight !== undefined ? ` weight ${m.weight}` : ''}  from ${m.ref}  POST /v2/models/${m.name}/infer${m.batching ? '' : '  (no micro-batching: fixed first dimension)'}`,

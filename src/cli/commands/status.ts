@@ -5,7 +5,7 @@ import { isMloError } from '../../base/errors.js';
 import { commandRepo } from '../repo.js';
 import { statusTargets, type StatusEntry } from '../../core/data/status.js';
 import type { ActionContext } from '../action.js';
-import { color } from '../output.js';
+import { stdoutColor } from '../output.js';
 import { plural } from '../../base/plural.js';
 
 export async function status({ out, flags }: ActionContext<object>, targets: string[]): Promise<void> {
@@ -39,7 +39,7 @@ function describeStages(stages: StageStatusEntry[], changed: StageStatusEntry[])
   if (changed.length === 0) return [`Pipeline is up to date (${plural(stages.length, 'stage')}).`];
   const lines = ['', `Changed stages (${changed.length} of ${stages.length}; mlo run updates them):`];
   for (const s of changed) {
-    lines.push(`  ${color.yellow(s.name)}:`);
+    lines.push(`  ${stdoutColor.yellow(s.name)}:`);
     for (const r of s.reasons) lines.push(`      ${r.message}`);
   }
   return lines;
@@ -48,17 +48,17 @@ function describeStages(stages: StageStatusEntry[], changed: StageStatusEntry[])
 function describe(e: StatusEntry, verbose: boolean): string[] {
   const lines: string[] = [];
   const label = e.stage ? `${e.path} (stage ${e.stage})` : e.path;
-  if (e.status === 'deleted') lines.push(`${color.red('deleted:')}   ${label}`);
+  if (e.status === 'deleted') lines.push(`${stdoutColor.red('deleted:')}   ${label}`);
   else if (e.status === 'modified') {
     const counts = e.kind === 'dir' ? ` (${[nonZero(e.added.length, 'added'), nonZero(e.modified.length, 'modified'), nonZero(e.deleted.length, 'deleted')].filter(Boolean).join(', ')})` : '';
-    lines.push(`${color.yellow('modified:')}  ${label}${counts}`);
+    lines.push(`${stdoutColor.yellow('modified:')}  ${label}${counts}`);
     if (verbose && e.kind === 'dir') {
       for (const p of e.added) lines.push(`    added:    ${p}`);
       for (const p of e.modified) lines.push(`    modified: ${p}`);
       for (const p of e.deleted) lines.push(`    deleted:  ${p}`);
     }
   }
-  if (!e.inCache) lines.push(`${color.red('not in cache:')} ${label}${e.kind === 'dir' ? ` (${e.missingObjects} objects)` : ''} — run mlo pull`);
+  if (!e.inCache) lines.push(`${stdoutColor.red('not in cache:')} ${label}${e.kind === 'dir' ? ` (${e.missingObjects} objects)` : ''} — run mlo pull`);
   return lines;
 }
 

@@ -1,7 +1,7 @@
 import type { DataFormat } from '../../core/monitor/dataset.js';
 import { validateData, type ValidationReport } from '../../core/monitor/schema.js';
 import type { ActionContext, Outcome } from '../action.js';
-import { color, table } from '../output.js';
+import { stdoutColor, table } from '../output.js';
 import { plural } from '../../base/plural.js';
 
 export interface ValidateFlags {
@@ -20,9 +20,9 @@ export function validate({ out, flags, opts }: ActionContext<ValidateFlags>, dat
 }
 
 function render(r: ValidationReport): string[] {
-  if (r.ok) return [`${color.green('OK')} ${r.file} matches ${r.schema} (${r.rows} rows, ${r.columns} columns)`];
+  if (r.ok) return [`${stdoutColor.green('OK')} ${r.file} matches ${r.schema} (${r.rows} rows, ${r.columns} columns)`];
   const n = r.violations.length;
-  const lines = [`${color.red('FAIL')} ${r.file}: ${plural(n, 'rule')} failed (${r.rows} rows checked against ${r.schema})`];
+  const lines = [`${stdoutColor.red('FAIL')} ${r.file}: ${plural(n, 'rule')} failed (${r.rows} rows checked against ${r.schema})`];
   const rows = r.violations.map((v) => [
     v.column ?? '(file)',
     v.rule,

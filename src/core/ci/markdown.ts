@@ -5,7 +5,7 @@
  */
 import { fmt } from '../monitor/drift.js';
 import { formatChange, formatPct, formatValue, markdownTable } from '../tracking/format.js';
-import type { CiReport, DiffSection, DriftEntry, PipelineSection, SectionError, ValidationEntry } from './report.js';
+import type { CiReport, DiffSection, DriftEntry, PipelineSection, SectionError, ValidationEntry } from './types.js';
 import { plural } from '../../base/plural.js';
 
 /** First line of every report: CI scripts find the comment to update by it. */

@@ -9,90 +9,16 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { isMloError, MloError, usageError } from '../../base/errors.js';
 import { headCommit, resolveRev } from '../../base/git.js';
-import { detectDrift, type DriftReport } from '../monitor/drift.js';
-import { validateData, type ValidationReport } from '../monitor/schema.js';
-import { pipelineStatus, type StageStatusEntry } from '../pipeline/plan.js';
+import { detectDrift } from '../monitor/drift.js';
+import { validateData } from '../monitor/schema.js';
+import { pipelineStatus } from '../pipeline/plan.js';
 import type { Repo } from '../repo/repo.js';
 import { diffAt, WORKSPACE, type FileDiff, type Kind } from '../tracking/revisions.js';
 import { renderCiMarkdown } from './markdown.js';
 
-export const FAIL_ON = ['drift', 'validation', 'any'] as const;
-export type FailOn = (typeof FAIL_ON)[number];
-
-export type SectionName = 'metrics' | 'params' | 'validation' | 'drift' | 'pipeline';
-
-export interface SectionError {
-  code: string;
-  message: string;
-  hint?: string;
-}
-
-export interface ValidatePair {
-  data: string;
-  schema: string;
-}
-
-export interface DriftPair {
-  reference: string;
-  current: string;
-}
-
-export interface CiReportOptions {
-  /** Relative data and schema paths are resolved from here (the user's working directory). */
-  cwd: string;
-  /** Revision to compare with (default 'main'). */
-  base?: string;
-  validate?: ValidatePair[];
-  drift?: DriftPair[];
-  plotsUrl?: string;
-}
-
-export interface DiffSection {
-  /** false when the files could not be read (see `error`). */
-  ok: boolean;
-  /** Changed keys only. */
-  diff: FileDiff[];
-  /** Keys present at both revisions with the same value. */
-  unchanged: number;
-  error?: SectionError;
-}
-
-export interface ValidationEntry extends ValidatePair {
-  ok: boolean;
-  report?: ValidationReport;
-  error?: SectionError;
-}
-
-export interface DriftEntry extends DriftPair {
-  /** false on drift or when a file could not be read. */
-  ok: boolean;
-  report?: DriftReport;
-  error?: SectionError;
-}
-
-export interface PipelineSection {
-  /** false only when mlo.yaml could not be read; changed stages are news, not a failure. */
-  ok: boolean;
-  stages: StageStatusEntry[];
-  changed: string[];
-  error?: SectionError;
-}
-
-export interface CiReport {
-  base: { rev: string; sha: string };
-  head: { rev: typeof WORKSPACE; sha: string | null };
-  /** null when neither revision has metrics files (the section does not apply). */
-  metrics: DiffSection | null;
-  params: DiffSection | null;
-  validation: ValidationEntry[];
-  drift: DriftEntry[];
-  /** null without mlo.yaml. */
-  pipeline: PipelineSection | null;
-  plotsUrl: string | null;
-  /** Sections with a failure: a broken rule, drift, or a file that could not be read. */
-  failed: SectionName[];
-  markdown: string;
-}
+export { FAIL_ON } from './types.js';
+export type { FailOn, SectionName, SectionError, ValidatePair, DriftPair, CiReportOptions, DiffSection, ValidationEntry, DriftEntry, PipelineSection, CiReport } from './types.js';
+import type { FailOn, SectionName, SectionError, ValidatePair, DriftPair, CiReportOptions, DiffSection, ValidationEntry, DriftEntry, PipelineSection, CiReport } from './types.js';
 
 export async function ciReport(repo: Repo, options: CiReportOptions): Promise<CiReport> {
   const base = options.base ?? 'main';

@@ -1,9 +1,9 @@
 /** `mlo version` / `mlo doctor`: what a bug report needs, and which link type works in this repo. */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { gitVersion } from '../../base/git.js';
 import { LINK_TYPES, type LinkType } from '../repo/config.js';
 import { cacheTmpDir } from './cache/objects.js';
 import { findRoot, repoAt } from '../repo/repo.js';
@@ -41,14 +41,13 @@ function versionOf(pkg: string): string {
 }
 
 export function doctor(options: { cwd: string; mloVersion: string }): DoctorReport {
-  const gitOut = spawnSync('git', ['--version'], { encoding: 'utf8' });
   const report: DoctorReport = {
     mlo: options.mloVersion,
     node: process.version,
     platform: `${platform()} ${release()} ${arch()}`,
     cpus: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
-    git: gitOut.status === 0 ? gitOut.stdout.trim().replace(/^git version /, '') : undefined,
+    git: gitVersion(),
     nativeWalker: nativeWalkAvailable(),
     dependencies: Object.fromEntries(['better-sqlite3', '@napi-rs/blake-hash', 'onnxruntime-node', '@aws-sdk/client-s3'].map((p) => [p, versionOf(p)])),
   };

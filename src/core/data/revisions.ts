@@ -40,7 +40,7 @@ export async function trackedAtRev(repo: Repo, rev: string, options: { salvage?:
     }
     try {
       const pointer = parseYamlText(text, `${rev}:${rel}`, pointerSchema).value;
-      items.push(fromPointer(repo, rel, pointer));
+      items.push(fromPointer(rel, pointer));
     } catch (err) {
       const hash = options.salvage && isMloError(err) ? /^hash:\s*['"]?([0-9a-f]{64}(?:\.dir)?)['"]?\s*$/m.exec(text)?.[1] : undefined;
       const size = /^size:\s*(\d+)\s*$/m.exec(text)?.[1];

@@ -38,7 +38,7 @@ export interface Tracked {
 }
 
 
-export function fromPointer(repo: Repo, pointerRel: string, pointer: Pointer): Tracked {
+export function fromPointer(pointerRel: string, pointer: Pointer): Tracked {
   const dir = dirname(pointerRel);
   const path = dir === '.' ? pointer.path : `${dir}/${pointer.path}`;
   // The schema refuses '..' and '.git'; this is the one folder that is only off-limits at the root.
@@ -143,7 +143,7 @@ export function outsFromLockDoc(doc: unknown): Tracked[] {
 }
 
 export function allTracked(repo: Repo): Tracked[] {
-  const items = findPointerFiles(repo).map((rel) => fromPointer(repo, rel, readPointer(join(repo.root, rel), rel)));
+  const items = findPointerFiles(repo).map((rel) => fromPointer(rel, readPointer(join(repo.root, rel), rel)));
   const all = [...items, ...lockOutputs(repo)];
   assertNoOverlap(all);
   return all;

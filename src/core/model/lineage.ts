@@ -7,16 +7,16 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { currentBranch, headCommit, isDirty, isGitRepo } from '../../base/git.js';
+import type { WorkState } from '../../base/git.js';
 import type { Lineage } from './schema.js';
 
-export function readLineage(root: string): Lineage {
+/** `git` is the work tree's state (base/git's workState), read by the async caller; none outside git. */
+export function readLineage(root: string, git?: WorkState): Lineage {
   const lineage: Lineage = {};
   const sources: string[] = [];
-  if (isGitRepo(root)) {
-    lineage.git = { commit: headCommit(root) ?? null, dirty: isDirty(root) };
-    const branch = currentBranch(root);
-    if (branch) lineage.git.branch = branch;
+  if (git) {
+    lineage.git = { commit: git.commit, dirty: git.dirty };
+    if (git.branch) lineage.git.branch = git.branch;
   }
   const lock = readStructured(join(root, 'mlo.lock'));
   if (lock) sources.push('mlo.lock');

@@ -1,9 +1,10 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { isMloError } from '../../base/errors.js';
-import { buildLinear, buildMlp, buildOnnx } from './onnx-builder.js';
+import { buildLinear, buildMlp, buildOnnx } from '../../../test/support/onnx-builder.js';
+import { Writer } from '../../../test/support/protobuf-writer.js';
 import { formatSpec, parseOnnx } from './onnx.js';
-import { Writer, fields, int64 } from './protobuf.js';
+import { fields, int64 } from './protobuf.js';
 
 describe('protobuf wire format', () => {
   it('round-trips varints, strings, floats and nested messages', () => {

@@ -7,6 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { MloError, explainFsError } from '../../base/errors.js';
 import { toPosix, writeFileAtomic } from '../../base/fs.js';
+import { workState } from '../../base/git.js';
 import type { Repo } from '../repo/repo.js';
 import { decodeExample, parseJson, type Feeds } from './codec.js';
 import { inspectBytes, readModelFile } from './inspect.js';
@@ -101,7 +102,7 @@ export async function packageModel(options: PackageOptions): Promise<PackageResu
       rmSync(modelFile, { force: true });
       writeFileAtomic(modelFile, bytes);
     }
-    const lineage = readLineage(base);
+    const lineage = readLineage(base, await workState(base));
     const doc: ModelYaml = {
       schema: 1,
       name: options.name,

@@ -393,7 +393,7 @@ function readColumn(batch: RowBatch, data: ColumnData): void {
       const k = col.read(i);
       if (k === CELL.int || k === CELL.float) {
         const v = col.num;
-        if (v !== v) data.nan++;
+        if (Number.isNaN(v)) data.nan++;
         else data.push(v);
       } else if (k === CELL.null) data.missing++;
       else {
@@ -407,7 +407,7 @@ function readColumn(batch: RowBatch, data: ColumnData): void {
     const k = col.read(i);
     if (k === CELL.null) data.missing++;
     else if (k === CELL.int || k === CELL.float) {
-      if (col.num !== col.num) data.nan++;
+      if (Number.isNaN(col.num)) data.nan++;
       else data.addCategory(numberKey(col.num));
     } else if (k === CELL.bool) data.addCategory(col.num ? 'true' : 'false');
     else data.addCategory(col.text(i));

@@ -132,7 +132,7 @@ class ColumnProfile {
       const v = col.num;
       if (kind === CELL.int) this.ints++;
       else this.floats++;
-      if (v !== v) this.nan++;
+      if (Number.isNaN(v)) this.nan++;
       else if (v === Infinity || v === -Infinity) this.inf++;
       else {
         if (v < this.min) this.min = v;
@@ -399,7 +399,7 @@ function checkColumn(col: Column, c: ColumnCheck, firstRow: number, hit: Hit): v
       continue;
     }
     if (numeric && s.type !== 'string') {
-      if (v !== v) {
+      if (Number.isNaN(v)) {
         if (!s.nan) hit(name, 'nan', 'no NaN', firstRow + i, col.text(i));
         continue;
       }

@@ -11,60 +11,13 @@ import type { Repo } from '../repo/repo.js';
 import { lineOf, parseYamlText } from '../../base/yamlfile.js';
 import { hasGitFolder, isMloDirPath } from '../data/pointer/paths.js';
 import { ParamsReader } from './params.js';
-import { assemblePipeline } from './open.js';
+import { assemblePipeline } from './assemble.js';
 import { readThroughCache } from '../repo/parsecache.js';
 import { DEFAULT_PARAMS_FILE, JOIN, PIPELINE_FILE, pipelineSchema, type PipelineFile, type StageDef, type StageEntry } from './schema.js';
 import { interpolateDeep, interpolateString, mergeVars, type Vars } from './template.js';
 
-export type OutKind = 'out' | 'metric' | 'plot';
-
-export interface StageOut {
-  /** Relative to the repository root, forward slashes. */
-  path: string;
-  cache: boolean;
-  persist: boolean;
-  kind: OutKind;
-  /** Where the entry is in mlo.yaml (key path), for error lines. */
-  at: (string | number)[];
-}
-
-export interface StageDep {
-  path: string;
-  at: (string | number)[];
-}
-
-export interface StageParams {
-  /** The params file, relative to the root. */
-  file: string;
-  /** The keys, or null for every top-level key of the file. */
-  keys: string[] | null;
-  at: (string | number)[];
-}
-
-export interface Stage {
-  name: string;
-  cmd: string | string[];
-  /** Working directory relative to the root ('' for the root). */
-  wdir: string;
-  deps: StageDep[];
-  params: StageParams[];
-  outs: StageOut[];
-  env: Record<string, string>;
-  desc?: string;
-  frozen: boolean;
-  alwaysChanged: boolean;
-  /** Key path of the definition in mlo.yaml (`['stages', 'train', 'do']` for generated stages). */
-  at: (string | number)[];
-}
-
-export interface Pipeline {
-  /** Stages in the order mlo.yaml defines them. */
-  stages: Stage[];
-  byName: Map<string, Stage>;
-  params: ParamsReader;
-  /** "mlo.yaml:12" for a key path, for error messages. */
-  where(at: (string | number)[]): string;
-}
+export type { OutKind, Pipeline, Stage, StageDep, StageOut, StageParams } from './stage.js';
+import type { OutKind, Pipeline, Stage, StageOut, StageParams } from './stage.js';
 
 export function pipelineExists(repo: Repo): boolean {
   return existsSync(join(repo.root, PIPELINE_FILE));

@@ -27,7 +27,7 @@ export function findOutOwners(repo: Repo, stages: Stage[]): OutOwners {
   const git = gitTrackedAmong(repo.root, cached.map((p) => `:(literal)${p}`));
   const pointers = findPointerFiles(repo).map((rel) => {
     try {
-      return { path: fromPointer(repo, rel, readPointer(join(repo.root, rel), rel)).path, pointerFile: rel };
+      return { path: fromPointer(rel, readPointer(join(repo.root, rel), rel)).path, pointerFile: rel };
     } catch (err) {
       // A damaged pointer still claims the path its name gives; the data commands report the damage.
       if (!isMloError(err)) throw err;

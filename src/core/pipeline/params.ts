@@ -92,7 +92,7 @@ export function getKey(obj: unknown, dotted: string): { found: boolean; value?: 
       if (!Number.isInteger(i) || i < 0 || i >= cur.length) return { found: false };
       cur = cur[i];
     } else {
-      if (!Object.prototype.hasOwnProperty.call(cur, part)) return { found: false };
+      if (!Object.hasOwn(cur, part)) return { found: false };
       cur = (cur as Record<string, unknown>)[part];
     }
   }

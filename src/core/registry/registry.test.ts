@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isMloError } from '../../base/errors.js';
 import { initRepo } from '../repo/init.js';
-import { buildLinear, buildMlp } from '../model/onnx-builder.js';
+import { buildLinear, buildMlp } from '../../../test/support/onnx-builder.js';
 import { packageModel } from '../model/package.js';
 import { repoAt } from '../repo/repo.js';
 import { diffModels, listModels, locateModel, parseRef, promoteModel, readAudit, readVersion, registerModel, resolveVersion, showModel } from './registry.js';

@@ -14,7 +14,7 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import { MloError } from '../../base/errors.js';
 import { toPosix, writeFileAtomic } from '../../base/fs.js';
-import { gitUser, headCommit, isDirty, isGitRepo } from '../../base/git.js';
+import { gitUser, workState } from '../../base/git.js';
 import { withRepoLock } from '../repo/lock.js';
 import { hashBytes } from '../data/hash/blake3.js';
 import { objectPath } from '../data/cache/objects.js';
@@ -213,7 +213,7 @@ export async function registerModel(repo: Repo, options: RegisterOptions): Promi
       hint: 'run `mlo model package` again so model.yaml describes the file being registered',
     });
   }
-  return withRepoLock(repo, { command: 'model register' }, () => {
+  return withRepoLock(repo, { command: 'model register' }, async () => {
     const versions = listVersionNumbers(repo, name);
     for (let i = versions.length - 1; i >= 0; i--) {
       const prev = readVersion(repo, name, versions[i]);
@@ -223,6 +223,7 @@ export async function registerModel(repo: Repo, options: RegisterOptions): Promi
     }
     const version = (versions[versions.length - 1] ?? 0) + 1;
     const by = gitUser(repo.root) ?? null;
+    const git = await workState(repo.root);
     const doc: ModelVersion = {
       schema: 1,
       name,
@@ -230,7 +231,7 @@ export async function registerModel(repo: Repo, options: RegisterOptions): Promi
       registered: new Date().toISOString(),
       by,
       package: relDir,
-      ...(isGitRepo(repo.root) ? { git: { commit: headCommit(repo.root) ?? null, dirty: isDirty(repo.root) } } : {}),
+      ...(git ? { git: { commit: git.commit, dirty: git.dirty } } : {}),
       model: { ...pkg.model, path: rel(repo, modelPath) },
       signature: pkg.signature,
       lineage: pkg.lineage,

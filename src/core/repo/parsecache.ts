@@ -9,7 +9,6 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
-import type { Repo } from './repo.js';
 import { RACY_MS } from '../../base/fs.js';
 
 interface InputStat {
@@ -39,7 +38,10 @@ function same(a: InputStat, b: InputStat): boolean {
 }
 
 /** Where the cache lives and what its paths are relative to (a Repo will do). */
-export type CacheHome = Pick<Repo, 'root' | 'tmpDir'>;
+export interface CacheHome {
+  root: string;
+  tmpDir: string;
+}
 
 /** The cached value for `name` when every file it came from is unchanged, else undefined. */
 export function readCached<T>(home: CacheHome, name: string): T | undefined {

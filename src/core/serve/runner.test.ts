@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { Signature } from '../model/codec.js';
-import { buildLinear, buildMlp } from '../model/onnx-builder.js';
+import { buildLinear, buildMlp } from '../../../test/support/onnx-builder.js';
 import { parseOnnx } from '../model/onnx.js';
 import { toTensorValue } from '../model/runtime.js';
 import { ServerMetrics } from './metrics.js';

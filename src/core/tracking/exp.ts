@@ -6,13 +6,12 @@
 import { join } from 'node:path';
 import { MloError } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
-import { prefixInGit } from '../../base/git.js';
+import { branchExists, checkBranchName, commitFilesToBranch, prefixInGit } from '../../base/git.js';
 import type { Repo } from '../repo/repo.js';
 import { lockOutputs, outsFromLockDoc } from '../data/tracked.js';
 import { parse as parseYaml } from 'yaml';
 import type { RunRow, RunStatus, TrackingDb } from './db.js';
 import { LOCK_FILE } from '../repo/names.js';
-import { branchExists, checkBranchName, commitFilesToBranch } from './gitx.js';
 import { removeRunFile, type StoreLocation } from './store.js';
 import { applyOverrides, DEFAULT_PARAMS_FILE, parseScalar } from './setparams.js';
 import { lowerIsBetter } from './values.js';

@@ -7,12 +7,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMloError } from '../../base/errors.js';
-import { headCommit, prefixInGit, readFilesAtRev, resolveRev } from '../../base/git.js';
+import { headCommit, localBranches, prefixInGit, readFilesAtRev, resolveRev } from '../../base/git.js';
 import type { Repo } from '../repo/repo.js';
 import { PIPELINE_FILE } from '../repo/names.js';
 import { declaredFiles, DEFAULT_METRICS_FILES } from './declared.js';
 import { diffValues, type ValueDiff } from './exp.js';
-import { branches } from './gitx.js';
 import { flatten, parseStructured, type Scalar } from './values.js';
 
 export const WORKSPACE = 'workspace';
@@ -117,7 +116,7 @@ export async function diffAt(repo: Repo, kind: Kind, options: { a?: string; b?: 
  */
 export async function showAt(repo: Repo, kind: Kind, options: { allBranches?: boolean; revs?: string[] } = {}): Promise<FilesAt[]> {
   const revs: string[] = [...(options.revs ?? [])];
-  if (options.allBranches) revs.push(...[...branches(repo.root).keys()].sort());
+  if (options.allBranches) revs.push(...(await localBranches(repo.root)).sort());
   // One broken revision (an unparsable metrics file there) is marked, not allowed to hide the others.
   const at = async (rev: string): Promise<FilesAt> => {
     try {

@@ -53,7 +53,9 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
       if (!spec.endpoint && (pathStyle || spec.bucket.includes('.'))) return undefined;
       const region = await client.config.region();
       const endpoint = new URL(spec.endpoint ?? `https://s3.${region}.amazonaws.com`);
-      return createFastS3({ endpoint, bucket: Bucket, pathStyle, region, credentials: () => client.config.credentials(), agent, timeoutMs: ctx.timeoutMs });
+      // One clock offset for both paths: a skew either one corrects, the other signs with.
+      const clock = { get: () => client.config.systemClockOffset ?? 0, set: (ms: number) => { client.config.systemClockOffset = ms; } };
+      return createFastS3({ endpoint, bucket: Bucket, pathStyle, region, credentials: () => client.config.credentials(), clock, agent, timeoutMs: ctx.timeoutMs });
     })());
   /** Runs `fn` on the fast path; undefined means "use the SDK" (no fast path, or it stepped aside). */
   const viaFast = async <T>(fn: (f: FastS3) => Promise<T>): Promise<{ value: T } | undefined> => {

@@ -133,7 +133,6 @@ function visitNative(tree: NativeTree, dirRelToRoot: string, ig: IgnoreRules, vi
       const below = `${rel}/`;
       while (i + 1 < names.length && names[i + 1].startsWith(below)) i++;
     } else if (skipped) {
-      continue;
     } else if (type === ENTRY.file) {
       if (!visitor.file(rel, stats[i * 4], stats[i * 4 + 1], stats[i * 4 + 2], stats[i * 4 + 3])) return false;
     } else if (type === ENTRY.symlink) {

@@ -1,10 +1,10 @@
 /**
- * Builds small, real ONNX models from TypeScript (tests, benchmarks and examples): a graph of nodes
- * with float32 initializers, written with the protobuf Writer. The results load and run in
+ * Builds small, real ONNX models from TypeScript (tests, and bench/serve.mjs through an esbuild bundle):
+ * a graph of nodes with float32 initializers, written with the protobuf Writer. The results load and run in
  * onnxruntime. Field numbers follow onnx/onnx.proto.
  */
-import { Writer } from './protobuf.js';
-import { ELEM_TYPES, type Dim } from './onnx.js';
+import { ELEM_TYPES, type Dim } from '../../src/core/model/onnx.js';
+import { Writer } from './protobuf-writer.js';
 
 const TYPE_CODES: Record<string, number> = Object.fromEntries(Object.entries(ELEM_TYPES).map(([k, v]) => [v, Number(k)]));
 
