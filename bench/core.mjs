@@ -40,19 +40,36 @@ function benchBigFile(base, label, copies) {
   execSync(`sync && cat ${file} > /dev/null`);
   const b3 = has('b3sum') ? medianOf(3, () => timeRun('b3sum', ['--num-threads', '1', file])) : undefined;
   const md5 = medianOf(3, () => timeRun('md5sum', [file]));
-  const add = medianOf(3, () => mlo(['add', 'big.bin', '-q'], repo), () => {
-    rmSync(join(repo, '.mlo', 'cache'), { recursive: true, force: true });
-    rmSync(join(repo, '.mlo', 'tmp'), { recursive: true, force: true });
-    rmSync(join(repo, 'big.bin.mlo'), { force: true });
-  });
+  const add = medianOf(
+    3,
+    () => mlo(['add', 'big.bin', '-q'], repo),
+    () => {
+      rmSync(join(repo, '.mlo', 'cache'), { recursive: true, force: true });
+      rmSync(join(repo, '.mlo', 'tmp'), { recursive: true, force: true });
+      rmSync(join(repo, 'big.bin.mlo'), { force: true });
+    },
+  );
   const gb = bigSize / 1e9;
-  if (b3) rows1.push([`add ${gb.toFixed(2)} GB (${label})`, fmt.gbs(gb / add), 'b3sum --num-threads 1', fmt.gbs(gb / b3), fmt.x(b3 / add), '>= 0.8x', b3 / add >= 0.8 ? 'yes' : 'NO']);
+  if (b3)
+    rows1.push([
+      `add ${gb.toFixed(2)} GB (${label})`,
+      fmt.gbs(gb / add),
+      'b3sum --num-threads 1',
+      fmt.gbs(gb / b3),
+      fmt.x(b3 / add),
+      '>= 0.8x',
+      b3 / add >= 0.8 ? 'yes' : 'NO',
+    ]);
   rows1.push([`add ${gb.toFixed(2)} GB (${label})`, fmt.gbs(gb / add), 'md5sum', fmt.gbs(gb / md5), fmt.x(md5 / add), '>= 4x', md5 / add >= 4 ? 'yes' : 'NO']);
   if (b3 && copies) {
     // Without reflinks, add must also write an independent copy into the cache (fsynced): the same
     // job done by the two tools one after the other.
     const copy = join(repo, 'copy.bin');
-    const both = medianOf(3, () => timeRun('sh', ['-c', `b3sum --num-threads 1 ${file} > /dev/null && cp ${file} ${copy} && sync ${copy}`]), () => rmSync(copy, { force: true }));
+    const both = medianOf(
+      3,
+      () => timeRun('sh', ['-c', `b3sum --num-threads 1 ${file} > /dev/null && cp ${file} ${copy} && sync ${copy}`]),
+      () => rmSync(copy, { force: true }),
+    );
     rmSync(copy, { force: true });
     rows1.push([`add ${gb.toFixed(2)} GB (${label})`, fmt.gbs(gb / add), 'b3sum, then cp + sync', fmt.gbs(gb / both), fmt.x(both / add), '(context)', '']);
   }
@@ -122,12 +139,30 @@ const withoutCaEnv = (() => {
 })();
 const mloStatusNoCa = withoutCaEnv && medianOf(5, () => timeRun(process.execPath, [MLO, 'status'], { cwd: mloRepo, env: withoutCaEnv }));
 const gitStatusNoCa = withoutCaEnv && medianOf(5, () => timeRun('git', ['status'], { cwd: gitRepo, env: withoutCaEnv }));
-const addRow = (label, r) => [`add, ${label} bytes`, fmt.s(r.mloAdd), 'git add', fmt.s(r.gitAdd), fmt.x(r.mloAdd / r.gitAdd), '<= 1x', r.mloAdd <= r.gitAdd ? 'yes' : 'NO'];
+const addRow = (label, r) => [
+  `add, ${label} bytes`,
+  fmt.s(r.mloAdd),
+  'git add',
+  fmt.s(r.gitAdd),
+  fmt.x(r.mloAdd / r.gitAdd),
+  '<= 1x',
+  r.mloAdd <= r.gitAdd ? 'yes' : 'NO',
+];
 report(`${nFiles} files of 1-16 KiB (time, lower is better)`, [
   addRow('repetitive', repetitive),
   addRow('random', random),
-  ['status, nothing changed', fmt.s(mloStatus), 'git status', fmt.s(gitStatus), fmt.x(mloStatus / gitStatus), '<= 2x', mloStatus <= 2 * gitStatus ? 'yes' : 'NO'],
-  ...(withoutCaEnv ? [['status, NODE_EXTRA_CA_CERTS unset', fmt.s(mloStatusNoCa), 'git status', fmt.s(gitStatusNoCa), fmt.x(mloStatusNoCa / gitStatusNoCa), '(context)', '']] : []),
+  [
+    'status, nothing changed',
+    fmt.s(mloStatus),
+    'git status',
+    fmt.s(gitStatus),
+    fmt.x(mloStatus / gitStatus),
+    '<= 2x',
+    mloStatus <= 2 * gitStatus ? 'yes' : 'NO',
+  ],
+  ...(withoutCaEnv
+    ? [['status, NODE_EXTRA_CA_CERTS unset', fmt.s(mloStatusNoCa), 'git status', fmt.s(gitStatusNoCa), fmt.x(mloStatusNoCa / gitStatusNoCa), '(context)', '']]
+    : []),
 ]);
 
 // Context from the issue: Dud (a Go rewrite of DVC) commits 20,000 files of 100 KB in 1.6 s, DVC 2.11
@@ -155,7 +190,9 @@ const nodeBare = medianOf(21, () => timeRun(process.execPath, ['-e', '0']));
 const nodeBareNoCa = withoutCaEnv && medianOf(21, () => timeRun(process.execPath, ['-e', '0'], { env: withoutCaEnv }));
 report('start-up (lower is better)', [
   ['mlo --version', fmt.s(version), 'node -e 0', fmt.s(nodeBare), fmt.x(version / nodeBare), '<= 1.5x', version <= 1.5 * nodeBare ? 'yes' : 'NO'],
-  ...(withoutCaEnv ? [['node -e 0, NODE_EXTRA_CA_CERTS unset', fmt.s(nodeBareNoCa), 'node -e 0', fmt.s(nodeBare), fmt.x(nodeBareNoCa / nodeBare), '(context)', '']] : []),
+  ...(withoutCaEnv
+    ? [['node -e 0, NODE_EXTRA_CA_CERTS unset', fmt.s(nodeBareNoCa), 'node -e 0', fmt.s(nodeBare), fmt.x(nodeBareNoCa / nodeBare), '(context)', '']]
+    : []),
 ]);
 
 if (mnt) spawnSync('umount', [mnt]);

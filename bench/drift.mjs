@@ -108,7 +108,10 @@ async function main() {
 
   const t0 = Date.now();
   const made = [await writeCsv(refFile, 1, 0), await writeCsv(curFile, 2, 0.01)];
-  console.log(`data: ${rows.toLocaleString('en')} rows x ${cols} numeric columns per file in ${dir}` + (made.some(Boolean) ? ` (generated in ${((Date.now() - t0) / 1000).toFixed(1)} s)` : ' (reused)'));
+  console.log(
+    `data: ${rows.toLocaleString('en')} rows x ${cols} numeric columns per file in ${dir}` +
+      (made.some(Boolean) ? ` (generated in ${((Date.now() - t0) / 1000).toFixed(1)} s)` : ' (reused)'),
+  );
 
   // BENCH_RUNS=3 takes the median of three runs of each side (default one: a full run takes a while).
   const runs = Number(process.env.BENCH_RUNS ?? 1);
@@ -142,7 +145,9 @@ async function main() {
     ['vs scipy without start-up', fmt.s(m.seconds), 'read + KS only', fmt.s(sp.read + sp.ks), fmt.x((sp.read + sp.ks) / m.seconds), '-', '-'],
   ]);
   console.log(`mlo: read, sort, KS and PSI on every column${mem(m)}. scipy: read ${sp.read.toFixed(2)} s, KS ${sp.ks.toFixed(2)} s${mem(p)}.`);
-  console.log(`agreement with scipy over ${cols} columns: max |ΔD| = ${maxStat.toExponential(1)}, max |Δp| = ${maxP.toExponential(1)}; drifted columns: ${mlo.drifted}/${mlo.compared}`);
+  console.log(
+    `agreement with scipy over ${cols} columns: max |ΔD| = ${maxStat.toExponential(1)}, max |Δp| = ${maxP.toExponential(1)}; drifted columns: ${mlo.drifted}/${mlo.compared}`,
+  );
 }
 
 main().catch((err) => {

@@ -47,12 +47,24 @@ for (const stages of [10, 100, 1000]) {
   run(process.execPath, [MLO, 'run', '-q'], dir); // warm the page cache and the state database
   const m = noop(dir);
   const g = gitStatus(dir);
-  growth.push([`no-op mlo run, ${stages} stages x ${perStage} files`, fmt.s(m), 'git status', fmt.s(g), fmt.x(m / g), stages === 100 ? '<= 2x' : '-', stages === 100 ? (m / g <= 2 ? 'yes' : 'no') : '-']);
-  if (stages === 100) rows.push([`no-op mlo run (${stages} stages, ${FILES} dep files)`, fmt.s(m), 'git status', fmt.s(g), fmt.x(m / g), '<= 2x', m / g <= 2 ? 'yes' : 'no']);
+  growth.push([
+    `no-op mlo run, ${stages} stages x ${perStage} files`,
+    fmt.s(m),
+    'git status',
+    fmt.s(g),
+    fmt.x(m / g),
+    stages === 100 ? '<= 2x' : '-',
+    stages === 100 ? (m / g <= 2 ? 'yes' : 'no') : '-',
+  ]);
+  if (stages === 100)
+    rows.push([`no-op mlo run (${stages} stages, ${FILES} dep files)`, fmt.s(m), 'git status', fmt.s(g), fmt.x(m / g), '<= 2x', m / g <= 2 ? 'yes' : 'no']);
   growth.at(-1).push(`first run ${fmt.s(first)}`);
 }
 const noopNode = medianOf(RUNS, () => timeRun(process.execPath, ['-e', '0']));
 report('no-op mlo run vs git status', rows);
-report('no-op time by number of stages (same dep files in total)', growth.map((r) => r.slice(0, 7)));
+report(
+  'no-op time by number of stages (same dep files in total)',
+  growth.map((r) => r.slice(0, 7)),
+);
 console.log(`\n(node -e 0 takes ${fmt.s(noopNode)} here; first runs: ${growth.map((r) => r[7]).join(', ')})`);
 rmSync(work, { recursive: true, force: true });

@@ -24,7 +24,9 @@ const s3dir = join(work, 's3rver');
 mkdirSync(s3dir);
 
 // s3rver in its own process (its continuation tokens need OpenSSL's legacy provider).
-const server = spawn(process.execPath, ['--openssl-legacy-provider', join(ROOT, 'test/remote/s3rver-server.mjs'), s3dir, BUCKET], { stdio: ['ignore', 'pipe', 'inherit'] });
+const server = spawn(process.execPath, ['--openssl-legacy-provider', join(ROOT, 'test/remote/s3rver-server.mjs'), s3dir, BUCKET], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const port = await new Promise((resolve, reject) => {
   let buf = '';
   server.stdout.on('data', (c) => {
@@ -42,7 +44,10 @@ const env = {
   AWS_REGION: 'us-east-1',
   AWS_CONFIG_FILE: '/nonexistent',
   AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-  GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b',
+  GIT_AUTHOR_NAME: 'b',
+  GIT_AUTHOR_EMAIL: 'b@b',
+  GIT_COMMITTER_NAME: 'b',
+  GIT_COMMITTER_EMAIL: 'b@b',
 };
 const mlo = (cwd, ...args) => timeRun(process.execPath, [MLO, ...args], { cwd, env });
 const aws = (...args) => timeRun('aws', ['--endpoint-url', endpoint, ...args], { env });
@@ -74,10 +79,15 @@ function clone(dir, name) {
 
 try {
   // 1. Many small objects.
-  const small = repoWith('small', (dir) => {
-    mkdirSync(join(dir, 'data'));
-    for (let i = 0; i < SMALL_COUNT; i++) writeFileSync(join(dir, 'data', `f${String(i).padStart(5, '0')}.bin`), randomBytes(SMALL_SIZE));
-  }, 'data', 'mlo-small');
+  const small = repoWith(
+    'small',
+    (dir) => {
+      mkdirSync(join(dir, 'data'));
+      for (let i = 0; i < SMALL_COUNT; i++) writeFileSync(join(dir, 'data', `f${String(i).padStart(5, '0')}.bin`), randomBytes(SMALL_SIZE));
+    },
+    'data',
+    'mlo-small',
+  );
   const mloPushSmall = mlo(small, 'push', '-q');
   const awsPushSmall = aws('s3', 'sync', '--only-show-errors', join(small, 'data'), `s3://${BUCKET}/aws-small/`);
   const mloNoop = mlo(small, 'push', '-q');
@@ -99,9 +109,14 @@ try {
   ]);
 
   // 2. One large object.
-  const big = repoWith('big', (dir) => {
-    spawnSync('sh', ['-c', `head -c ${BIG_SIZE} /dev/urandom > ${join(dir, 'big.bin')}`]);
-  }, 'big.bin', 'mlo-big');
+  const big = repoWith(
+    'big',
+    (dir) => {
+      spawnSync('sh', ['-c', `head -c ${BIG_SIZE} /dev/urandom > ${join(dir, 'big.bin')}`]);
+    },
+    'big.bin',
+    'mlo-big',
+  );
   const mloPushBig = mlo(big, 'push', '-q');
   const awsPushBig = aws('s3', 'cp', '--only-show-errors', join(big, 'big.bin'), `s3://${BUCKET}/aws-big/big.bin`);
   const bigClone = clone(big, 'big-clone');
@@ -118,7 +133,9 @@ try {
     row(`fetch ${size} (into the cache, verified)`, mloFetchBig, awsPullBig, undefined, 'aws s3 cp'),
   ]);
   console.log('\nratio = peer time / mlo time (above 1: mlo is faster).');
-  console.log(`(aws-cli ${spawnSync('aws', ['--version'], { encoding: 'utf8' }).stdout.trim() || spawnSync('aws', ['--version'], { encoding: 'utf8' }).stderr.trim()}; mlo -j default 32; one run each)`);
+  console.log(
+    `(aws-cli ${spawnSync('aws', ['--version'], { encoding: 'utf8' }).stdout.trim() || spawnSync('aws', ['--version'], { encoding: 'utf8' }).stderr.trim()}; mlo -j default 32; one run each)`,
+  );
 } finally {
   server.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });

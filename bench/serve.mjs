@@ -49,14 +49,23 @@ const modelFile = join(work, 'mlp.onnx');
 const torchPy = findPython(['torch', 'onnx', 'onnxscript']);
 let modelSource;
 if (torchPy) {
-  const r = spawnSync(torchPy, [join(ROOT, 'bench/peers/export_torch_mlp.py'), modelFile, '--features', String(FEATURES), '--hidden', '64', '--classes', '2'], { encoding: 'utf8' });
+  const r = spawnSync(torchPy, [join(ROOT, 'bench/peers/export_torch_mlp.py'), modelFile, '--features', String(FEATURES), '--hidden', '64', '--classes', '2'], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`PyTorch export failed:\n${r.stderr}`);
   modelSource = 'exported from PyTorch (torch.onnx.export, dynamo)';
 } else {
   // The ONNX writer is test code (test/support/, TypeScript): esbuild makes it one plain module here.
   const { build } = await import('esbuild');
   const builderFile = join(work, 'onnx-builder.mjs');
-  await build({ entryPoints: [join(ROOT, 'test/support/onnx-builder.ts')], bundle: true, platform: 'node', format: 'esm', outfile: builderFile, logLevel: 'error' });
+  await build({
+    entryPoints: [join(ROOT, 'test/support/onnx-builder.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: builderFile,
+    logLevel: 'error',
+  });
   const { buildOnnx, seededFloats } = await import(pathToFileURL(builderFile).href);
   const layer = (n, i, o, s) => [
     { name: `W${n}`, dims: [i, o], data: seededFloats(i * o, s) },
@@ -66,9 +75,15 @@ if (torchPy) {
     inputs: [{ name: 'features', type: 'float32', shape: ['batch', FEATURES] }],
     outputs: [{ name: 'probabilities', type: 'float32', shape: ['batch', 2] }],
     nodes: [
-      { op: 'MatMul', inputs: ['features', 'W1'], outputs: ['a1'] }, { op: 'Add', inputs: ['a1', 'b1'], outputs: ['a2'] }, { op: 'Relu', inputs: ['a2'], outputs: ['h1'] },
-      { op: 'MatMul', inputs: ['h1', 'W2'], outputs: ['a3'] }, { op: 'Add', inputs: ['a3', 'b2'], outputs: ['a4'] }, { op: 'Relu', inputs: ['a4'], outputs: ['h2'] },
-      { op: 'MatMul', inputs: ['h2', 'W3'], outputs: ['a5'] }, { op: 'Add', inputs: ['a5', 'b3'], outputs: ['a6'] }, { op: 'Softmax', inputs: ['a6'], outputs: ['probabilities'], attrs: { axis: 1 } },
+      { op: 'MatMul', inputs: ['features', 'W1'], outputs: ['a1'] },
+      { op: 'Add', inputs: ['a1', 'b1'], outputs: ['a2'] },
+      { op: 'Relu', inputs: ['a2'], outputs: ['h1'] },
+      { op: 'MatMul', inputs: ['h1', 'W2'], outputs: ['a3'] },
+      { op: 'Add', inputs: ['a3', 'b2'], outputs: ['a4'] },
+      { op: 'Relu', inputs: ['a4'], outputs: ['h2'] },
+      { op: 'MatMul', inputs: ['h2', 'W3'], outputs: ['a5'] },
+      { op: 'Add', inputs: ['a5', 'b3'], outputs: ['a6'] },
+      { op: 'Softmax', inputs: ['a6'], outputs: ['probabilities'], attrs: { axis: 1 } },
     ],
     initializers: [...layer(1, FEATURES, 64, 1), ...layer(2, 64, 64, 3), ...layer(3, 64, 2, 5)],
   });
@@ -76,7 +91,7 @@ if (torchPy) {
   modelSource = "built by mlo's TypeScript ONNX writer (no Python with torch found)";
 }
 
-const row = Array.from({ length: FEATURES }, (_, i) => Number(((i * 7) % 10 / 10 - 0.5).toFixed(2)));
+const row = Array.from({ length: FEATURES }, (_, i) => Number((((i * 7) % 10) / 10 - 0.5).toFixed(2)));
 const body = JSON.stringify({ inputs: [row] });
 
 // ---- servers -----------------------------------------------------------------------------------
@@ -224,12 +239,18 @@ function peerPredict(csv, out) {
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
 console.log(`mlo serving benchmark${QUICK ? ' (BENCH_QUICK: short runs)' : ''}`);
 console.log(`model: MLP ${FEATURES}->64->64->2, ${modelSource}`);
-console.log(`load: ${hasWrk ? 'wrk -t1' : 'autocannon'}, ${DURATION}s per run after a 1s warm-up${QUICK ? '' : ', best of 2'}, POST /invocations {"inputs": [[${FEATURES} floats]]} (batch size 1), loopback`);
+console.log(
+  `load: ${hasWrk ? 'wrk -t1' : 'autocannon'}, ${DURATION}s per run after a 1s warm-up${QUICK ? '' : ', best of 2'}, POST /invocations {"inputs": [[${FEATURES} floats]]} (batch size 1), loopback`,
+);
 console.log(`machine: ${(await import('node:os')).cpus().length} cores (shared; figures are noisy)\n`);
 
 const servers = [];
 const mloPort = await freePort();
-servers.push({ name: 'mlo serve', url: `http://127.0.0.1:${mloPort}/invocations`, start: () => startServer(process.execPath, [MLO, 'serve', modelFile, '--port', String(mloPort), '-q'], `http://127.0.0.1:${mloPort}/invocations`) });
+servers.push({
+  name: 'mlo serve',
+  url: `http://127.0.0.1:${mloPort}/invocations`,
+  start: () => startServer(process.execPath, [MLO, 'serve', modelFile, '--port', String(mloPort), '-q'], `http://127.0.0.1:${mloPort}/invocations`),
+});
 const apiPy = findPython(['fastapi', 'uvicorn', 'onnxruntime', 'numpy']);
 if (apiPy) {
   const fast = spawnSync(apiPy, ['-c', 'import uvloop, httptools'], { stdio: 'ignore' }).status === 0;
@@ -262,7 +283,9 @@ console.log(`${'server'.padEnd(28)}${'conns'.padStart(6)}${'req/s'.padStart(10)}
 for (const s of servers) {
   for (const c of CONCURRENCY) {
     const r = results[s.name][c];
-    console.log(`${s.name.padEnd(28)}${String(c).padStart(6)}${fmt(r.rps).padStart(10)}${fmt(r.p50, 2).padStart(9)}${fmt(r.p99, 2).padStart(9)}${String(r.errors).padStart(8)}`);
+    console.log(
+      `${s.name.padEnd(28)}${String(c).padStart(6)}${fmt(r.rps).padStart(10)}${fmt(r.p50, 2).padStart(9)}${fmt(r.p99, 2).padStart(9)}${String(r.errors).padStart(8)}`,
+    );
   }
 }
 console.log(`${'in-process session.run loop'.padEnd(28)}${'-'.padStart(6)}${fmt(loop).padStart(10)}`);
@@ -302,10 +325,17 @@ const best = (runs, key) => runs.reduce((a, b) => (a[key] <= b[key] ? a : b));
 runPredict();
 const mloRun = best([runPredict(), runPredict(), runPredict()], 'wall');
 peerPredict(csv, join(work, 'p-inproc.csv'));
-const peer = best([peerPredict(csv, join(work, 'p-inproc.csv')), peerPredict(csv, join(work, 'p-inproc.csv')), peerPredict(csv, join(work, 'p-inproc.csv'))], 'wall');
+const peer = best(
+  [peerPredict(csv, join(work, 'p-inproc.csv')), peerPredict(csv, join(work, 'p-inproc.csv')), peerPredict(csv, join(work, 'p-inproc.csv'))],
+  'wall',
+);
 console.log(`\nbatch prediction: ${fmt(PREDICT_ROWS)} rows x ${FEATURES} features, CSV in, CSV out, batches of 1024 (best of 3)`);
 console.log(`${''.padEnd(44)}${'process s'.padStart(10)}${'rows/s'.padStart(11)}${'work s'.padStart(9)}`);
-console.log(`${'mlo predict (streamed)'.padEnd(44)}${fmt(mloRun.wall, 3).padStart(10)}${fmt(PREDICT_ROWS / mloRun.wall).padStart(11)}${fmt(mloRun.work, 3).padStart(9)}`);
-console.log(`${'in-process script (readFileSync+split+run)'.padEnd(44)}${fmt(peer.wall, 3).padStart(10)}${fmt(PREDICT_ROWS / peer.wall).padStart(11)}${fmt(peer.work, 3).padStart(9)}  (parse ${fmt(peer.parse, 3)} s, session.run ${fmt(peer.compute, 3)} s)`);
+console.log(
+  `${'mlo predict (streamed)'.padEnd(44)}${fmt(mloRun.wall, 3).padStart(10)}${fmt(PREDICT_ROWS / mloRun.wall).padStart(11)}${fmt(mloRun.work, 3).padStart(9)}`,
+);
+console.log(
+  `${'in-process script (readFileSync+split+run)'.padEnd(44)}${fmt(peer.wall, 3).padStart(10)}${fmt(PREDICT_ROWS / peer.wall).padStart(11)}${fmt(peer.work, 3).padStart(9)}  (parse ${fmt(peer.parse, 3)} s, session.run ${fmt(peer.compute, 3)} s)`,
+);
 console.log(`  ratio, whole process: ${fmt(peer.wall / mloRun.wall, 2)}x the in-process speed (target >= 0.8x)`);
 console.log(`  ratio, work only (after start-up): ${fmt(peer.work / mloRun.work, 2)}x`);

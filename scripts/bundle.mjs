@@ -22,8 +22,17 @@ const target = join(dist, 'mlo.cjs');
 // Loaded at run time from node_modules: native addons, and packages too large to be worth bundling
 // (each is loaded only by the commands that need it; simple-git would add 175 KB to the bundle).
 const EXTERNAL = [
-  'better-sqlite3', '@napi-rs/blake-hash', 'onnxruntime-node', '*.node',
-  '@aws-sdk/*', '@smithy/*', 'zod', 'yaml', 'execa', 'tinyglobby', 'simple-git',
+  'better-sqlite3',
+  '@napi-rs/blake-hash',
+  'onnxruntime-node',
+  '*.node',
+  '@aws-sdk/*',
+  '@smithy/*',
+  'zod',
+  'yaml',
+  'execa',
+  'tinyglobby',
+  'simple-git',
 ];
 
 const LOAD_MODULE = /\bloadModule\(import\.meta\.url, ('\.[^']+')\)/g;

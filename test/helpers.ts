@@ -77,10 +77,7 @@ export async function mlo(cwd: string, ...args: string[]): Promise<MloResult> {
   return mloWith({ cwd }, ...args);
 }
 
-export async function mloWith(
-  options: { cwd: string; env?: Record<string, string>; input?: string; timeout?: number },
-  ...args: string[]
-): Promise<MloResult> {
+export async function mloWith(options: { cwd: string; env?: Record<string, string>; input?: string; timeout?: number }, ...args: string[]): Promise<MloResult> {
   const r = await execa(process.execPath, [MLO_BIN, ...args], {
     cwd: options.cwd,
     env: { ...GIT_ENV, NO_COLOR: '1', ...options.env },

@@ -35,7 +35,11 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
     closeSync(fd);
     renameSync(tmp, target);
   } catch (err) {
-    try { closeSync(fd); } catch { /* already closed */ }
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
     rmSync(tmp, { force: true });
     throw err;
   }

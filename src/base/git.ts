@@ -5,5 +5,26 @@
  * worktrees and writing a branch).
  */
 export { currentBranch, gitTopLevel, gitUser, gitVersion, headCommit, isDirty, isGitRepo, prefixInGit, resolveRev } from './git/repo.js';
-export { gitIgnoreRules, gitListFiles, gitTrackedAmong, listFilesAtRev, modifiedFiles, readFilesAtRev, untrackedFiles, type GitFile, type IgnoreRule } from './git/files.js';
-export { addWorktree, branchExists, checkBranchName, commitFilesToBranch, localBranches, removeWorktree, revsForScope, workState, type RevScope, type WorkState } from './git/history.js';
+export {
+  gitIgnoreRules,
+  gitListFiles,
+  gitTrackedAmong,
+  listFilesAtRev,
+  modifiedFiles,
+  readFilesAtRev,
+  untrackedFiles,
+  type GitFile,
+  type IgnoreRule,
+} from './git/files.js';
+export {
+  addWorktree,
+  branchExists,
+  checkBranchName,
+  commitFilesToBranch,
+  localBranches,
+  removeWorktree,
+  revsForScope,
+  workState,
+  type RevScope,
+  type WorkState,
+} from './git/history.js';

@@ -15,11 +15,7 @@ export interface ParsedYaml<T> {
   lines: LineCounter;
 }
 
-export function parseYamlText<T>(
-  text: string,
-  file: string,
-  schema: ZodType<T, ZodTypeDef, unknown>,
-): ParsedYaml<T> {
+export function parseYamlText<T>(text: string, file: string, schema: ZodType<T, ZodTypeDef, unknown>): ParsedYaml<T> {
   const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });

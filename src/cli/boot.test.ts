@@ -81,7 +81,9 @@ describe('runBundle', () => {
   it('gives a rebuilt bundle of the same length its own cache', async () => {
     const env = { MLO_CODE_CACHE: join(dir, 'cache') };
     await runBundle(['node', 'mlo'], { bundleUrl: writeBundle('0123456789abcdef', 'globalThis.__bootTest = ["a"];'), env });
-    expect(await runBundle(['node', 'mlo'], { bundleUrl: writeBundle('fedcba9876543210', 'globalThis.__bootTest = ["b"];'), env })).toMatchObject({ cacheUsed: false });
+    expect(await runBundle(['node', 'mlo'], { bundleUrl: writeBundle('fedcba9876543210', 'globalThis.__bootTest = ["b"];'), env })).toMatchObject({
+      cacheUsed: false,
+    });
     expect(ran()).toEqual(['b']);
     expect(readdirSync(env.MLO_CODE_CACHE)).toHaveLength(2);
   });
@@ -104,7 +106,9 @@ describe('runBundle', () => {
     utimesSync(old, longAgo, longAgo);
     utimesSync(other, longAgo, longAgo);
     await runBundle(['node', 'mlo'], { bundleUrl: writeBundle('0123456789abcdef'), env });
-    expect(readdirSync(env.MLO_CODE_CACHE).sort()).toEqual([basename(codeCacheFile(env.MLO_CODE_CACHE, '0123456789abcdef')), basename(recent), 'notes.txt'].sort());
+    expect(readdirSync(env.MLO_CODE_CACHE).sort()).toEqual(
+      [basename(codeCacheFile(env.MLO_CODE_CACHE, '0123456789abcdef')), basename(recent), 'notes.txt'].sort(),
+    );
   });
 
   it('still runs the command when the cache folder cannot be written', async () => {

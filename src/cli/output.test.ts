@@ -20,13 +20,15 @@ describe('display width', () => {
 describe('table', () => {
   it('aligns columns after a CJK or emoji run name', () => {
     // The header is bold only when stdout is a terminal; compare without colour codes.
-    const lines = table(['Name', 'Loss'], [['学习率-实验', '0.1'], ['baseline', '0.2'], ['🚀', '0.3']]).map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''));
-    expect(lines).toEqual([
-      'Name         Loss',
-      '学习率-实验  0.1',
-      'baseline     0.2',
-      '🚀           0.3',
-    ]);
+    const lines = table(
+      ['Name', 'Loss'],
+      [
+        ['学习率-实验', '0.1'],
+        ['baseline', '0.2'],
+        ['🚀', '0.3'],
+      ],
+    ).map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''));
+    expect(lines).toEqual(['Name         Loss', '学习率-实验  0.1', 'baseline     0.2', '🚀           0.3']);
     const lossColumn = lines.map((l) => displayWidth(l.slice(0, l.lastIndexOf(' ') + 1)));
     expect(new Set(lossColumn).size).toBe(1);
   });

@@ -16,7 +16,7 @@ export const DEFAULT_ATTEMPTS = 6;
 
 export function retryPolicyFrom(configured?: number): RetryPolicy {
   const env = Number(process.env.MLO_REMOTE_RETRIES);
-  const attempts = Number.isInteger(env) && env > 0 ? env : configured ?? DEFAULT_ATTEMPTS;
+  const attempts = Number.isInteger(env) && env > 0 ? env : (configured ?? DEFAULT_ATTEMPTS);
   const base = Number(process.env.MLO_REMOTE_BACKOFF_MS);
   return { attempts, baseMs: Number.isFinite(base) && base > 0 ? base : 200, capMs: 10_000 };
 }
@@ -29,8 +29,34 @@ export function backoffMs(policy: RetryPolicy, retry: number, throttled = false)
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE', 'EBUSY', 'EAGAIN']);
-const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'StallError', 'AbortError', 'SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'InternalError', 'ServiceUnavailable']);
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'EBUSY',
+  'EAGAIN',
+]);
+const TRANSIENT_NAMES = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'StallError',
+  'AbortError',
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'InternalError',
+  'ServiceUnavailable',
+]);
 
 /** Network resets, stalls, throttling and 5xx: worth another attempt. */
 export function isTransient(err: unknown): boolean {

@@ -111,7 +111,17 @@ describe('mlo ci report', () => {
 
   it('--validate reports each data file, with the broken rules of a failing one', async () => {
     const dir = await featureRepo();
-    const r = await mlo(dir, 'ci', 'report', '--validate', 'good.csv=schema.yaml', '--validate', 'bad.csv=schema.yaml', '--validate', 'missing.csv=schema.yaml');
+    const r = await mlo(
+      dir,
+      'ci',
+      'report',
+      '--validate',
+      'good.csv=schema.yaml',
+      '--validate',
+      'bad.csv=schema.yaml',
+      '--validate',
+      'missing.csv=schema.yaml',
+    );
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.stdout).toContain('❌ **Failed: validation.**');
     expect(r.stdout).toContain('### Data validation');
@@ -157,7 +167,20 @@ describe('mlo ci report', () => {
 
   it('--json returns the structured report with the Markdown', async () => {
     const dir = await featureRepo();
-    const r = await mlo(dir, 'ci', 'report', '--base', 'main', '--json', '--validate', 'bad.csv=schema.yaml', '--drift', 'train.csv=prod.csv', '--plots-url', 'https://x.test/p');
+    const r = await mlo(
+      dir,
+      'ci',
+      'report',
+      '--base',
+      'main',
+      '--json',
+      '--validate',
+      'bad.csv=schema.yaml',
+      '--drift',
+      'train.csv=prod.csv',
+      '--plots-url',
+      'https://x.test/p',
+    );
     expect(r.exitCode, explain(r)).toBe(0);
     const d = json(r);
     expect(Object.keys(d).sort()).toEqual(['base', 'drift', 'failed', 'head', 'markdown', 'metrics', 'params', 'pipeline', 'plotsUrl', 'validation']);
@@ -235,7 +258,11 @@ describe('mlo ci report', () => {
 
     const j = await mlo(dir, 'ci', 'report', '--base', 'release', '--json');
     expect(j.exitCode).toBe(1);
-    expect(json(j).error).toMatchObject({ code: 'MLO_UNKNOWN_REV', message: expect.stringContaining("'release'"), hint: expect.stringContaining('git fetch origin release') });
+    expect(json(j).error).toMatchObject({
+      code: 'MLO_UNKNOWN_REV',
+      message: expect.stringContaining("'release'"),
+      hint: expect.stringContaining('git fetch origin release'),
+    });
 
     // The local name of a branch that only exists as a remote-tracking branch: point at the right one.
     await git(dir, 'update-ref', 'refs/remotes/origin/trunk', 'main');

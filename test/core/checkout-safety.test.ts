@@ -103,7 +103,7 @@ describe('checkout never writes through a symlink', () => {
     expect(read(dir, 'evil/pwned.txt')).toBe('payload');
   });
 
-  it('a symlink where a tracked file belongs is the user\'s: refused, and --force replaces only the link', async () => {
+  it("a symlink where a tracked file belongs is the user's: refused, and --force replaces only the link", async () => {
     const dir = await makeRepo({ 'data/a.txt': 'a', 'data/b.txt': 'b' });
     await ok(dir, 'add', 'data');
     const outside = tempDir();

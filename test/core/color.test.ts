@@ -49,14 +49,16 @@ describe('colour with pipes', () => {
 });
 
 // util-linux `script` runs a command under a pseudo-terminal (stdout and stderr a TTY unless redirected).
-const hasScript = process.platform === 'linux' && (() => {
-  try {
-    execFileSync('script', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasScript =
+  process.platform === 'linux' &&
+  (() => {
+    try {
+      execFileSync('script', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
 
 describe.skipIf(!hasScript)('colour in a terminal', () => {
   const inTerminal = (cwd: string, env: Record<string, string>, shell: string) =>

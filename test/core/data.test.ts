@@ -76,7 +76,7 @@ describe('mlo add / status / checkout', () => {
     expect(statSync(join(dir, 'data/run.sh')).mode & 0o100).toBeTruthy();
   });
 
-  it('commit records edits; checkout after git checkout restores each branch\'s data', async () => {
+  it("commit records edits; checkout after git checkout restores each branch's data", async () => {
     const dir = await makeRepo({ 'data/x.txt': 'v1' });
     await mlo(dir, 'add', 'data');
     await git(dir, 'add', '-A');
@@ -109,7 +109,10 @@ describe('mlo add / status / checkout', () => {
     const r = await mlo(dir, 'add', '*.bin');
     expect(r.exitCode, r.stderr).toBe(0);
     const list = json(await mlo(dir, 'list', '--json'));
-    expect(list.map((i: any) => [i.path, i.size])).toEqual([['a.bin', 1], ['b.bin', 2]]);
+    expect(list.map((i: any) => [i.path, i.size])).toEqual([
+      ['a.bin', 1],
+      ['b.bin', 2],
+    ]);
   });
 
   it('honours .mloignore and skips symlinks inside directories with a warning', async () => {
@@ -183,7 +186,9 @@ describe('bad input', () => {
     const [added] = json(await mlo(dir, 'add', 'd', '--json'));
     // Write a manifest whose hash matches its (evil) content, and point the pointer at it.
     const { blake3 } = await import('@napi-rs/blake-hash');
-    const body = Buffer.from(JSON.stringify({ schema: 1, entries: [{ path: '../../pwned', hash: added.hash.replace('.dir', '').replace(/./, 'c'), size: 1 }] }));
+    const body = Buffer.from(
+      JSON.stringify({ schema: 1, entries: [{ path: '../../pwned', hash: added.hash.replace('.dir', '').replace(/./, 'c'), size: 1 }] }),
+    );
     const h = `${blake3(body).toString('hex')}.dir`;
     mkdirSync(join(dir, '.mlo/cache', h.slice(0, 2)), { recursive: true });
     writeFileSync(join(dir, '.mlo/cache', h.slice(0, 2), h.slice(2)), body);
@@ -276,7 +281,10 @@ describe('integrity', () => {
     expect(json(r).error).toMatchObject({ code: 'MLO_LOCKED' });
     expect(json(r).error.message).toContain(`process ${process.pid}`);
     // A lock left by a dead process is taken over.
-    writeFileSync(join(dir, '.mlo/tmp/lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), command: 'add', since: 'then' }));
+    writeFileSync(
+      join(dir, '.mlo/tmp/lock'),
+      JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), command: 'add', since: 'then' }),
+    );
     expect((await mlo(dir, 'add', 'a.txt')).exitCode).toBe(0);
   }, 30_000);
 });

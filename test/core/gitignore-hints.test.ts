@@ -18,7 +18,10 @@ async function checkIgnore(dir: string, path: string): Promise<number> {
 /** Untracked, not ignored files, as git status lists them (NUL-separated, so names are not quoted). */
 async function untracked(dir: string): Promise<string[]> {
   const out = await git(dir, 'status', '--porcelain', '-z', '-uall');
-  return out.split('\0').filter((l) => l.startsWith('?? ')).map((l) => l.slice(3));
+  return out
+    .split('\0')
+    .filter((l) => l.startsWith('?? '))
+    .map((l) => l.slice(3));
 }
 
 /** Runs `command` (a hint printed by mlo) in a POSIX shell in `cwd`; throws with its output on failure. */
@@ -28,7 +31,10 @@ async function paste(cwd: string, command: string): Promise<void> {
 }
 
 function hintLine(stderr: string, prefix: string): string {
-  const line = stderr.split('\n').map((l) => l.trim()).find((l) => l.startsWith(prefix));
+  const line = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l.startsWith(prefix));
   if (!line) throw new Error(`no line starting with "${prefix}" in:\n${stderr}`);
   return line;
 }

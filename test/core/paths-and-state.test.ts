@@ -35,7 +35,11 @@ describe('paths mlo refuses', () => {
     expect(add.stderr).toContain('inside a .git folder');
     const [z] = json(await mlo(dir, 'add', 'z.txt', '--json'));
     const config = readFileSync(join(dir, '.git/config'), 'utf8');
-    for (const [path, message] of [['.git/config', /no \.git folder/], ['sub/.GIT/hooks/x', /no \.git folder/], ['.mlo/tmp/newfile', /points into \.mlo\//]] as const) {
+    for (const [path, message] of [
+      ['.git/config', /no \.git folder/],
+      ['sub/.GIT/hooks/x', /no \.git folder/],
+      ['.mlo/tmp/newfile', /points into \.mlo\//],
+    ] as const) {
       writeFileSync(join(dir, 'evil.mlo'), `path: ${path}\nhash: ${z.hash}\nalgo: blake3\nsize: 3\n`);
       const r = await mlo(dir, 'checkout', '--force');
       expect(r.exitCode, `${path}: ${r.stderr}`).toBe(1);
@@ -72,7 +76,10 @@ describe('paths mlo refuses', () => {
   it('says a target inside a tracked directory that its manifest does not list is not tracked', async () => {
     const dir = await makeRepo({ 'd/a.txt': 'a', 'd/sub/b.txt': 'b' });
     await mlo(dir, 'add', 'd');
-    for (const args of [['checkout', 'd/nonexist'], ['status', 'd/zzz']]) {
+    for (const args of [
+      ['checkout', 'd/nonexist'],
+      ['status', 'd/zzz'],
+    ]) {
       const r = await mlo(dir, ...args);
       expect(r.exitCode, args.join(' ')).toBe(1);
       expect(r.stderr).toMatch(/is not in the tracked directory d/);
@@ -158,7 +165,10 @@ describe('output to a pipe that closes early', () => {
     execFileSync(process.execPath, [MLO_BIN, 'add', '-q', 'd'], { cwd: dir });
     for (let i = 0; i < 3000; i++) writeFileSync(join(dir, 'd', `f${i}`), `x${i}`);
     for (const color of ['FORCE_COLOR=1', 'NO_COLOR=1']) {
-      const out = execFileSync('sh', ['-c', `${color} "${process.execPath}" "${MLO_BIN}" status --verbose 2>err.txt | head -1; cat err.txt`], { cwd: dir, encoding: 'utf8' });
+      const out = execFileSync('sh', ['-c', `${color} "${process.execPath}" "${MLO_BIN}" status --verbose 2>err.txt | head -1; cat err.txt`], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
       expect(out).toMatch(/modified:/);
       expect(out).not.toMatch(/EPIPE|Error|at /);
     }
@@ -209,7 +219,10 @@ describe('leftovers and messages', () => {
 
   it('a usage error under --json is one JSON document with a hint, and nothing on stderr', async () => {
     const dir = await makeRepo();
-    for (const args of [['statuss', '--json'], ['add', '--bogus', '--json']]) {
+    for (const args of [
+      ['statuss', '--json'],
+      ['add', '--bogus', '--json'],
+    ]) {
       const r = await mlo(dir, ...args);
       expect(r.exitCode).toBe(2);
       expect(json(r).error).toMatchObject({ code: 'MLO_USAGE', hint: 'run with --help for usage' });

@@ -10,7 +10,11 @@ describe('start-up bundle', () => {
   it('gives the same results as the ES modules', async () => {
     const repo = await makeRepo({ 'data/a.txt': 'a\n', 'data/b/c.txt': 'c\n', 'model.bin': 'weights' });
     expect((await mlo(repo, 'add', 'data', 'model.bin')).exitCode).toBe(0);
-    for (const args of [['status', '--json'], ['list', '--json'], ['diff', '--json']]) {
+    for (const args of [
+      ['status', '--json'],
+      ['list', '--json'],
+      ['diff', '--json'],
+    ]) {
       expect(json(await mlo(repo, ...args))).toEqual(json(await mloWith({ cwd: repo, env: unbundled }, ...args)));
     }
     // An MloError thrown deep in core must still be recognised as one (one class in the bundle).

@@ -53,10 +53,29 @@ describe('mlo model inspect', () => {
 describe('mlo model package', () => {
   it('writes models/NAME with model.yaml, runs the example, records lineage and tracks the model', async () => {
     const repo = await makeRepo({ 'm.onnx': LINEAR, 'ex.json': JSON.stringify({ x: [[1, 2, 3]] }), 'metrics.json': '{"auc": 0.9}' }, { commit: true });
-    const r = await mlo(repo, 'model', 'package', 'm.onnx', '--name', 'churn', '--example', 'ex.json', '--meta', 'owner=risk-team', '--description', 'churn model', '--json');
+    const r = await mlo(
+      repo,
+      'model',
+      'package',
+      'm.onnx',
+      '--name',
+      'churn',
+      '--example',
+      'ex.json',
+      '--meta',
+      'owner=risk-team',
+      '--description',
+      'churn model',
+      '--json',
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     const j = json(r);
-    expect(j).toMatchObject({ name: 'churn', dir: 'models/churn', modelFile: 'models/churn/model.onnx', example: { synthesized: false, outputs: { y: { type: 'float32', shape: [1, 2] } } } });
+    expect(j).toMatchObject({
+      name: 'churn',
+      dir: 'models/churn',
+      modelFile: 'models/churn/model.onnx',
+      example: { synthesized: false, outputs: { y: { type: 'float32', shape: [1, 2] } } },
+    });
     expect(j.tracked.pointerFile).toBe('models/churn/model.onnx.mlo');
     expect(exists(repo, 'models/churn/model.onnx.mlo')).toBe(true);
     const y = parse(read(repo, 'models/churn/model.yaml'));
@@ -89,7 +108,10 @@ describe('mlo model package', () => {
     const repo = await makeRepo({ 'm.onnx': LINEAR, 'ex.json': JSON.stringify({ x: [[1, 2]] }) });
     const r = await mlo(repo, 'model', 'package', 'm.onnx', '--name', 'churn', '--example', 'ex.json', '--json');
     expect(r.exitCode).toBe(1);
-    expect(json(r).error).toMatchObject({ code: 'MLO_BAD_EXAMPLE', message: "ex.json: input 'x' has shape [1, 2]; expected [batch, 3] (dimension 1 must be 3)" });
+    expect(json(r).error).toMatchObject({
+      code: 'MLO_BAD_EXAMPLE',
+      message: "ex.json: input 'x' has shape [1, 2]; expected [batch, 3] (dimension 1 must be 3)",
+    });
   });
 
   it('synthesizes an input when there is no example, works outside a repo with -o, and checks the name', async () => {
@@ -120,7 +142,10 @@ describe('registry commands', () => {
 
     const promote = await mlo(repo, 'model', 'promote', 'churn@2', '--to', 'production', '--reason', 'auc up', '--json');
     expect(json(promote)).toEqual({ name: 'churn', alias: 'production', version: 2, previous: null, by: 'Promo Ter <promo@example.com>' });
-    const audit = read(repo, 'registry/churn/audit.jsonl').trim().split('\n').map((l) => JSON.parse(l));
+    const audit = read(repo, 'registry/churn/audit.jsonl')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(audit.at(-1)).toMatchObject({ action: 'promote', alias: 'production', version: 2, by: 'Promo Ter <promo@example.com>', reason: 'auc up' });
 
     const listed = await mlo(repo, 'model', 'list', '--json');
@@ -128,7 +153,13 @@ describe('registry commands', () => {
     expect(listed.exitCode, listed.stdout + listed.stderr).toBe(0);
     expect(list.models).toMatchObject([{ name: 'churn', versions: 2, latest: 2, aliases: { production: 2 } }]);
     const show = json(await mlo(repo, 'model', 'show', 'churn@production', '--json'));
-    expect(show).toMatchObject({ name: 'churn', version: 2, aliases: ['production'], model: { path: 'models/churn/model.onnx' }, lineage: { metrics: { auc: 0.86 }, params: { lr: 0.05 } } });
+    expect(show).toMatchObject({
+      name: 'churn',
+      version: 2,
+      aliases: ['production'],
+      model: { path: 'models/churn/model.onnx' },
+      lineage: { metrics: { auc: 0.86 }, params: { lr: 0.05 } },
+    });
     const text = await mlo(repo, 'model', 'show', 'churn@1');
     expect(text.stdout).toContain('churn@1');
 

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { json, makeRepo, mlo, read, tempDir, writeTree } from '../helpers.js';
 import { LINEAR, LINEAR_V2, expectLinear } from './fixtures.js';
 
-const parseCsv = (text: string) => text.trim().split('\n').map((l) => l.split(','));
+const parseCsv = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
 
 describe('mlo predict', () => {
   it('streams a CSV through a model file outside a repo, taking the numeric columns in order', async () => {
@@ -31,7 +35,10 @@ describe('mlo predict', () => {
     const r = await mlo(dir, 'predict', 'lin.onnx', '-i', 'data.jsonl', '-o', 'out.jsonl', '--columns', 'a,b,c');
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Wrote 2 predictions to out.jsonl/);
-    const lines = read(dir, 'out.jsonl').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = read(dir, 'out.jsonl')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toEqual([
       { y_0: expectLinear([1, 2, 3])[0], y_1: expectLinear([1, 2, 3])[1] },
       { y_0: expectLinear([4, 5, 6])[0], y_1: expectLinear([4, 5, 6])[1] },

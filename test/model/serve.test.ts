@@ -53,11 +53,41 @@ describe('mlo serve a model file (outside a repository)', () => {
   it('infers over MLflow /invocations in all four payload formats', async () => {
     const want = { predictions: [expectLinear([1, 2, 3]), expectLinear([4, 5, 6])] };
     const bodies = [
-      { inputs: [[1, 2, 3], [4, 5, 6]] },
-      { inputs: { x: [[1, 2, 3], [4, 5, 6]] } },
-      { instances: [[1, 2, 3], [4, 5, 6]] },
-      { dataframe_split: { columns: ['a', 'b', 'c'], data: [[1, 2, 3], [4, 5, 6]] } },
-      { dataframe_records: [{ a: 1, b: 2, c: 3 }, { a: 4, b: 5, c: 6 }] },
+      {
+        inputs: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      },
+      {
+        inputs: {
+          x: [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+        },
+      },
+      {
+        instances: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      },
+      {
+        dataframe_split: {
+          columns: ['a', 'b', 'c'],
+          data: [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+        },
+      },
+      {
+        dataframe_records: [
+          { a: 1, b: 2, c: 3 },
+          { a: 4, b: 5, c: 6 },
+        ],
+      },
     ];
     for (const body of bodies) {
       const r = await post(`${s.url}/invocations?model=lin`, body);
@@ -144,10 +174,18 @@ describe('mlo serve a model file (outside a repository)', () => {
 
   it('logs sampled requests as JSON lines in the documented format (one per request, rows first)', async () => {
     await post(`${s.url}/v2/models/lin/infer`, { inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [7, 8, 9] }] });
-    await post(`${s.url}/invocations?model=lin`, { inputs: [[40, 50, 60], [41, 51, 61]] });
+    await post(`${s.url}/invocations?model=lin`, {
+      inputs: [
+        [40, 50, 60],
+        [41, 51, 61],
+      ],
+    });
     await post(`${s.url}/invocations?model=lin`, { inputs: [[1]] });
     await new Promise((r) => setTimeout(r, 200));
-    const lines = readFileSync(join(dir, 'serve.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(dir, 'serve.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const ok = lines.filter((l) => l.status === 200);
     const last = ok.find((l) => JSON.stringify(l.inputs.x) === '[[7,8,9]]')!;
     expect(Object.keys(last)).toEqual(['ts', 'model', 'version', 'status', 'latency_ms', 'inputs', 'outputs']);
@@ -156,7 +194,12 @@ describe('mlo serve a model file (outside a repository)', () => {
     expect(typeof last.latency_ms).toBe('number');
     // A request of two rows is one line; element i of each array is row i.
     const two = ok.find((l) => l.inputs.x.length === 2 && l.inputs.x[0][2] === 60)!;
-    expect(two.inputs).toEqual({ x: [[40, 50, 60], [41, 51, 61]] });
+    expect(two.inputs).toEqual({
+      x: [
+        [40, 50, 60],
+        [41, 51, 61],
+      ],
+    });
     expect(two.outputs).toEqual({ y: [expectLinear([40, 50, 60]), expectLinear([41, 51, 61])] });
     expect(lines.some((l) => l.status === 400 && Object.keys(l.inputs).length === 0)).toBe(true);
   });
@@ -276,11 +319,15 @@ describe('graceful shutdown', () => {
     const body = JSON.stringify({ inputs: [[1, 2, 3]] });
     // Send the headers and half the body, then signal, then the rest.
     const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${s.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
-      });
+      const req = request(
+        `${s.url}/invocations`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+        },
+      );
       req.on('error', reject);
       req.write(body.slice(0, 10));
       setTimeout(() => {

@@ -16,7 +16,11 @@ describe.skipIf(!python)('a model exported from PyTorch', () => {
   it('inspects, packages, serves and predicts like PyTorch computes', { timeout: 180_000 }, async () => {
     const rows = Array.from({ length: 5 }, (_, i) => Array.from({ length: 8 }, (_, j) => ((i * 8 + j) % 11) / 5 - 1));
     const repo = await makeRepo({ 'x.csv': `${rows.map((r) => r.join(',')).join('\n')}\n` }, { commit: true });
-    const exported = await execa(python!, [join(ROOT, 'bench/peers/export_torch_mlp.py'), 'mlp.onnx', '--features', '8', '--hidden', '16', '--classes', '3', '--predict', 'x.csv'], { cwd: repo, reject: false });
+    const exported = await execa(
+      python!,
+      [join(ROOT, 'bench/peers/export_torch_mlp.py'), 'mlp.onnx', '--features', '8', '--hidden', '16', '--classes', '3', '--predict', 'x.csv'],
+      { cwd: repo, reject: false },
+    );
     expect(exported.exitCode, exported.stderr).toBe(0);
     const expected: number[][] = JSON.parse(read(repo, 'mlp.onnx.expected.json'));
 
@@ -26,13 +30,20 @@ describe.skipIf(!python)('a model exported from PyTorch', () => {
     expect(info.outputs[0]).toMatchObject({ name: 'probabilities', type: 'float32' });
     expect(info.outputs[0].shape[1]).toBe(3);
 
-    writeTree(repo, { 'ex.json': JSON.stringify({ features: [rows[0]] }), 'x-header.csv': `${['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].join(',')}\n${read(repo, 'x.csv')}` });
+    writeTree(repo, {
+      'ex.json': JSON.stringify({ features: [rows[0]] }),
+      'x-header.csv': `${['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].join(',')}\n${read(repo, 'x.csv')}`,
+    });
     const pkg = await mlo(repo, 'model', 'package', 'mlp.onnx', '--name', 'torch-mlp', '--example', 'ex.json', '--json');
     expect(pkg.exitCode, pkg.stderr).toBe(0);
 
     const pred = await mlo(repo, 'predict', 'models/torch-mlp', '-i', 'x-header.csv', '-o', 'p.csv');
     expect(pred.exitCode, pred.stderr).toBe(0);
-    const got = read(repo, 'p.csv').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    const got = read(repo, 'p.csv')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',').map(Number));
     got.forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(expected[i][j], 5)));
 
     const s = await serve(repo, ['models/torch-mlp']);

@@ -25,7 +25,7 @@ const TRAIN = [
 /** n rows of a numeric feature x (shifted by `shift`) and a categorical feature `color`. */
 function sample(n: number, shift: number, colors: string[], seed: number): string {
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const lines = ['x,color'];
   for (let i = 0; i < n; i++) {
     const x = Math.sqrt(-2 * Math.log(rand() || 1e-9)) * Math.cos(2 * Math.PI * rand()) + shift;
@@ -34,7 +34,16 @@ function sample(n: number, shift: number, colors: string[], seed: number): strin
   return `${lines.join('\n')}\n`;
 }
 
-function serveLine(o: { ts: string; status?: number; latency?: number; version?: number; model?: string; x?: unknown; color?: unknown; score?: unknown }): string {
+function serveLine(o: {
+  ts: string;
+  status?: number;
+  latency?: number;
+  version?: number;
+  model?: string;
+  x?: unknown;
+  color?: unknown;
+  score?: unknown;
+}): string {
   return JSON.stringify({
     ts: o.ts,
     model: o.model ?? 'churn',
@@ -72,14 +81,19 @@ describe('mlo schema infer and mlo validate', () => {
     expect(text.exitCode, explain(text)).toBe(0);
     expect(text.stdout).toContain('version: 1\nrows:\n  min: 1\ncolumns:\n');
     const r = await mlo(dir, 'schema', 'infer', 'train.csv', '--json');
-    expect(json(r)).toMatchObject({ version: 1, columns: { plan: { type: 'string', categories: ['free', 'pro', 'team'] }, age: { type: 'int', min: 29, max: 60 } } });
+    expect(json(r)).toMatchObject({
+      version: 1,
+      columns: { plan: { type: 'string', categories: ['free', 'pro', 'team'] }, age: { type: 'int', min: 29, max: 60 } },
+    });
   });
 
   it('reports every failed rule with counts and example rows, and exits 1', async () => {
     const dir = await makeRepo({ 'train.csv': TRAIN });
     expect((await mlo(dir, 'schema', 'infer', 'train.csv', '-o', 'schema.yaml')).exitCode).toBe(0);
     writeTree(dir, {
-      'new.csv': ['id,age,plan,income,churned,extra', '1,34,free,1000,false,x', '1,200,gold,2000,maybe,y', '3,,free,NaN,true,z', '4,-1,pro,inf,false,w'].join('\n'),
+      'new.csv': ['id,age,plan,income,churned,extra', '1,34,free,1000,false,x', '1,200,gold,2000,maybe,y', '3,,free,NaN,true,z', '4,-1,pro,inf,false,w'].join(
+        '\n',
+      ),
     });
     const r = await mlo(dir, 'validate', 'new.csv', '--schema', 'schema.yaml');
     expect(r.exitCode, explain(r)).toBe(1);
@@ -105,7 +119,8 @@ describe('mlo schema infer and mlo validate', () => {
   it('checks row-count bounds, required columns and JSON lines', async () => {
     const dir = tempDir();
     writeTree(dir, {
-      'schema.yaml': 'version: 1\nrows: {min: 3, max: 10}\nallow_extra_columns: true\ncolumns:\n  a: {type: float, nullable: false, min: 0}\n  b: {type: string, required: false, nullable: true}\n  c: {type: int}\n',
+      'schema.yaml':
+        'version: 1\nrows: {min: 3, max: 10}\nallow_extra_columns: true\ncolumns:\n  a: {type: float, nullable: false, min: 0}\n  b: {type: string, required: false, nullable: true}\n  c: {type: int}\n',
       'data.jsonl': '{"a": 1.5, "z": 1}\n{"a": -2}\n',
     });
     const r = await mlo(dir, 'validate', 'data.jsonl', '--schema', 'schema.yaml', '--json');
@@ -116,7 +131,12 @@ describe('mlo schema infer and mlo validate', () => {
 
   it('names the file, line and key of a bad schema file', async () => {
     const dir = tempDir();
-    writeTree(dir, { 'd.csv': 'a\n1\n', 's.yaml': 'version: 1\ncolumns:\n  a:\n    type: integer\n', 't.yaml': 'version: 1\ncolumns:\n  a: {type: int, maxx: 3}\n', 'u.yaml': 'version: 1\ncolumns: [\n' });
+    writeTree(dir, {
+      'd.csv': 'a\n1\n',
+      's.yaml': 'version: 1\ncolumns:\n  a:\n    type: integer\n',
+      't.yaml': 'version: 1\ncolumns:\n  a: {type: int, maxx: 3}\n',
+      'u.yaml': 'version: 1\ncolumns: [\n',
+    });
     const r = await mlo(dir, 'validate', 'd.csv', '--schema', 's.yaml');
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/^error: s\.yaml:4: columns\.a\.type: Invalid enum value\. Expected 'int' \| 'float' \| 'string' \| 'bool', received 'integer'\n/);
@@ -129,7 +149,11 @@ describe('mlo schema infer and mlo validate', () => {
 
   it('names the file and line of malformed data, and a missing file', async () => {
     const dir = tempDir();
-    writeTree(dir, { 's.yaml': 'version: 1\ncolumns:\n  a: {type: int}\n  b: {type: int}\n', 'bad.csv': 'a,b\n1,2\n3,4,5\n', 'bad.jsonl': '{"a": 1}\n{"a": oops}\n' });
+    writeTree(dir, {
+      's.yaml': 'version: 1\ncolumns:\n  a: {type: int}\n  b: {type: int}\n',
+      'bad.csv': 'a,b\n1,2\n3,4,5\n',
+      'bad.jsonl': '{"a": 1}\n{"a": oops}\n',
+    });
     const r = await mlo(dir, 'validate', 'bad.csv', '--schema', 's.yaml');
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/^error: bad\.csv:3: expected 2 fields \(as in the header\), found 3\nhint: quote fields/);
@@ -158,8 +182,25 @@ describe('mlo monitor drift', () => {
     const r = await mlo(dir, 'monitor', 'drift', '--reference', 'ref.csv', '--current', 'cur.csv', '--json', '--html', 'report.html');
     expect(r.exitCode, explain(r)).toBe(1);
     const report = json(r);
-    expect(report).toMatchObject({ drift: true, drifted: 2, compared: 2, share: 1, html: 'report.html', reference: { file: 'ref.csv', rows: 2000, format: 'csv' }, current: { rows: 1500 } });
-    expect(report.settings).toEqual({ tests: ['psi', 'ks', 'chi2', 'js'], psiThreshold: 0.2, psiBins: 10, ksP: 0.05, chi2P: 0.05, jsThreshold: 0.1, maxNumericCategories: 5, driftShare: null });
+    expect(report).toMatchObject({
+      drift: true,
+      drifted: 2,
+      compared: 2,
+      share: 1,
+      html: 'report.html',
+      reference: { file: 'ref.csv', rows: 2000, format: 'csv' },
+      current: { rows: 1500 },
+    });
+    expect(report.settings).toEqual({
+      tests: ['psi', 'ks', 'chi2', 'js'],
+      psiThreshold: 0.2,
+      psiBins: 10,
+      ksP: 0.05,
+      chi2P: 0.05,
+      jsThreshold: 0.1,
+      maxNumericCategories: 5,
+      driftShare: null,
+    });
     const [x, color] = report.features;
     expect(x).toMatchObject({ column: 'x', type: 'numeric', role: 'feature', drifted: true, ks: { method: 'exact' } });
     expect(x.psi).toBeGreaterThan(0.2);
@@ -249,7 +290,8 @@ describe('mlo monitor status', () => {
   it('reports requests, error rate, latency percentiles, last request and age', async () => {
     const dir = tempDir();
     const lines: string[] = [];
-    for (let i = 1; i <= 100; i++) lines.push(serveLine({ ts: `2026-11-20T10:${String(i % 60).padStart(2, '0')}:00Z`, latency: i, status: i <= 2 ? 500 : 200 }));
+    for (let i = 1; i <= 100; i++)
+      lines.push(serveLine({ ts: `2026-11-20T10:${String(i % 60).padStart(2, '0')}:00Z`, latency: i, status: i <= 2 ? 500 : 200 }));
     lines.push(serveLine({ ts: '2026-10-01T00:00:00Z', version: 2, latency: 1 }));
     lines.push(serveLine({ ts: '2026-11-10T00:00:00Z', version: 3, latency: 1 }));
     log(dir, lines);
@@ -258,7 +300,16 @@ describe('mlo monitor status', () => {
     const s = json(r);
     expect(s).toMatchObject({ ok: true, maxAge: '30d', maxErrorRate: 0.05, now: '2026-11-23T12:00:00.000Z' });
     const [m] = s.models;
-    expect(m).toMatchObject({ model: 'churn', version: 3, requests: 102, errors: 2, versionSince: '2026-11-10T00:00:00.000Z', lastRequest: '2026-11-20T10:59:00.000Z', stale: false, ok: true });
+    expect(m).toMatchObject({
+      model: 'churn',
+      version: 3,
+      requests: 102,
+      errors: 2,
+      versionSince: '2026-11-10T00:00:00.000Z',
+      lastRequest: '2026-11-20T10:59:00.000Z',
+      stale: false,
+      ok: true,
+    });
     expect(m.errorRate).toBeCloseTo(2 / 102, 12);
     expect(m.ageDays).toBeCloseTo(13.5, 6);
     expect(m.latencyMs.p50).toBeCloseTo(49.5, 6); // numpy.percentile of 1, 1, 1, 2, ..., 100
@@ -271,7 +322,12 @@ describe('mlo monitor status', () => {
     log(dir, [serveLine({ ts: '2026-09-01T00:00:00Z' }), serveLine({ ts: '2026-11-22T00:00:00Z', status: 503 })]);
     const r = await mlo(dir, 'monitor', 'status', '--log', 'serve.log', '--now', now, '--json');
     expect(r.exitCode).toBe(1);
-    expect(json(r).models[0]).toMatchObject({ stale: true, errorRateExceeded: true, ok: false, problems: [expect.stringMatching(/^version 3 is 83\.5d old \(limit 30d\)$/), 'error rate 50.0% > 5.0%'] });
+    expect(json(r).models[0]).toMatchObject({
+      stale: true,
+      errorRateExceeded: true,
+      ok: false,
+      problems: [expect.stringMatching(/^version 3 is 83\.5d old \(limit 30d\)$/), 'error rate 50.0% > 5.0%'],
+    });
     const since = await mlo(dir, 'monitor', 'status', '--log', 'serve.log', '--now', now, '--since', '2026-11-20', '--max-error-rate', '0.6', '--json');
     expect(since.exitCode, explain(since)).toBe(0);
     const window = await mlo(dir, 'monitor', 'status', '--log', 'serve.log', '--now', now, '--since', '2026-11-20', '--window', '7d', '--json');

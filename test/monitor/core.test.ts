@@ -44,7 +44,27 @@ describe('serve-log rows', () => {
     const dir = tempDir();
     writeTree(dir, {
       'serve.log': [
-        { ts: '2026-11-01T00:00:00Z', model: 'm', version: 1, status: 200, inputs: { a: [1, 2], b: 'x', v: [[0.5, 1.5], [2.5, 3.5]] }, outputs: { y: [0, 1], p: [[0.9, 0.1], [0.2, 0.8]] } },
+        {
+          ts: '2026-11-01T00:00:00Z',
+          model: 'm',
+          version: 1,
+          status: 200,
+          inputs: {
+            a: [1, 2],
+            b: 'x',
+            v: [
+              [0.5, 1.5],
+              [2.5, 3.5],
+            ],
+          },
+          outputs: {
+            y: [0, 1],
+            p: [
+              [0.9, 0.1],
+              [0.2, 0.8],
+            ],
+          },
+        },
         { ts: '2026-11-01T00:00:01Z', model: 'm', status: 400, inputs: { a: [9] } },
         { ts: '2026-11-01T00:00:02Z', model: 'n', inputs: { a: 7 }, outputs: null },
       ]
@@ -53,8 +73,24 @@ describe('serve-log rows', () => {
     });
     const path = join(dir, 'serve.log');
     expect(rowsOf(path, 'serve.log')).toEqual([
-      { a: 'int:1', b: 'string:x', 'v[0]': 'float:0.5', 'v[1]': 'float:1.5', 'prediction.y': 'int:0', 'prediction.p[0]': 'float:0.9', 'prediction.p[1]': 'float:0.1' },
-      { a: 'int:2', b: 'string:x', 'v[0]': 'float:2.5', 'v[1]': 'float:3.5', 'prediction.y': 'int:1', 'prediction.p[0]': 'float:0.2', 'prediction.p[1]': 'float:0.8' },
+      {
+        a: 'int:1',
+        b: 'string:x',
+        'v[0]': 'float:0.5',
+        'v[1]': 'float:1.5',
+        'prediction.y': 'int:0',
+        'prediction.p[0]': 'float:0.9',
+        'prediction.p[1]': 'float:0.1',
+      },
+      {
+        a: 'int:2',
+        b: 'string:x',
+        'v[0]': 'float:2.5',
+        'v[1]': 'float:3.5',
+        'prediction.y': 'int:1',
+        'prediction.p[0]': 'float:0.2',
+        'prediction.p[1]': 'float:0.8',
+      },
       { a: 'int:7' },
     ]);
     expect(rowsOf(path, 'serve.log', 'n')).toEqual([{ a: 'int:7' }]);
@@ -63,10 +99,24 @@ describe('serve-log rows', () => {
   it('reads a record whose arrays differ in length as one row of vectors (one line per prediction row)', () => {
     const dir = tempDir();
     writeTree(dir, {
-      'serve.log': JSON.stringify({ ts: '2026-11-01T00:00:00Z', model: 'm', version: null, status: 200, inputs: { x: [0.5, 1.5, 2.5] }, outputs: { label: [1], probs: [0.25, 0.75] } }),
+      'serve.log': JSON.stringify({
+        ts: '2026-11-01T00:00:00Z',
+        model: 'm',
+        version: null,
+        status: 200,
+        inputs: { x: [0.5, 1.5, 2.5] },
+        outputs: { label: [1], probs: [0.25, 0.75] },
+      }),
     });
     expect(rowsOf(join(dir, 'serve.log'), 'serve.log')).toEqual([
-      { 'x[0]': 'float:0.5', 'x[1]': 'float:1.5', 'x[2]': 'float:2.5', 'prediction.label': 'int:1', 'prediction.probs[0]': 'float:0.25', 'prediction.probs[1]': 'float:0.75' },
+      {
+        'x[0]': 'float:0.5',
+        'x[1]': 'float:1.5',
+        'x[2]': 'float:2.5',
+        'prediction.label': 'int:1',
+        'prediction.probs[0]': 'float:0.25',
+        'prediction.probs[1]': 'float:0.75',
+      },
     ]);
   });
 
@@ -157,7 +207,9 @@ describe('streaming', () => {
       if (!out.write(chunk)) await new Promise<void>((ok) => out.once('drain', () => ok()));
     }
     await new Promise<void>((ok) => out.end(() => ok()));
-    writeTree(dir, { 's.yaml': 'version: 1\ncolumns:\n  id: {type: int, min: 0}\n  value: {type: float, max: 142}\n  label: {type: string, categories: [a, b]}\n' });
+    writeTree(dir, {
+      's.yaml': 'version: 1\ncolumns:\n  id: {type: int, min: 0}\n  value: {type: float, max: 142}\n  label: {type: string, categories: [a, b]}\n',
+    });
     // 48 MiB of CSV through a 24 MiB heap: holding the file (or its lines as strings) would not fit.
     const r = await mloWith({ cwd: dir, env: { NODE_OPTIONS: '--max-old-space-size=24' } }, 'validate', 'big.csv', '--schema', 's.yaml', '--json');
     expect(r.exitCode, r.stderr).toBe(1);

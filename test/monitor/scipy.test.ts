@@ -153,12 +153,30 @@ print(json.dumps(out))
   it('chi-square matches scipy.stats.chi2_contingency and JS matches scipy jensenshannon', async (ctx) => {
     if (!python) return ctx.skip();
     const cases: [number[], number[]][] = [
-      [[50, 30, 20], [45, 35, 20]],
-      [[500, 300, 200, 0], [300, 300, 300, 100]],
-      [[10, 90], [20, 80]], // one degree of freedom: Yates correction
-      [[1000, 1000], [1000, 1000]],
-      [[5, 3, 2, 8, 1, 40, 33], [6, 3, 9, 1, 0, 30, 51]],
-      [[100000, 200000, 300000], [100500, 199000, 301000]],
+      [
+        [50, 30, 20],
+        [45, 35, 20],
+      ],
+      [
+        [500, 300, 200, 0],
+        [300, 300, 300, 100],
+      ],
+      [
+        [10, 90],
+        [20, 80],
+      ], // one degree of freedom: Yates correction
+      [
+        [1000, 1000],
+        [1000, 1000],
+      ],
+      [
+        [5, 3, 2, 8, 1, 40, 33],
+        [6, 3, 9, 1, 0, 30, 51],
+      ],
+      [
+        [100000, 200000, 300000],
+        [100500, 199000, 301000],
+      ],
       [[7], [9]],
     ];
     const script = `

@@ -54,7 +54,9 @@ describe('bad pipeline input', () => {
   });
 
   it('an unknown param key names the key, file and stage', async () => {
-    const { error } = await runWith('stages:\n  train:\n    cmd: x\n    params: [train.lr, train.momentum]\n    outs: [m]\n', { 'params.yaml': 'train:\n  lr: 0.1\n' });
+    const { error } = await runWith('stages:\n  train:\n    cmd: x\n    params: [train.lr, train.momentum]\n    outs: [m]\n', {
+      'params.yaml': 'train:\n  lr: 0.1\n',
+    });
     expect(error.code).toBe('MLO_UNKNOWN_PARAM');
     expect(error.message).toBe("mlo.yaml:4: stage 'train': param 'train.momentum' is not in params.yaml");
   });
@@ -66,7 +68,9 @@ describe('bad pipeline input', () => {
   });
 
   it('a cycle names the stages in it', async () => {
-    const { error } = await runWith('stages:\n  a:\n    cmd: x\n    deps: [b.txt]\n    outs: [a.txt]\n  b:\n    cmd: y\n    deps: [a.txt]\n    outs: [b.txt]\n');
+    const { error } = await runWith(
+      'stages:\n  a:\n    cmd: x\n    deps: [b.txt]\n    outs: [a.txt]\n  b:\n    cmd: y\n    deps: [a.txt]\n    outs: [b.txt]\n',
+    );
     expect(error.code).toBe('MLO_CYCLE');
     expect(error.message).toBe('mlo.yaml:3: the stages form a cycle: a -> b -> a');
   });

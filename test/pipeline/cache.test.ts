@@ -93,7 +93,11 @@ describe('no-op run caches', () => {
   });
 
   it('keep params that JSON cannot hold (.inf) exact, and stay a no-op', async () => {
-    const dir = await makeRepo({ 'mlo.yaml': PIPELINE.replace('params: [lr]', 'params: [lr, limit]'), 'params.yaml': 'lr: 0.1\nlimit: .inf\n', 'raw.csv': 'a,b\n' });
+    const dir = await makeRepo({
+      'mlo.yaml': PIPELINE.replace('params: [lr]', 'params: [lr, limit]'),
+      'params.yaml': 'lr: 0.1\nlimit: .inf\n',
+      'raw.csv': 'a,b\n',
+    });
     age(dir, 'mlo.yaml', 'params.yaml', 'raw.csv');
     expect((await mlo(dir, 'run')).exitCode).toBe(0);
     expect(read(dir, 'mlo.lock')).toContain('limit: .inf');

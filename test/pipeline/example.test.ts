@@ -33,6 +33,8 @@ describe.skipIf(!python)('templates/example', () => {
     const changed = await mlo(dir, 'run', '--json');
     const stages = json(changed).stages;
     expect(stages.map((s: any) => s.status)).toEqual(['unchanged', 'ran', 'ran']);
-    expect(stages[1].reasons).toEqual([{ kind: 'param', change: 'modified', path: 'params.yaml', key: 'train.lr', message: 'param changed: train.lr 0.5 -> 0.2' }]);
+    expect(stages[1].reasons).toEqual([
+      { kind: 'param', change: 'modified', path: 'params.yaml', key: 'train.lr', message: 'param changed: train.lr 0.5 -> 0.2' },
+    ]);
   });
 });

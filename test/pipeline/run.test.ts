@@ -78,7 +78,9 @@ describe('mlo run', () => {
     expect(plan.dry).toBe(true);
     // The cmd templates \${train.lr}, so the resolved cmd changed too.
     expect(plan.stages[1]).toMatchObject({
-      name: 'train', action: 'run', status: 'planned',
+      name: 'train',
+      action: 'run',
+      status: 'planned',
       reasons: [{ kind: 'cmd' }, { kind: 'param', change: 'modified', path: 'params.yaml', key: 'train.lr', message: 'param changed: train.lr 0.1 -> 0.2' }],
     });
     expect(runsLog(dir)).toEqual(['prepare', 'train']);
@@ -209,7 +211,8 @@ describe('mlo run', () => {
   it('gives the command MLO_STAGE and MLO_ROOT and runs it in wdir', async () => {
     const dir = await makeRepo({
       'sub/keep': '',
-      'mlo.yaml': 'stages:\n  env:\n    wdir: sub\n    cmd: echo "$MLO_STAGE $MLO_ROOT $(basename $PWD) $GREETING" > env.txt\n    outs: [env.txt]\n    env: {GREETING: hi}\n',
+      'mlo.yaml':
+        'stages:\n  env:\n    wdir: sub\n    cmd: echo "$MLO_STAGE $MLO_ROOT $(basename $PWD) $GREETING" > env.txt\n    outs: [env.txt]\n    env: {GREETING: hi}\n',
     });
     const r = await mlo(dir, 'run');
     expect(r.exitCode, r.stderr).toBe(0);
@@ -218,7 +221,9 @@ describe('mlo run', () => {
   });
 
   it('selects targets, their upstream, --single-item and --downstream', async () => {
-    const dir = await pipelineRepo({ 'mlo.yaml': `${PIPELINE}  report:\n    cmd: cp metrics.json report.txt\n    deps: [metrics.json]\n    outs: [report.txt]\n` });
+    const dir = await pipelineRepo({
+      'mlo.yaml': `${PIPELINE}  report:\n    cmd: cp metrics.json report.txt\n    deps: [metrics.json]\n    outs: [report.txt]\n`,
+    });
     expect(statuses(await mlo(dir, 'run', 'prepare', '--json'))).toEqual({ prepare: 'ran' });
     expect(statuses(await mlo(dir, 'repro', 'train', '--json'))).toEqual({ prepare: 'unchanged', train: 'ran' });
     expect(statuses(await mlo(dir, 'run', 'prepare', '--downstream', '--force', '--json'))).toEqual({ prepare: 'ran', train: 'ran', report: 'ran' });

@@ -106,7 +106,10 @@ describe('paths inside .git', () => {
     expect((await mlo(dir, 'run')).exitCode).toBe(0);
     const hash = /hash: ([0-9a-f]{64})/.exec(read(dir, 'mlo.lock'))![1];
     // As an earlier mlo wrote it: the stage had `outs: [.git/evil]`, and was then removed from mlo.yaml.
-    writeFileSync(join(dir, 'mlo.lock'), `${read(dir, 'mlo.lock')}  evil:\n    cmd: echo hi\n    outs:\n      - path: .git/evil\n        hash: ${hash}\n        size: 2\n`);
+    writeFileSync(
+      join(dir, 'mlo.lock'),
+      `${read(dir, 'mlo.lock')}  evil:\n    cmd: echo hi\n    outs:\n      - path: .git/evil\n        hash: ${hash}\n        size: 2\n`,
+    );
     const run = await mlo(dir, 'run', '--json');
     expect(run.exitCode, run.stderr).toBe(0);
     expect(json(run).stages).toEqual([expect.objectContaining({ name: 'c', status: 'unchanged' })]);
@@ -159,7 +162,8 @@ describe('one run at a time', () => {
   it('a no-op run does not need the lock; parallel stages of one run share it', async () => {
     const dir = await makeRepo({
       'd.txt': '1\n',
-      'mlo.yaml': 'stages:\n  x:\n    cmd: sleep 0.3; cp d.txt x.txt\n    deps: [d.txt]\n    outs: [x.txt]\n  y:\n    cmd: sleep 0.3; cp d.txt y.txt\n    deps: [d.txt]\n    outs: [y.txt]\n',
+      'mlo.yaml':
+        'stages:\n  x:\n    cmd: sleep 0.3; cp d.txt x.txt\n    deps: [d.txt]\n    outs: [x.txt]\n  y:\n    cmd: sleep 0.3; cp d.txt y.txt\n    deps: [d.txt]\n    outs: [y.txt]\n',
     });
     const r = await mloWith({ cwd: dir, env: { MLO_LOCK_TIMEOUT: '0.1' } }, 'run', '-j', '2', '--json');
     expect(r.exitCode, r.stderr).toBe(0);
@@ -178,7 +182,10 @@ describe('one run at a time', () => {
   });
 
   it('ends what a command left running in the background before recording its outs', async () => {
-    const dir = await makeRepo({ 'd.txt': '1\n', 'mlo.yaml': stageYaml('b', "cmd: (sleep 1; echo late >> o.txt) > /dev/null 2>&1 & echo early > o.txt\ndeps: [d.txt]\nouts: [o.txt]") });
+    const dir = await makeRepo({
+      'd.txt': '1\n',
+      'mlo.yaml': stageYaml('b', 'cmd: (sleep 1; echo late >> o.txt) > /dev/null 2>&1 & echo early > o.txt\ndeps: [d.txt]\nouts: [o.txt]'),
+    });
     const r = await mlo(dir, 'run');
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain("stage 'b': its command left processes running in the background");
@@ -223,7 +230,8 @@ describe('env', () => {
   it('mlo.lock entries written without env: stages without env stay up to date, stages with env are redone once', async () => {
     const dir = await makeRepo({
       'd.txt': '1\n',
-      'mlo.yaml': 'stages:\n  plain:\n    cmd: cp d.txt p.txt\n    deps: [d.txt]\n    outs: [p.txt]\n  withenv:\n    cmd: echo $FOO > e.txt\n    deps: [d.txt]\n    env: {FOO: one}\n    outs: [e.txt]\n',
+      'mlo.yaml':
+        'stages:\n  plain:\n    cmd: cp d.txt p.txt\n    deps: [d.txt]\n    outs: [p.txt]\n  withenv:\n    cmd: echo $FOO > e.txt\n    deps: [d.txt]\n    env: {FOO: one}\n    outs: [e.txt]\n',
     });
     expect((await mlo(dir, 'run')).exitCode).toBe(0);
     // As an earlier mlo wrote it: no env in any entry.
@@ -232,7 +240,10 @@ describe('env', () => {
     const r = await mlo(dir, 'run', '--json');
     expect(r.exitCode, r.stderr).toBe(0);
     // The run cache (whose key covers env) knows this run: its entry is rewritten without running it.
-    expect(json(r).stages.map((s: { name: string; status: string }) => [s.name, s.status])).toEqual([['plain', 'unchanged'], ['withenv', 'restored']]);
+    expect(json(r).stages.map((s: { name: string; status: string }) => [s.name, s.status])).toEqual([
+      ['plain', 'unchanged'],
+      ['withenv', 'restored'],
+    ]);
     expect(json(r).stages[1].reasons).toEqual([expect.objectContaining({ kind: 'env', message: 'env changed: FOO' })]);
     expect(read(dir, 'mlo.lock')).toContain('    env:\n      FOO: one\n');
     expect(json(await mlo(dir, 'run', '--json')).stages.map((s: { status: string }) => s.status)).toEqual(['unchanged', 'unchanged']);

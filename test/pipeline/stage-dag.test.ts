@@ -15,7 +15,29 @@ stages:
 describe('mlo stage add', () => {
   it('adds a stage and keeps the comments of the file', async () => {
     const dir = await makeRepo({ 'mlo.yaml': EXISTING, 'params.yaml': 'train:\n  lr: 0.1\n' });
-    const r = await mlo(dir, 'stage', 'add', '-n', 'train', '-d', 'data/clean.csv', '-d', 'train.py', '-p', 'train.lr', '-o', 'model.onnx', '-O', 'notes.txt', '-M', 'metrics.json', '--', 'python', 'train.py', '--fast');
+    const r = await mlo(
+      dir,
+      'stage',
+      'add',
+      '-n',
+      'train',
+      '-d',
+      'data/clean.csv',
+      '-d',
+      'train.py',
+      '-p',
+      'train.lr',
+      '-o',
+      'model.onnx',
+      '-O',
+      'notes.txt',
+      '-M',
+      'metrics.json',
+      '--',
+      'python',
+      'train.py',
+      '--fast',
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("Added stage 'train' in mlo.yaml");
     const text = read(dir, 'mlo.yaml');
@@ -83,7 +105,9 @@ describe('mlo dag', () => {
   it('prints text, mermaid, dot and json', async () => {
     const dir = await makeRepo({ 'mlo.yaml': yaml });
     expect((await mlo(dir, 'dag')).stdout).toBe('prepare\ntrain  <- prepare\nevaluate  <- prepare, train');
-    expect((await mlo(dir, 'dag', '--mermaid')).stdout).toBe('flowchart TD\n  s0["prepare"]\n  s1["train"]\n  s2["evaluate"]\n  s0 --> s1\n  s0 --> s2\n  s1 --> s2');
+    expect((await mlo(dir, 'dag', '--mermaid')).stdout).toBe(
+      'flowchart TD\n  s0["prepare"]\n  s1["train"]\n  s2["evaluate"]\n  s0 --> s1\n  s0 --> s2\n  s1 --> s2',
+    );
     expect((await mlo(dir, 'dag', '--dot')).stdout).toContain('"train" -> "evaluate";');
     const doc = json(await mlo(dir, 'dag', 'train', '--json'));
     expect(doc.nodes.map((n: any) => n.name)).toEqual(['prepare', 'train']);

@@ -19,12 +19,21 @@ describe('mlo remote', () => {
     const config = read(dir, '.mlo/config.yaml');
     // The template's comments survive and the remotes are written in block style.
     expect(config).toContain('# mlo project configuration');
-    expect(config).toMatch(/remotes:\n {2}store:\n {4}url: s3:\/\/bucket\/team\/data\n {4}endpoint: http:\/\/localhost:9000\n {4}path_style: false\n {4}jobs: 16\n/);
+    expect(config).toMatch(
+      /remotes:\n {2}store:\n {4}url: s3:\/\/bucket\/team\/data\n {4}endpoint: http:\/\/localhost:9000\n {4}path_style: false\n {4}jobs: 16\n/,
+    );
     expect(config).toMatch(/core:\n {2}remote: store/);
 
     const list = json(expectExit(await mlo(dir, 'remote', 'list', '--json'), 0));
     expect(list).toEqual([
-      { name: 'store', url: 's3://bucket/team/data', type: 's3', default: true, settings: { endpoint: 'http://localhost:9000', path_style: false, jobs: 16 }, file: '.mlo/config.yaml' },
+      {
+        name: 'store',
+        url: 's3://bucket/team/data',
+        type: 's3',
+        default: true,
+        settings: { endpoint: 'http://localhost:9000', path_style: false, jobs: 16 },
+        file: '.mlo/config.yaml',
+      },
       { name: 'backup', url: '../backup', type: 'local', default: false, settings: {}, file: '.mlo/config.yaml' },
     ]);
     expect(expectExit(await mlo(dir, 'remote', 'list'), 0).stdout).toMatch(/store \*\s+s3:\/\/bucket\/team\/data\s+endpoint=http:\/\/localhost:9000/);
@@ -72,7 +81,9 @@ describe('mlo remote', () => {
     expectExit(await mlo(dir, 'remote', 'add', 'r', '/tmp/x'), 0);
     expect(json(expectExit(await mlo(dir, 'remote', 'add', 'r', '/tmp/y', '--json'), 1)).error.code).toBe('MLO_REMOTE_EXISTS');
     expectExit(await mlo(dir, 'remote', 'add', '--force', 'r', '/tmp/y'), 0);
-    expect(json(expectExit(await mlo(dir, 'remote', 'modify', 'r', 'endpoint', 'http://x', '--json'), 2)).error.message).toMatch(/'endpoint' is not a setting of local remotes/);
+    expect(json(expectExit(await mlo(dir, 'remote', 'modify', 'r', 'endpoint', 'http://x', '--json'), 2)).error.message).toMatch(
+      /'endpoint' is not a setting of local remotes/,
+    );
     expect(json(expectExit(await mlo(dir, 'remote', 'modify', 'r', 'jobs', 'many', '--json'), 2)).error.message).toMatch(/jobs must be a positive number/);
     expect(json(expectExit(await mlo(dir, 'remote', 'modify', 'nope', 'jobs', '2', '--json'), 1)).error.code).toBe('MLO_UNKNOWN_REMOTE');
     expect(json(expectExit(await mlo(dir, 'remote', 'default', 'nope', '--json'), 1)).error.code).toBe('MLO_UNKNOWN_REMOTE');
@@ -99,7 +110,10 @@ describe('start-up', () => {
     // Hooks that report every @aws-sdk module loaded: resolved as an ES module (MLO_BUNDLE=0), or
     // required (the bundle turns import() into require()).
     const hooks = join(tempDir(), 'hooks.mjs');
-    writeFileSync(hooks, `export async function resolve(s, c, next) { if (s.includes('@aws-sdk')) process.stderr.write('LOADED ' + s + '\\n'); return next(s, c); }\n`);
+    writeFileSync(
+      hooks,
+      `export async function resolve(s, c, next) { if (s.includes('@aws-sdk')) process.stderr.write('LOADED ' + s + '\\n'); return next(s, c); }\n`,
+    );
     const register = join(tempDir(), 'register.mjs');
     writeFileSync(
       register,

@@ -38,9 +38,17 @@ const kinds: Kind[] = [
   ...endpoints.map((e) => ({
     label: e.label,
     make: (options?: CreateRemoteOptions) => {
-      const spec = parseRemoteSpec('test', {
-        url: `s3://${e.bucket}/${e.freshPrefix()}`, endpoint: e.endpoint, region: e.region, access_key_id: e.accessKey, secret_access_key: e.secretKey,
-      }, scratch);
+      const spec = parseRemoteSpec(
+        'test',
+        {
+          url: `s3://${e.bucket}/${e.freshPrefix()}`,
+          endpoint: e.endpoint,
+          region: e.region,
+          access_key_id: e.accessKey,
+          secret_access_key: e.secretKey,
+        },
+        scratch,
+      );
       return createRemote('test', spec, options);
     },
   })),
@@ -252,7 +260,11 @@ describe('local folder remote', () => {
   });
 
   it('parses s3 URLs and refuses unknown schemes and credentials in URLs', () => {
-    expect(parseRemoteSpec('r', { url: 's3://bucket/a/b/', endpoint: 'http://localhost:9000' }, '/p')).toMatchObject({ type: 's3', bucket: 'bucket', prefix: 'a/b' });
+    expect(parseRemoteSpec('r', { url: 's3://bucket/a/b/', endpoint: 'http://localhost:9000' }, '/p')).toMatchObject({
+      type: 's3',
+      bucket: 'bucket',
+      prefix: 'a/b',
+    });
     expect(parseRemoteSpec('r', { url: 's3://bucket' }, '/p')).toMatchObject({ type: 's3', bucket: 'bucket', prefix: '' });
     expect(() => parseRemoteSpec('r', { url: 'gs://bucket' }, '/p')).toThrow(/unsupported remote URL/);
     expect(() => parseRemoteSpec('r', { url: 's3://KEY:SECRET@bucket/x' }, '/p')).toThrow(/is not an s3:\/\/BUCKET\/PREFIX URL/);

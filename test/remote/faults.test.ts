@@ -84,7 +84,12 @@ describe.each(endpoints)('faults between mlo and $label', (e) => {
       const to = await clone(dir);
       const pulled = json(expectExit(await run(to, 'pull', '-j', '8', '--json'), 0));
       expect(pulled.fetch).toMatchObject({ downloaded: 32, corrupt: [], missing: [] });
-      for (const f of ['model.bin', ...readdirSync(join(dir, 'data')).filter((n) => n.endsWith('.bin')).map((n) => `data/${n}`)]) {
+      for (const f of [
+        'model.bin',
+        ...readdirSync(join(dir, 'data'))
+          .filter((n) => n.endsWith('.bin'))
+          .map((n) => `data/${n}`),
+      ]) {
         expect(readFileSync(join(to, f)).equals(readFileSync(join(dir, f))), f).toBe(true);
       }
       expectExit(await run(to, 'fsck'), 0);
@@ -140,12 +145,26 @@ describe.each(endpoints)('faults between mlo and $label', (e) => {
   });
 
   it('moves a large object in parts through the faults (multipart upload, ranged download)', async () => {
-    const proxy = await startFaultyProxy(e.endpoint, (n) => (n % 3 === 1 ? (['reset', '503', 'reset-upload', '500', 'reset-download'] as Fault[])[Math.floor(n / 3) % 5] : 'pass'));
+    const proxy = await startFaultyProxy(e.endpoint, (n) =>
+      n % 3 === 1 ? (['reset', '503', 'reset-upload', '500', 'reset-download'] as Fault[])[Math.floor(n / 3) % 5] : 'pass',
+    );
     Object.assign(process.env, FAST);
     const mib = 1 << 20;
-    const remote = await createRemote('store', parseRemoteSpec('store', {
-      url: `s3://${e.bucket}/${e.freshPrefix()}`, endpoint: proxy.url, region: e.region, access_key_id: e.accessKey, secret_access_key: e.secretKey,
-    }, tempDir()), { jobs: 4, tuning: { multipartMin: 5 * mib, partSize: 5 * mib, rangedMin: 1 * mib, rangeSize: 2 * mib } });
+    const remote = await createRemote(
+      'store',
+      parseRemoteSpec(
+        'store',
+        {
+          url: `s3://${e.bucket}/${e.freshPrefix()}`,
+          endpoint: proxy.url,
+          region: e.region,
+          access_key_id: e.accessKey,
+          secret_access_key: e.secretKey,
+        },
+        tempDir(),
+      ),
+      { jobs: 4, tuning: { multipartMin: 5 * mib, partSize: 5 * mib, rangedMin: 1 * mib, rangeSize: 2 * mib } },
+    );
     try {
       const bytes = randomBytes(16 * mib + 7);
       const src = join(tempDir(), 'big.bin');

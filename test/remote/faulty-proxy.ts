@@ -83,7 +83,10 @@ export async function startFaultyProxy(target: string, schedule: (n: number, req
         // Drain the request first, as a server would, so the client sees the answer, not a reset.
         req.resume();
         req.on('end', () => {
-          const body = fault === '500' ? xmlError('InternalError', 'We encountered an internal error. Please try again.') : xmlError('SlowDown', 'Please reduce your request rate.');
+          const body =
+            fault === '500'
+              ? xmlError('InternalError', 'We encountered an internal error. Please try again.')
+              : xmlError('SlowDown', 'Please reduce your request rate.');
           res.writeHead(Number(fault), { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
           res.end(body);
         });

@@ -51,7 +51,11 @@ export function localKind(): RemoteKind {
         read: async (key) => readFileSync(join(dir, key)),
         async write(key, bytes) {
           mkdirSync(dirname(join(dir, key)), { recursive: true });
-          try { chmodSync(join(dir, key), 0o644); } catch { /* new file */ }
+          try {
+            chmodSync(join(dir, key), 0o644);
+          } catch {
+            /* new file */
+          }
           writeFileSync(join(dir, key), bytes);
         },
       };
@@ -93,8 +97,7 @@ export function s3Kind(e: S3Endpoint): RemoteKind {
 
 /** `mlo` with the kind's environment (S3 credentials) and quick retries. */
 export function runner(kind: RemoteKind, extraEnv: Record<string, string> = {}) {
-  return (cwd: string, ...args: string[]): Promise<MloResult> =>
-    mloWith({ cwd, env: { MLO_REMOTE_BACKOFF_MS: '20', ...kind.env, ...extraEnv } }, ...args);
+  return (cwd: string, ...args: string[]): Promise<MloResult> => mloWith({ cwd, env: { MLO_REMOTE_BACKOFF_MS: '20', ...kind.env, ...extraEnv } }, ...args);
 }
 
 /** Adds the kind's fresh remote to the repo at `dir` as the default; returns its handle. */

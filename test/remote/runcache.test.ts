@@ -110,7 +110,9 @@ describe.each(kinds)('run cache with $label', (kind) => {
     expect(refused.find((x) => x.entry === badKey)!.reason).toContain("no '..'");
     expect(refused.find((x) => x.entry === goodKey)!.reason).toBe('its content does not match its hash');
     expect(err.result.runCache.downloaded).toBe(1);
-    const local = readdirSync(join(clone, '.mlo/cache/runs'), { recursive: true }).map(String).filter((f) => f.endsWith('.json'));
+    const local = readdirSync(join(clone, '.mlo/cache/runs'), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.json'));
     expect(local.length).toBe(1);
 
     const plain = await run(clone, 'pull', '--run-cache');

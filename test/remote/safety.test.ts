@@ -26,13 +26,15 @@ const wipeFolder: Wipe = async (url) => {
   execFileSync('chmod', ['-R', 'u+w', url]);
   for (const name of readdirSync(url)) rmSync(join(url, name), { recursive: true, force: true });
 };
-const wipeS3 = (e: S3Endpoint): Wipe => async (url) => {
-  const prefix = url.replace(/^s3:\/\/[^/]+\//, '');
-  const client = e.client();
-  const listed = await client.send(new ListObjectsV2Command({ Bucket: e.bucket, Prefix: `${prefix}/` }));
-  const objects = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
-  if (objects.length) await client.send(new DeleteObjectsCommand({ Bucket: e.bucket, Delete: { Objects: objects } }));
-};
+const wipeS3 =
+  (e: S3Endpoint): Wipe =>
+  async (url) => {
+    const prefix = url.replace(/^s3:\/\/[^/]+\//, '');
+    const client = e.client();
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: e.bucket, Prefix: `${prefix}/` }));
+    const objects = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (objects.length) await client.send(new DeleteObjectsCommand({ Bucket: e.bucket, Delete: { Objects: objects } }));
+  };
 const kinds: [RemoteKind, Wipe][] = [[localKind(), wipeFolder], ...endpoints.map((e): [RemoteKind, Wipe] => [s3Kind(e), wipeS3(e)])];
 
 /** A repo tracking one file and one directory, with a default remote of `kind`. */

@@ -48,7 +48,7 @@ async function twoVersions(kind: RemoteKind) {
 }
 
 describe('registry versions and a local folder remote', () => {
-  it('push without targets sends an older version\'s model; a clone pulls it and predicts with churn@1', async () => {
+  it("push without targets sends an older version's model; a clone pulls it and predicts with churn@1", async () => {
     const { dir, run, remote, v1, v2 } = await twoVersions(localKind());
     const pushed = json(expectExit(await run(dir, 'push', '--json'), 0));
     expect(pushed.missingLocally).toEqual([]);
@@ -150,7 +150,9 @@ describe('local gc and the run cache', () => {
 
     // An entry edited by hand no longer matches its key: a warning, and what it names is still kept.
     const runsDir = join(dir, '.mlo/cache/runs');
-    const files = readdirSync(runsDir, { recursive: true }).map(String).filter((f) => f.endsWith('.json'));
+    const files = readdirSync(runsDir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.json'));
     const v2File = files.find((f) => JSON.parse(readFileSync(join(runsDir, f), 'utf8')).deps[0].hash === blake3('v2\n'))!;
     const entry = JSON.parse(readFileSync(join(runsDir, v2File), 'utf8'));
     writeFileSync(join(runsDir, v2File), JSON.stringify({ ...entry, cmd: `${entry.cmd} # edited` }));

@@ -43,7 +43,12 @@ function endpointEnv(accessKey: string, secretKey: string, region: string): Reco
 
 function make(label: string, endpoint: string, bucket: string, accessKey: string, secretKey: string, region: string, stop: () => Promise<void>): S3Endpoint {
   return {
-    label, endpoint, bucket, region, accessKey, secretKey,
+    label,
+    endpoint,
+    bucket,
+    region,
+    accessKey,
+    secretKey,
     env: endpointEnv(accessKey, secretKey, region),
     freshPrefix: () => `t-${randomBytes(5).toString('hex')}`,
     client: () => new S3Client({ endpoint, region, forcePathStyle: true, credentials: { accessKeyId: accessKey, secretAccessKey: secretKey } }),
@@ -78,7 +83,15 @@ export async function externalS3(): Promise<S3Endpoint | undefined> {
   if (!endpoint) return undefined;
   const bucket = process.env.MLO_TEST_S3_BUCKET ?? 'mlo-test';
   const region = process.env.MLO_TEST_S3_REGION ?? 'us-east-1';
-  const e = make(`S3 at ${endpoint}`, endpoint, bucket, process.env.MLO_TEST_S3_ACCESS_KEY ?? 'test', process.env.MLO_TEST_S3_SECRET_KEY ?? 'test', region, async () => {});
+  const e = make(
+    `S3 at ${endpoint}`,
+    endpoint,
+    bucket,
+    process.env.MLO_TEST_S3_ACCESS_KEY ?? 'test',
+    process.env.MLO_TEST_S3_SECRET_KEY ?? 'test',
+    region,
+    async () => {},
+  );
   const client = e.client();
   try {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));

@@ -32,19 +32,27 @@ describe('retries', () => {
   it('retries transient errors only, up to the attempts', async () => {
     const fast = { ...policy, baseMs: 1 };
     let n = 0;
-    await expect(withRetries(fast, async () => {
-      n++;
-      throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
-    })).rejects.toThrow('reset');
+    await expect(
+      withRetries(fast, async () => {
+        n++;
+        throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+      }),
+    ).rejects.toThrow('reset');
     expect(n).toBe(4);
     n = 0;
-    await expect(withRetries(fast, async () => {
-      n++;
-      throw Object.assign(new Error('denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
-    })).rejects.toThrow('denied');
+    await expect(
+      withRetries(fast, async () => {
+        n++;
+        throw Object.assign(new Error('denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      }),
+    ).rejects.toThrow('denied');
     expect(n).toBe(1);
     n = 0;
-    expect(await withRetries(fast, async () => (++n < 3 ? Promise.reject(Object.assign(new Error('slow'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } })) : 'ok'))).toBe('ok');
+    expect(
+      await withRetries(fast, async () =>
+        ++n < 3 ? Promise.reject(Object.assign(new Error('slow'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } })) : 'ok',
+      ),
+    ).toBe('ok');
     expect(n).toBe(3);
   });
 

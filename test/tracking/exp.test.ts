@@ -44,7 +44,10 @@ describe('mlo run records a run', () => {
   });
 
   it('reports an invalid metrics file by name and position, and still records the run', async () => {
-    const dir = await trainingRepo({ 'train.cjs': "require('fs').writeFileSync('metrics.json', '{\\n  \"acc\": 0.5,\\n  \"f1\": oops\\n}');require('fs').mkdirSync('out',{recursive:true});require('fs').writeFileSync('out/m','x')" });
+    const dir = await trainingRepo({
+      'train.cjs':
+        "require('fs').writeFileSync('metrics.json', '{\\n  \"acc\": 0.5,\\n  \"f1\": oops\\n}');require('fs').mkdirSync('out',{recursive:true});require('fs').writeFileSync('out/m','x')",
+    });
     const r = await mlo(dir, 'run');
     expect(r.stderr).toMatch(/metrics\.json:3:9: invalid JSON/);
     const show = json(await mlo(dir, 'exp', 'show', '--json'));
@@ -152,7 +155,10 @@ describe('logging from a stage', () => {
     // The finished run's shared file is rewritten with the entry.
     expect(read(dir, `.mlo/tracking/runs/${id}.json`)).toContain('not-a-number');
 
-    writeFileSync(join(dir, 'solo.mjs'), `import { log } from ${JSON.stringify(join(ROOT, 'dist', 'index.js'))};\nconsole.log(log.active, log.metric('x', 1));\n`);
+    writeFileSync(
+      join(dir, 'solo.mjs'),
+      `import { log } from ${JSON.stringify(join(ROOT, 'dist', 'index.js'))};\nconsole.log(log.active, log.metric('x', 1));\n`,
+    );
     const { execa } = await import('execa');
     const out = await execa(process.execPath, ['solo.mjs'], { cwd: dir, env: { MLO_RUN_ID: '' } });
     expect(out.stdout).toBe('false false');
@@ -209,6 +215,8 @@ describe('the store', () => {
     await git(a, 'pull', '-q', '--no-rebase', '--no-edit', b, 'main');
     const merged = json(await mlo(a, 'exp', 'show', '--json'));
     expect(merged.runs.map((r: { name: string }) => r.name).sort()).toEqual(['alice', 'bob', 'carol']);
-    expect(readFileSync(join(a, '.mlo', 'tracking', 'runs', `${merged.runs.find((r: { name: string }) => r.name === 'bob').id}.json`), 'utf8')).toContain('"bob"');
+    expect(readFileSync(join(a, '.mlo', 'tracking', 'runs', `${merged.runs.find((r: { name: string }) => r.name === 'bob').id}.json`), 'utf8')).toContain(
+      '"bob"',
+    );
   });
 });

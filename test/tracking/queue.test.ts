@@ -50,7 +50,10 @@ describe('mlo queue', () => {
   });
 
   it('marks a run whose pipeline fails as failed, with its log', async () => {
-    const dir = await trainingRepo({ 'train.cjs': "if (/lr: 0.5/.test(require('fs').readFileSync('params.yaml','utf8'))) { console.error('diverged'); process.exit(3) }\nrequire('fs').mkdirSync('out',{recursive:true});require('fs').writeFileSync('out/m','x');require('fs').writeFileSync('metrics.json','{}')" });
+    const dir = await trainingRepo({
+      'train.cjs':
+        "if (/lr: 0.5/.test(require('fs').readFileSync('params.yaml','utf8'))) { console.error('diverged'); process.exit(3) }\nrequire('fs').mkdirSync('out',{recursive:true});require('fs').writeFileSync('out/m','x');require('fs').writeFileSync('metrics.json','{}')",
+    });
     await mlo(dir, 'exp', 'run', '--queue', '-S', 'lr=0.1,0.5');
     const start = await mlo(dir, 'queue', 'start', '--json');
     expect(start.exitCode).toBe(1);
@@ -61,7 +64,8 @@ describe('mlo queue', () => {
 
   it('workers find tracked data checked out of the shared cache', async () => {
     const dir = await trainingRepo({
-      'make.cjs': "const fs = require('fs');\nfs.mkdirSync('out', { recursive: true });\nfs.writeFileSync('out/m', fs.readFileSync('data/raw.txt', 'utf8') + fs.readFileSync('params.yaml', 'utf8'));\nfs.writeFileSync('metrics.json', JSON.stringify({ size: fs.statSync('data/raw.txt').size }));\n",
+      'make.cjs':
+        "const fs = require('fs');\nfs.mkdirSync('out', { recursive: true });\nfs.writeFileSync('out/m', fs.readFileSync('data/raw.txt', 'utf8') + fs.readFileSync('params.yaml', 'utf8'));\nfs.writeFileSync('metrics.json', JSON.stringify({ size: fs.statSync('data/raw.txt').size }));\n",
       'mlo.yaml': 'stages:\n  train:\n    cmd: node make.cjs\n    deps: [data/raw.txt]\n    params: [lr]\n    outs: [out]\n    metrics: [metrics.json]\n',
     });
     mkdirSync(join(dir, 'data'));

@@ -6,10 +6,13 @@ import { trainingRepo } from './fixture.js';
 
 /** main: acc 0.8, loss 0.5; feature: acc 0.9, loss 0.4, and a new metric. */
 async function branchedRepo(): Promise<string> {
-  const dir = await makeRepo({
-    'metrics.json': JSON.stringify({ acc: 0.8, train: { loss: 0.5 }, note: 'base' }),
-    'params.yaml': 'lr: 0.1\nlayers: [32, 16]\n',
-  }, { commit: true });
+  const dir = await makeRepo(
+    {
+      'metrics.json': JSON.stringify({ acc: 0.8, train: { loss: 0.5 }, note: 'base' }),
+      'params.yaml': 'lr: 0.1\nlayers: [32, 16]\n',
+    },
+    { commit: true },
+  );
   await git(dir, 'checkout', '-q', '-b', 'feature');
   writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ acc: 0.9, train: { loss: 0.4 }, note: 'base', f1: 0.7 }));
   writeFileSync(join(dir, 'params.yaml'), 'lr: 0.05\nlayers: [64, 16]\n');
@@ -107,7 +110,7 @@ describe('mlo plots', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(html).toContain('id="vega-lite-specs"');
-    expect(html).toContain("createElementNS(NS, name)");
+    expect(html).toContain('createElementNS(NS, name)');
     expect(html).not.toMatch(/<script[^>]+src=/);
     expect(html).not.toMatch(/https?:\/\/(?!vega\.github\.io\/schema|www\.w3\.org)/);
 

@@ -116,7 +116,10 @@ describe('a database that cannot be written does not break the pipeline', () => 
     });
     const r = await mloWith({ cwd: dir, env: { MLO_DB_TIMEOUT: '1' } }, 'run');
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:')), r.stderr).toHaveLength(1);
+    expect(
+      r.stderr.split('\n').filter((l) => l.startsWith('warning:')),
+      r.stderr,
+    ).toHaveLength(1);
     const id = /run=([0-9a-f]{12})/.exec(r.stderr)![1];
     const record = runFile(dir, id);
     expect(record).toMatchObject({ status: 'finished', params: { lr: '0.5' } });
@@ -295,7 +298,11 @@ describe('mlo metrics show --all-branches', () => {
     expect(j.exitCode).toBe(1);
     const revs = json(j).revisions;
     expect(revs.map((x: any) => x.rev)).toEqual(['workspace', 'broken', 'good', 'main']);
-    expect(revs[1]).toMatchObject({ rev: 'broken', files: {}, error: { code: 'MLO_BAD_METRICS', message: expect.stringContaining('broken:metrics.json:1:9') } });
+    expect(revs[1]).toMatchObject({
+      rev: 'broken',
+      files: {},
+      error: { code: 'MLO_BAD_METRICS', message: expect.stringContaining('broken:metrics.json:1:9') },
+    });
     expect(revs[3]).toMatchObject({ rev: 'main', files: { 'metrics.json': { acc: 0.5 } } });
     expect(revs[3].error).toBeUndefined();
 

@@ -63,7 +63,9 @@ export function gitUser(cwd: string): string | undefined {
 /** The installed git's version ('2.39.5'); undefined when git cannot be run. */
 export function gitVersion(): string | undefined {
   try {
-    return probeGit(process.cwd(), ['--version'])?.trim().replace(/^git version /, '');
+    return probeGit(process.cwd(), ['--version'])
+      ?.trim()
+      .replace(/^git version /, '');
   } catch (err) {
     if (isMloError(err, 'MLO_NO_GIT')) return undefined;
     throw err;

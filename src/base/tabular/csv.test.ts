@@ -45,12 +45,7 @@ function error(fn: () => unknown): string {
 
 describe('CSV reader', () => {
   const tricky =
-    '\ufeffid,name,note,score\r\n' +
-    '1,"Smith, Jo","said ""hi""",0.5\r\n' +
-    '\r\n' +
-    '2,Ann,"two\nlines",\r\n' +
-    '3,,NA,-1e-3\n' +
-    '4,"",true,inf';
+    '\ufeffid,name,note,score\r\n' + '1,"Smith, Jo","said ""hi""",0.5\r\n' + '\r\n' + '2,Ann,"two\nlines",\r\n' + '3,,NA,-1e-3\n' + '4,"",true,inf';
 
   it('handles RFC 4180 quoting, CRLF, blank lines, a BOM and a missing final newline', () => {
     const r = readAll(file(tricky));

@@ -232,15 +232,7 @@ function* parseCsv(fd: number, name: string, delimiter: number, chunkBytes: numb
   }
 }
 
-function readHeader(
-  buf: Buffer,
-  starts: Int32Array,
-  ends: Int32Array,
-  flags: Uint8Array,
-  fields: number,
-  name: string,
-  line: number,
-): string[] {
+function readHeader(buf: Buffer, starts: Int32Array, ends: Int32Array, flags: Uint8Array, fields: number, name: string, line: number): string[] {
   const names: string[] = [];
   const seen = new Set<string>();
   for (let f = 0; f < fields; f++) {

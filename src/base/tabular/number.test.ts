@@ -32,7 +32,7 @@ describe('parseNumber', () => {
 
   it('rounds exactly like Number() (fast path and long literals)', () => {
     let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let i = 0; i < 20000; i++) {
       const x = (rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20);
       for (const text of [String(x), x.toFixed(Math.floor(rand() * 10)), x.toExponential(Math.floor(rand() * 16)), x.toPrecision(17)]) {

@@ -30,8 +30,11 @@ export function register(program: Command): void {
     .argument('[targets...]', 'tracked paths (default: all)')
     .option('-c, --cloud', 'compare the cache with a remote: what is only local, only remote, or in neither')
     .option('-r, --remote <name>', 'remote for --cloud (default: core.remote)')
-    .action(action<{ cloud?: boolean; remote?: string }, [string[]]>(async (ctx, targets) =>
-      ctx.opts.cloud ? (await import('../commands/cloud-status.js')).cloudStatus(ctx, targets) : (await import('../commands/status.js')).status(ctx, targets)));
+    .action(
+      action<{ cloud?: boolean; remote?: string }, [string[]]>(async (ctx, targets) =>
+        ctx.opts.cloud ? (await import('../commands/cloud-status.js')).cloudStatus(ctx, targets) : (await import('../commands/status.js')).status(ctx, targets),
+      ),
+    );
 
   program
     .command('checkout')
@@ -47,7 +50,9 @@ export function register(program: Command): void {
     .argument('[a_rev]', 'old revision (default HEAD)')
     .argument('[b_rev]', 'new revision (default: the workspace)')
     .option('--targets <paths...>', 'only these tracked paths')
-    .action(action<{ targets?: string[] }, [string | undefined, string | undefined]>(async (ctx, a, b) => (await import('../commands/diff.js')).diff(ctx, a, b)));
+    .action(
+      action<{ targets?: string[] }, [string | undefined, string | undefined]>(async (ctx, a, b) => (await import('../commands/diff.js')).diff(ctx, a, b)),
+    );
 
   program
     .command('list')
@@ -68,7 +73,9 @@ export function register(program: Command): void {
     .option('-c, --cloud', 'remove unreferenced objects from a remote instead of the cache')
     .option('-r, --remote <name>', 'remote for --cloud (default: core.remote)')
     .option('--force', 'with --cloud: delete even when a directory in scope has no manifest in the cache or on the remote (its files are not kept)')
-    .action(action<GcFlags>(async (ctx) => (ctx.opts.cloud ? (await import('../commands/cloud-gc.js')).cloudGc(ctx) : (await import('../commands/gc.js')).gc(ctx))));
+    .action(
+      action<GcFlags>(async (ctx) => (ctx.opts.cloud ? (await import('../commands/cloud-gc.js')).cloudGc(ctx) : (await import('../commands/gc.js')).gc(ctx))),
+    );
 
   program
     .command('fsck')

@@ -87,14 +87,15 @@ export function register(program: Command): void {
     .action(action<StatusFlags>(async (ctx) => (await import('../commands/monitor.js')).monitorStatus(ctx)));
 
   const ci = program.command('ci').description('continuous integration: reports for pull requests');
-  ci
-    .command('report')
+  ci.command('report')
     .description('Markdown for a pull-request comment: metrics and params diff against a base, validation, drift, changed stages')
     .option('--base <rev>', 'branch, tag or commit to compare the workspace with', 'main')
     .option('-o, --out <file>', 'write the Markdown to this file instead of stdout')
     .option('--validate <data=schema>', 'validate a data file against a schema (repeatable)', collect)
     .option('--drift <reference=current>', 'compare current data with reference data, default thresholds (repeatable)', collect)
     .option('--plots-url <url>', 'add a link to the plots (for example the CI artifact of mlo plots diff)')
-    .addOption(new Option('--fail-on <what>', 'exit 1 when this section fails (default: always exit 0)').choices(['drift', 'validation', 'any'] satisfies FailOn[]))
+    .addOption(
+      new Option('--fail-on <what>', 'exit 1 when this section fails (default: always exit 0)').choices(['drift', 'validation', 'any'] satisfies FailOn[]),
+    )
     .action(action<CiReportFlags>(async (ctx) => (await import('../commands/ci.js')).ciReportCmd(ctx)));
 }

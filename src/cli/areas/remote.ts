@@ -24,7 +24,11 @@ export function register(program: Command): void {
     .option('-d, --default', 'make it the default remote')
     .option('-f, --force', 'replace an existing remote of that name')
     .option('--local', 'write to .mlo/config.local.yaml (git-ignored) instead of .mlo/config.yaml')
-    .action(action<{ default?: boolean; force?: boolean; local?: boolean }, [string, string]>(async (ctx, name, url) => (await import('../commands/remote.js')).add(ctx, name, url)));
+    .action(
+      action<{ default?: boolean; force?: boolean; local?: boolean }, [string, string]>(async (ctx, name, url) =>
+        (await import('../commands/remote.js')).add(ctx, name, url),
+      ),
+    );
 
   remote
     .command('list')
@@ -41,13 +45,19 @@ export function register(program: Command): void {
 
   remote
     .command('modify')
-    .description('set a remote setting: url, endpoint, region, profile, path_style, jobs, retries, timeout, or (with --local) access_key_id, secret_access_key, session_token')
+    .description(
+      'set a remote setting: url, endpoint, region, profile, path_style, jobs, retries, timeout, or (with --local) access_key_id, secret_access_key, session_token',
+    )
     .argument('<name>', 'remote name')
     .argument('<key>', 'setting')
     .argument('[value]', 'new value')
     .option('--local', 'write to .mlo/config.local.yaml (git-ignored); required for credentials')
     .option('-u, --unset', 'remove the setting')
-    .action(action<{ local?: boolean; unset?: boolean }, [string, string, string | undefined]>(async (ctx, name, key, value) => (await import('../commands/remote.js')).modify(ctx, name, key, value)));
+    .action(
+      action<{ local?: boolean; unset?: boolean }, [string, string, string | undefined]>(async (ctx, name, key, value) =>
+        (await import('../commands/remote.js')).modify(ctx, name, key, value),
+      ),
+    );
 
   remote
     .command('default')
@@ -55,7 +65,9 @@ export function register(program: Command): void {
     .argument('[name]', 'remote to make the default')
     .option('-u, --unset', 'clear the default')
     .option('--local', 'in .mlo/config.local.yaml (this machine only)')
-    .action(action<{ unset?: boolean; local?: boolean }, [string | undefined]>(async (ctx, name) => (await import('../commands/remote.js')).setDefault(ctx, name)));
+    .action(
+      action<{ unset?: boolean; local?: boolean }, [string | undefined]>(async (ctx, name) => (await import('../commands/remote.js')).setDefault(ctx, name)),
+    );
 
   withSyncFlags(
     program

@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .command('run')
     .description('run the pipeline with changed params (-S) and record it, without committing; grids need --queue')
     .argument('[targets...]', 'stage names (default: all)')
-    .option('-S, --set-param <[file:]key=value>', "override a param: lr=0.1, train.yaml:epochs=5; grids: lr=0.1,0.01 or depth=range(2,8) (repeatable)", collect)
+    .option('-S, --set-param <[file:]key=value>', 'override a param: lr=0.1, train.yaml:epochs=5; grids: lr=0.1,0.01 or depth=range(2,8) (repeatable)', collect)
     .option('-n, --name <name>', 'name the run')
     .option('--queue', 'queue the run(s) instead of running now (start them with mlo queue start)')
     .option('-e, --experiment <name>', 'experiment the run belongs to', 'default')
@@ -113,7 +113,9 @@ export function register(program: Command): void {
     .option('--all', 'include unchanged metrics')
     .option('--md', 'a Markdown table (for pull-request comments)')
     .option('--precision <n>', 'significant digits (default 5)', intArg('--precision'))
-    .action(action<RevDiffFlags, [string | undefined, string | undefined]>(async (ctx, a, b) => (await import('../commands/metrics.js')).metricsDiff(ctx, a, b)));
+    .action(
+      action<RevDiffFlags, [string | undefined, string | undefined]>(async (ctx, a, b) => (await import('../commands/metrics.js')).metricsDiff(ctx, a, b)),
+    );
 
   const params = program.command('params').description('params files in the workspace and at git revisions');
   params

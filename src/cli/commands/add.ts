@@ -20,7 +20,9 @@ function render(out: Output, added: AddedPath[], verb: string, where: Where): vo
     if (!a.ignoredBy) continue;
     const { source, line, pattern } = a.ignoredBy;
     const rule = `'${pattern}' in ${isAbsolute(source) ? source : shell(source)}:${line}`;
-    out.warn(`${a.pointerFile} is ignored by git (${rule}); others get the data only if this pointer is committed: git add -f ${shell(a.pointerFile)}, or change that rule`);
+    out.warn(
+      `${a.pointerFile} is ignored by git (${rule}); others get the data only if this pointer is committed: git add -f ${shell(a.pointerFile)}, or change that rule`,
+    );
   }
   out.result(added, () =>
     added.map((a) => {

@@ -23,10 +23,17 @@ export async function checkout({ out, flags, opts }: ActionContext<{ force?: boo
   if (r.missing.length) {
     // Under --json the error document carries the result, so stdout stays one JSON document.
     if (!flags.json) out.result(r, render);
-    throw new MloError('MLO_MISSING_FROM_CACHE', `${plural(r.missing.length, 'tracked path is', 'tracked paths are')} not in the cache: ${r.missing.slice(0, 3).map((m) => m.path).join(', ')}`, {
-      hint: 'download them with `mlo pull` (or `mlo fetch` then `mlo checkout`)',
-      meta: { result: r },
-    });
+    throw new MloError(
+      'MLO_MISSING_FROM_CACHE',
+      `${plural(r.missing.length, 'tracked path is', 'tracked paths are')} not in the cache: ${r.missing
+        .slice(0, 3)
+        .map((m) => m.path)
+        .join(', ')}`,
+      {
+        hint: 'download them with `mlo pull` (or `mlo fetch` then `mlo checkout`)',
+        meta: { result: r },
+      },
+    );
   }
   out.result(r, render);
 }

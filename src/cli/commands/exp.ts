@@ -86,12 +86,14 @@ export async function expRunCmd({ out, flags, opts }: ActionContext<ExpRunFlags 
 function report(out: Output, result: ExpRunResult, inWorkspace: boolean): void {
   if (result.status === 'interrupted') {
     throw new MloError('MLO_INTERRUPTED', `run ${result.run} was interrupted (recorded as interrupted)`, {
-      hint: 'run mlo exp run again; stages that finished are recorded in mlo.lock', meta: { result },
+      hint: 'run mlo exp run again; stages that finished are recorded in mlo.lock',
+      meta: { result },
     });
   }
   if (result.status === 'failed') {
     throw new MloError('MLO_RUN_FAILED', `run ${result.run} failed (recorded as failed; see the stage output above)`, {
-      hint: 'fix the stage and run mlo exp run again', meta: { result },
+      hint: 'fix the stage and run mlo exp run again',
+      meta: { result },
     });
   }
   out.result(result, () => [
@@ -99,7 +101,11 @@ function report(out: Output, result: ExpRunResult, inWorkspace: boolean): void {
     `  params:  ${kv(result.params)}`,
     `  metrics: ${kv(result.metrics)}`,
     ...(inWorkspace
-      ? [stdoutColor.dim('The workspace keeps these params and outputs (nothing was committed). Compare runs with mlo exp show; switch with mlo exp apply RUN.')]
+      ? [
+          stdoutColor.dim(
+            'The workspace keeps these params and outputs (nothing was committed). Compare runs with mlo exp show; switch with mlo exp apply RUN.',
+          ),
+        ]
       : []),
   ]);
 }
@@ -127,11 +133,19 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
   const { params, metrics } = result.columns;
   if (!flags.json && (opts.csv || opts.md)) {
     const header = ['run', 'name', 'status', 'created', 'commit', ...params, ...metrics];
-    const rows = result.runs.map((r) => [r.id, r.name ?? '', r.status, r.start ?? '', r.commit ?? '', ...params.map((k) => r.params[k] ?? ''), ...metrics.map((k) => {
-      const v = r.metrics[k];
-      const cell = v === undefined ? '' : opts.csv ? String(v) : formatValue(v, p);
-      return opts.md && result.best[k]?.run === r.id ? `**${cell}**` : cell;
-    })]);
+    const rows = result.runs.map((r) => [
+      r.id,
+      r.name ?? '',
+      r.status,
+      r.start ?? '',
+      r.commit ?? '',
+      ...params.map((k) => r.params[k] ?? ''),
+      ...metrics.map((k) => {
+        const v = r.metrics[k];
+        const cell = v === undefined ? '' : opts.csv ? String(v) : formatValue(v, p);
+        return opts.md && result.best[k]?.run === r.id ? `**${cell}**` : cell;
+      }),
+    ]);
     out.print(opts.csv ? csvTable(header, rows) : markdownTable(header, rows));
     return;
   }
@@ -141,7 +155,18 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
     const header = ['Run', 'Name', 'Status', 'Created', 'Commit', ...params, ...metrics];
     const best = metrics.map((k) => result.best[k]?.run);
     const cell = (r: RunSummary, col: number): string => {
-      if (col < 5) return col === 0 ? r.id.slice(0, 7) : col === 1 ? r.name ?? '' : col === 2 ? r.status : col === 3 ? createdOf(r) : r.commit ? r.commit.slice(0, 7) + (r.dirty ? '*' : '') : '-';
+      if (col < 5)
+        return col === 0
+          ? r.id.slice(0, 7)
+          : col === 1
+            ? (r.name ?? '')
+            : col === 2
+              ? r.status
+              : col === 3
+                ? createdOf(r)
+                : r.commit
+                  ? r.commit.slice(0, 7) + (r.dirty ? '*' : '')
+                  : '-';
       if (col < 5 + params.length) return r.params[params[col - 5]] ?? '-';
       const m = col - 5 - params.length;
       return formatValue(r.metrics[metrics[m]], p) + (plain && best[m] === r.id ? ' ★' : '');
@@ -152,7 +177,8 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
       return !plain && m >= 0 && best[m] === r.id ? stdoutColor.bold(stdoutColor.green(padded)) : padded;
     });
     if (result.total > result.runs.length) lines.push(stdoutColor.dim(`(${result.runs.length} of ${result.total} runs; --limit to change)`));
-    if (metrics.length) lines.push(stdoutColor.dim(`${plain ? '★' : 'Green'}: the best value of each metric (lowest for loss/error-like names, else highest).`));
+    if (metrics.length)
+      lines.push(stdoutColor.dim(`${plain ? '★' : 'Green'}: the best value of each metric (lowest for loss/error-like names, else highest).`));
     return lines;
   });
 }
@@ -201,7 +227,17 @@ export function expDiffCmd({ out, flags, opts }: ActionContext<RevDiffFlags>, a:
   const paramRows = diff.params.map((d) => [d.key, formatValue(d.old), formatValue(d.new)]);
   const metricRows = diff.metrics.map((d) => [d.key, formatValue(d.old), formatValue(d.new), formatChange(d), formatPct(d)]);
   if (!flags.json && opts.md) {
-    const lines = [`### ${la} → ${lb}`, '', '**Params**', '', ...markdownTable(['param', la, lb], paramRows), '', '**Metrics**', '', ...markdownTable(['metric', la, lb, 'change', '%'], metricRows)];
+    const lines = [
+      `### ${la} → ${lb}`,
+      '',
+      '**Params**',
+      '',
+      ...markdownTable(['param', la, lb], paramRows),
+      '',
+      '**Metrics**',
+      '',
+      ...markdownTable(['metric', la, lb, 'change', '%'], metricRows),
+    ];
     out.print(lines);
     return;
   }
@@ -239,7 +275,11 @@ export function expBranchCmd({ out, flags }: ActionContext<object>, run: string,
   } finally {
     db.close();
   }
-  out.result(result, () => `Created branch ${stdoutColor.bold(result.branch)} at ${result.commit.slice(0, 7)} (run ${result.run}; ${result.files.join(', ') || 'no files changed'}).`);
+  out.result(
+    result,
+    () =>
+      `Created branch ${stdoutColor.bold(result.branch)} at ${result.commit.slice(0, 7)} (run ${result.run}; ${result.files.join(', ') || 'no files changed'}).`,
+  );
 }
 
 export function expRemoveCmd({ out, flags }: ActionContext<object>, runs: string[]): void {

@@ -10,14 +10,19 @@ export async function fsck({ out, flags, opts }: ActionContext<{ remove?: boolea
   let n = 0;
   let bytes = 0;
   const r = await fsckCache(repo, { remove: opts.remove, onObject: (b) => bar.update({ files: ++n, bytes: (bytes += b) }) }).finally(bar.done);
-  const lines = r.problems.map((p) => `${p.problem}: ${p.hash}${p.usedBy ? ` (used by ${p.usedBy})` : ''}, ${formatBytes(p.size)}${p.expectedSize !== undefined ? ` of ${formatBytes(p.expectedSize)}` : ''}${p.removed ? ', removed' : ''}`);
+  const lines = r.problems.map(
+    (p) =>
+      `${p.problem}: ${p.hash}${p.usedBy ? ` (used by ${p.usedBy})` : ''}, ${formatBytes(p.size)}${p.expectedSize !== undefined ? ` of ${formatBytes(p.expectedSize)}` : ''}${p.removed ? ', removed' : ''}`,
+  );
   if (r.problems.length === 0) {
     out.result(r, () => `checked ${r.checked} objects (${formatBytes(r.bytes)}): no problems`);
     return;
   }
   if (!flags.json) out.result(r, () => lines);
   throw new MloError('MLO_CORRUPT_CACHE', `${r.problems.length} of ${r.checked} cache objects are corrupt or truncated`, {
-    hint: opts.remove ? 'fetch them again with `mlo fetch`, or add the original data again' : 'delete them with `mlo fsck --remove`, then `mlo fetch` them again',
+    hint: opts.remove
+      ? 'fetch them again with `mlo fetch`, or add the original data again'
+      : 'delete them with `mlo fsck --remove`, then `mlo fetch` them again',
     meta: { result: r },
   });
 }

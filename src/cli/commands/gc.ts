@@ -10,7 +10,9 @@ export async function gc({ out, flags, opts }: ActionContext<GcFlags>): Promise<
   const r = await collectGarbage(repo, { ...opts, revs: opts.rev });
   const damaged = r.runCache?.damaged ?? [];
   if (damaged.length) {
-    out.warn(`${plural(damaged.length, 'run-cache entry fails its', 'run-cache entries fail their')} checks (${damaged[0].key.slice(0, 12)}: ${damaged[0].reason}${damaged.length > 1 ? ', ...' : ''}); the objects ${damaged.length === 1 ? 'it names were' : 'they name were'} kept`);
+    out.warn(
+      `${plural(damaged.length, 'run-cache entry fails its', 'run-cache entries fail their')} checks (${damaged[0].key.slice(0, 12)}: ${damaged[0].reason}${damaged.length > 1 ? ', ...' : ''}); the objects ${damaged.length === 1 ? 'it names were' : 'they name were'} kept`,
+    );
   }
   out.result(r, () => {
     const verb = r.dry ? 'would remove' : 'removed';

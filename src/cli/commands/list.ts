@@ -17,6 +17,9 @@ export function list({ out, flags }: ActionContext<object>): void {
   out.result(items, () =>
     items.length === 0
       ? 'Nothing is tracked yet (track data with mlo add).'
-      : table(['PATH', 'SIZE', 'FILES', 'HASH', 'SOURCE'], items.map((i) => [i.path + (i.kind === 'dir' ? '/' : ''), formatBytes(i.size), String(i.files), i.hash.slice(0, 12), i.source])),
+      : table(
+          ['PATH', 'SIZE', 'FILES', 'HASH', 'SOURCE'],
+          items.map((i) => [i.path + (i.kind === 'dir' ? '/' : ''), formatBytes(i.size), String(i.files), i.hash.slice(0, 12), i.source]),
+        ),
   );
 }

@@ -17,5 +17,7 @@ export function logCmd({ out, flags, opts }: ActionContext<{ step?: number; run?
   } finally {
     db.close();
   }
-  out.result(result, () => (flags.verbose ? `logged ${kind} ${key}=${result.value}${result.step !== undefined ? ` (step ${result.step})` : ''} in run ${result.run}` : undefined));
+  out.result(result, () =>
+    flags.verbose ? `logged ${kind} ${key}=${result.value}${result.step !== undefined ? ` (step ${result.step})` : ''} in run ${result.run}` : undefined,
+  );
 }

@@ -12,17 +12,25 @@ export async function metricsShow({ out, flags, opts }: ActionContext<{ allBranc
   const rows: string[][] = [];
   for (const r of revs) {
     for (const [file, values] of Object.entries(r.files)) {
-      for (const [k, v] of Object.entries(values)) rows.push([r.rev, file, k, formatValue(typeof v === 'number' || typeof v === 'string' ? v : JSON.stringify(v), p)]);
+      for (const [k, v] of Object.entries(values))
+        rows.push([r.rev, file, k, formatValue(typeof v === 'number' || typeof v === 'string' ? v : JSON.stringify(v), p)]);
     }
   }
   const broken = revs.filter((r) => r.error);
   const errorLines = broken.map((r) => `${r.rev}: error: ${r.error!.message}`);
   if (!flags.json && opts.md) {
-    const md = markdownTable(['Revision', 'Path', 'Metric', 'Value'], [...rows, ...broken.map((r) => [r.rev, '', '(error)', r.error!.message.replace(/\|/g, '\\|')])]);
+    const md = markdownTable(
+      ['Revision', 'Path', 'Metric', 'Value'],
+      [...rows, ...broken.map((r) => [r.rev, '', '(error)', r.error!.message.replace(/\|/g, '\\|')])],
+    );
     out.print(md);
   } else {
     out.result({ revisions: revs }, () => [
-      ...(rows.length ? table(['Revision', 'Path', 'Metric', 'Value'], rows) : broken.length ? [] : ['No metrics files found (declare them in mlo.yaml `metrics:`, or write metrics.json).']),
+      ...(rows.length
+        ? table(['Revision', 'Path', 'Metric', 'Value'], rows)
+        : broken.length
+          ? []
+          : ['No metrics files found (declare them in mlo.yaml `metrics:`, or write metrics.json).']),
       ...(broken.length && rows.length ? [''] : []),
       ...errorLines.map((l) => stdoutColor.red(l)),
     ]);
@@ -38,7 +46,13 @@ export function renderRevDiff(diff: RevDiff, what: string, opts: RevDiffFlags & 
   const rows = diff.diff.map((d) => [d.file, d.key, formatValue(d.old, p), formatValue(d.new, p), formatChange(d, p), formatPct(d)]);
   return {
     md: rows.length ? markdownTable(header, rows) : [`No ${what.toLowerCase()} changes between ${diff.a.rev} and ${diff.b.rev}.`],
-    human: () => (rows.length ? table(header, rows.map((r) => [r[0], r[1], r[2], r[3], colorChange(r[4]), r[5]])) : `No ${what.toLowerCase()} changed between ${diff.a.rev} and ${diff.b.rev}.`),
+    human: () =>
+      rows.length
+        ? table(
+            header,
+            rows.map((r) => [r[0], r[1], r[2], r[3], colorChange(r[4]), r[5]]),
+          )
+        : `No ${what.toLowerCase()} changed between ${diff.a.rev} and ${diff.b.rev}.`,
   };
 }
 
@@ -56,5 +70,3 @@ export async function metricsDiff({ out, flags, opts }: ActionContext<RevDiffFla
   }
   out.result(diff, r.human);
 }
-
-

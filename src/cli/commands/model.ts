@@ -52,7 +52,10 @@ export async function packageCmd({ out, flags, opts }: ActionContext<PackageOpts
     example: opts.example,
     meta,
     description: opts.description,
-    columns: opts.columns?.split(',').map((s) => s.trim()).filter(Boolean),
+    columns: opts.columns
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     out: opts.out,
     track: opts.track,
   });
@@ -60,7 +63,11 @@ export async function packageCmd({ out, flags, opts }: ActionContext<PackageOpts
     `Packaged ${stdoutColor.bold(r.name)} in ${r.dir}/ (${formatBytes(r.size)}, blake3:${r.hash.slice(0, 12)})`,
     `  inputs  ${r.signature.inputs.map(formatSpecNamed).join(', ')}`,
     `  outputs ${r.signature.outputs.map(formatSpecNamed).join(', ')}`,
-    `  ran on ${r.example.synthesized ? 'an input made from the signature (give --example for a real one)' : 'the input example'}: ${Object.entries(r.example.outputs).map(([k, v]) => `${k} [${v.shape.join(', ')}]`).join(', ')}`,
+    `  ran on ${r.example.synthesized ? 'an input made from the signature (give --example for a real one)' : 'the input example'}: ${Object.entries(
+      r.example.outputs,
+    )
+      .map(([k, v]) => `${k} [${v.shape.join(', ')}]`)
+      .join(', ')}`,
     r.lineage.git ? `  git ${r.lineage.git.commit?.slice(0, 10) ?? '(no commit)'}${r.lineage.git.dirty ? ' (uncommitted changes)' : ''}` : '  no git lineage',
     r.tracked ? `  tracked by mlo: ${r.tracked.pointerFile}` : '  not tracked by mlo',
     `Next: mlo model register ${r.dir}`,
@@ -80,7 +87,10 @@ export async function registerCmd({ out, flags, opts }: ActionContext<RegisterOp
   const r = await registerModel(repo, { cwd: flags.cwd, package: pkg, name: opts.name });
   out.result(r, () =>
     r.created
-      ? [`Registered ${stdoutColor.bold(`${r.name}@${r.version}`)} (${r.file})`, `Next: git add registry/ && git commit; mlo model promote ${r.name}@${r.version} --to production --reason "..."`]
+      ? [
+          `Registered ${stdoutColor.bold(`${r.name}@${r.version}`)} (${r.file})`,
+          `Next: git add registry/ && git commit; mlo model promote ${r.name}@${r.version} --to production --reason "..."`,
+        ]
       : `${r.name}@${r.version} already holds this model (blake3:${r.hash.slice(0, 12)}); nothing registered`,
   );
 }
@@ -90,7 +100,9 @@ export function list({ out, flags }: ActionContext<ModelOpts>): void {
   const models = listModels(repo);
   for (const m of models) {
     for (const a of m.danglingAliases) {
-      out.warn(`registry/${m.name}/aliases.yaml: ${a} names version ${m.aliases[a]}, which does not exist; promote a version to it again (mlo model promote ${m.name}@N --to ${a})`);
+      out.warn(
+        `registry/${m.name}/aliases.yaml: ${a} names version ${m.aliases[a]}, which does not exist; promote a version to it again (mlo model promote ${m.name}@N --to ${a})`,
+      );
     }
   }
   out.result({ models }, () =>
@@ -98,7 +110,15 @@ export function list({ out, flags }: ActionContext<ModelOpts>): void {
       ? 'No registered models. Register one with `mlo model register models/NAME`.'
       : table(
           ['NAME', 'VERSIONS', 'LATEST', 'ALIASES', 'REGISTERED'],
-          models.map((m) => [m.name, String(m.versions), String(m.latest), Object.entries(m.aliases).map(([a, v]) => `${a}=${v}`).join(' ') || '-', m.registered.slice(0, 19).replace('T', ' ')]),
+          models.map((m) => [
+            m.name,
+            String(m.versions),
+            String(m.latest),
+            Object.entries(m.aliases)
+              .map(([a, v]) => `${a}=${v}`)
+              .join(' ') || '-',
+            m.registered.slice(0, 19).replace('T', ' '),
+          ]),
         ),
   );
 }
@@ -115,12 +135,23 @@ export function show({ out, flags }: ActionContext<ModelOpts>, ref: string): voi
       `outputs    ${v.signature.outputs.map(formatSpecNamed).join(', ')}`,
     ];
     if (v.lineage.git) lines.push(`git        ${v.lineage.git.commit ?? '(no commit)'}${v.lineage.git.dirty ? ' (dirty)' : ''}`);
-    if (v.lineage.metrics) lines.push(`metrics    ${Object.entries(v.lineage.metrics).map(([k, x]) => `${k}=${x}`).join('  ')}`);
-    if (v.lineage.params) lines.push(`params     ${Object.entries(v.lineage.params).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join('  ')}`);
+    if (v.lineage.metrics)
+      lines.push(
+        `metrics    ${Object.entries(v.lineage.metrics)
+          .map(([k, x]) => `${k}=${x}`)
+          .join('  ')}`,
+      );
+    if (v.lineage.params)
+      lines.push(
+        `params     ${Object.entries(v.lineage.params)
+          .map(([k, x]) => `${k}=${JSON.stringify(x)}`)
+          .join('  ')}`,
+      );
     if (v.lineage.data) lines.push(...v.lineage.data.map((d) => `data       ${d.path}  ${d.hash.slice(0, 12)}`));
     if (v.card.description) lines.push(`about      ${v.card.description}`);
     for (const [k, x] of Object.entries(v.card.meta)) lines.push(`${pad(k, 10)} ${x}`);
-    for (const h of v.history) lines.push(stdoutColor.dim(`${h.ts}  ${h.action}${h.alias ? ` -> ${h.alias}` : ''}  by ${h.by ?? 'unknown'}${h.reason ? `: ${h.reason}` : ''}`));
+    for (const h of v.history)
+      lines.push(stdoutColor.dim(`${h.ts}  ${h.action}${h.alias ? ` -> ${h.alias}` : ''}  by ${h.by ?? 'unknown'}${h.reason ? `: ${h.reason}` : ''}`));
     return lines;
   });
 }
@@ -162,7 +193,9 @@ export interface PromoteOpts {
 export async function promote({ out, flags, opts }: ActionContext<PromoteOpts>, ref: string): Promise<void> {
   const repo = commandRepo(flags);
   const r = await promoteModel(repo, { ref, to: opts.to, reason: opts.reason });
-  out.result(r, () =>
-    `${r.name}@${r.alias} -> version ${r.version}${r.previous !== null && r.previous !== r.version ? ` (was ${r.previous})` : ''}; recorded in registry/${r.name}/audit.jsonl`,
+  out.result(
+    r,
+    () =>
+      `${r.name}@${r.alias} -> version ${r.version}${r.previous !== null && r.previous !== r.version ? ` (was ${r.previous})` : ''}; recorded in registry/${r.name}/audit.jsonl`,
   );
 }

@@ -115,6 +115,10 @@ function renderStatus(r: StatusReport): string[] {
     m.ok ? stdoutColor.green('ok') : stdoutColor.red(m.problems.join('; ')),
   ]);
   const lines = table(['model', 'version', 'requests', 'errors', 'p50 ms', 'p90 ms', 'p99 ms', 'last request', 'age', 'status'], rows);
-  lines.push(stdoutColor.dim(`limits: age ${r.maxAge}, error rate ${(r.maxErrorRate * 100).toFixed(1)}%${r.window ? `; requests in the last ${r.window}` : ''}; as of ${r.now}`));
+  lines.push(
+    stdoutColor.dim(
+      `limits: age ${r.maxAge}, error rate ${(r.maxErrorRate * 100).toFixed(1)}%${r.window ? `; requests in the last ${r.window}` : ''}; as of ${r.now}`,
+    ),
+  );
   return lines;
 }

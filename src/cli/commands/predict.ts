@@ -30,7 +30,10 @@ export async function predict({ out, flags, opts }: ActionContext<PredictOpts>, 
       input: opts.input,
       output: opts.output,
       batchSize: opts.batchSize,
-      columns: opts.columns?.split(',').map((s) => s.trim()).filter(Boolean),
+      columns: opts.columns
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       onProgress: progress.update,
     });
   } finally {

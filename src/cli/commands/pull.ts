@@ -12,7 +12,13 @@ export async function pull({ out, flags, opts }: ActionContext<SyncFlags & { for
   const bar = out.progress('checking out');
   let files = 0;
   const r = await pullTargets(repo, {
-    cwd: flags.cwd, targets, remote: opts.remote, jobs: opts.jobs, force: opts.force, runCache: opts.runCache, ...scopeOf(opts),
+    cwd: flags.cwd,
+    targets,
+    remote: opts.remote,
+    jobs: opts.jobs,
+    force: opts.force,
+    runCache: opts.runCache,
+    ...scopeOf(opts),
     progress: transferProgress(out, 'fetching'),
     onFile: () => bar.update({ files: ++files }),
   }).finally(() => bar.done());

@@ -38,7 +38,17 @@ export function queueStatusCmd({ out, flags }: ActionContext<object>): void {
     if (entries.length === 0) return 'No queued runs (queue some with mlo exp run --queue -S ...).';
     const counts = ['queued', 'running', 'finished', 'failed'].map((s) => `${entries.filter((e) => e.status === s).length} ${s}`).join(', ');
     return [
-      ...table(['Run', 'Name', 'Status', 'Params'], entries.map((e) => [e.run.slice(0, 7), e.name ?? '', e.status, Object.entries(e.params).map(([k, v]) => `${k}=${v}`).join(' ')])),
+      ...table(
+        ['Run', 'Name', 'Status', 'Params'],
+        entries.map((e) => [
+          e.run.slice(0, 7),
+          e.name ?? '',
+          e.status,
+          Object.entries(e.params)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' '),
+        ]),
+      ),
       stdoutColor.dim(counts),
     ];
   });

@@ -4,7 +4,9 @@ import type { ActionContext } from '../action.js';
 import { table } from '../output.js';
 
 function describe(r: RemoteInfo): string {
-  const settings = Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(' ');
+  const settings = Object.entries(r.settings)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   return `${r.name}${r.default ? ' (default)' : ''}  ${r.url}${settings ? `  ${settings}` : ''}`;
 }
 
@@ -21,7 +23,13 @@ export function list({ out, flags }: ActionContext<object>): void {
     if (!remotes.length) return 'No remotes (add one with `mlo remote add NAME URL`).';
     return table(
       ['NAME', 'URL', 'SETTINGS'],
-      remotes.map((r) => [r.default ? `${r.name} *` : r.name, r.url, Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(' ')]),
+      remotes.map((r) => [
+        r.default ? `${r.name} *` : r.name,
+        r.url,
+        Object.entries(r.settings)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
+      ]),
     );
   });
 }

@@ -33,12 +33,14 @@ export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets
       singleItem: opts.singleItem,
       downstream: opts.downstream,
       keepGoing: opts.keepGoing,
-      pull: opts.pull ? {
-        fetchOutputs: async (paths) => {
-          const { fetchTargets } = await import('../../core/sync/fetch.js');
-          await fetchTargets(repo, { cwd: repo.root, targets: paths, locked: true });
-        },
-      } : undefined,
+      pull: opts.pull
+        ? {
+            fetchOutputs: async (paths) => {
+              const { fetchTargets } = await import('../../core/sync/fetch.js');
+              await fetchTargets(repo, { cwd: repo.root, targets: paths, locked: true });
+            },
+          }
+        : undefined,
       jobs: opts.jobs,
       noRunCache: !opts.runCache,
       signal: controller.signal,
@@ -114,15 +116,22 @@ function render(out: Output, e: RunEvent): void {
       if (!out.flags.quiet) process.stderr.write(`${stderrColor.cyan(e.stage)} ${stderrColor.dim('|')} ${e.line}\n`);
       return;
     case 'restored': {
-      const how = e.from === 'run-cache'
-        ? 'this run is in the run cache: restored its outputs instead of running it'
-        : e.from === 'remote' ? 'pulled its missing outputs from the remote' : 'restored its missing outputs from the cache';
+      const how =
+        e.from === 'run-cache'
+          ? 'this run is in the run cache: restored its outputs instead of running it'
+          : e.from === 'remote'
+            ? 'pulled its missing outputs from the remote'
+            : 'restored its missing outputs from the cache';
       out.info(`Stage '${e.stage}': ${how}`);
       return;
     }
     case 'done':
       if (e.status === 'ran') out.verbose(`Stage '${e.stage}' finished in ${seconds(e.durationMs)}`);
-      else out.info(stderrColor.red(`Stage '${e.stage}' ${e.status}`) + (e.exitCode !== undefined && e.exitCode !== 0 ? stderrColor.dim(` (exit code ${e.exitCode})`) : ''));
+      else
+        out.info(
+          stderrColor.red(`Stage '${e.stage}' ${e.status}`) +
+            (e.exitCode !== undefined && e.exitCode !== 0 ? stderrColor.dim(` (exit code ${e.exitCode})`) : ''),
+        );
       return;
     case 'warning':
       out.warn(e.message);
@@ -135,11 +144,17 @@ function seconds(ms: number): string {
 
 function statusWord(s: StageOutcome, dry: boolean): string {
   if (dry) {
-    if (s.status === 'planned') return s.action === 'restore' ? `would restore (${s.restoredFrom === 'run-cache' ? 'run cache' : 'cache'})` : s.action === 'pull' ? 'would pull' : 'would run';
+    if (s.status === 'planned')
+      return s.action === 'restore'
+        ? `would restore (${s.restoredFrom === 'run-cache' ? 'run cache' : 'cache'})`
+        : s.action === 'pull'
+          ? 'would pull'
+          : 'would run';
     return s.status;
   }
   if (s.status === 'ran') return stdoutColor.green(`ran (${seconds(s.durationMs ?? 0)})`);
-  if (s.status === 'restored') return stdoutColor.green(`restored from ${s.restoredFrom === 'run-cache' ? 'run cache' : s.restoredFrom === 'remote' ? 'remote' : 'cache'}`);
+  if (s.status === 'restored')
+    return stdoutColor.green(`restored from ${s.restoredFrom === 'run-cache' ? 'run cache' : s.restoredFrom === 'remote' ? 'remote' : 'cache'}`);
   if (s.status === 'failed' || s.status === 'interrupted') return stdoutColor.red(s.status);
   return s.status;
 }
@@ -163,14 +178,23 @@ function failure(result: RunResult): MloError {
   const failed = result.stages.filter((s) => s.status === 'failed' || s.status === 'interrupted');
   if (result.interrupted) {
     return new MloError('MLO_INTERRUPTED', 'the run was interrupted; stages that finished are recorded in mlo.lock', {
-      hint: 'run mlo run again to continue', meta: { result },
+      hint: 'run mlo run again to continue',
+      meta: { result },
     });
   }
   const first = failed[0];
-  const more = failed.length > 1 ? ` (and ${failed.length - 1} more failed: ${failed.slice(1).map((s) => s.name).join(', ')})` : '';
+  const more =
+    failed.length > 1
+      ? ` (and ${failed.length - 1} more failed: ${failed
+          .slice(1)
+          .map((s) => s.name)
+          .join(', ')})`
+      : '';
   const code = isErrorCode(first?.error?.code) ? first.error.code : 'MLO_STAGE_FAILED';
   // A failed run exits 1 whichever error its first failed stage met.
   return new MloError(code, `${first?.error?.message ?? 'a stage failed'}${more}`, {
-    hint: first?.error?.hint, meta: { result }, exitCode: EXIT.failure,
+    hint: first?.error?.hint,
+    meta: { result },
+    exitCode: EXIT.failure,
   });
 }

@@ -50,7 +50,10 @@ function describe(e: StatusEntry, verbose: boolean): string[] {
   const label = e.stage ? `${e.path} (stage ${e.stage})` : e.path;
   if (e.status === 'deleted') lines.push(`${stdoutColor.red('deleted:')}   ${label}`);
   else if (e.status === 'modified') {
-    const counts = e.kind === 'dir' ? ` (${[nonZero(e.added.length, 'added'), nonZero(e.modified.length, 'modified'), nonZero(e.deleted.length, 'deleted')].filter(Boolean).join(', ')})` : '';
+    const counts =
+      e.kind === 'dir'
+        ? ` (${[nonZero(e.added.length, 'added'), nonZero(e.modified.length, 'modified'), nonZero(e.deleted.length, 'deleted')].filter(Boolean).join(', ')})`
+        : '';
     lines.push(`${stdoutColor.yellow('modified:')}  ${label}${counts}`);
     if (verbose && e.kind === 'dir') {
       for (const p of e.added) lines.push(`    added:    ${p}`);

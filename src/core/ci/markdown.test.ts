@@ -28,8 +28,25 @@ describe('renderCiMarkdown', () => {
             schema: 's.yaml',
             ok: false,
             report: {
-              file: 'd.csv', schema: 's.yaml', format: 'csv', rows: 3, columns: 1, ok: false,
-              violations: [{ column: 'c', rule: 'categories', expected: 'one of a', count: 3, examples: [{ row: 1, value: 'x`y' }, { row: 2, value: '<b>|' }, { row: 3, value: '' }] }],
+              file: 'd.csv',
+              schema: 's.yaml',
+              format: 'csv',
+              rows: 3,
+              columns: 1,
+              ok: false,
+              violations: [
+                {
+                  column: 'c',
+                  rule: 'categories',
+                  expected: 'one of a',
+                  count: 3,
+                  examples: [
+                    { row: 1, value: 'x`y' },
+                    { row: 2, value: '<b>|' },
+                    { row: 3, value: '' },
+                  ],
+                },
+              ],
             },
           },
         ],
@@ -39,7 +56,12 @@ describe('renderCiMarkdown', () => {
   });
 
   it('puts a multi-line error on one line, with its hint', () => {
-    const md = renderCiMarkdown(report({ failed: ['pipeline'], pipeline: { ok: false, stages: [], changed: [], error: { code: 'MLO_BAD_YAML', message: 'mlo.yaml:2: bad\n  | x\n  ^', hint: 'fix it' } } }));
+    const md = renderCiMarkdown(
+      report({
+        failed: ['pipeline'],
+        pipeline: { ok: false, stages: [], changed: [], error: { code: 'MLO_BAD_YAML', message: 'mlo.yaml:2: bad\n  | x\n  ^', hint: 'fix it' } },
+      }),
+    );
     expect(md).toContain('### Pipeline\n\n❌ could not read the pipeline: mlo.yaml:2: bad | x ^ (fix it)\n');
     expect(md).toContain('Comparing the workspace with `main` (`aaaaaaa`).');
   });

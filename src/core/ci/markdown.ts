@@ -56,7 +56,12 @@ function validationLines(v: ValidationEntry): string[] {
     x.examples.map((e) => (e.row > 0 ? `row ${e.row}: ${cellValue(e.value)}` : cellValue(e.value))).join(', '),
   ]);
   const failed = plural(r.violations.length, 'rule');
-  return ['', `${FAIL} ${data} against ${code(v.schema)}: ${failed} failed (${plural(r.rows, 'row')} checked)`, '', ...markdownTable(['Column', 'Rule', 'Rows', 'Expected', 'Examples'], rows)];
+  return [
+    '',
+    `${FAIL} ${data} against ${code(v.schema)}: ${failed} failed (${plural(r.rows, 'row')} checked)`,
+    '',
+    ...markdownTable(['Column', 'Rule', 'Rows', 'Expected', 'Examples'], rows),
+  ];
 }
 
 function driftLines(d: DriftEntry): string[] {
@@ -65,7 +70,11 @@ function driftLines(d: DriftEntry): string[] {
   const r = d.report!;
   const sizes = `${plural(r.reference.rows, 'reference row')}, ${plural(r.current.rows, 'current row')}`;
   if (!r.drift) return ['', `${OK} ${pair}: no drift in ${plural(r.compared, 'column')} (${sizes})`];
-  const lines = ['', `${FAIL} ${pair}: ${r.drifted} of ${plural(r.compared, 'column')} drifted${r.predictionDrift ? ', including predictions' : ''} (${sizes})`, ''];
+  const lines = [
+    '',
+    `${FAIL} ${pair}: ${r.drifted} of ${plural(r.compared, 'column')} drifted${r.predictionDrift ? ', including predictions' : ''} (${sizes})`,
+    '',
+  ];
   const dash = '-';
   const rows = r.features
     .filter((f) => f.drifted)

@@ -17,8 +17,32 @@ import { diffAt, WORKSPACE, type FileDiff, type Kind } from '../tracking/revisio
 import { renderCiMarkdown } from './markdown.js';
 
 export { FAIL_ON } from './types.js';
-export type { FailOn, SectionName, SectionError, ValidatePair, DriftPair, CiReportOptions, DiffSection, ValidationEntry, DriftEntry, PipelineSection, CiReport } from './types.js';
-import type { FailOn, SectionName, SectionError, ValidatePair, DriftPair, CiReportOptions, DiffSection, ValidationEntry, DriftEntry, PipelineSection, CiReport } from './types.js';
+export type {
+  FailOn,
+  SectionName,
+  SectionError,
+  ValidatePair,
+  DriftPair,
+  CiReportOptions,
+  DiffSection,
+  ValidationEntry,
+  DriftEntry,
+  PipelineSection,
+  CiReport,
+} from './types.js';
+import type {
+  FailOn,
+  SectionName,
+  SectionError,
+  ValidatePair,
+  DriftPair,
+  CiReportOptions,
+  DiffSection,
+  ValidationEntry,
+  DriftEntry,
+  PipelineSection,
+  CiReport,
+} from './types.js';
 
 export async function ciReport(repo: Repo, options: CiReportOptions): Promise<CiReport> {
   const base = options.base ?? 'main';
@@ -72,7 +96,10 @@ export function parsePair(flag: string, value: string, cwd: string): [string, st
   const pair = cut === undefined ? undefined : sides(cut);
   if (!pair || pair[0] === '' || pair[1] === '') {
     const shape = flag === '--validate' ? 'DATA=SCHEMA' : 'REFERENCE=CURRENT';
-    throw usageError(`${flag} expects ${shape}, got '${value}'`, `for example ${flag} ${flag === '--validate' ? 'data/prod.csv=schema.yaml' : 'data/train.csv=data/prod.csv'}`);
+    throw usageError(
+      `${flag} expects ${shape}, got '${value}'`,
+      `for example ${flag} ${flag === '--validate' ? 'data/prod.csv=schema.yaml' : 'data/train.csv=data/prod.csv'}`,
+    );
   }
   return pair;
 }

@@ -70,7 +70,11 @@ export async function addTargets(repo: Repo, options: AddOptions): Promise<Added
         return a;
       });
       if (top) {
-        const rules = gitIgnoreRules(repo.root, top, added.map((a) => a.pointerFile));
+        const rules = gitIgnoreRules(
+          repo.root,
+          top,
+          added.map((a) => a.pointerFile),
+        );
         for (const a of added) {
           const rule = rules.get(a.pointerFile);
           if (rule) a.ignoredBy = rule;
@@ -102,7 +106,11 @@ export async function commitTargets(repo: Repo, options: CommitOptions): Promise
     const ctx = openScan(repo);
     try {
       const previous = items.map((t) => readPointer(join(repo.root, t.pointerFile!), t.pointerFile!));
-      const scanned = await scanTargets(ctx, items.map((t) => t.path), options);
+      const scanned = await scanTargets(
+        ctx,
+        items.map((t) => t.path),
+        options,
+      );
       return items.map((t, i) => recordTracked(ctx, t.path, previous[i], scanned[i]));
     } finally {
       ctx.state.close();
@@ -115,11 +123,7 @@ export async function commitTargets(repo: Repo, options: CommitOptions): Promise
  * state database), so the synchronous scan that follows finds them all known. Returns the progress
  * callback the scan should use (files already reported here are not counted twice).
  */
-export async function prehashDir(
-  ctx: ScanContext,
-  rel: string,
-  { onFile, onTotals }: Pick<AddOptions, 'onFile' | 'onTotals'>,
-): Promise<Prehashed> {
+export async function prehashDir(ctx: ScanContext, rel: string, { onFile, onTotals }: Pick<AddOptions, 'onFile' | 'onTotals'>): Promise<Prehashed> {
   const abs = join(ctx.repo.root, rel);
   if (!isDirectory(abs)) {
     await prehashLargeFile(ctx, rel, abs);
@@ -134,18 +138,23 @@ export async function prehashDir(
   if (misses.length < POOL_MIN_FILES) return { onFile, walked, known };
   onTotals?.({ files: misses.length, bytes: misses.reduce((n, f) => n + f.stat.size, 0) });
   const startedAt = Date.now();
-  const results = await hashInPool(misses.map((f) => ({ abs: f.abs, size: f.stat.size })), {
-    cacheDir: ctx.repo.cacheDir,
-    store: true,
-    jobs: ctx.repo.config.core.jobs,
-    onResult: (file, r) => onFile?.(r[0] === null ? 0 : file.size),
-  });
+  const results = await hashInPool(
+    misses.map((f) => ({ abs: f.abs, size: f.stat.size })),
+    {
+      cacheDir: ctx.repo.cacheDir,
+      store: true,
+      jobs: ctx.repo.config.core.jobs,
+      onResult: (file, r) => onFile?.(r[0] === null ? 0 : file.size),
+    },
+  );
   const stored = new Set<string>();
   results.forEach((r, i) => {
     const fileRel = `${rel}/${misses[i].rel}`;
     if (r[0] === null) {
       if (r[1] === 'MLO_CHANGED_WHILE_READING') {
-        throw new MloError('MLO_CHANGED_WHILE_READING', `${fileRel} changed while mlo was reading it`, { hint: 'wait until the program writing it has finished, then run the command again' });
+        throw new MloError('MLO_CHANGED_WHILE_READING', `${fileRel} changed while mlo was reading it`, {
+          hint: 'wait until the program writing it has finished, then run the command again',
+        });
       }
       explainFsError(Object.assign(new Error(r[2]), { code: r[1] }), fileRel);
     }
@@ -202,7 +211,6 @@ interface Prehashed {
   known?: Map<string, StateRow>;
 }
 
-
 function checkCommittable(repo: Repo, cwd: string, t: Tracked): void {
   try {
     lstatSync(join(repo.root, t.path));
@@ -253,9 +261,10 @@ function recordTracked(ctx: ScanContext, rel: string, previous: Pointer | undefi
 
 function pointerOf(rel: string, scanned: Scanned, previous: Pointer | undefined): Pointer {
   const name = rel.split('/').pop()!;
-  const base = scanned.kind === 'file'
-    ? { path: name, hash: scanned.hash, algo: HASH_ALGO, size: scanned.size } as Pointer
-    : { path: name, hash: scanned.manifest.hash, algo: HASH_ALGO, size: scanned.manifest.size, files: scanned.manifest.files } as Pointer;
+  const base =
+    scanned.kind === 'file'
+      ? ({ path: name, hash: scanned.hash, algo: HASH_ALGO, size: scanned.size } as Pointer)
+      : ({ path: name, hash: scanned.manifest.hash, algo: HASH_ALGO, size: scanned.manifest.size, files: scanned.manifest.files } as Pointer);
   if (previous?.desc !== undefined) base.desc = previous.desc;
   return base;
 }
@@ -269,9 +278,10 @@ export function relinkShared(ctx: ScanContext, rel: string, scanned: Scanned): v
   const type = ctx.repo.config.cache.type[0];
   if (type !== 'hardlink' && type !== 'symlink') return;
   const linker = createLinker(ctx.repo);
-  const files = scanned.kind === 'file'
-    ? [{ rel, hash: scanned.hash, exec: scanned.exec }]
-    : scanned.entries.map((e) => ({ rel: `${rel}/${e.path}`, hash: e.hash, exec: Boolean(e.exec) }));
+  const files =
+    scanned.kind === 'file'
+      ? [{ rel, hash: scanned.hash, exec: scanned.exec }]
+      : scanned.entries.map((e) => ({ rel: `${rel}/${e.path}`, hash: e.hash, exec: Boolean(e.exec) }));
   for (const f of files) {
     const abs = join(ctx.repo.root, f.rel);
     linker.link(f.hash, abs, f.exec);
@@ -290,7 +300,8 @@ async function expandTargets(repo: Repo, cwd: string, targets: string[]): Promis
     const { glob } = await import('tinyglobby');
     const matches = await glob(target, { cwd, onlyFiles: false, dot: false, absolute: false });
     const useful = matches.map((m) => m.replace(/\/$/, '')).filter((m) => !m.endsWith(POINTER_SUFFIX));
-    if (useful.length === 0) throw new MloError('MLO_NOT_FOUND', `${target}: no files match this pattern`, { hint: 'check the pattern; quote it so the shell does not expand it' });
+    if (useful.length === 0)
+      throw new MloError('MLO_NOT_FOUND', `${target}: no files match this pattern`, { hint: 'check the pattern; quote it so the shell does not expand it' });
     rels.push(...useful.map((m) => repoRelative(repo, cwd, m)));
   }
   return [...new Set(rels)].sort();
@@ -301,7 +312,8 @@ function checkAddable(repo: Repo, cwd: string, rels: string[], top: string | und
   const shell = (rel: string) => shellPath(repo.root, cwd, rel);
   for (const rel of rels) {
     if (rel === '') throw usageError('cannot add the repository root itself', 'add the data folders inside it');
-    if (rel.endsWith(POINTER_SUFFIX)) throw usageError(`${rel} is a pointer file`, `add the data it points to: mlo add ${shell(rel.slice(0, -POINTER_SUFFIX.length))}`);
+    if (rel.endsWith(POINTER_SUFFIX))
+      throw usageError(`${rel} is a pointer file`, `add the data it points to: mlo add ${shell(rel.slice(0, -POINTER_SUFFIX.length))}`);
     checkIgnorableName(rel);
     let st;
     try {
@@ -310,7 +322,8 @@ function checkAddable(repo: Repo, cwd: string, rels: string[], top: string | und
       explainFsError(err, rel);
     }
     // A link into the cache is what cache.type symlink left from an earlier add: adding it again is fine.
-    if (st.isSymbolicLink() && !cacheLinkHash(repo.cacheDir, join(repo.root, rel))) throw new MloError('MLO_UNSUPPORTED_FILE', `${rel} is a symlink`, { hint: 'add the file or folder it points to instead' });
+    if (st.isSymbolicLink() && !cacheLinkHash(repo.cacheDir, join(repo.root, rel)))
+      throw new MloError('MLO_UNSUPPORTED_FILE', `${rel} is a symlink`, { hint: 'add the file or folder it points to instead' });
     const container = tracked.find((t) => rel.startsWith(`${t.path}/`));
     if (container) {
       throw new MloError('MLO_INSIDE_TRACKED', `${rel} is inside ${container.path}, which mlo already tracks`, {
@@ -318,14 +331,21 @@ function checkAddable(repo: Repo, cwd: string, rels: string[], top: string | und
       });
     }
     const stageOut = tracked.find((t) => t.path === rel && t.stage);
-    if (stageOut) throw new MloError('MLO_STAGE_OUTPUT', `${rel} is an output of stage '${stageOut.stage}'`, { hint: 'mlo run records it; it cannot also be added' });
+    if (stageOut)
+      throw new MloError('MLO_STAGE_OUTPUT', `${rel} is an output of stage '${stageOut.stage}'`, { hint: 'mlo run records it; it cannot also be added' });
     const inner = tracked.find((t) => t.path.startsWith(`${rel}/`));
-    if (inner) throw new MloError('MLO_CONTAINS_TRACKED', `${rel} contains ${inner.path}, which mlo already tracks`, { hint: `remove ${shell(inner.pointerFile ?? inner.path)} first, or add a different folder` });
+    if (inner)
+      throw new MloError('MLO_CONTAINS_TRACKED', `${rel} contains ${inner.path}, which mlo already tracks`, {
+        hint: `remove ${shell(inner.pointerFile ?? inner.path)} first, or add a different folder`,
+      });
   }
   if (top) {
     // Literal pathspecs: `a[1].txt` must not match a1.txt. Git lists the files inside a tracked folder;
     // the hint names the path the user added, so one command fixes the whole folder.
-    const inGit = gitTrackedAmong(repo.root, rels.map((rel) => `:(literal)${rel}`));
+    const inGit = gitTrackedAmong(
+      repo.root,
+      rels.map((rel) => `:(literal)${rel}`),
+    );
     const given = new Set(rels);
     const found = new Set<string>();
     for (const f of inGit) {

@@ -43,7 +43,13 @@ export interface CheckoutResult {
   missing: { path: string; hash: string }[];
 }
 
-interface Write { path: string; hash: string; size: number; exec: boolean; kind: 'added' | 'modified' }
+interface Write {
+  path: string;
+  hash: string;
+  size: number;
+  exec: boolean;
+  kind: 'added' | 'modified';
+}
 interface Plan {
   writes: Write[];
   deletes: Set<string>;

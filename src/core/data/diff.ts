@@ -53,7 +53,13 @@ export async function diffRevisions(repo: Repo, options: { a?: string; b?: strin
         if (inScope(path)) result.modified.push({ path, oldHash: x?.hash, newHash: y?.hash, size: y?.size });
         continue;
       }
-      diffEntries(path, x?.entries ?? (x ? [{ path: '', hash: x.hash, size: x.size }] : []), y?.entries ?? (y ? [{ path: '', hash: y.hash, size: y.size }] : []), result, inScope);
+      diffEntries(
+        path,
+        x?.entries ?? (x ? [{ path: '', hash: x.hash, size: x.size }] : []),
+        y?.entries ?? (y ? [{ path: '', hash: y.hash, size: y.size }] : []),
+        result,
+        inScope,
+      );
       continue;
     }
     if (!inScope(path)) continue;

@@ -52,7 +52,12 @@ export async function fsckCache(repo: Repo, options: { remove?: boolean; onObjec
           bumpCacheGeneration(repo);
         }
         result.problems.push({
-          hash: obj.hash, problem: truncated ? 'truncated' : 'corrupt', size: obj.size, expectedSize: want?.size, usedBy: want?.usedBy, removed: Boolean(options.remove),
+          hash: obj.hash,
+          problem: truncated ? 'truncated' : 'corrupt',
+          size: obj.size,
+          expectedSize: want?.size,
+          usedBy: want?.usedBy,
+          removed: Boolean(options.remove),
         });
       }
     } finally {

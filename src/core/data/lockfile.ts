@@ -104,10 +104,18 @@ const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? 
 
 /** A lock entry with every key in its fixed place (the form written and compared). */
 export function normalizeEntry(e: LockEntry): LockEntry {
-  const file = (f: LockFileEntry) => (f.files === undefined ? { path: f.path, hash: f.hash, size: f.size } : { path: f.path, hash: f.hash, size: f.size, files: f.files });
+  const file = (f: LockFileEntry) =>
+    f.files === undefined ? { path: f.path, hash: f.hash, size: f.size } : { path: f.path, hash: f.hash, size: f.size, files: f.files };
   const params: Record<string, Record<string, unknown>> = {};
   for (const f of Object.keys(e.params).sort()) params[f] = sortDeep(e.params[f]) as Record<string, unknown>;
-  const env = e.env && Object.keys(e.env).length ? Object.fromEntries(Object.keys(e.env).sort().map((k) => [k, e.env![k]])) : undefined;
+  const env =
+    e.env && Object.keys(e.env).length
+      ? Object.fromEntries(
+          Object.keys(e.env)
+            .sort()
+            .map((k) => [k, e.env![k]]),
+        )
+      : undefined;
   return {
     cmd: e.cmd,
     ...(env ? { env } : {}),

@@ -24,7 +24,6 @@ export interface StateRow {
   hash: string;
 }
 
-
 /** `hashedAt` for files mlo wrote itself from verified bytes: never racy. */
 export const WRITTEN_BY_MLO = 0;
 
@@ -74,7 +73,10 @@ export class StateDb {
       // journal covers those) is rebuilt, which costs re-hashing, never data.
       const code = (err as { code?: string }).code;
       if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') {
-        throw new MloError('MLO_STATE_DB', `${file}: ${(err as Error).message}`, { hint: 'it only caches hashes: delete it and run the command again', cause: err });
+        throw new MloError('MLO_STATE_DB', `${file}: ${(err as Error).message}`, {
+          hint: 'it only caches hashes: delete it and run the command again',
+          cause: err,
+        });
       }
       for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
       db = openStateFile(file);

@@ -41,7 +41,10 @@ export function statusTargets(repo: Repo, options: StatusOptions): StatusEntry[]
       else if (c.manifestMissing) missing = 1;
       else if (isClean(c) && c.current?.kind === 'dir' && c.current.knownPresent) missing = 0;
       else {
-        missing = missingObjects(repo.cacheDir, c.wanted().map((e) => e.hash)).size;
+        missing = missingObjects(
+          repo.cacheDir,
+          c.wanted().map((e) => e.hash),
+        ).size;
         if (missing === 0 && isClean(c)) markSnapshotPresent(repo, item.path);
       }
       const status = c.deleted ? 'deleted' : isClean(c) ? 'clean' : 'modified';

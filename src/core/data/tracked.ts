@@ -37,7 +37,6 @@ export interface Tracked {
   model?: string;
 }
 
-
 export function fromPointer(pointerRel: string, pointer: Pointer): Tracked {
   const dir = dirname(pointerRel);
   const path = dir === '.' ? pointer.path : `${dir}/${pointer.path}`;
@@ -65,9 +64,13 @@ function assertNoOverlap(items: Tracked[]): void {
   for (let i = 1; i < sorted.length; i++) {
     const [a, b] = [sorted[i - 1], sorted[i]];
     if (b.path === a.path || b.path.startsWith(`${a.path}/`)) {
-      throw new MloError('MLO_OVERLAPPING_PATHS', `${b.path} is tracked by ${sourceOf(b)}${b.path === a.path ? ' and' : ' inside ' + a.path + ', tracked by'} ${sourceOf(a)}`, {
-        hint: 'keep one of them: delete the other pointer file (git rm), or change the stage outs',
-      });
+      throw new MloError(
+        'MLO_OVERLAPPING_PATHS',
+        `${b.path} is tracked by ${sourceOf(b)}${b.path === a.path ? ' and' : ' inside ' + a.path + ', tracked by'} ${sourceOf(a)}`,
+        {
+          hint: 'keep one of them: delete the other pointer file (git rm), or change the stage outs',
+        },
+      );
     }
   }
 }
@@ -211,11 +214,13 @@ export function repoRelative(repo: Repo, cwd: string, target: string): string {
   }
   const folder = createFolderProbe(repo.root)(posix.includes('/') ? posix.slice(0, posix.lastIndexOf('/')) : '');
   if (folder.kind === 'symlink') {
-    throw usageError(`${target} is beyond a symbolic link (${folder.at})`, 'mlo tracks files inside the repository only; name the folder the link points to, if it is in the repository');
+    throw usageError(
+      `${target} is beyond a symbolic link (${folder.at})`,
+      'mlo tracks files inside the repository only; name the folder the link points to, if it is in the repository',
+    );
   }
   return posix;
 }
-
 
 export function isDirectory(abs: string): boolean {
   try {

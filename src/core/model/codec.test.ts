@@ -19,15 +19,73 @@ const rows = (f: ReturnType<typeof decodeInvocations>, name = 'x') => ({ dims: f
 describe('MLflow /invocations payloads', () => {
   it('inputs as an array, as a map, instances, dataframe_split and dataframe_records agree', () => {
     const want = { dims: [2, 3], data: [1, 2, 3, 4, 5, 6] };
-    expect(rows(decodeInvocations(sig, { inputs: [[1, 2, 3], [4, 5, 6]] }))).toEqual(want);
-    expect(rows(decodeInvocations(sig, { inputs: { x: [[1, 2, 3], [4, 5, 6]] } }))).toEqual(want);
-    expect(rows(decodeInvocations(sig, { instances: [[1, 2, 3], [4, 5, 6]] }))).toEqual(want);
-    expect(rows(decodeInvocations(sig, { dataframe_split: { columns: ['a', 'b', 'c'], data: [[1, 2, 3], [4, 5, 6]] } }))).toEqual(want);
-    expect(rows(decodeInvocations(sig, { dataframe_records: [{ a: 1, b: 2, c: 3 }, { a: 4, b: 5, c: 6 }] }))).toEqual(want);
+    expect(
+      rows(
+        decodeInvocations(sig, {
+          inputs: [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+        }),
+      ),
+    ).toEqual(want);
+    expect(
+      rows(
+        decodeInvocations(sig, {
+          inputs: {
+            x: [
+              [1, 2, 3],
+              [4, 5, 6],
+            ],
+          },
+        }),
+      ),
+    ).toEqual(want);
+    expect(
+      rows(
+        decodeInvocations(sig, {
+          instances: [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+        }),
+      ),
+    ).toEqual(want);
+    expect(
+      rows(
+        decodeInvocations(sig, {
+          dataframe_split: {
+            columns: ['a', 'b', 'c'],
+            data: [
+              [1, 2, 3],
+              [4, 5, 6],
+            ],
+          },
+        }),
+      ),
+    ).toEqual(want);
+    expect(
+      rows(
+        decodeInvocations(sig, {
+          dataframe_records: [
+            { a: 1, b: 2, c: 3 },
+            { a: 4, b: 5, c: 6 },
+          ],
+        }),
+      ),
+    ).toEqual(want);
   });
 
   it('maps named columns to several inputs, and uses the signature columns when given', () => {
-    const f = decodeInvocations(two, { dataframe_split: { columns: ['plan', 'age'], data: [[1, 30], [2, 40]] } });
+    const f = decodeInvocations(two, {
+      dataframe_split: {
+        columns: ['plan', 'age'],
+        data: [
+          [1, 30],
+          [2, 40],
+        ],
+      },
+    });
     expect(f.age.dims).toEqual([2]);
     expect([...(f.plan.data as BigInt64Array)]).toEqual([1n, 2n]);
     expect(f.plan.dims).toEqual([2, 1]);
@@ -49,7 +107,14 @@ describe('MLflow /invocations payloads', () => {
     expect(bad({ inputs: [[1, 2]] })).toBe("input 'x' has shape [1, 2]; expected [batch, 3] (dimension 1 must be 3)");
     expect(bad({ inputs: [[1, 2, 'a']] })).toBe(`input 'x' holds "a" at flat index 2; expected finite float32 numbers`);
     expect(bad({ inputs: [[1, 2, null]] })).toBe("input 'x' holds null at flat index 2; expected finite float32 numbers");
-    expect(bad({ inputs: [[1, 2, 3], [4, 5]] })).toMatch(/input 'x' is ragged/);
+    expect(
+      bad({
+        inputs: [
+          [1, 2, 3],
+          [4, 5],
+        ],
+      }),
+    ).toMatch(/input 'x' is ragged/);
     expect(bad({ inputs: [[[1, 2, 3]]] })).toMatch(/input 'x' has shape \[1, 1, 3\] \(rank 3\); expected \[batch, 3\] \(rank 2\)/);
     expect(bad({ inputs: { y: [[1, 2, 3]] } })).toMatch(/input 'x' is missing/);
     expect(bad({})).toMatch(/needs one of inputs, instances/);
@@ -111,6 +176,9 @@ describe('encoding', () => {
     expect(encodeFlat('int64', BigInt64Array.from([1n, -2n]))).toBe('[1,-2]');
     expect(encodeFlat('bool', Uint8Array.from([1, 0]))).toBe('[true,false]');
     expect(JSON.parse(encodeNested('float32', Float32Array.from([0.1]), [1, 1]))[0][0]).toBeCloseTo(0.1, 6);
-    expect(toNested('int64', BigInt64Array.from([1n, 2n, 3n, 4n]), [2, 2])).toEqual([[1, 2], [3, 4]]);
+    expect(toNested('int64', BigInt64Array.from([1n, 2n, 3n, 4n]), [2, 2])).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
 });

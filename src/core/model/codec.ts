@@ -171,7 +171,11 @@ export function frame(sig: Signature, columns: string[] | undefined, rows: unkno
   if (!rows.every(Array.isArray)) throw new InputError(`table rows must be lists of values`);
   const table = rows as unknown[][];
   const names = sig.inputs.map((s) => s.name);
-  if (columns && names.every((n) => columns.includes(n)) && (sig.inputs.length > 1 || !(sig.inputs[0].shape && sig.inputs[0].shape.length === 2 && sig.inputs[0].shape[1] !== 1))) {
+  if (
+    columns &&
+    names.every((n) => columns.includes(n)) &&
+    (sig.inputs.length > 1 || !(sig.inputs[0].shape && sig.inputs[0].shape.length === 2 && sig.inputs[0].shape[1] !== 1))
+  ) {
     const feeds: Feeds = {};
     for (const spec of sig.inputs) {
       const c = columns.indexOf(spec.name);
@@ -182,7 +186,9 @@ export function frame(sig: Signature, columns: string[] | undefined, rows: unkno
     return feeds;
   }
   if (sig.inputs.length !== 1) {
-    throw new InputError(`cannot map columns ${columns?.join(', ') ?? '(unnamed)'} to the model's inputs; name the columns after the inputs: ${specsText(sig)}`);
+    throw new InputError(
+      `cannot map columns ${columns?.join(', ') ?? '(unnamed)'} to the model's inputs; name the columns after the inputs: ${specsText(sig)}`,
+    );
   }
   const spec = sig.inputs[0];
   if (columns && sig.columns) {
@@ -191,7 +197,12 @@ export function frame(sig: Signature, columns: string[] | undefined, rows: unkno
       if (i < 0) throw new InputError(`column '${c}' is missing; input '${spec.name}' takes the columns ${sig.columns!.join(', ')}`);
       return i;
     });
-    return { [spec.name]: toTensorValue(spec, table.map((r) => idx.map((i) => r[i]))) };
+    return {
+      [spec.name]: toTensorValue(
+        spec,
+        table.map((r) => idx.map((i) => r[i])),
+      ),
+    };
   }
   return { [spec.name]: toTensorValue(spec, table) };
 }
@@ -225,7 +236,8 @@ export function decodeV2(sig: Signature, body: unknown): V2Request {
   if (Array.isArray(body.outputs)) {
     outputs = (body.outputs as unknown[]).map((o) => (isObject(o) ? String(o.name) : String(o)));
     for (const o of outputs) {
-      if (!sig.outputs.some((s) => s.name === o)) throw new InputError(`unknown output '${o}'; the model's outputs are ${sig.outputs.map((s) => s.name).join(', ')}`);
+      if (!sig.outputs.some((s) => s.name === o))
+        throw new InputError(`unknown output '${o}'; the model's outputs are ${sig.outputs.map((s) => s.name).join(', ')}`);
     }
   }
   return { id: typeof body.id === 'string' ? body.id : undefined, feeds, outputs };

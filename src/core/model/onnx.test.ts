@@ -9,7 +9,13 @@ import { fields, int64 } from './protobuf.js';
 describe('protobuf wire format', () => {
   it('round-trips varints, strings, floats and nested messages', () => {
     const inner = new Writer().string(1, 'héllo').int(2, 300);
-    const buf = new Writer().int(1, 0).int(2, 2 ** 40).int(3, -1).float(4, 1.5).message(5, inner).finish();
+    const buf = new Writer()
+      .int(1, 0)
+      .int(2, 2 ** 40)
+      .int(3, -1)
+      .float(4, 1.5)
+      .message(5, inner)
+      .finish();
     const f = [...fields(buf)];
     expect(f.map((x) => x.field)).toEqual([1, 2, 3, 4, 5]);
     expect(f[0].value).toBe(0);

@@ -86,14 +86,30 @@ export function parseOnnx(buf: Uint8Array): OnnxModelInfo {
   let graph: Uint8Array | undefined;
   for (const f of fields(buf)) {
     switch (f.field) {
-      case 1: info.irVersion = f.value; break;
-      case 2: info.producerName = str(f); break;
-      case 3: info.producerVersion = str(f); break;
-      case 4: info.domain = str(f); break;
-      case 5: info.modelVersion = int64(f); break;
-      case 6: info.doc = str(f); break;
-      case 7: graph = f.bytes; break;
-      case 8: info.opsets.push(parseOpset(need(f))); break;
+      case 1:
+        info.irVersion = f.value;
+        break;
+      case 2:
+        info.producerName = str(f);
+        break;
+      case 3:
+        info.producerVersion = str(f);
+        break;
+      case 4:
+        info.domain = str(f);
+        break;
+      case 5:
+        info.modelVersion = int64(f);
+        break;
+      case 6:
+        info.doc = str(f);
+        break;
+      case 7:
+        graph = f.bytes;
+        break;
+      case 8:
+        info.opsets.push(parseOpset(need(f)));
+        break;
       case 14: {
         const [k, v] = parseStringEntry(need(f));
         info.metadata[k] = v;
@@ -110,14 +126,22 @@ export function parseOnnx(buf: Uint8Array): OnnxModelInfo {
   const inputs: TensorSpec[] = [];
   for (const f of fields(graph)) {
     switch (f.field) {
-      case 1: info.nodes++; break;
-      case 2: info.graphName = str(f); break;
+      case 1:
+        info.nodes++;
+        break;
+      case 2:
+        info.graphName = str(f);
+        break;
       case 5:
         info.initializers++;
         initializerNames.add(tensorName(need(f)));
         break;
-      case 11: inputs.push(parseValueInfo(need(f))); break;
-      case 12: info.outputs.push(parseValueInfo(need(f))); break;
+      case 11:
+        inputs.push(parseValueInfo(need(f)));
+        break;
+      case 12:
+        info.outputs.push(parseValueInfo(need(f)));
+        break;
     }
   }
   // IR < 4 lists initializers among the graph inputs too; they are weights, not inputs a caller feeds.

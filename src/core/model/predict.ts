@@ -48,9 +48,13 @@ export async function predictFile(options: PredictOptions): Promise<PredictResul
   for (const spec of sig.inputs) {
     if (!spec.shape || spec.shape.length === 0 || !isFreeDim(spec.shape[0])) {
       if (!(spec.shape && spec.shape[0] === 1 && batchSize === 1)) {
-        throw new MloError('MLO_NOT_BATCHABLE', `input '${spec.name}' of ${options.model.label} has no free batch dimension (shape ${JSON.stringify(spec.shape ?? null)})`, {
-          hint: 'export the model with a dynamic first dimension, or run with --batch-size 1 if its first dimension is 1',
-        });
+        throw new MloError(
+          'MLO_NOT_BATCHABLE',
+          `input '${spec.name}' of ${options.model.label} has no free batch dimension (shape ${JSON.stringify(spec.shape ?? null)})`,
+          {
+            hint: 'export the model with a dynamic first dimension, or run with --batch-size 1 if its first dimension is 1',
+          },
+        );
       }
     }
     if (spec.type === 'string') throw new MloError('MLO_UNSUPPORTED', `input '${spec.name}' is a string tensor; mlo predict feeds numeric inputs only`);
@@ -125,9 +129,13 @@ export async function predictFile(options: PredictOptions): Promise<PredictResul
             const col = colsOf[c];
             const kind = col.read(r);
             if (kind === CELL.null || kind === CELL.string || (isInt && kind !== CELL.int && kind !== CELL.bool)) {
-              throw new MloError('MLO_BAD_INPUT', `${options.input}:${batch.line(r)}: column '${col.name}' holds ${kind === CELL.null ? 'an empty value' : JSON.stringify(col.text(r))}; input '${b.spec.name}' needs ${b.spec.type} numbers`, {
-                hint: 'clean or impute the column first, or choose the feature columns with --columns',
-              });
+              throw new MloError(
+                'MLO_BAD_INPUT',
+                `${options.input}:${batch.line(r)}: column '${col.name}' holds ${kind === CELL.null ? 'an empty value' : JSON.stringify(col.text(r))}; input '${b.spec.name}' needs ${b.spec.type} numbers`,
+                {
+                  hint: 'clean or impute the column first, or choose the feature columns with --columns',
+                },
+              );
             }
             if (big) (buf as BigInt64Array)[at++] = BigInt(col.num);
             else (buf as Float32Array)[at++] = col.num;
@@ -167,8 +175,7 @@ export async function predictFile(options: PredictOptions): Promise<PredictResul
 
 function bind(sig: Signature, batch: RowBatch, options: PredictOptions): Binding[] {
   const names = batch.names;
-  const missing = (c: string) =>
-    new MloError('MLO_BAD_INPUT', `${options.input} has no column '${c}'`, { hint: `its columns are ${names.join(', ')}` });
+  const missing = (c: string) => new MloError('MLO_BAD_INPUT', `${options.input} has no column '${c}'`, { hint: `its columns are ${names.join(', ')}` });
   if (sig.inputs.length === 1 && sig.inputs[0].shape?.length === 2) {
     const spec = sig.inputs[0];
     const want = spec.shape![1];
@@ -188,9 +195,13 @@ function bind(sig: Signature, batch: RowBatch, options: PredictOptions): Binding
       });
     }
     if (!isFreeDim(want) && columns.length !== want) {
-      throw new MloError('MLO_BAD_INPUT', `input '${spec.name}' takes ${want} features but ${options.columns ? '--columns names' : 'the file has'} ${columns.length} numeric columns (${columns.join(', ')})`, {
-        hint: 'choose the feature columns in order with --columns a,b,c',
-      });
+      throw new MloError(
+        'MLO_BAD_INPUT',
+        `input '${spec.name}' takes ${want} features but ${options.columns ? '--columns names' : 'the file has'} ${columns.length} numeric columns (${columns.join(', ')})`,
+        {
+          hint: 'choose the feature columns in order with --columns a,b,c',
+        },
+      );
     }
     return [{ spec, columns, width: columns.length }];
   }

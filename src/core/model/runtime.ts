@@ -54,7 +54,11 @@ export interface LoadOptions {
   intraOpThreads?: number;
 }
 
-export async function loadSession(model: string | Uint8Array, specs: { inputs: TensorSpec[]; outputs: TensorSpec[] }, options: LoadOptions): Promise<LoadedModel> {
+export async function loadSession(
+  model: string | Uint8Array,
+  specs: { inputs: TensorSpec[]; outputs: TensorSpec[] },
+  options: LoadOptions,
+): Promise<LoadedModel> {
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(model as Uint8Array, {

@@ -12,7 +12,9 @@ import { toPosix } from '../../base/fs.js';
 import { readYamlFile } from '../../base/yamlfile.js';
 
 export const MODEL_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-export const modelNameSchema = z.string().regex(MODEL_NAME_RE, 'must be 1-64 lowercase letters, digits, dots, dashes or underscores, starting with a letter or digit');
+export const modelNameSchema = z
+  .string()
+  .regex(MODEL_NAME_RE, 'must be 1-64 lowercase letters, digits, dots, dashes or underscores, starting with a letter or digit');
 
 export const dimSchema = z.union([z.number().int(), z.string(), z.null()]);
 

@@ -133,9 +133,13 @@ export async function detectDrift(options: DriftOptions): Promise<DriftReport> {
   const a = (await worker?.result) ?? collectSorted(ref.batches(), want);
   if (a.rows === 0) throw new MloError('MLO_EMPTY_DATA', `${ref.file}: no rows to compare`, { hint: 'the reference needs at least one data row' });
   if (b.rows === 0) {
-    throw new MloError('MLO_EMPTY_DATA', `${cur.file}: no rows to compare${cur.format === 'servelog' ? ' (no successful requests' + (options.model ? ` for model '${options.model}'` : '') + ')' : ''}`, {
-      hint: 'the current data needs at least one row',
-    });
+    throw new MloError(
+      'MLO_EMPTY_DATA',
+      `${cur.file}: no rows to compare${cur.format === 'servelog' ? ' (no successful requests' + (options.model ? ` for model '${options.model}'` : '') + ')' : ''}`,
+      {
+        hint: 'the current data needs at least one row',
+      },
+    );
   }
 
   const features: FeatureDrift[] = [];
@@ -191,7 +195,8 @@ function checkSettings(o: DriftOptions): DriftReport['settings'] {
   const jsThreshold = o.jsThreshold ?? d.jsThreshold;
   if (!(jsThreshold > 0 && jsThreshold <= 1)) throw usageError(`--js-threshold must be in (0, 1], got ${jsThreshold}`);
   const tests = o.tests ?? d.tests;
-  for (const t of tests) if (!DRIFT_TESTS.includes(t)) throw usageError(`unknown test '${t}'`, `--tests takes a comma-separated list of ${DRIFT_TESTS.join(', ')}`);
+  for (const t of tests)
+    if (!DRIFT_TESTS.includes(t)) throw usageError(`unknown test '${t}'`, `--tests takes a comma-separated list of ${DRIFT_TESTS.join(', ')}`);
   if (tests.length === 0) throw usageError('--tests is empty', `name at least one of ${DRIFT_TESTS.join(', ')}`);
   const maxNumericCategories = o.maxNumericCategories ?? d.maxNumericCategories;
   if (o.driftShare !== undefined && !(o.driftShare > 0 && o.driftShare <= 1)) throw usageError(`--drift-share must be in (0, 1], got ${o.driftShare}`);
@@ -269,7 +274,16 @@ function unpackCollected(m: { rows: number; names: string[]; columns: PackedColu
   const columns = new Map<string, ColumnData>();
   for (const p of m.columns) {
     const d = new ColumnData(p.name);
-    Object.assign(d, { numeric: p.numeric, values: p.values, count: p.count, missing: p.missing, nan: p.nan, categories: p.categories, firstText: p.firstText, isSorted: p.isSorted });
+    Object.assign(d, {
+      numeric: p.numeric,
+      values: p.values,
+      count: p.count,
+      missing: p.missing,
+      nan: p.nan,
+      categories: p.categories,
+      firstText: p.firstText,
+      isSorted: p.isSorted,
+    });
     columns.set(p.name, d);
   }
   return { rows: m.rows, names: m.names, columns };
@@ -417,13 +431,7 @@ function readColumn(batch: RowBatch, data: ColumnData): void {
 // ---------------------------------------------------------------------------------------------------
 // Comparing one column.
 
-function compareColumn(
-  x: ColumnData,
-  y: ColumnData,
-  s: DriftReport['settings'],
-  o: DriftOptions,
-  files: [string, string],
-): FeatureDrift | string {
+function compareColumn(x: ColumnData, y: ColumnData, s: DriftReport['settings'], o: DriftOptions, files: [string, string]): FeatureDrift | string {
   const forcedCategorical = o.categorical?.includes(x.name) ?? false;
   const forcedNumeric = o.numeric?.includes(x.name) ?? false;
   if (forcedNumeric) {

@@ -13,17 +13,23 @@ function feature(column: string, drifted: boolean, type: FeatureDrift['type']): 
     js: type === 'categorical' ? 0.3 : undefined,
     drifted,
     reasons: drifted ? ['psi 0.5 >= 0.2'] : [],
-    histogram:
-      type === 'numeric'
-        ? { edges: [0, 1, 2], reference: [5, 5], current: [1, 9] }
-        : { labels: ['<b>', 'x'], reference: [3, 7], current: [9, 1] },
+    histogram: type === 'numeric' ? { edges: [0, 1, 2], reference: [5, 5], current: [1, 9] } : { labels: ['<b>', 'x'], reference: [3, 7], current: [9, 1] },
   };
 }
 
 const report: DriftReport = {
   reference: { file: 'train.csv', format: 'csv', rows: 10 },
   current: { file: 'prod & co.csv', format: 'csv', rows: 10 },
-  settings: { tests: ['psi', 'ks', 'chi2', 'js'], psiThreshold: 0.2, psiBins: 10, ksP: 0.05, chi2P: 0.05, jsThreshold: 0.1, maxNumericCategories: 5, driftShare: null },
+  settings: {
+    tests: ['psi', 'ks', 'chi2', 'js'],
+    psiThreshold: 0.2,
+    psiBins: 10,
+    ksP: 0.05,
+    chi2P: 0.05,
+    jsThreshold: 0.1,
+    maxNumericCategories: 5,
+    driftShare: null,
+  },
   features: [feature('<script>alert(1)</script>', true, 'numeric'), feature('plan', true, 'categorical'), feature('calm', false, 'numeric')],
   skipped: [{ column: 'extra', reason: 'not in train.csv' }],
   drifted: 2,

@@ -28,7 +28,12 @@ export function renderDriftHtml(r: DriftReport, generated = new Date()): string 
   const rows = r.features.map((f) => featureRow(f)).join('\n');
   const drifted = r.features.filter((f) => f.drifted);
   const charts = drifted.length
-    ? drifted.map((f) => `<section><h3>${esc(f.column)} <small>${f.type}${f.role === 'prediction' ? ', prediction' : ''}: ${esc(f.reasons.join('; '))}</small></h3>${histogramSvg(f.histogram, f.type)}</section>`).join('\n')
+    ? drifted
+        .map(
+          (f) =>
+            `<section><h3>${esc(f.column)} <small>${f.type}${f.role === 'prediction' ? ', prediction' : ''}: ${esc(f.reasons.join('; '))}</small></h3>${histogramSvg(f.histogram, f.type)}</section>`,
+        )
+        .join('\n')
     : '<p>No column drifted, so there are no histograms to show.</p>';
   const skipped = r.skipped.length
     ? `<h2>Not compared</h2><ul>${r.skipped.map((k) => `<li><code>${esc(k.column)}</code>: ${esc(k.reason)}</li>`).join('')}</ul>`
@@ -94,7 +99,9 @@ export function histogramSvg(h: Histogram, type: FeatureDrift['type']): string {
   parts.push(`<line x1="${left}" y1="${top + plotH}" x2="${W - 10}" y2="${top + plotH}" stroke="#8c959f"/>`);
   for (const frac of [0.5, 1]) {
     const y = top + plotH - plotH * frac;
-    parts.push(`<line x1="${left}" y1="${y}" x2="${W - 10}" y2="${y}" stroke="#eaeef2"/><text x="${left - 4}" y="${y + 4}" text-anchor="end" font-size="11" fill="#59636e">${(max * frac * 100).toFixed(1)}%</text>`);
+    parts.push(
+      `<line x1="${left}" y1="${y}" x2="${W - 10}" y2="${y}" stroke="#eaeef2"/><text x="${left - 4}" y="${y + 4}" text-anchor="end" font-size="11" fill="#59636e">${(max * frac * 100).toFixed(1)}%</text>`,
+    );
   }
   shares.forEach(([r, c], i) => {
     const x = left + i * slot + slot * 0.1;
@@ -109,12 +116,16 @@ export function histogramSvg(h: Histogram, type: FeatureDrift['type']): string {
   const ticks: string[] = [];
   if (type === 'numeric' && h.edges) {
     for (let i = 0; i <= bins; i += Math.max(1, Math.floor(bins / 5))) {
-      ticks.push(`<text x="${(left + i * slot).toFixed(1)}" y="${H - bottom + 16}" text-anchor="middle" font-size="11" fill="#59636e">${esc(fmt(h.edges[i]))}</text>`);
+      ticks.push(
+        `<text x="${(left + i * slot).toFixed(1)}" y="${H - bottom + 16}" text-anchor="middle" font-size="11" fill="#59636e">${esc(fmt(h.edges[i]))}</text>`,
+      );
     }
   } else {
     (h.labels ?? []).forEach((l, i) => {
       const text = l.length > 14 ? `${l.slice(0, 13)}…` : l;
-      ticks.push(`<text x="${(left + i * slot + slot / 2).toFixed(1)}" y="${H - bottom + 16}" text-anchor="middle" font-size="11" fill="#59636e">${esc(text)}</text>`);
+      ticks.push(
+        `<text x="${(left + i * slot + slot / 2).toFixed(1)}" y="${H - bottom + 16}" text-anchor="middle" font-size="11" fill="#59636e">${esc(text)}</text>`,
+      );
     });
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="100%" role="img">${parts.join('')}${ticks.join('')}</svg>`;

@@ -118,8 +118,8 @@ const MIN_LOG = -708;
 const EP128 = 2 ** 128;
 const EM128 = 2 ** -128;
 const STIRLING = [
-  -2.955065359477124183e-2, 6.4102564102564102564e-3, -1.9175269175269175269e-3, 8.4175084175084175084e-4,
-  -5.952380952380952381e-4, 7.9365079365079365079e-4, -2.7777777777777777778e-3, 8.3333333333333333333e-2,
+  -2.955065359477124183e-2, 6.4102564102564102564e-3, -1.9175269175269175269e-3, 8.4175084175084175084e-4, -5.952380952380952381e-4, 7.9365079365079365079e-4,
+  -2.7777777777777777778e-3, 8.3333333333333333333e-2,
 ];
 
 /** Pr(D_n >= x), scipy.stats.kstwo.sf(x, n). */
@@ -445,7 +445,7 @@ function twoProduct(a: number, b: number): [number, number] {
   const cb = SPLIT * b;
   const bhi = cb - (cb - b);
   const blo = b - bhi;
-  const err = alo * blo - (((p - ahi * bhi) - alo * bhi) - ahi * blo);
+  const err = alo * blo - (p - ahi * bhi - alo * bhi - ahi * blo);
   return [p, err];
 }
 

@@ -26,7 +26,10 @@ const columnSchema = z
     min: z.number().optional(),
     max: z.number().optional(),
     /** The only values allowed. */
-    categories: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional(),
+    categories: z
+      .array(z.union([z.string(), z.number(), z.boolean()]))
+      .min(1)
+      .optional(),
     unique: z.boolean().default(false),
     /** NaN allowed (float columns). */
     nan: z.boolean().default(false),
@@ -61,7 +64,10 @@ export function readDataSchema(file: string, cwd: string): DataSchema {
   } catch (err) {
     // Same message (file:line: key: problem), but point at this file's documentation.
     if (isMloError(err, 'MLO_BAD_FILE')) {
-      throw new MloError(err.code, err.message, { hint: 'see the schema file format in docs/monitoring.md (mlo schema infer writes a starting point)', meta: err.meta });
+      throw new MloError(err.code, err.message, {
+        hint: 'see the schema file format in docs/monitoring.md (mlo schema infer writes a starting point)',
+        meta: err.meta,
+      });
     }
     throw err;
   }
@@ -413,7 +419,8 @@ function checkColumn(col: Column, c: ColumnCheck, firstRow: number, hit: Hit): v
     }
     if (c.categoryText) {
       const ok = numeric && s.type !== 'string' ? c.categoryNumbers!.has(v) : c.categoryText.has(kind === CELL.bool ? (v ? 'true' : 'false') : col.text(i));
-      if (!ok) hit(name, 'categories', `one of ${[...c.categoryText].slice(0, 8).join(', ')}${c.categoryText.size > 8 ? ', ...' : ''}`, firstRow + i, col.text(i));
+      if (!ok)
+        hit(name, 'categories', `one of ${[...c.categoryText].slice(0, 8).join(', ')}${c.categoryText.size > 8 ? ', ...' : ''}`, firstRow + i, col.text(i));
     }
     if (c.values) {
       const key = numeric && s.type !== 'string' ? v : kind === CELL.bool ? String(v === 1) : col.text(i);

@@ -13,7 +13,7 @@ function sameOrder(values: number[]): void {
 describe('sortFloat64', () => {
   it('orders like Float64Array.prototype.sort, including -0, infinities, subnormals and ties', () => {
     let seed = 99;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     const values: number[] = [];
     for (let i = 0; i < 50000; i++) {
       const r = rand();

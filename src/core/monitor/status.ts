@@ -105,7 +105,17 @@ export function serveStatus(options: StatusOptions): StatusReport {
     }
     let a = models.get(model);
     if (!a) {
-      a = { model, requests: 0, errors: 0, latencies: new Float64Array(1024), nLatency: 0, first: Infinity, last: -Infinity, lastVersion: null, versionFirst: new Map() };
+      a = {
+        model,
+        requests: 0,
+        errors: 0,
+        latencies: new Float64Array(1024),
+        nLatency: 0,
+        first: Infinity,
+        last: -Infinity,
+        lastVersion: null,
+        versionFirst: new Map(),
+      };
       models.set(model, a);
     }
     const version = rec.version ?? null;
@@ -133,7 +143,12 @@ export function serveStatus(options: StatusOptions): StatusReport {
     throw new MloError(
       'MLO_NO_REQUESTS',
       options.model === undefined ? `${options.log}: no requests in the log` : `${options.log}: no requests for model '${options.model}'`,
-      { hint: options.model === undefined ? 'start the server with mlo serve and send it requests' : 'check the model name (drop --model to see every model in the log)' },
+      {
+        hint:
+          options.model === undefined
+            ? 'start the server with mlo serve and send it requests'
+            : 'check the model name (drop --model to see every model in the log)',
+      },
     );
   }
 

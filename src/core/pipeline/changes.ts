@@ -210,7 +210,8 @@ export function inputReasons(stage: Stage, entry: LockEntry | undefined, current
       if (!(key in was)) reasons.push({ kind: 'param', change: 'added', path: file, key, message: `param added: ${key} = ${fmt(value)}` });
       else if (!sameValue(was[key], value)) reasons.push(...paramDiff(file, key, was[key], value));
     }
-    for (const key of Object.keys(was)) if (!(key in values)) reasons.push({ kind: 'param', change: 'removed', path: file, key, message: `param removed: ${key}` });
+    for (const key of Object.keys(was))
+      if (!(key in values)) reasons.push({ kind: 'param', change: 'removed', path: file, key, message: `param removed: ${key}` });
   }
   for (const file of Object.keys(entry.params)) {
     if (!(file in current.params)) reasons.push({ kind: 'param', change: 'removed', path: file, message: `params removed: ${file}` });
@@ -291,7 +292,9 @@ export function preflight(env: CheckEnv, graph: Graph, names: string[]): void {
     const stage = env.pipeline.byName.get(name)!;
     currentParams(env.pipeline, stage);
     for (const dep of stage.deps) {
-      const producers = [...graph.upstream.get(name)!].map((n) => env.pipeline.byName.get(n)!).filter((p) => p.outs.some((o) => o.path === dep.path || dep.path.startsWith(`${o.path}/`)));
+      const producers = [...graph.upstream.get(name)!]
+        .map((n) => env.pipeline.byName.get(n)!)
+        .filter((p) => p.outs.some((o) => o.path === dep.path || dep.path.startsWith(`${o.path}/`)));
       if (producers.some((p) => selected.has(p.name))) continue;
       if (env.memo.get(dep.path)) continue;
       const where = env.pipeline.where(dep.at);

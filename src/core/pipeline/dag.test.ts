@@ -47,7 +47,9 @@ describe('stage graph', () => {
   });
 
   it('names the cycle', () => {
-    const p = parse('stages:\n  a:\n    cmd: a\n    deps: [y]\n    outs: [x]\n  b:\n    cmd: b\n    deps: [x]\n    outs: [z]\n  c:\n    cmd: c\n    deps: [z]\n    outs: [y]\n');
+    const p = parse(
+      'stages:\n  a:\n    cmd: a\n    deps: [y]\n    outs: [x]\n  b:\n    cmd: b\n    deps: [x]\n    outs: [z]\n  c:\n    cmd: c\n    deps: [z]\n    outs: [y]\n',
+    );
     expect(() => buildGraph(p)).toThrow(/cycle: a -> b -> c -> a/);
   });
 

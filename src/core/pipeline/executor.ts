@@ -23,9 +23,17 @@ import type { RestoreSource, RunEvent, RunOptions, StageOutcome } from './runtyp
 let work: ReturnType<typeof importWork> | undefined;
 function importWork() {
   return Promise.all([
-    import('./plan.js'), import('../data/lockfile.js'), import('./runcache.js'), import('./exec.js'),
-    import('../data/checkout.js'), import('../data/cache/manifest.js'), import('../repo/lock.js'), import('../data/workspace/gitignore.js'),
-    import('../data/add.js'), import('./unprotect.js'), import('./owners.js'),
+    import('./plan.js'),
+    import('../data/lockfile.js'),
+    import('./runcache.js'),
+    import('./exec.js'),
+    import('../data/checkout.js'),
+    import('../data/cache/manifest.js'),
+    import('../repo/lock.js'),
+    import('../data/workspace/gitignore.js'),
+    import('../data/add.js'),
+    import('./unprotect.js'),
+    import('./owners.js'),
   ]).then(([plan, lockfile, runcache, exec, checkout, manifest, lock, gitignore, add, unprotect, owners]) => ({
     decideFrom: plan.decideFrom,
     outsToRestore: plan.outsToRestore,
@@ -85,9 +93,17 @@ export function createExecutor(options: ExecutorOptions): StageExecutor {
   const { env, run, decide, names, report } = options;
   const signal = run.signal ?? new AbortController().signal;
   const emit = (e: RunEvent) => run.onEvent?.(e);
-  const hooks = runHooks(run.hooks, {
-    root: env.repo.root, stages: names, targets: run.targets ?? [], force: Boolean(run.force), startedAt: new Date(options.startedAt).toISOString(),
-  }, (message) => emit({ type: 'warning', message }));
+  const hooks = runHooks(
+    run.hooks,
+    {
+      root: env.repo.root,
+      stages: names,
+      targets: run.targets ?? [],
+      force: Boolean(run.force),
+      startedAt: new Date(options.startedAt).toISOString(),
+    },
+    (message) => emit({ type: 'warning', message }),
+  );
   /** Set before any stage acts (see loadWork). */
   let w!: Work;
   let commitChain: Promise<unknown> = Promise.resolve();
@@ -152,7 +168,12 @@ export function createExecutor(options: ExecutorOptions): StageExecutor {
       } catch (err) {
         fatal ??= err;
         options.halt();
-        report({ name: stage.name, action: 'none', status: 'skipped', reasons: [{ kind: 'upstream', message: 'the repository is locked by another process' }] });
+        report({
+          name: stage.name,
+          action: 'none',
+          status: 'skipped',
+          reasons: [{ kind: 'upstream', message: 'the repository is locked by another process' }],
+        });
         return;
       }
       if (generation !== lockGeneration) assessed = assess(env, stage, decide);
@@ -163,7 +184,10 @@ export function createExecutor(options: ExecutorOptions): StageExecutor {
         return;
       }
       // Looked up once per run, for every selected stage: one git process, however many stages act.
-      owners ??= w.findOutOwners(env.repo, names.map((n) => env.pipeline.byName.get(n)!));
+      owners ??= w.findOutOwners(
+        env.repo,
+        names.map((n) => env.pipeline.byName.get(n)!),
+      );
       w.checkOutOwners(stage, owners, env.pipeline.where);
       if (decision.action === 'pull') {
         if (await pull(stage, decision)) return restored(stage, decision, 'remote', t0);
@@ -183,7 +207,11 @@ export function createExecutor(options: ExecutorOptions): StageExecutor {
     if (!isMloError(err)) unexpected ??= err;
     const e = isMloError(err) ? err : new MloError('MLO_INTERNAL', (err as Error).message);
     report({
-      name: stage.name, action: decision?.action ?? 'run', status: 'failed', reasons: decision?.reasons ?? [], durationMs: Date.now() - t0,
+      name: stage.name,
+      action: decision?.action ?? 'run',
+      status: 'failed',
+      reasons: decision?.reasons ?? [],
+      durationMs: Date.now() - t0,
       error: { code: e.code, message: e.message, hint: e.hint },
     });
     emit({ type: 'done', stage: stage.name, status: 'failed', durationMs: Date.now() - t0, error: e.message });
@@ -230,11 +258,14 @@ export function createExecutor(options: ExecutorOptions): StageExecutor {
         result.missing.push(...r.missing);
       }
       if (result.missing.length) {
-        throw new MloError('MLO_MISSING_OBJECT', `stage '${stage.name}': cannot restore ${result.missing[0].path}: its content is not in the cache`, { hint: 'run the stage with mlo run --force' });
+        throw new MloError('MLO_MISSING_OBJECT', `stage '${stage.name}': cannot restore ${result.missing[0].path}: its content is not in the cache`, {
+          hint: 'run the stage with mlo run --force',
+        });
       }
       for (const o of source.outs) if (o.cache !== false) w.ignoreInGit(repo.root, o.path);
       for (const o of source.outs) env.memo.forget(o.path);
-      if (recordFor) writeEntry(stage.name, { cmd: stage.cmd, ...envOf(stage), deps: recordFor.current.deps, params: recordFor.current.params, outs: source.outs });
+      if (recordFor)
+        writeEntry(stage.name, { cmd: stage.cmd, ...envOf(stage), deps: recordFor.current.deps, params: recordFor.current.params, outs: source.outs });
     });
   }
 
@@ -251,8 +282,14 @@ export function createExecutor(options: ExecutorOptions): StageExecutor {
       throw new MloError('MLO_NOT_FOUND', `stage '${name}': working directory '${stage.wdir}' does not exist`);
     }
     const info: StageStartInfo = {
-      name, cmd: stage.cmd, wdir: wdirAbs, deps: decision.current.deps, params: decision.current.params,
-      outs: stage.outs.map((o) => o.path), metricsFiles: stage.outs.filter((o) => o.kind === 'metric').map((o) => o.path), reasons: decision.reasons,
+      name,
+      cmd: stage.cmd,
+      wdir: wdirAbs,
+      deps: decision.current.deps,
+      params: decision.current.params,
+      outs: stage.outs.map((o) => o.path),
+      metricsFiles: stage.outs.filter((o) => o.kind === 'metric').map((o) => o.path),
+      reasons: decision.reasons,
     };
     const runEnv = await hooks.startRun();
     const hookEnv = await hooks.stageStart(info);
@@ -284,15 +321,33 @@ export function createExecutor(options: ExecutorOptions): StageExecutor {
       signal,
       onLine: (stream, line) => emit({ type: 'output', stage: name, stream, line }),
     });
-    if (r.leftovers) emit({ type: 'warning', message: `stage '${name}': its command left processes running in the background; mlo ended them (a stage is done when its command exits)` });
-    const end = (status: StageEndResult['status'], outs: LockOutEntry[]) => hooks.stageEnd(info, {
-      status, durationMs: Date.now() - t0, exitCode: r.exitCode, deps: decision.current.deps, outs, params: decision.current.params, metricsFiles: info.metricsFiles,
-    });
+    if (r.leftovers)
+      emit({
+        type: 'warning',
+        message: `stage '${name}': its command left processes running in the background; mlo ended them (a stage is done when its command exits)`,
+      });
+    const end = (status: StageEndResult['status'], outs: LockOutEntry[]) =>
+      hooks.stageEnd(info, {
+        status,
+        durationMs: Date.now() - t0,
+        exitCode: r.exitCode,
+        deps: decision.current.deps,
+        outs,
+        params: decision.current.params,
+        metricsFiles: info.metricsFiles,
+      });
     if (r.interrupted || r.exitCode !== 0) {
       const status = r.interrupted ? 'interrupted' : 'failed';
-      const error = r.interrupted ? new MloError('MLO_INTERRUPTED', `stage '${name}' was interrupted`) : commandError(stage, r.exitCode, r.failedAt ?? 0, r.signal);
+      const error = r.interrupted
+        ? new MloError('MLO_INTERRUPTED', `stage '${name}' was interrupted`)
+        : commandError(stage, r.exitCode, r.failedAt ?? 0, r.signal);
       report({
-        name, action: 'run', status, reasons: decision.reasons, durationMs: Date.now() - t0, exitCode: r.exitCode,
+        name,
+        action: 'run',
+        status,
+        reasons: decision.reasons,
+        durationMs: Date.now() - t0,
+        exitCode: r.exitCode,
         error: { code: error.code, message: error.message, hint: error.hint },
       });
       await end(status, []);
@@ -357,7 +412,10 @@ export function createExecutor(options: ExecutorOptions): StageExecutor {
       const dropped = stale();
       if (dropped.length === 0) return;
       for (const name of dropped) {
-        emit({ type: 'warning', message: `mlo.lock: dropped the entry of stage '${name}', which is no longer in mlo.yaml and is invalid (${env.lock.invalid![name]})` });
+        emit({
+          type: 'warning',
+          message: `mlo.lock: dropped the entry of stage '${name}', which is no longer in mlo.yaml and is invalid (${env.lock.invalid![name]})`,
+        });
       }
       env.lock = w.updateLock(env.repo, {}, (n) => env.pipeline.byName.has(n));
       lockChanged = true;

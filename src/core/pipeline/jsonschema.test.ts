@@ -18,7 +18,9 @@ describe('published JSON Schema of mlo.yaml', () => {
     expect(schema).toMatchObject({ $schema: 'http://json-schema.org/draft-07/schema#', title: 'mlo.yaml', additionalProperties: false });
     const stage = schema.properties.stages.additionalProperties;
     expect(stage.additionalProperties).toBe(false);
-    expect(Object.keys(stage.properties)).toEqual(expect.arrayContaining(['cmd', 'deps', 'outs', 'params', 'metrics', 'foreach', 'do', 'matrix', 'frozen', 'always_changed']));
+    expect(Object.keys(stage.properties)).toEqual(
+      expect.arrayContaining(['cmd', 'deps', 'outs', 'params', 'metrics', 'foreach', 'do', 'matrix', 'frozen', 'always_changed']),
+    );
     expect(stage.properties.deps.description).toBe('files and directories the command reads');
     expect(stage.properties.do.additionalProperties).toBe(false);
     expect(schema.properties.stages.propertyNames.pattern).toBeTruthy();
@@ -34,7 +36,10 @@ function validate(schema: any, value: unknown, at = '$'): string[] {
   const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
   for (const [key, rule] of Object.entries(schema) as [string, any][]) {
     switch (key) {
-      case '$schema': case 'title': case 'description': case 'default':
+      case '$schema':
+      case 'title':
+      case 'description':
+      case 'default':
         break;
       case 'type': {
         const types: string[] = Array.isArray(rule) ? rule : [rule];
@@ -118,7 +123,8 @@ describe('pipelines validate against the published JSON Schema', () => {
 
   it('accepts the example pipeline and the documented examples', () => {
     const docs = [readText('templates/example/mlo.yaml')];
-    for (const [, block] of readText('docs/pipelines.md').matchAll(/```yaml\n([\s\S]*?)```/g)) if (/^stages:/m.test(block) && !/^schema:/m.test(block)) docs.push(block);
+    for (const [, block] of readText('docs/pipelines.md').matchAll(/```yaml\n([\s\S]*?)```/g))
+      if (/^stages:/m.test(block) && !/^schema:/m.test(block)) docs.push(block);
     expect(docs.length).toBeGreaterThan(2);
     for (const text of docs) {
       const doc = parse(text);

@@ -101,7 +101,10 @@ function loadVars(entry: string | Record<string, unknown>, wdir: string, params:
   if (!values) throw new MloError('MLO_NOT_FOUND', `${where}: vars file ${rel} does not exist`);
   if (!keyList) return values;
   const picked: Vars = {};
-  for (const k of keyList.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const k of keyList
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (!(k in values)) throw new MloError('MLO_UNKNOWN_PARAM', `${where}: key '${k}' is not in ${rel}`);
     picked[k] = values[k];
   }
@@ -111,7 +114,10 @@ function loadVars(entry: string | Record<string, unknown>, wdir: string, params:
 function expand(name: string, entry: StageEntry, globals: Vars, params: ParamsReader, where: (at: (string | number)[]) => string): Stage[] {
   const at = ['stages', name];
   if (entry.foreach !== undefined) {
-    const source = typeof entry.foreach === 'string' ? interpolateString(entry.foreach, globals, { where: `${where([...at, 'foreach'])}: stages.${name}.foreach` }) : entry.foreach;
+    const source =
+      typeof entry.foreach === 'string'
+        ? interpolateString(entry.foreach, globals, { where: `${where([...at, 'foreach'])}: stages.${name}.foreach` })
+        : entry.foreach;
     const items: { id: string; vars: Vars }[] = [];
     if (Array.isArray(source)) {
       const scalar = source.every((v) => v === null || typeof v !== 'object');
@@ -126,7 +132,8 @@ function expand(name: string, entry: StageEntry, globals: Vars, params: ParamsRe
   if (entry.matrix !== undefined) {
     const dims: { key: string; values: unknown[] }[] = [];
     for (const [key, raw] of Object.entries(entry.matrix)) {
-      const values = typeof raw === 'string' ? interpolateString(raw, globals, { where: `${where([...at, 'matrix', key])}: stages.${name}.matrix.${key}` }) : raw;
+      const values =
+        typeof raw === 'string' ? interpolateString(raw, globals, { where: `${where([...at, 'matrix', key])}: stages.${name}.matrix.${key}` }) : raw;
       if (!Array.isArray(values) || values.length === 0) {
         throw new MloError('MLO_BAD_PIPELINE', `${where([...at, 'matrix', key])}: stages.${name}.matrix.${key} must be a non-empty list`);
       }
@@ -142,12 +149,21 @@ function expand(name: string, entry: StageEntry, globals: Vars, params: ParamsRe
         })),
       );
     }
-    return combos.map((c) => resolveStage(`${name}${JOIN}${c.parts.join('-')}`, def, mergeVars(globals, { item: c.item, key: c.parts.join('-') }), params, at, where));
+    return combos.map((c) =>
+      resolveStage(`${name}${JOIN}${c.parts.join('-')}`, def, mergeVars(globals, { item: c.item, key: c.parts.join('-') }), params, at, where),
+    );
   }
   return [resolveStage(name, entry, globals, params, at, where)];
 }
 
-function resolveStage(name: string, raw: StageDef, vars: Vars, params: ParamsReader, at: (string | number)[], where: (at: (string | number)[]) => string): Stage {
+function resolveStage(
+  name: string,
+  raw: StageDef,
+  vars: Vars,
+  params: ParamsReader,
+  at: (string | number)[],
+  where: (at: (string | number)[]) => string,
+): Stage {
   const wdirRaw = raw.wdir === undefined ? '' : String(interpolateString(raw.wdir, vars, { where: `${where([...at, 'wdir'])}: stages.${name}.wdir` }));
   const wdir = wdirRaw === '' || wdirRaw === '.' ? '' : resolvePath('', wdirRaw, `${where([...at, 'wdir'])}: stage '${name}'`, 'wdir');
   for (const [i, v] of (raw.vars ?? []).entries()) vars = mergeVars(vars, loadVars(v, wdir, params, where([...at, 'vars', i])));
@@ -183,13 +199,22 @@ function resolveStage(name: string, raw: StageDef, vars: Vars, params: ParamsRea
       // `file.yaml:key1,key2` is accepted as a shorthand for `{file.yaml: [key1, key2]}`.
       const colon = entry.indexOf(':');
       if (colon > 0 && /\.(ya?ml|json)$/.test(entry.slice(0, colon))) {
-        stageParams.push({ file: pathOf(entry.slice(0, colon), entryAt, 'params file'), keys: entry.slice(colon + 1).split(',').map((s) => s.trim()).filter(Boolean), at: entryAt });
+        stageParams.push({
+          file: pathOf(entry.slice(0, colon), entryAt, 'params file'),
+          keys: entry
+            .slice(colon + 1)
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          at: entryAt,
+        });
       } else {
         stageParams.push({ file: defaultParams, keys: [entry], at: entryAt });
       }
       return;
     }
-    for (const [f, keys] of Object.entries(entry)) stageParams.push({ file: pathOf(f, entryAt, 'params file'), keys: keys ? keys.map(String) : null, at: entryAt });
+    for (const [f, keys] of Object.entries(entry))
+      stageParams.push({ file: pathOf(f, entryAt, 'params file'), keys: keys ? keys.map(String) : null, at: entryAt });
   });
   // Keys of one file are merged so the lock holds one map per file.
   const merged = new Map<string, StageParams>();
@@ -220,7 +245,9 @@ function resolveStage(name: string, raw: StageDef, vars: Vars, params: ParamsRea
 export function resolvePath(wdir: string, p: string, where: string, what: string): string {
   const joined = posix.normalize(posix.join(wdir || '.', p.replace(/\\/g, '/'))).replace(/\/+$/, '');
   if (posix.isAbsolute(p) || joined === '..' || joined.startsWith('../')) {
-    throw new MloError('MLO_BAD_PATH', `${where}: ${what} '${p}' is outside the repository`, { hint: 'pipeline paths are relative and stay inside the repository' });
+    throw new MloError('MLO_BAD_PATH', `${where}: ${what} '${p}' is outside the repository`, {
+      hint: 'pipeline paths are relative and stay inside the repository',
+    });
   }
   if (isMloDirPath(joined)) throw new MloError('MLO_BAD_PATH', `${where}: ${what} '${p}' is inside .mlo/, which mlo manages itself`);
   // Any letter case, as isSafeRelPath (pointer/paths.ts), which mlo.lock's reader applies: a path it
@@ -246,7 +273,12 @@ function checkOuts(stages: Stage[], where: (at: (string | number)[]) => string):
       }
       for (const dep of stage.deps) {
         if (overlaps(out.path, dep.path)) {
-          const how = out.path === dep.path ? 'is also a dep' : dep.path.startsWith(`${out.path}/`) ? `contains its dep '${dep.path}'` : `is inside its dep '${dep.path}'`;
+          const how =
+            out.path === dep.path
+              ? 'is also a dep'
+              : dep.path.startsWith(`${out.path}/`)
+                ? `contains its dep '${dep.path}'`
+                : `is inside its dep '${dep.path}'`;
           throw new MloError('MLO_OUT_IN_DEP', `${where(out.at)}: stage '${stage.name}': out '${out.path}' ${how}`, {
             hint: 'a stage cannot read what it writes; write the output somewhere else',
           });
@@ -270,7 +302,11 @@ function checkOuts(stages: Stage[], where: (at: (string | number)[]) => string):
 function duplicateOut(stage: Stage, out: StageOut, other: Stage, where: (at: (string | number)[]) => string, otherPath?: string): MloError {
   const what = otherPath ? `is inside '${otherPath}', an out of` : 'is also an out of';
   const self = other === stage;
-  return new MloError('MLO_DUPLICATE_OUT', `${where(out.at)}: stage '${stage.name}': out '${out.path}' ${what} ${self ? 'the same stage' : `stage '${other.name}'`}`, {
-    hint: 'each path is written by one stage only',
-  });
+  return new MloError(
+    'MLO_DUPLICATE_OUT',
+    `${where(out.at)}: stage '${stage.name}': out '${out.path}' ${what} ${self ? 'the same stage' : `stage '${other.name}'`}`,
+    {
+      hint: 'each path is written by one stage only',
+    },
+  );
 }

@@ -24,7 +24,10 @@ export interface OutOwners {
 export function findOutOwners(repo: Repo, stages: Stage[]): OutOwners {
   const cached = [...new Set(stages.flatMap((s) => s.outs.filter((o) => o.cache).map((o) => o.path)))];
   // `:(literal)`: an out named `a[1].csv` or `*.bin` must match only itself.
-  const git = gitTrackedAmong(repo.root, cached.map((p) => `:(literal)${p}`));
+  const git = gitTrackedAmong(
+    repo.root,
+    cached.map((p) => `:(literal)${p}`),
+  );
   const pointers = findPointerFiles(repo).map((rel) => {
     try {
       return { path: fromPointer(rel, readPointer(join(repo.root, rel), rel)).path, pointerFile: rel };
@@ -42,7 +45,12 @@ export function checkOutOwners(stage: Stage, owners: OutOwners, where: Pipeline[
   for (const out of stage.outs) {
     const pointer = owners.pointers.find((p) => overlaps(p.path, out.path));
     if (pointer) {
-      const how = pointer.path === out.path ? 'is already tracked by' : pointer.path.startsWith(`${out.path}/`) ? `contains ${pointer.path}, tracked by` : `is inside ${pointer.path}, tracked by`;
+      const how =
+        pointer.path === out.path
+          ? 'is already tracked by'
+          : pointer.path.startsWith(`${out.path}/`)
+            ? `contains ${pointer.path}, tracked by`
+            : `is inside ${pointer.path}, tracked by`;
       throw new MloError('MLO_OVERLAPPING_PATHS', `${where(out.at)}: stage '${stage.name}': out '${out.path}' ${how} ${pointer.pointerFile} (mlo add)`, {
         hint: `a path is tracked by mlo add or written by a stage, not both: to let the stage own it, delete the pointer file ${pointer.pointerFile} (git rm it if it is committed); or write the out elsewhere`,
         meta: { stage: stage.name, out: out.path, pointerFile: pointer.pointerFile },
@@ -51,7 +59,10 @@ export function checkOutOwners(stage: Stage, owners: OutOwners, where: Pipeline[
     if (!out.cache) continue;
     const tracked = owners.git.filter((f) => f === out.path || f.startsWith(`${out.path}/`));
     if (tracked.length) {
-      const what = tracked[0] === out.path ? 'is tracked by git' : `holds files tracked by git (${tracked[0]}${tracked.length > 1 ? ` and ${tracked.length - 1} more` : ''})`;
+      const what =
+        tracked[0] === out.path
+          ? 'is tracked by git'
+          : `holds files tracked by git (${tracked[0]}${tracked.length > 1 ? ` and ${tracked.length - 1} more` : ''})`;
       throw new MloError('MLO_OUT_IN_GIT', `${where(out.at)}: stage '${stage.name}': out '${out.path}' ${what}`, {
         hint: `stop tracking it in git so mlo can cache it: git rm -r --cached ${out.path} (then commit); or mark the out cache: false to keep it in git`,
         meta: { stage: stage.name, out: out.path, tracked },

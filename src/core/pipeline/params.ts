@@ -99,7 +99,6 @@ export function getKey(obj: unknown, dotted: string): { found: boolean; value?: 
   return { found: true, value: cur };
 }
 
-
 export function sameValue(a: unknown, b: unknown): boolean {
   // Identical values serialize identically; most commands and params of a no-op run are strings or numbers.
   return a === b || canonicalJson(a) === canonicalJson(b);

@@ -125,7 +125,11 @@ export function pipelineStatus(repo: Repo, options: { targets?: string[] } = {})
   const pipeline = loadPipeline(repo);
   const graph = buildGraph(pipeline);
   const names = selectStages(graph, options.targets ?? []);
-  checkStagePaths(repo.root, names.map((n) => pipeline.byName.get(n)!), pipeline.where);
+  checkStagePaths(
+    repo.root,
+    names.map((n) => pipeline.byName.get(n)!),
+    pipeline.where,
+  );
   const ctx = openScan(repo);
   try {
     const env: PlanEnv = { repo, ctx, memo: new HashMemo(ctx), pipeline, lock: readLock(repo) };

@@ -34,14 +34,25 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
   const decideOptions: DecideOptions = { force: options.force, pull: Boolean(options.pull), runCache: !options.noRunCache };
   let executor: StageExecutor | undefined;
   try {
-    checkStagePaths(repo.root, names.map((n) => pipeline.byName.get(n)!), pipeline.where);
+    checkStagePaths(
+      repo.root,
+      names.map((n) => pipeline.byName.get(n)!),
+      pipeline.where,
+    );
     preflight(env, graph, names);
     if (options.dry) {
       const plan = (await import('./plan.js')).planStages(env, graph, names, decideOptions);
       return {
-        ok: true, dry: true, interrupted: false, durationMs: Date.now() - started, lockChanged: false,
+        ok: true,
+        dry: true,
+        interrupted: false,
+        durationMs: Date.now() - started,
+        lockChanged: false,
         stages: plan.map((p) => ({
-          name: p.name, action: p.action, reasons: p.reasons, restoredFrom: p.restoreFrom,
+          name: p.name,
+          action: p.action,
+          reasons: p.reasons,
+          restoredFrom: p.restoreFrom,
           status: p.frozen ? 'frozen' : p.action === 'none' ? 'unchanged' : 'planned',
         })),
       };
@@ -49,7 +60,11 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
     const outcomes = new Map<string, StageOutcome>();
     const scheduler = createScheduler({ names, upstream: graph.upstream, jobs: options.jobs, keepGoing: options.keepGoing });
     executor = createExecutor({
-      env, run: options, decide: decideOptions, names, startedAt: started,
+      env,
+      run: options,
+      decide: decideOptions,
+      names,
+      startedAt: started,
       report(outcome) {
         outcomes.set(outcome.name, outcome);
         if (outcome.status === 'failed' || outcome.status === 'interrupted') scheduler.failing(outcome.name);
@@ -60,10 +75,20 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
     if (options.hooksOnNoop) await executor.startRun();
     await drive(scheduler, executor, (name) => OK_STATES.has(outcomes.get(name)!.status), options.signal);
     for (const [name, upstream] of scheduler.skipped()) {
-      outcomes.set(name, { name, action: 'none', status: 'skipped', reasons: [{ kind: 'upstream', path: upstream, message: `upstream stage '${upstream}' did not succeed` }] });
+      outcomes.set(name, {
+        name,
+        action: 'none',
+        status: 'skipped',
+        reasons: [{ kind: 'upstream', path: upstream, message: `upstream stage '${upstream}' did not succeed` }],
+      });
     }
     for (const name of scheduler.unstarted()) {
-      outcomes.set(name, { name, action: 'none', status: 'skipped', reasons: [{ kind: 'upstream', message: options.signal?.aborted ? 'the run was interrupted' : 'the run stopped after a failure' }] });
+      outcomes.set(name, {
+        name,
+        action: 'none',
+        status: 'skipped',
+        reasons: [{ kind: 'upstream', message: options.signal?.aborted ? 'the run was interrupted' : 'the run stopped after a failure' }],
+      });
     }
     const lockChanged = await executor.settle();
     const stages = names.map((n) => outcomes.get(n)!);

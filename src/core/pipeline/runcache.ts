@@ -37,10 +37,22 @@ export function runCacheKey(stage: Stage, deps: LockFileEntry[], params: ParamVa
 
 /** The key an entry must be stored under: the same hash, computed from what the entry records. */
 export function runCacheKeyOfEntry(entry: LockEntry): string {
-  return keyOf(entry.cmd, entry.env, entry.deps, entry.params, entry.outs.map((o) => ({ path: o.path, cache: o.cache !== false })));
+  return keyOf(
+    entry.cmd,
+    entry.env,
+    entry.deps,
+    entry.params,
+    entry.outs.map((o) => ({ path: o.path, cache: o.cache !== false })),
+  );
 }
 
-function keyOf(cmd: string | string[], env: Record<string, string> | undefined, deps: LockFileEntry[], params: ParamValues, outs: { path: string; cache: boolean }[]): string {
+function keyOf(
+  cmd: string | string[],
+  env: Record<string, string> | undefined,
+  deps: LockFileEntry[],
+  params: ParamValues,
+  outs: { path: string; cache: boolean }[],
+): string {
   const doc = {
     cmd,
     // Only when set, so the keys of stages without env are the ones earlier versions computed.

@@ -107,7 +107,12 @@ describe('scheduler', () => {
     expect(runSerially(s, ['a'])).toEqual(['a', 'd', 'e']);
     expect(s.done()).toBe(true);
     // Each skipped stage names the upstream stage that stopped it.
-    expect(s.skipped()).toEqual(new Map([['b', 'a'], ['c', 'b']]));
+    expect(s.skipped()).toEqual(
+      new Map([
+        ['b', 'a'],
+        ['c', 'b'],
+      ]),
+    );
     expect(s.unstarted()).toEqual([]);
   });
 
@@ -179,7 +184,13 @@ describe('scheduler', () => {
     it('skips everything below a failed root, with keepGoing', () => {
       const s = graph(diamond, { keepGoing: true });
       expect(runSerially(s, ['a'])).toEqual(['a']);
-      expect(s.skipped()).toEqual(new Map([['b', 'a'], ['c', 'a'], ['d', 'b']]));
+      expect(s.skipped()).toEqual(
+        new Map([
+          ['b', 'a'],
+          ['c', 'a'],
+          ['d', 'b'],
+        ]),
+      );
     });
   });
 

@@ -56,7 +56,10 @@ const stageFields = {
   outs: z.array(outEntry).optional().describe('files and directories the command writes'),
   metrics: z.array(outEntry).optional().describe('metric files (JSON/YAML) the command writes'),
   plots: z.array(plotEntry).optional().describe('plot data files the command writes'),
-  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe('extra environment variables'),
+  env: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .optional()
+    .describe('extra environment variables'),
   desc: z.string().optional(),
   meta: z.unknown().optional(),
   frozen: z.boolean().optional().describe('never run this stage again'),
@@ -95,7 +98,8 @@ export const stageEntrySchema = z
       if (s.foreach === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['foreach'], message: "Required ('do' needs 'foreach')" });
       else if (s.do === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['do'], message: "Required ('foreach' needs 'do')" });
       const extra = Object.keys(s).filter((k) => k !== 'foreach' && k !== 'do' && (s as Record<string, unknown>)[k] !== undefined);
-      if (extra.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [extra[0]], message: "a foreach stage holds only 'foreach' and 'do'; move it into 'do'" });
+      if (extra.length)
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [extra[0]], message: "a foreach stage holds only 'foreach' and 'do'; move it into 'do'" });
       return;
     }
     requireCmd(s, ctx);
@@ -104,9 +108,7 @@ export const stageEntrySchema = z
 export const pipelineSchema = z
   .object({
     vars: z.array(varsEntry).optional().describe('values for ${...} templating; params.yaml is always loaded first'),
-    stages: z
-      .record(z.string().regex(STAGE_NAME_RE, 'stage names use letters, digits, _ . - (no @ : /)'), stageEntrySchema)
-      .default({}),
+    stages: z.record(z.string().regex(STAGE_NAME_RE, 'stage names use letters, digits, _ . - (no @ : /)'), stageEntrySchema).default({}),
     params: z.array(z.string()).optional().describe('extra params files shown by mlo params'),
     metrics: z.array(z.string()).optional().describe('extra metrics files shown by mlo metrics'),
     plots: z.unknown().optional(),

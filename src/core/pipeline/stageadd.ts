@@ -48,10 +48,19 @@ function paramsEntries(list: string[]): unknown[] {
     const colon = item.indexOf(':');
     if (colon > 0) {
       const file = item.slice(0, colon);
-      const keys = item.slice(colon + 1).split(',').map((s) => s.trim()).filter(Boolean);
+      const keys = item
+        .slice(colon + 1)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       byFile.set(file, [...(byFile.get(file) ?? []), ...keys]);
     } else {
-      plain.push(...item.split(',').map((s) => s.trim()).filter(Boolean));
+      plain.push(
+        ...item
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
     }
   }
   return [...plain, ...[...byFile].map(([file, keys]) => ({ [file]: keys.length ? keys : null }))];
@@ -80,7 +89,9 @@ export function addStage(repo: Repo, options: StageAddOptions): StageAddResult {
   const stagesMap = stages as YAMLMap;
   const replaced = stagesMap.has(options.name);
   if (replaced && !options.force) {
-    throw new MloError('MLO_STAGE_EXISTS', `stage '${options.name}' already exists in ${PIPELINE_FILE}`, { hint: 'use --force to replace it, or choose another name' });
+    throw new MloError('MLO_STAGE_EXISTS', `stage '${options.name}' already exists in ${PIPELINE_FILE}`, {
+      hint: 'use --force to replace it, or choose another name',
+    });
   }
   const out = (paths: string[] | undefined, flags?: Record<string, boolean>) => (paths ?? []).map((p) => (flags ? { [p]: flags } : p));
   const stage: Record<string, unknown> = {};

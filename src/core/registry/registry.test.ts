@@ -97,7 +97,10 @@ describe('registry', () => {
     await promoteModel(repo, { ref: 'churn@1', to: 'production' });
     expect(listModels(repo)[0].danglingAliases).toEqual([]);
     // A bad merge or hand edit of aliases.yaml.
-    writeFileSync(join(root, 'registry/churn/aliases.yaml'), readFileSync(join(root, 'registry/churn/aliases.yaml'), 'utf8').replace(/production: 1/, 'production: 7\n  staging: 1'));
+    writeFileSync(
+      join(root, 'registry/churn/aliases.yaml'),
+      readFileSync(join(root, 'registry/churn/aliases.yaml'), 'utf8').replace(/production: 1/, 'production: 7\n  staging: 1'),
+    );
     expect(listModels(repo)[0]).toMatchObject({ aliases: { production: 7, staging: 1 }, danglingAliases: ['production'] });
   });
 

@@ -173,7 +173,9 @@ export function resolveVersion(repo: Repo, ref: ModelRef): { version: number; al
   if (v === undefined) {
     const known = Object.keys(aliases);
     throw new MloError('MLO_UNKNOWN_ALIAS', `${ref.name} has no alias '${sel}'`, {
-      hint: known.length ? `its aliases are ${known.join(', ')}` : `set one with \`mlo model promote ${ref.name}@${versions[versions.length - 1]} --to ${sel}\``,
+      hint: known.length
+        ? `its aliases are ${known.join(', ')}`
+        : `set one with \`mlo model promote ${ref.name}@${versions[versions.length - 1]} --to ${sel}\``,
     });
   }
   return { version: v, alias: sel };
@@ -198,20 +200,29 @@ export async function registerModel(repo: Repo, options: RegisterOptions): Promi
   const dir = resolve(options.cwd, options.package);
   const relDir = rel(repo, dir);
   if (relDir.startsWith('..')) {
-    throw new MloError('MLO_OUTSIDE_REPO', `${options.package} is outside the repository`, { hint: 'package the model inside the repository (the default is models/NAME)' });
+    throw new MloError('MLO_OUTSIDE_REPO', `${options.package} is outside the repository`, {
+      hint: 'package the model inside the repository (the default is models/NAME)',
+    });
   }
   const pkg = readPackage(dir, options.package);
   const name = options.name ?? pkg.name;
-  if (!MODEL_NAME_RE.test(name)) throw new MloError('MLO_BAD_NAME', `invalid model name '${name}'`, { hint: 'use lowercase letters, digits, dots, dashes or underscores' });
+  if (!MODEL_NAME_RE.test(name))
+    throw new MloError('MLO_BAD_NAME', `invalid model name '${name}'`, { hint: 'use lowercase letters, digits, dots, dashes or underscores' });
   const modelPath = join(dir, pkg.model.path);
   if (!existsSync(modelPath)) {
-    throw new MloError('MLO_NOT_FOUND', `${toPosix(join(options.package, pkg.model.path))}: no such file`, { hint: 'package the model again, or `mlo checkout` it' });
+    throw new MloError('MLO_NOT_FOUND', `${toPosix(join(options.package, pkg.model.path))}: no such file`, {
+      hint: 'package the model again, or `mlo checkout` it',
+    });
   }
   const hash = hashBytes(readFileSync(modelPath));
   if (hash !== pkg.model.hash) {
-    throw new MloError('MLO_PACKAGE_CHANGED', `${toPosix(join(options.package, pkg.model.path))} changed since it was packaged (hash ${hash.slice(0, 12)}, model.yaml says ${pkg.model.hash.slice(0, 12)})`, {
-      hint: 'run `mlo model package` again so model.yaml describes the file being registered',
-    });
+    throw new MloError(
+      'MLO_PACKAGE_CHANGED',
+      `${toPosix(join(options.package, pkg.model.path))} changed since it was packaged (hash ${hash.slice(0, 12)}, model.yaml says ${pkg.model.hash.slice(0, 12)})`,
+      {
+        hint: 'run `mlo model package` again so model.yaml describes the file being registered',
+      },
+    );
   }
   return withRepoLock(repo, { command: 'model register' }, async () => {
     const versions = listVersionNumbers(repo, name);
@@ -265,7 +276,9 @@ export function listModels(repo: Repo): ModelSummary[] {
     if (!versions.length) continue;
     const latest = versions[versions.length - 1];
     const aliases = readAliases(repo, name);
-    const danglingAliases = Object.keys(aliases).filter((a) => !versions.includes(aliases[a])).sort();
+    const danglingAliases = Object.keys(aliases)
+      .filter((a) => !versions.includes(aliases[a]))
+      .sort();
     out.push({ name, versions: versions.length, latest, aliases, registered: readVersion(repo, name, latest).registered, danglingAliases });
   }
   return out;
@@ -304,7 +317,9 @@ export interface PromoteResult {
 export async function promoteModel(repo: Repo, options: PromoteOptions): Promise<PromoteResult> {
   const r = parseRef(options.ref);
   if (!ALIAS_RE.test(options.to) || options.to === 'latest') {
-    throw new MloError('MLO_BAD_ALIAS', `invalid alias '${options.to}'`, { hint: "use lowercase letters, digits, '-' or '_' (e.g. production, staging); 'latest' is reserved" });
+    throw new MloError('MLO_BAD_ALIAS', `invalid alias '${options.to}'`, {
+      hint: "use lowercase letters, digits, '-' or '_' (e.g. production, staging); 'latest' is reserved",
+    });
   }
   return withRepoLock(repo, { command: 'model promote' }, () => {
     const { version } = resolveVersion(repo, r);

@@ -12,18 +12,16 @@ import { SECRET_KEYS } from '../../storage/remote.js';
 export const LINK_TYPES = ['reflink', 'copy', 'hardlink', 'symlink'] as const;
 export type LinkType = (typeof LINK_TYPES)[number];
 
-const linkTypes = z
-  .union([z.enum(LINK_TYPES), z.array(z.enum(LINK_TYPES)).nonempty(), z.string()])
-  .transform((v, ctx): LinkType[] => {
-    const list = Array.isArray(v) ? v : v.split(',').map((s) => s.trim());
-    for (const t of list) {
-      if (!(LINK_TYPES as readonly string[]).includes(t)) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `unknown link type '${t}' (use ${LINK_TYPES.join(', ')})` });
-        return z.NEVER;
-      }
+const linkTypes = z.union([z.enum(LINK_TYPES), z.array(z.enum(LINK_TYPES)).nonempty(), z.string()]).transform((v, ctx): LinkType[] => {
+  const list = Array.isArray(v) ? v : v.split(',').map((s) => s.trim());
+  for (const t of list) {
+    if (!(LINK_TYPES as readonly string[]).includes(t)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `unknown link type '${t}' (use ${LINK_TYPES.join(', ')})` });
+      return z.NEVER;
     }
-    return list as LinkType[];
-  });
+  }
+  return list as LinkType[];
+});
 
 /** A remote's settings; the storage layer validates the fields each remote type needs. */
 export const remoteConfigSchema = z.object({ url: z.string().min(1) }).passthrough();

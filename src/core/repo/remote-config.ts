@@ -10,9 +10,7 @@ import { CONFIG_FILE, LOCAL_CONFIG_FILE, configSchema, deepMerge, readRawConfig 
 import { MloError, usageError } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
 import type { Repo } from './repo.js';
-import {
-  BOOLEAN_KEYS, DEFAULT_JOBS, NUMBER_KEYS, REMOTE_KEYS, SECRET_KEYS, parseRemoteSpec, remoteTypeOf, type RemoteSpec,
-} from '../../storage/remote.js';
+import { BOOLEAN_KEYS, DEFAULT_JOBS, NUMBER_KEYS, REMOTE_KEYS, SECRET_KEYS, parseRemoteSpec, remoteTypeOf, type RemoteSpec } from '../../storage/remote.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 

@@ -9,7 +9,6 @@ import { loadConfig } from './config-load.js';
 import { MloError } from '../../base/errors.js';
 import { MLO_DIR } from './names.js';
 
-
 export interface Repo {
   /** Absolute path of the project root (the folder that holds `.mlo/`). */
   root: string;
@@ -47,8 +46,6 @@ export function openRepo({ cwd }: OpenRepoOptions): Repo {
 export function repoAt(root: string): Repo {
   const mloDir = join(root, MLO_DIR);
   const config = loadConfig(mloDir);
-  const cacheDir = config.cache.dir
-    ? isAbsolute(config.cache.dir) ? config.cache.dir : resolve(mloDir, config.cache.dir)
-    : join(mloDir, 'cache');
+  const cacheDir = config.cache.dir ? (isAbsolute(config.cache.dir) ? config.cache.dir : resolve(mloDir, config.cache.dir)) : join(mloDir, 'cache');
   return { root, mloDir, cacheDir, tmpDir: join(mloDir, 'tmp'), config };
 }

@@ -101,7 +101,8 @@ export async function loadEndpoints(sources: EndpointSource[], load: LoadTarget)
         loaded.push(t);
         targets.push(t);
       }
-      if (endpoints.has(s.name)) throw usageError(`model '${s.name}' is given twice`, 'serve each name once; use --split to serve several versions of one name');
+      if (endpoints.has(s.name))
+        throw usageError(`model '${s.name}' is given twice`, 'serve each name once; use --split to serve several versions of one name');
       endpoints.set(s.name, { name: s.name, targets, weights: s.weights, current: s.weights.map(() => 0), total: s.weights.reduce((a, b) => a + b, 0) });
     }
   } catch (err) {
@@ -134,7 +135,14 @@ export function describeServed(endpoints: Map<string, Endpoint>): ServedModel[] 
   const served: ServedModel[] = [];
   for (const ep of endpoints.values()) {
     ep.targets.forEach((t, i) =>
-      served.push({ name: t.name, version: t.version, ref: t.ref, hash: t.hash, batching: t.runner.batchable, ...(ep.targets.length > 1 ? { weight: ep.weights[i] } : {}) }),
+      served.push({
+        name: t.name,
+        version: t.version,
+        ref: t.ref,
+        hash: t.hash,
+        batching: t.runner.batchable,
+        ...(ep.targets.length > 1 ? { weight: ep.weights[i] } : {}),
+      }),
     );
   }
   return served;

@@ -48,7 +48,9 @@ export async function listen(handle: Handler, options: { host?: string; port?: n
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(
         err.code === 'EADDRINUSE'
-          ? new MloError('MLO_PORT_IN_USE', `port ${options.port} on ${options.host ?? '127.0.0.1'} is already in use`, { hint: 'stop the other server or choose another --port (0 picks a free one)' })
+          ? new MloError('MLO_PORT_IN_USE', `port ${options.port} on ${options.host ?? '127.0.0.1'} is already in use`, {
+              hint: 'stop the other server or choose another --port (0 picks a free one)',
+            })
           : err,
       );
     });

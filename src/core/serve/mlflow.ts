@@ -40,10 +40,16 @@ export function invocationsRoute(ctx: ServeContext): (req: IncomingMessage, res:
     else if (endpoints.size === 1) ep = endpoints.values().next().value;
     if (!ep) {
       req.resume();
-      return send(res, wanted ? 404 : 400, JSON.stringify({
-        error_code: wanted ? 'RESOURCE_DOES_NOT_EXIST' : 'BAD_REQUEST',
-        message: wanted ? `no model named '${wanted}' is served here; serving ${servedNames(endpoints)}` : `several models are served (${servedNames(endpoints)}): add ?model=NAME`,
-      }));
+      return send(
+        res,
+        wanted ? 404 : 400,
+        JSON.stringify({
+          error_code: wanted ? 'RESOURCE_DOES_NOT_EXIST' : 'BAD_REQUEST',
+          message: wanted
+            ? `no model named '${wanted}' is served here; serving ${servedNames(endpoints)}`
+            : `several models are served (${servedNames(endpoints)}): add ?model=NAME`,
+        }),
+      );
     }
     void infer(req, res, pickTarget(ep));
   };

@@ -47,7 +47,8 @@ export class Runner {
   ) {
     this.maxBatch = options.maxBatch ?? 64;
     const free = (s: { shape?: unknown[] }) => Array.isArray(s.shape) && s.shape.length > 0 && isFreeDim(s.shape[0] as never);
-    this.batchable = signature.inputs.length > 0 && signature.inputs.every(free) && signature.outputs.every(free) && signature.inputs.every((i) => i.type !== 'string');
+    this.batchable =
+      signature.inputs.length > 0 && signature.inputs.every(free) && signature.outputs.every(free) && signature.inputs.every((i) => i.type !== 'string');
     this.outputNames = signature.outputs.map((o) => o.name);
   }
 

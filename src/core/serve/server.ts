@@ -61,7 +61,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const stopWatching =
     options.repo && options.watch !== false
-      ? watchMovingRefs({ repo: options.repo, sources, endpoints, load, interval: options.watchInterval ?? 0.5, state: gate, event: options.onEvent ?? (() => {}) })
+      ? watchMovingRefs({
+          repo: options.repo,
+          sources,
+          endpoints,
+          load,
+          interval: options.watchInterval ?? 0.5,
+          state: gate,
+          event: options.onEvent ?? (() => {}),
+        })
       : () => {};
 
   const log = options.log ? openRequestLog(options.log) : undefined;

@@ -30,7 +30,12 @@ export interface SplitEntry {
 }
 
 function sanitize(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'model';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[^a-z0-9]+/, '') || 'model'
+  );
 }
 
 /**
@@ -46,15 +51,26 @@ export async function resolveSource(arg: string, ctx: { cwd: string; repo?: Repo
       const bytes = readModelFile(join(path, pkg.model.path), join(arg, pkg.model.path));
       const info = inspectBytes(bytes, arg);
       if (info.hash !== pkg.model.hash) {
-        throw new MloError('MLO_PACKAGE_CHANGED', `${join(arg, pkg.model.path)} is not the file ${join(arg, MODEL_YAML)} describes (hash ${info.hash.slice(0, 12)}, expected ${pkg.model.hash.slice(0, 12)})`, {
-          hint: 'package the model again with `mlo model package`, or `mlo checkout` the packaged file',
-        });
+        throw new MloError(
+          'MLO_PACKAGE_CHANGED',
+          `${join(arg, pkg.model.path)} is not the file ${join(arg, MODEL_YAML)} describes (hash ${info.hash.slice(0, 12)}, expected ${pkg.model.hash.slice(0, 12)})`,
+          {
+            hint: 'package the model again with `mlo model package`, or `mlo checkout` the packaged file',
+          },
+        );
       }
       return { name: pkg.name, version: null, ref: arg, bytes, hash: info.hash, signature: { ...pkg.signature } };
     }
     const bytes = readModelFile(path, arg);
     const info = inspectBytes(bytes, arg);
-    return { name: sanitize(basename(path).replace(/\.onnx$/i, '')), version: null, ref: arg, bytes, hash: info.hash, signature: { inputs: info.inputs, outputs: info.outputs } };
+    return {
+      name: sanitize(basename(path).replace(/\.onnx$/i, '')),
+      version: null,
+      ref: arg,
+      bytes,
+      hash: info.hash,
+      signature: { inputs: info.inputs, outputs: info.outputs },
+    };
   }
   if (!ctx.repo) {
     throw new MloError('MLO_NOT_FOUND', `'${arg}' is not a file, and there is no mlo repository here to look it up in the registry`, {
@@ -83,7 +99,10 @@ export async function resolveRegistered(repo: Repo, ref: ModelRef, display: stri
 /** `churn@1=90,churn@2=10` -> entries; weights are positive integers. */
 export function parseSplit(spec: string): Map<string, SplitEntry[]> {
   const groups = new Map<string, SplitEntry[]>();
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([^=]+)=(\d+)$/.exec(part);
     if (!m || Number(m[2]) <= 0) throw usageError(`--split: '${part}' is not REF=WEIGHT`, 'e.g. --split churn@1=90,churn@2=10');
     const ref = m[1].trim();
@@ -95,4 +114,3 @@ export function parseSplit(spec: string): Map<string, SplitEntry[]> {
   if (groups.size === 0) throw usageError('--split needs at least one REF=WEIGHT');
   return groups;
 }
-

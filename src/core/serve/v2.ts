@@ -56,7 +56,13 @@ export function v2ModelRoutes(ctx: ServeContext): (req: IncomingMessage, res: Se
     const target = version === undefined ? undefined : ep.targets.find((t) => t.versionText === version);
     if (version !== undefined && !target) {
       req.resume();
-      send(res, 404, JSON.stringify({ error: `model '${ep.name}' version ${version} is not served here; serving versions ${ep.targets.map((t) => t.versionText).join(', ')}` }));
+      send(
+        res,
+        404,
+        JSON.stringify({
+          error: `model '${ep.name}' version ${version} is not served here; serving versions ${ep.targets.map((t) => t.versionText).join(', ')}`,
+        }),
+      );
       return true;
     }
     const action = rest.join('/');

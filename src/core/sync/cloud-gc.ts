@@ -65,19 +65,34 @@ export async function cloudGc(repo: Repo, options: CloudGcOptions): Promise<Clou
       // run simply runs again, as fetch --run-cache treats it. Only the scope's are worth a warning.
       const fromRuns = new Set(runs?.items);
       const result: CloudGcResult = {
-        remote: name, url: remote.describe(), dry: Boolean(options.dry), removed: [], bytes: 0, kept: 0,
-        unknownDirectories: unexpanded.filter((t) => !fromRuns.has(t)).map((t) => ({ hash: t.hash, path: t.path })).sort(byPath),
+        remote: name,
+        url: remote.describe(),
+        dry: Boolean(options.dry),
+        removed: [],
+        bytes: 0,
+        kept: 0,
+        unknownDirectories: unexpanded
+          .filter((t) => !fromRuns.has(t))
+          .map((t) => ({ hash: t.hash, path: t.path }))
+          .sort(byPath),
         staleTemps: 0,
         ...(runs && { runCache: runs.kept }),
       };
       // Doubt keeps objects: without the manifest nobody knows which file objects the directory needs.
       if (result.unknownDirectories.length && !options.dry && !options.force) {
         const dirs = result.unknownDirectories;
-        const list = dirs.slice(0, 3).map((d) => `${d.path} (${d.hash})`).join(', ');
-        throw new MloError('MLO_UNKNOWN_MANIFEST', `gc --cloud on remote '${name}' refused: the manifest of ${list}${dirs.length > 3 ? ` and ${dirs.length - 3} more` : ''} is neither cached nor on the remote, so their files cannot be told apart from garbage`, {
-          hint: 'push the manifest from a machine that has it (`mlo push`), or pass --force to accept deleting their files',
-          meta: { result },
-        });
+        const list = dirs
+          .slice(0, 3)
+          .map((d) => `${d.path} (${d.hash})`)
+          .join(', ');
+        throw new MloError(
+          'MLO_UNKNOWN_MANIFEST',
+          `gc --cloud on remote '${name}' refused: the manifest of ${list}${dirs.length > 3 ? ` and ${dirs.length - 3} more` : ''} is neither cached nor on the remote, so their files cannot be told apart from garbage`,
+          {
+            hint: 'push the manifest from a machine that has it (`mlo push`), or pass --force to accept deleting their files',
+            meta: { result },
+          },
+        );
       }
       const keys: string[] = [];
       const consider = (page: RemoteEntry[]) => {

@@ -43,7 +43,10 @@ export async function cloudStatus(repo: Repo, options: SyncOptions): Promise<Clo
       await dl.manifests(items);
       const { objects } = neededObjects(repo, items);
       const absent = missingObjects(repo.cacheDir, objects.keys());
-      const wanted = [...objects.values()].map((o) => ({ hash: o.hash, size: o.size ?? (absent.has(o.hash) ? undefined : statSync(objectPath(repo.cacheDir, o.hash)).size) }));
+      const wanted = [...objects.values()].map((o) => ({
+        hash: o.hash,
+        size: o.size ?? (absent.has(o.hash) ? undefined : statSync(objectPath(repo.cacheDir, o.hash)).size),
+      }));
       const found = await findOnRemote(remote, wanted, { jobs, index, trustIndex: false });
       const totals = { objects: objects.size, both: 0, localOnly: 0, remoteOnly: 0, missing: 0 };
       const classify = (h: string): keyof Omit<CloudStatusEntry, 'path' | 'objects'> | 'both' => {

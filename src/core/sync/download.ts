@@ -45,13 +45,20 @@ export function throwIfIncomplete(r: DownloadResult, whole: unknown = r): void {
   if (r.corrupt.length) {
     const c = r.corrupt[0];
     const more = r.corrupt.length > 1 ? ` (and ${r.corrupt.length - 1} more)` : '';
-    throw new MloError('MLO_CORRUPT_REMOTE_OBJECT', `${where} holds a corrupt copy of object ${c.hash} (needed by ${c.path}): ${c.reason}${more}; it was not stored`, {
-      hint: 'the copy on the remote was damaged or tampered with: delete the bad one on the remote, then run `mlo push --verify` on a machine whose cache holds a good copy (a plain push trusts .mlo/tmp/remote-index and skips it)',
-      meta: { result: whole },
-    });
+    throw new MloError(
+      'MLO_CORRUPT_REMOTE_OBJECT',
+      `${where} holds a corrupt copy of object ${c.hash} (needed by ${c.path}): ${c.reason}${more}; it was not stored`,
+      {
+        hint: 'the copy on the remote was damaged or tampered with: delete the bad one on the remote, then run `mlo push --verify` on a machine whose cache holds a good copy (a plain push trusts .mlo/tmp/remote-index and skips it)',
+        meta: { result: whole },
+      },
+    );
   }
   if (r.missing.length) {
-    const list = r.missing.slice(0, 3).map((m) => `${m.hash.slice(0, 12)} (${m.path})`).join(', ');
+    const list = r.missing
+      .slice(0, 3)
+      .map((m) => `${m.hash.slice(0, 12)} (${m.path})`)
+      .join(', ');
     const more = r.missing.length > 3 ? ` and ${r.missing.length - 3} more` : '';
     throw new MloError('MLO_MISSING_ON_REMOTE', `${r.missing.length} ${r.missing.length === 1 ? 'object is' : 'objects are'} not on ${where}: ${list}${more}`, {
       hint: 'push them from the machine that added the data (`mlo push`), or pick another remote with -r',
@@ -135,11 +142,15 @@ export function downloader(repo: Repo, options: SyncOptions): Downloader {
       }
       const codes = [errnoCode(err), errnoCode((err as { cause?: unknown } | undefined)?.cause)];
       if (codes.includes('ENOSPC') || codes.includes('EDQUOT')) {
-        throw new MloError('MLO_DISK_FULL', `no space left on the cache's disk (${repo.cacheDir}) while fetching object ${o.hash.slice(0, 12)} (needed by ${o.usedBy})`, {
-          cause: err,
-          hint: 'free some space (`mlo gc` removes unused cache objects, or set cache.dir to a bigger disk) and run the command again; objects already fetched are kept',
-          meta: { result },
-        });
+        throw new MloError(
+          'MLO_DISK_FULL',
+          `no space left on the cache's disk (${repo.cacheDir}) while fetching object ${o.hash.slice(0, 12)} (needed by ${o.usedBy})`,
+          {
+            cause: err,
+            hint: 'free some space (`mlo gc` removes unused cache objects, or set cache.dir to a bigger disk) and run the command again; objects already fetched are kept',
+            meta: { result },
+          },
+        );
       }
       throw withPath(err, o.usedBy);
     } finally {

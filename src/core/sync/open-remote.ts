@@ -23,7 +23,11 @@ export async function openRemote(repo: Repo, options: SyncOptions): Promise<Open
   const remote = await createRemote(name, spec, { jobs });
   const index = new RemoteIndex(join(repo.tmpDir, 'remote-index', `${name}.db`), remote.describe());
   return {
-    name, spec, remote, jobs, index,
+    name,
+    spec,
+    remote,
+    jobs,
+    index,
     close: async () => {
       index.close();
       await remote.close();

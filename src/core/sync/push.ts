@@ -58,7 +58,10 @@ export async function pushTargets(repo: Repo, options: SyncOptions): Promise<Pus
       // The index is trusted for `index_max_age` days after an object was last confirmed, so a push of
       // unchanged data asks nothing; --verify (or an old record) asks the remote again.
       const found = await findOnRemote(remote, local, {
-        jobs, index, trustIndex: !options.verify, indexMaxAgeMs: (opened.spec.index_max_age ?? DEFAULT_INDEX_MAX_AGE_DAYS) * DAY_MS,
+        jobs,
+        index,
+        trustIndex: !options.verify,
+        indexMaxAgeMs: (opened.spec.index_max_age ?? DEFAULT_INDEX_MAX_AGE_DAYS) * DAY_MS,
       });
       const todo = local.filter((o) => found.missing.has(o.hash));
       const result: PushResult = {
@@ -91,19 +94,32 @@ export async function pushTargets(repo: Repo, options: SyncOptions): Promise<Pus
         options.progress?.object?.();
       };
       try {
-        await runPool(todo.filter((o) => !isDirHash(o.hash)), jobs, upload);
+        await runPool(
+          todo.filter((o) => !isDirHash(o.hash)),
+          jobs,
+          upload,
+        );
         // Manifests last, and only if no file was refused: an interrupted or failed push never leaves
         // a manifest on the remote without the files this push was sending.
-        if (corrupt.length === 0) await runPool(todo.filter((o) => isDirHash(o.hash)), jobs, upload);
+        if (corrupt.length === 0)
+          await runPool(
+            todo.filter((o) => isDirHash(o.hash)),
+            jobs,
+            upload,
+          );
       } finally {
         options.progress?.done?.();
       }
       if (corrupt.length) {
         const c = corrupt.sort(byPath)[0];
-        throw new MloError('MLO_CORRUPT_OBJECT', `cache object ${c.hash.slice(0, 12)} (needed by ${c.path}) is corrupt${corrupt.length > 1 ? ` (and ${corrupt.length - 1} more)` : ''}; it was not pushed`, {
-          hint: 'run `mlo fsck --remove`, then `mlo add` the original data again (or `mlo fetch` a good copy) and push again',
-          meta: { result: { ...result, corrupt } },
-        });
+        throw new MloError(
+          'MLO_CORRUPT_OBJECT',
+          `cache object ${c.hash.slice(0, 12)} (needed by ${c.path}) is corrupt${corrupt.length > 1 ? ` (and ${corrupt.length - 1} more)` : ''}; it was not pushed`,
+          {
+            hint: 'run `mlo fsck --remove`, then `mlo add` the original data again (or `mlo fetch` a good copy) and push again',
+            meta: { result: { ...result, corrupt } },
+          },
+        );
       }
       // Entries last, once every object they name is on the remote: a colleague who fetches an entry
       // can restore from it.

@@ -69,7 +69,8 @@ export async function localRuns(repo: Repo): Promise<{ complete: LocalRun[]; ski
       }
       if (needed.unexpanded.length) return `the manifest of ${needed.unexpanded[0].path} is not in the cache`;
       const absent = missingObjects(repo.cacheDir, needed.objects.keys());
-      if (absent.size) return `${absent.size} ${absent.size === 1 ? 'object' : 'objects'} of its outs ${absent.size === 1 ? 'is' : 'are'} not in the cache (${needed.objects.get([...absent][0])!.usedBy})`;
+      if (absent.size)
+        return `${absent.size} ${absent.size === 1 ? 'object' : 'objects'} of its outs ${absent.size === 1 ? 'is' : 'are'} not in the cache (${needed.objects.get([...absent][0])!.usedBy})`;
       complete.push({ key, file, objects: needed.objects });
       return undefined;
     })();
@@ -81,9 +82,7 @@ export async function localRuns(repo: Repo): Promise<{ complete: LocalRun[]; ski
 /** Uploads the complete local entries the remote does not hold (same run key, same bytes); entries after objects. */
 export async function pushRuns(remote: Remote, runs: Awaited<ReturnType<typeof localRuns>>, jobs: number): Promise<RunCachePushResult> {
   const there = await remoteRuns(remote);
-  const todo = runs.complete
-    .map((r) => ({ ...r, hash: hashBytes(readFileSync(r.file)) }))
-    .filter((r) => !there.get(r.key)?.some((t) => t.hash === r.hash));
+  const todo = runs.complete.map((r) => ({ ...r, hash: hashBytes(readFileSync(r.file)) })).filter((r) => !there.get(r.key)?.some((t) => t.hash === r.hash));
   await runPool(todo, jobs, (r) => remote.put(runEntryKey(r.key, r.hash), r.file, { size: statSync(r.file).size }));
   return { uploaded: todo.length, present: runs.complete.length - todo.length, skipped: runs.skipped };
 }

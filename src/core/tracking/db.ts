@@ -120,7 +120,9 @@ export class TrackingDb {
     const schema = this.db.pragma('user_version', { simple: true }) as number;
     // Before migration 3 (only when a test opens an old version) there are no summary columns.
     this.syncParams = this.db.prepare(
-      schema >= 3 ? "UPDATE runs SET params_json = (SELECT COALESCE(json_group_object(key, value), '{}') FROM params WHERE rid = :rid) WHERE rid = :rid" : 'SELECT :rid',
+      schema >= 3
+        ? "UPDATE runs SET params_json = (SELECT COALESCE(json_group_object(key, value), '{}') FROM params WHERE rid = :rid) WHERE rid = :rid"
+        : 'SELECT :rid',
     );
     this.syncMetrics = this.db.prepare(
       schema >= 3
@@ -212,7 +214,20 @@ export class TrackingDb {
 
   updateRun(
     rid: number,
-    fields: Partial<{ status: RunStatus; start_time: number; end_time: number; git_commit: string | null; branch: string | null; dirty: number | null; command: string | null; user: string | null; host: string | null; snapshot: string; exported: number; name: string | null }>,
+    fields: Partial<{
+      status: RunStatus;
+      start_time: number;
+      end_time: number;
+      git_commit: string | null;
+      branch: string | null;
+      dirty: number | null;
+      command: string | null;
+      user: string | null;
+      host: string | null;
+      snapshot: string;
+      exported: number;
+      name: string | null;
+    }>,
   ): void {
     const keys = Object.keys(fields);
     if (keys.length === 0) return;
@@ -276,7 +291,8 @@ export class TrackingDb {
       if (/^[0-9a-f]{4,}$/.test(ref)) {
         const prefixed = this.db.prepare(`${base} WHERE r.id >= ? AND r.id < ? LIMIT 2`).all(ref, `${ref}g`) as RunRow[];
         if (prefixed.length === 1) return prefixed[0];
-        if (prefixed.length > 1) throw new MloError('MLO_AMBIGUOUS_RUN', `run id prefix '${ref}' matches more than one run`, { hint: 'give more characters of the id' });
+        if (prefixed.length > 1)
+          throw new MloError('MLO_AMBIGUOUS_RUN', `run id prefix '${ref}' matches more than one run`, { hint: 'give more characters of the id' });
       }
       const named = this.db.prepare(`${base} WHERE r.name = ? ORDER BY r.start_time DESC, r.rid DESC LIMIT 1`).get(ref) as RunRow | undefined;
       if (named) return named;
@@ -289,7 +305,9 @@ export class TrackingDb {
       const where = filter.status?.length ? `WHERE r.status IN (${filter.status.map(() => '?').join(', ')})` : '';
       const limit = filter.limit ? `LIMIT ${Math.trunc(filter.limit)}` : '';
       return this.db
-        .prepare(`SELECT ${RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment ${where} ORDER BY COALESCE(r.start_time, 0) DESC, r.rid DESC ${limit}`)
+        .prepare(
+          `SELECT ${RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment ${where} ORDER BY COALESCE(r.start_time, 0) DESC, r.rid DESC ${limit}`,
+        )
         .all(...(filter.status ?? [])) as RunRow[];
     });
   }
@@ -305,7 +323,14 @@ export class TrackingDb {
   }
 
   latestMetrics(rid: number): Record<string, number | string> {
-    const rows = this.read(() => this.db.prepare('SELECT key, value, text FROM latest_metrics WHERE rid = ? ORDER BY key').all(rid) as { key: string; value: number | null; text: string | null }[]);
+    const rows = this.read(
+      () =>
+        this.db.prepare('SELECT key, value, text FROM latest_metrics WHERE rid = ? ORDER BY key').all(rid) as {
+          key: string;
+          value: number | null;
+          text: string | null;
+        }[],
+    );
     return Object.fromEntries(rows.map((r) => [r.key, r.value ?? r.text ?? 'null']));
   }
 
@@ -325,7 +350,9 @@ export class TrackingDb {
   }
 
   lineage(rid: number): LineageEntry[] {
-    return this.read(() => this.db.prepare('SELECT direction, path, hash, stage FROM lineage WHERE rid = ? ORDER BY direction, stage, path').all(rid) as LineageEntry[]);
+    return this.read(
+      () => this.db.prepare('SELECT direction, path, hash, stage FROM lineage WHERE rid = ? ORDER BY direction, stage, path').all(rid) as LineageEntry[],
+    );
   }
 
   removeRuns(rids: number[]): void {

@@ -19,7 +19,10 @@ afterEach(() => {
 function run(name: string, start: number, params: Record<string, string>, metrics: Record<string, number | string>, experiment?: string): void {
   const { rid } = db.createRun({ name, status: 'finished', startTime: start, experiment });
   db.logParams(rid, params);
-  db.logMetrics(rid, Object.entries(metrics).map(([key, v]) => ({ key, step: 0, ts: 1, value: typeof v === 'number' ? v : null, text: typeof v === 'number' ? null : v })));
+  db.logMetrics(
+    rid,
+    Object.entries(metrics).map(([key, v]) => ({ key, step: 0, ts: 1, value: typeof v === 'number' ? v : null, text: typeof v === 'number' ? null : v })),
+  );
 }
 
 describe('showRuns', () => {

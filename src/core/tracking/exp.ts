@@ -84,9 +84,24 @@ function runJsonText(row: ShowRow): string {
   return `{"id":${str(id)},"name":${str(name)},"experiment":${str(experiment)},"status":${str(status)},"start":${str(iso(start))},"end":${str(iso(end))},"commit":${str(commit)},"branch":${str(branch)},"dirty":${dirty === null ? 'null' : dirty ? 'true' : 'false'},"source":${str(source)},"params":${params},"metrics":${metrics}}`;
 }
 
-type ShowRow = [number, string, string, string | null, RunStatus, number | null, number | null, string | null, string | null, number | null, string | null, string, string];
+type ShowRow = [
+  number,
+  string,
+  string,
+  string | null,
+  RunStatus,
+  number | null,
+  number | null,
+  string | null,
+  string | null,
+  number | null,
+  string | null,
+  string,
+  string,
+];
 
-const SHOW_COLUMNS = 'r.rid, r.id, e.name, r.name, r.status, r.start_time, r.end_time, r.git_commit, r.branch, r.dirty, r.source, r.params_json, r.metrics_json';
+const SHOW_COLUMNS =
+  'r.rid, r.id, e.name, r.name, r.status, r.start_time, r.end_time, r.git_commit, r.branch, r.dirty, r.source, r.params_json, r.metrics_json';
 
 /** Distinct keys of a table with an index on key: one index seek per key instead of a scan of every row. */
 function distinctKeys(sql: TrackingDb['db'], table: 'params' | 'latest_metrics'): string[] {
@@ -158,15 +173,25 @@ function queryShow(db: TrackingDb, options: ShowOptions): ShowQuery {
   }
   const inSelection = everything ? '' : 'AND rid IN (SELECT rid FROM temp.show_selection)';
   // The rows come unsorted (a sort would carry every row's JSON) and are put in order here.
-  const rows = sql.prepare(`SELECT ${SHOW_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment ${everything ? '' : 'WHERE r.rid IN (SELECT rid FROM temp.show_selection)'}`).raw().all() as ShowRow[];
+  const rows = sql
+    .prepare(
+      `SELECT ${SHOW_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment ${everything ? '' : 'WHERE r.rid IN (SELECT rid FROM temp.show_selection)'}`,
+    )
+    .raw()
+    .all() as ShowRow[];
   const byRid = new Map(rows.map((r) => [r[0], r]));
 
   const columnsOf = (table: 'params' | 'latest_metrics', distinct: string) => {
     if (!options.onlyChanged) {
-      return everything ? distinctKeys(sql, table) : (sql.prepare(`SELECT DISTINCT key FROM ${table} WHERE 1 ${inSelection} ORDER BY key`).pluck().all() as string[]);
+      return everything
+        ? distinctKeys(sql, table)
+        : (sql.prepare(`SELECT DISTINCT key FROM ${table} WHERE 1 ${inSelection} ORDER BY key`).pluck().all() as string[]);
     }
     // A column is kept when some selected run lacks the key or two runs differ.
-    const rows = sql.prepare(`SELECT key, COUNT(*), COUNT(DISTINCT ${distinct}) FROM ${table} WHERE 1 ${inSelection} GROUP BY key ORDER BY key`).raw().all() as [string, number, number][];
+    const rows = sql
+      .prepare(`SELECT key, COUNT(*), COUNT(DISTINCT ${distinct}) FROM ${table} WHERE 1 ${inSelection} GROUP BY key ORDER BY key`)
+      .raw()
+      .all() as [string, number, number][];
     return rows.filter(([, n, d]) => n < rids.length || d > 1).map(([k]) => k);
   };
   const params = columnsOf('params', 'value');
@@ -174,11 +199,13 @@ function queryShow(db: TrackingDb, options: ShowOptions): ShowQuery {
 
   const best: Record<string, BestValue> = {};
   const bestOf = (goal: 'min' | 'max') =>
-    sql.prepare(
-      `SELECT r.id, m.value FROM latest_metrics m JOIN runs r ON r.rid = m.rid
+    sql
+      .prepare(
+        `SELECT r.id, m.value FROM latest_metrics m JOIN runs r ON r.rid = m.rid
        WHERE m.key = ? AND m.value BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308 ${inSelection.replace('rid IN', 'm.rid IN')}
        ORDER BY m.value ${goal === 'min' ? 'ASC' : 'DESC'} LIMIT 1`,
-    ).raw();
+      )
+      .raw();
   const stmts = { min: bestOf('min'), max: bestOf('max') };
   for (const key of metrics) {
     const goal = lowerIsBetter(key) ? 'min' : 'max';
@@ -191,20 +218,22 @@ function queryShow(db: TrackingDb, options: ShowOptions): ShowQuery {
 /** Every run (or those chosen) with its params and latest metrics. */
 export function showRuns(db: TrackingDb, options: ShowOptions = {}): ShowResult {
   const q = db.read(() => queryShow(db, options));
-  const runs = q.rows.map(([, id, experiment, name, status, start, end, commit, branch, dirty, source, params, metrics]): RunSummary => ({
-    id,
-    name,
-    experiment,
-    status,
-    start: iso(start),
-    end: iso(end),
-    commit,
-    branch,
-    dirty: dirty === null ? null : dirty === 1,
-    source,
-    params: JSON.parse(params) as Record<string, string>,
-    metrics: JSON.parse(metrics) as Record<string, number | string>,
-  }));
+  const runs = q.rows.map(
+    ([, id, experiment, name, status, start, end, commit, branch, dirty, source, params, metrics]): RunSummary => ({
+      id,
+      name,
+      experiment,
+      status,
+      start: iso(start),
+      end: iso(end),
+      commit,
+      branch,
+      dirty: dirty === null ? null : dirty === 1,
+      source,
+      params: JSON.parse(params) as Record<string, string>,
+      metrics: JSON.parse(metrics) as Record<string, number | string>,
+    }),
+  );
   return { columns: q.columns, runs, best: q.best, total: q.total, sortBy: q.sortBy };
 }
 
@@ -290,7 +319,9 @@ function snapshotOf(run: RunRow): Snapshot | undefined {
 function paramsAsFiles(root: string, params: Record<string, string>): string[] {
   const overrides = Object.entries(params).map(([k, v]) => {
     const colon = k.indexOf(':');
-    return colon > 0 ? { file: k.slice(0, colon), key: k.slice(colon + 1), value: parseScalar(v) } : { file: DEFAULT_PARAMS_FILE, key: k, value: parseScalar(v) };
+    return colon > 0
+      ? { file: k.slice(0, colon), key: k.slice(colon + 1), value: parseScalar(v) }
+      : { file: DEFAULT_PARAMS_FILE, key: k, value: parseScalar(v) };
   });
   return applyOverrides(root, overrides);
 }
@@ -354,7 +385,8 @@ export interface BranchResult {
 export function branchRun(repo: Repo, db: TrackingDb, ref: string, branch: string): BranchResult {
   const run = db.findRun(ref);
   checkBranchName(repo.root, branch);
-  if (!run.git_commit) throw new MloError('MLO_NO_COMMIT', `run ${run.id} has no git commit recorded`, { hint: 'only runs made inside a git repository can become branches' });
+  if (!run.git_commit)
+    throw new MloError('MLO_NO_COMMIT', `run ${run.id} has no git commit recorded`, { hint: 'only runs made inside a git repository can become branches' });
   if (branchExists(repo.root, branch)) throw new MloError('MLO_BRANCH_EXISTS', `branch '${branch}' already exists`, { hint: 'choose another name' });
   const snap = snapshotOf(run);
   const prefix = prefixInGit(repo.root);
@@ -367,7 +399,10 @@ export function branchRun(repo: Repo, db: TrackingDb, ref: string, branch: strin
   }
   const title = run.name ? `${run.name} (${run.id})` : run.id;
   const params = db.params(run.rid);
-  const body = Object.entries(params).slice(0, 50).map(([k, v]) => `${k}=${v}`).join('\n');
+  const body = Object.entries(params)
+    .slice(0, 50)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n');
   const commit = commitFilesToBranch(repo.root, { parent: run.git_commit, branch, files, message: `mlo exp ${title}\n\n${body}\n` });
   return { run: run.id, branch, commit, files: Object.keys(files) };
 }

@@ -43,11 +43,7 @@ function mdCell(s: string): string {
 }
 
 export function markdownTable(header: string[], rows: string[][]): string[] {
-  return [
-    `| ${header.map(mdCell).join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`),
-  ];
+  return [`| ${header.map(mdCell).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`)];
 }
 
 function csvCell(s: string): string {

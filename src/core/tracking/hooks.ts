@@ -159,7 +159,9 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
     if (a) Object.assign(mem, { stages: a.stages, metricsRead: a.metricsRead, failed: a.failed, interrupted: a.interrupted });
     const why = err instanceof Error ? err.message : String(err);
     const hint = isMloError(err) && err.hint ? ` (hint: ${err.hint})` : '';
-    warn(`experiment tracking cannot use the database: ${why}; this run is recorded in ${runFileName()} only, and mlo exp show imports it once the database works again${hint}`);
+    warn(
+      `experiment tracking cannot use the database: ${why}; this run is recorded in ${runFileName()} only, and mlo exp show imports it once the database works again${hint}`,
+    );
     return mem;
   };
 
@@ -210,8 +212,14 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
       if (runId) {
         rid = db.findRun(runId).rid;
         db.updateRun(rid, {
-          status: 'running', start_time: f.startTime!, git_commit: f.gitCommit ?? null, branch: f.branch ?? null,
-          dirty: f.dirty == null ? null : f.dirty ? 1 : 0, command: f.command ?? null, user: f.user ?? null, host: f.host ?? null,
+          status: 'running',
+          start_time: f.startTime!,
+          git_commit: f.gitCommit ?? null,
+          branch: f.branch ?? null,
+          dirty: f.dirty == null ? null : f.dirty ? 1 : 0,
+          command: f.command ?? null,
+          user: f.user ?? null,
+          host: f.host ?? null,
         });
       } else {
         rid = db.createRun({ id, ...f }).rid;
@@ -346,7 +354,12 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
         // A stage that ran without a matching onStageEnd (the runner stopped) may have left points.
         for (const s of a.stages) attempt(errors, () => ingestSeries(a, s));
         // Stages skipped as up to date still have their metrics files: a run records them too.
-        attempt(errors, () => ingestMetricsFiles(a, declaredFiles(readText(join(repo.root, PIPELINE_FILE))).metrics.filter((m) => !a.metricsRead.has(m))));
+        attempt(errors, () =>
+          ingestMetricsFiles(
+            a,
+            declaredFiles(readText(join(repo.root, PIPELINE_FILE))).metrics.filter((m) => !a.metricsRead.has(m)),
+          ),
+        );
         let snapshot = '{"params":{}}';
         attempt(errors, () => (snapshot = JSON.stringify(takeSnapshot(repo.root))));
         const status: RunStatus = interrupted ? 'interrupted' : failed ? 'failed' : 'finished';

@@ -153,7 +153,10 @@ export function migrate(db: Database.Database, file: string, target = SCHEMA_VER
       // Re-read inside the (immediate) transaction: another process may have migrated meanwhile.
       const now = db.pragma('user_version', { simple: true }) as number;
       for (let v = now; v < target; v++) db.exec(MIGRATIONS[v]);
-      if ((db.pragma('foreign_key_check') as unknown[]).length > 0) throw new MloError('MLO_DB_CORRUPT', `${file}: a migration found broken references between tables`, { hint: 'move the database aside; run files in .mlo/tracking/runs/ are imported again' });
+      if ((db.pragma('foreign_key_check') as unknown[]).length > 0)
+        throw new MloError('MLO_DB_CORRUPT', `${file}: a migration found broken references between tables`, {
+          hint: 'move the database aside; run files in .mlo/tracking/runs/ are imported again',
+        });
       db.pragma(`user_version = ${target}`);
     }).immediate();
   } finally {

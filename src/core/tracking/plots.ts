@@ -80,7 +80,10 @@ function specsForRuns(db: TrackingDb, runs: RunRef[], xTitle: string): VegaLiteS
   }
   return [
     ...[...series.keys()].sort().map((k) => seriesSpec(k, series.get(k)!)),
-    ...[...scalars.keys()].sort().filter((k) => !series.has(k)).map((k) => scalarSpec(k, scalars.get(k)!, xTitle)),
+    ...[...scalars.keys()]
+      .sort()
+      .filter((k) => !series.has(k))
+      .map((k) => scalarSpec(k, scalars.get(k)!, xTitle)),
   ];
 }
 
@@ -116,8 +119,12 @@ export async function plotsForRevs(repo: Repo, db: TrackingDb, revs: string[]): 
     }
     const run = db.read(() =>
       at.sha
-        ? (db.db.prepare("SELECT rid, id, name FROM runs WHERE git_commit = ? AND status = 'finished' ORDER BY start_time DESC LIMIT 1").get(at.sha) as { rid: number; id: string; name: string | null } | undefined)
-        : (db.db.prepare("SELECT rid, id, name FROM runs WHERE status = 'finished' ORDER BY start_time DESC LIMIT 1").get() as { rid: number; id: string; name: string | null } | undefined),
+        ? (db.db.prepare("SELECT rid, id, name FROM runs WHERE git_commit = ? AND status = 'finished' ORDER BY start_time DESC LIMIT 1").get(at.sha) as
+            | { rid: number; id: string; name: string | null }
+            | undefined)
+        : (db.db.prepare("SELECT rid, id, name FROM runs WHERE status = 'finished' ORDER BY start_time DESC LIMIT 1").get() as
+            | { rid: number; id: string; name: string | null }
+            | undefined),
     );
     if (run) runs.push({ rid: run.rid, label: `${rev}: ${labelOf(run)}` });
   }

@@ -49,7 +49,11 @@ function revReader(repo: Repo, sha: string): Reader {
   const prefix = prefixInGit(repo.root);
   return {
     async read(paths) {
-      const files = await readFilesAtRev(repo.root, sha, paths.map((p) => prefix + p));
+      const files = await readFilesAtRev(
+        repo.root,
+        sha,
+        paths.map((p) => prefix + p),
+      );
       return new Map(files.map((f) => [f.path.slice(prefix.length), f.content.toString('utf8')]));
     },
   };
@@ -104,7 +108,8 @@ export async function diffAt(repo: Repo, kind: Kind, options: { a?: string; b?: 
   const diff: FileDiff[] = [];
   const fileNames = [...new Set([...Object.keys(a.files), ...Object.keys(b.files)])].sort();
   for (const file of fileNames) {
-    const conv = (r: Record<string, Scalar> | undefined) => Object.fromEntries(Object.entries(r ?? {}).map(([k, v]) => [k, typeof v === 'number' || typeof v === 'string' ? v : JSON.stringify(v)]));
+    const conv = (r: Record<string, Scalar> | undefined) =>
+      Object.fromEntries(Object.entries(r ?? {}).map(([k, v]) => [k, typeof v === 'number' || typeof v === 'string' ? v : JSON.stringify(v)]));
     for (const d of diffValues(conv(a.files[file]), conv(b.files[file]), options.all ?? false)) diff.push({ file, ...d });
   }
   return { a: { rev: a.rev, sha: a.sha }, b: { rev: b.rev, sha: b.sha }, diff };

@@ -76,7 +76,12 @@ export async function expRun(repo: Repo, options: ExpRunOptions): Promise<ExpRun
   return finishRun(repo, hooks, options, changedFiles);
 }
 
-async function finishRun(repo: Repo, hooks: ReturnType<typeof createTrackingHooks>, options: { runner: PipelineRunner }, changedFiles: string[]): Promise<ExpRunResult> {
+async function finishRun(
+  repo: Repo,
+  hooks: ReturnType<typeof createTrackingHooks>,
+  options: { runner: PipelineRunner },
+  changedFiles: string[],
+): Promise<ExpRunResult> {
   let outcome: { ok: boolean; interrupted?: boolean };
   try {
     outcome = await options.runner(repo, hooks);
@@ -167,7 +172,10 @@ export function queueRuns(repo: Repo, options: Omit<ExpRunOptions, 'runner'>): Q
 }
 
 /** Inside a worker: applies the queued run's overrides to this (worktree) workspace and runs it. */
-export async function runQueued(repo: Repo, options: { runId: string; dbFile: string; runner: PipelineRunner; onWarning?: (message: string) => void }): Promise<ExpRunResult> {
+export async function runQueued(
+  repo: Repo,
+  options: { runId: string; dbFile: string; runner: PipelineRunner; onWarning?: (message: string) => void },
+): Promise<ExpRunResult> {
   const loc = storeLocation(undefined, options.dbFile);
   const db = openStore(loc);
   let row: RunRow;
@@ -179,7 +187,11 @@ export async function runQueued(repo: Repo, options: { runId: string; dbFile: st
   const spec = JSON.parse(row.queued_set ?? '{"overrides":[],"files":{}}') as QueuedSpec;
   const changed = applyOverrides(repo.root, spec.overrides);
   const hooks = createTrackingHooks(repo, {
-    runId: row.id, dbFile: options.dbFile, source: 'queue', command: row.command ?? 'mlo exp run --queue', onWarning: options.onWarning,
+    runId: row.id,
+    dbFile: options.dbFile,
+    source: 'queue',
+    command: row.command ?? 'mlo exp run --queue',
+    onWarning: options.onWarning,
   });
   return finishRun(repo, hooks, options, changed);
 }
@@ -257,7 +269,14 @@ function readIf(file: string): string {
   return existsSync(file) ? readFileSync(file, 'utf8') : '';
 }
 
-async function runWorker(repo: Repo, loc: StoreLocation, row: RunRow, log: string, options: QueueStartOptions, serial: <T>(fn: () => T) => Promise<T>): Promise<string> {
+async function runWorker(
+  repo: Repo,
+  loc: StoreLocation,
+  row: RunRow,
+  log: string,
+  options: QueueStartOptions,
+  serial: <T>(fn: () => T) => Promise<T>,
+): Promise<string> {
   mkdirSync(dirname(log), { recursive: true });
   const spec = JSON.parse(row.queued_set ?? '{"overrides":[],"files":{}}') as QueuedSpec;
   const wtRoot = mkdtempSync(join(tmpdir(), `mlo-queue-${row.id}-`));

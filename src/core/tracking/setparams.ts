@@ -105,7 +105,8 @@ export function expandGrid(axes: ParamAxis[]): ParamOverride[][] {
   for (const axis of axes) {
     const next: ParamOverride[][] = [];
     for (const combo of combos) {
-      for (const value of axis.values) next.push([...combo.filter((o) => !(o.file === axis.file && o.key === axis.key)), { file: axis.file, key: axis.key, value }]);
+      for (const value of axis.values)
+        next.push([...combo.filter((o) => !(o.file === axis.file && o.key === axis.key)), { file: axis.file, key: axis.key, value }]);
     }
     combos = next;
   }
@@ -142,7 +143,11 @@ export function applyToText(text: string, name: string, overrides: { key: string
     const target = doc.getIn(path, true);
     if (isCollection(target)) {
       const first = target.items[0] as unknown;
-      const leaf = isSeq(target) ? '0' : isMap(target) && first && typeof first === 'object' && 'key' in first ? String((first as { key: unknown }).key) : undefined;
+      const leaf = isSeq(target)
+        ? '0'
+        : isMap(target) && first && typeof first === 'object' && 'key' in first
+          ? String((first as { key: unknown }).key)
+          : undefined;
       throw replacesCollection(name, o, leaf, isSeq(target));
     }
     // yaml's setIn creates maps for missing parents but fails on a scalar in the way; report it by key.
@@ -162,10 +167,14 @@ export function applyToText(text: string, name: string, overrides: { key: string
 
 function replacesCollection(name: string, o: { key: string; value: Scalar }, leaf: string | undefined, list: boolean): MloError {
   const example = `${o.key}.${leaf ?? (list ? '0' : 'KEY')}=${o.value}`;
-  return new MloError('MLO_BAD_PARAMS', `${name}: cannot set ${o.key}=${o.value}: ${o.key} is a ${list ? 'list' : 'map'}, and a value would replace all of it`, {
-    hint: `set a leaf instead, such as -S ${name === DEFAULT_PARAMS_FILE ? '' : `${name}:`}${example}`,
-    meta: { file: name, key: o.key },
-  });
+  return new MloError(
+    'MLO_BAD_PARAMS',
+    `${name}: cannot set ${o.key}=${o.value}: ${o.key} is a ${list ? 'list' : 'map'}, and a value would replace all of it`,
+    {
+      hint: `set a leaf instead, such as -S ${name === DEFAULT_PARAMS_FILE ? '' : `${name}:`}${example}`,
+      meta: { file: name, key: o.key },
+    },
+  );
 }
 
 /**
@@ -191,7 +200,8 @@ function setDeep(obj: Record<string, unknown>, path: (string | number)[], value:
   for (let i = 0; i < path.length - 1; i++) {
     const next = cur[path[i]];
     if (next === undefined) cur[path[i]] = typeof path[i + 1] === 'number' ? [] : {};
-    else if (next === null || typeof next !== 'object') throw new MloError('MLO_BAD_PARAMS', `cannot set ${path.join('.')}: ${path.slice(0, i + 1).join('.')} is a value, not a map`);
+    else if (next === null || typeof next !== 'object')
+      throw new MloError('MLO_BAD_PARAMS', `cannot set ${path.join('.')}: ${path.slice(0, i + 1).join('.')} is a value, not a map`);
     cur = cur[path[i]] as Record<string | number, unknown>;
   }
   cur[path[path.length - 1]] = value;

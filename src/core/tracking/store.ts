@@ -150,14 +150,13 @@ export function importRunFiles(db: TrackingDb, runsDir: string): number {
   const known = db.runIds();
   // A run that could not reach the database at its end (locked or broken then) was written to its file
   // only; its row, if any, still says 'running' and was never exported: the file is the newer record.
-  const stale = new Map(
-    db.read(() => db.db.prepare("SELECT id, rid FROM runs WHERE status = 'running' AND exported = 0").raw().all() as [string, number][]),
-  );
+  const stale = new Map(db.read(() => db.db.prepare("SELECT id, rid FROM runs WHERE status = 'running' AND exported = 0").raw().all() as [string, number][]));
   for (const id of stale.keys()) known.delete(id);
   const fresh = readdirSync(runsDir).filter((f) => f.endsWith('.json') && !known.has(f.slice(0, -5)));
   const remember = () => {
     // A stamp younger than the clock's coarseness could hide a file added in the same tick.
-    if (Date.now() - Number(stamp.split(':')[1]) > 2000) db.write(() => db.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('runs_dir', ?)").run(stamp));
+    if (Date.now() - Number(stamp.split(':')[1]) > 2000)
+      db.write(() => db.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('runs_dir', ?)").run(stamp));
   };
   if (fresh.length === 0) {
     remember();

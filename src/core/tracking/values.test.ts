@@ -94,7 +94,10 @@ stages:
       metrics:
         - \${item}.json
 `;
-    expect(declaredFiles(text)).toEqual({ metrics: ['extra.json', 'sub/m.json', 'sub/scores.yaml'], params: ['params.yaml', 'sub/conf/train.yaml', 'sub/params.yaml'] });
+    expect(declaredFiles(text)).toEqual({
+      metrics: ['extra.json', 'sub/m.json', 'sub/scores.yaml'],
+      params: ['params.yaml', 'sub/conf/train.yaml', 'sub/params.yaml'],
+    });
     expect(declaredFiles('stages: [').metrics).toEqual([]);
   });
 });

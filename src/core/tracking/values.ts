@@ -119,7 +119,10 @@ export function jsonErrorAt(text: string): { offset: number; message: string } {
         i++;
         value();
         ws();
-        if (text[i] === ',') { i++; continue; }
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
         if (text[i] === '}') return void i++;
         fail(`expected ',' or '}' but found ${show(text[i])}`);
       }
@@ -131,7 +134,10 @@ export function jsonErrorAt(text: string): { offset: number; message: string } {
       for (;;) {
         value();
         ws();
-        if (text[i] === ',') { i++; continue; }
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
         if (text[i] === ']') return void i++;
         fail(`expected ',' or ']' but found ${show(text[i])}`);
       }
@@ -221,17 +227,21 @@ function scanStepLines(text: string, name: string, now: number, onBad: (err: Mlo
     } catch {
       if (last && !text.endsWith('\n')) break;
       const at = jsonErrorAt(line);
-      onBad(new MloError('MLO_BAD_METRICS', `${name}:${lineNo}:${at.offset + 1}: invalid JSON line: ${at.message}`, {
-        hint: 'each line must be one JSON object such as {"step": 3, "loss": 0.2}',
-        meta: { file: name, line: lineNo },
-      }));
+      onBad(
+        new MloError('MLO_BAD_METRICS', `${name}:${lineNo}:${at.offset + 1}: invalid JSON line: ${at.message}`, {
+          hint: 'each line must be one JSON object such as {"step": 3, "loss": 0.2}',
+          meta: { file: name, line: lineNo },
+        }),
+      );
       continue;
     }
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
-      onBad(new MloError('MLO_BAD_METRICS', `${name}:${lineNo}: expected a JSON object such as {"step": 3, "loss": 0.2}`, {
-        hint: 'each line must be one JSON object such as {"step": 3, "loss": 0.2}',
-        meta: { file: name, line: lineNo },
-      }));
+      onBad(
+        new MloError('MLO_BAD_METRICS', `${name}:${lineNo}: expected a JSON object such as {"step": 3, "loss": 0.2}`, {
+          hint: 'each line must be one JSON object such as {"step": 3, "loss": 0.2}',
+          meta: { file: name, line: lineNo },
+        }),
+      );
       continue;
     }
     const obj = rec as Record<string, unknown>;

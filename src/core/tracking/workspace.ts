@@ -22,7 +22,7 @@ export interface GitInfo {
 
 export function gitInfo(root: string): GitInfo {
   const inGit = isGitRepo(root);
-  let user: string | null = inGit ? gitUser(root) ?? null : null;
+  let user: string | null = inGit ? (gitUser(root) ?? null) : null;
   if (!user) {
     try {
       user = userInfo().username;
@@ -31,8 +31,8 @@ export function gitInfo(root: string): GitInfo {
     }
   }
   return {
-    gitCommit: inGit ? headCommit(root) ?? null : null,
-    branch: inGit ? currentBranch(root) ?? null : null,
+    gitCommit: inGit ? (headCommit(root) ?? null) : null,
+    branch: inGit ? (currentBranch(root) ?? null) : null,
     dirty: inGit ? isDirty(root) : null,
     user,
     host: hostname(),

@@ -150,45 +150,57 @@ export function createLocalRemote(ctx: RemoteContext, spec: LocalSpec): Remote {
 
     async get(key, file, options: TransferOptions = {}) {
       ensureRoot();
-      await withRetries(ctx.retry, async () => {
-        try {
-          // A clone where the filesystem can (same btrfs/XFS volume), else copy_file_range in the kernel.
-          // The copy keeps the object's read-only mode, so a retry must remove it first.
-          await rm(file, { force: true });
-          await copyFile(abs(key), file, constants.COPYFILE_FICLONE);
-          options.onBytes?.((await stat(file)).size);
-        } catch (err) {
-          if (errnoCode(err) === 'ENOENT' && !existsSync(abs(key))) throw notFoundError(ctx.name, abs(key));
-          throw err;
-        }
-      }, retryable);
+      await withRetries(
+        ctx.retry,
+        async () => {
+          try {
+            // A clone where the filesystem can (same btrfs/XFS volume), else copy_file_range in the kernel.
+            // The copy keeps the object's read-only mode, so a retry must remove it first.
+            await rm(file, { force: true });
+            await copyFile(abs(key), file, constants.COPYFILE_FICLONE);
+            options.onBytes?.((await stat(file)).size);
+          } catch (err) {
+            if (errnoCode(err) === 'ENOENT' && !existsSync(abs(key))) throw notFoundError(ctx.name, abs(key));
+            throw err;
+          }
+        },
+        retryable,
+      );
     },
 
     async put(key, file, options: TransferOptions = {}) {
       const dest = abs(key);
       try {
-        await withRetries(ctx.retry, async () => {
-          await ensureFolder(dirname(dest));
-          const tmp = tempName(dest);
-          try {
-            await copyFile(file, tmp, constants.COPYFILE_FICLONE);
-            const size = options.size ?? (await stat(tmp)).size;
-            if (size >= FSYNC_MIN) {
-              const fh = await open(tmp, 'r+');
-              try { await fh.sync(); } finally { await fh.close(); }
+        await withRetries(
+          ctx.retry,
+          async () => {
+            await ensureFolder(dirname(dest));
+            const tmp = tempName(dest);
+            try {
+              await copyFile(file, tmp, constants.COPYFILE_FICLONE);
+              const size = options.size ?? (await stat(tmp)).size;
+              if (size >= FSYNC_MIN) {
+                const fh = await open(tmp, 'r+');
+                try {
+                  await fh.sync();
+                } finally {
+                  await fh.close();
+                }
+              }
+              // Objects are immutable (their name is their content): read-only, as in the cache.
+              await chmod(tmp, 0o444);
+              await rename(tmp, dest);
+              options.onBytes?.(size);
+            } catch (err) {
+              await rm(tmp, { force: true });
+              if (errnoCode(err) === 'ENOENT' && !existsSync(file)) explainFsError(err, file);
+              // Removed behind our back (gc of an empty shard folder): make it again on the next attempt.
+              made.delete(dirname(dest));
+              throw err;
             }
-            // Objects are immutable (their name is their content): read-only, as in the cache.
-            await chmod(tmp, 0o444);
-            await rename(tmp, dest);
-            options.onBytes?.(size);
-          } catch (err) {
-            await rm(tmp, { force: true });
-            if (errnoCode(err) === 'ENOENT' && !existsSync(file)) explainFsError(err, file);
-            // Removed behind our back (gc of an empty shard folder): make it again on the next attempt.
-            made.delete(dirname(dest));
-            throw err;
-          }
-        }, retryable);
+          },
+          retryable,
+        );
       } catch (err) {
         throw folderError(ctx.name, root, err);
       }
@@ -232,4 +244,3 @@ export function createLocalRemote(ctx: RemoteContext, spec: LocalSpec): Remote {
     async close() {},
   };
 }
-

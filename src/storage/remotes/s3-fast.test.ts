@@ -31,7 +31,12 @@ async function fastAgainst(handler: Handler, clockMs = 0) {
     pathStyle: true,
     region: 'us-east-1',
     credentials: async () => ({ accessKeyId: 'AKID', secretAccessKey: 'SECRET' }),
-    clock: { get: () => offset, set: (ms) => { offset = ms; } },
+    clock: {
+      get: () => offset,
+      set: (ms) => {
+        offset = ms;
+      },
+    },
     agent,
     timeoutMs: 5_000,
   });
@@ -44,7 +49,8 @@ const s3Error = (res: ServerResponse, status: number, code: string, date = new D
 };
 
 /** x-amz-date (20260102T030405Z) as epoch ms. */
-const amzDate = (req: IncomingMessage) => Date.parse(String(req.headers['x-amz-date']).replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
+const amzDate = (req: IncomingMessage) =>
+  Date.parse(String(req.headers['x-amz-date']).replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
 
 describe('S3 fast path signing', () => {
   it('signs with SigV4 headers over the path-style key', async () => {
@@ -53,7 +59,9 @@ describe('S3 fast path signing', () => {
     const req = seen[0];
     expect(req.url).toBe('/b/dir/a%20b');
     expect(req.headers['x-amz-content-sha256']).toBe('2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
-    expect(req.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/);
+    expect(req.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
+    );
   });
 
   it('corrects a skewed clock from the Date header and retries once, as the SDK does', async () => {

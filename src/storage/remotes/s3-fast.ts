@@ -62,7 +62,10 @@ const SKEW_CODES = ['RequestTimeTooSkewed', 'RequestExpired', 'RequestInTheFutur
 const SKEW_RETRY_MS = 240_000;
 
 function encodeKey(key: string): string {
-  return key.split('/').map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)).join('/');
+  return key
+    .split('/')
+    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join('/');
 }
 
 interface Answer {

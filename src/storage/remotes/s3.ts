@@ -8,8 +8,14 @@
  * which the SDK does not retry, so `get` retries whole attempts itself.
  */
 import {
-  DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand,
-  S3Client, type S3ClientConfig,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createReadStream, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
@@ -49,13 +55,28 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
   const fastPath = () =>
     (fast ??= (async () => {
       const pathStyle = spec.path_style ?? Boolean(spec.endpoint);
-      if (process.env.AWS_USE_FIPS_ENDPOINT === 'true' || process.env.AWS_USE_DUALSTACK_ENDPOINT === 'true' || process.env.MLO_S3_SDK_ONLY === '1') return undefined;
+      if (process.env.AWS_USE_FIPS_ENDPOINT === 'true' || process.env.AWS_USE_DUALSTACK_ENDPOINT === 'true' || process.env.MLO_S3_SDK_ONLY === '1')
+        return undefined;
       if (!spec.endpoint && (pathStyle || spec.bucket.includes('.'))) return undefined;
       const region = await client.config.region();
       const endpoint = new URL(spec.endpoint ?? `https://s3.${region}.amazonaws.com`);
       // One clock offset for both paths: a skew either one corrects, the other signs with.
-      const clock = { get: () => client.config.systemClockOffset ?? 0, set: (ms: number) => { client.config.systemClockOffset = ms; } };
-      return createFastS3({ endpoint, bucket: Bucket, pathStyle, region, credentials: () => client.config.credentials(), clock, agent, timeoutMs: ctx.timeoutMs });
+      const clock = {
+        get: () => client.config.systemClockOffset ?? 0,
+        set: (ms: number) => {
+          client.config.systemClockOffset = ms;
+        },
+      };
+      return createFastS3({
+        endpoint,
+        bucket: Bucket,
+        pathStyle,
+        region,
+        credentials: () => client.config.credentials(),
+        clock,
+        agent,
+        timeoutMs: ctx.timeoutMs,
+      });
     })());
   /** Runs `fn` on the fast path; undefined means "use the SDK" (no fast path, or it stepped aside). */
   const viaFast = async <T>(fn: (f: FastS3) => Promise<T>): Promise<{ value: T } | undefined> => {
@@ -107,24 +128,27 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
         });
       };
       options.sink?.reset();
-      await runPool(Array.from({ length: parts }, (_, i) => i), Math.min(ctx.jobs, MAX_PART_JOBS), (i) =>
-        withRetries(ctx.retry, async () => {
-          const start = i * ctx.tuning.rangeSize;
-          const end = Math.min(size, start + ctx.tuning.rangeSize) - 1;
-          const r = await client.send(new GetObjectCommand({ Bucket, Key: root + key, Range: `bytes=${start}-${end}` }));
-          let got = 0;
-          const count = (n: number) => {
-            got += n;
-            options.onBytes?.(n);
-          };
-          // Each part writes its own range of the file (opened r+ at `start`); the stream batches
-          // queued chunks into writev calls.
-          await pipeline(r.Body as Readable, stallGuard(ctx.timeoutMs, count), createWriteStream(file, { flags: 'r+', start, highWaterMark: 1 << 20 }));
-          // A short body (the connection closed cleanly mid-range) is a failed attempt, not a part.
-          if (got !== end + 1 - start) throw Object.assign(new Error(`short read: got ${got} of ${end + 1 - start} bytes`), { code: 'ECONNRESET' });
-          done[i] = true;
-          feed();
-        }),
+      await runPool(
+        Array.from({ length: parts }, (_, i) => i),
+        Math.min(ctx.jobs, MAX_PART_JOBS),
+        (i) =>
+          withRetries(ctx.retry, async () => {
+            const start = i * ctx.tuning.rangeSize;
+            const end = Math.min(size, start + ctx.tuning.rangeSize) - 1;
+            const r = await client.send(new GetObjectCommand({ Bucket, Key: root + key, Range: `bytes=${start}-${end}` }));
+            let got = 0;
+            const count = (n: number) => {
+              got += n;
+              options.onBytes?.(n);
+            };
+            // Each part writes its own range of the file (opened r+ at `start`); the stream batches
+            // queued chunks into writev calls.
+            await pipeline(r.Body as Readable, stallGuard(ctx.timeoutMs, count), createWriteStream(file, { flags: 'r+', start, highWaterMark: 1 << 20 }));
+            // A short body (the connection closed cleanly mid-range) is a failed attempt, not a part.
+            if (got !== end + 1 - start) throw Object.assign(new Error(`short read: got ${got} of ${end + 1 - start} bytes`), { code: 'ECONNRESET' });
+            done[i] = true;
+            feed();
+          }),
       );
       await feeding;
     } finally {
@@ -246,9 +270,13 @@ export function createS3Remote(ctx: RemoteContext, spec: S3Spec): Remote {
           const failed = (r.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
           if (failed.length) {
             const e = failed[0];
-            throw new MloError('MLO_REMOTE_DELETE', `remote '${ctx.name}': could not delete ${failed.length} objects, e.g. ${e.Key}: ${e.Code} ${e.Message ?? ''}`.trim(), {
-              hint: 'check that the credentials may delete objects (s3:DeleteObject)',
-            });
+            throw new MloError(
+              'MLO_REMOTE_DELETE',
+              `remote '${ctx.name}': could not delete ${failed.length} objects, e.g. ${e.Key}: ${e.Code} ${e.Message ?? ''}`.trim(),
+              {
+                hint: 'check that the credentials may delete objects (s3:DeleteObject)',
+              },
+            );
           }
         } catch (err) {
           if (err instanceof MloError) throw err;
@@ -284,7 +312,11 @@ function clientConfig(ctx: RemoteContext, spec: S3Spec, agent: HttpAgent | Https
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     retryStrategy: retryStrategy(ctx.retry),
-    requestHandler: { ...(agent instanceof HttpsAgent ? { httpsAgent: agent } : { httpAgent: agent }), connectionTimeout: 10_000, socketTimeout: ctx.timeoutMs },
+    requestHandler: {
+      ...(agent instanceof HttpsAgent ? { httpsAgent: agent } : { httpAgent: agent }),
+      connectionTimeout: 10_000,
+      socketTimeout: ctx.timeoutMs,
+    },
   };
   if (spec.profile) config.profile = spec.profile;
   if (spec.access_key_id && spec.secret_access_key) {
@@ -345,7 +377,7 @@ function errName(err: unknown): string {
 
 function isNotFound(err: unknown): boolean {
   const e = err as { $metadata?: { httpStatusCode?: number } } | undefined;
-  return ['NotFound', 'NoSuchKey'].includes(errName(err)) || e?.$metadata?.httpStatusCode === 404 && errName(err) !== 'NoSuchBucket';
+  return ['NotFound', 'NoSuchKey'].includes(errName(err)) || (e?.$metadata?.httpStatusCode === 404 && errName(err) !== 'NoSuchBucket');
 }
 
 function isUnsupported(err: unknown): boolean {
@@ -364,16 +396,30 @@ function explain(err: unknown, ctx: RemoteContext, spec: S3Spec, op: string, whe
       hint: `create it (aws s3 mb s3://${spec.bucket}${spec.endpoint ? ` --endpoint-url ${spec.endpoint}` : ''}) or fix the URL with \`mlo remote modify ${ctx.name} url s3://BUCKET/PREFIX\``,
     });
   }
-  if (['CredentialsProviderError', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired'].includes(name)
-    || /credential/i.test(message) && /could not load|missing|not found/i.test(message)) {
+  if (
+    [
+      'CredentialsProviderError',
+      'InvalidAccessKeyId',
+      'SignatureDoesNotMatch',
+      'AccessDenied',
+      'ExpiredToken',
+      'InvalidToken',
+      'TokenRefreshRequired',
+    ].includes(name) ||
+    (/credential/i.test(message) && /could not load|missing|not found/i.test(message))
+  ) {
     return new MloError('MLO_REMOTE_AUTH', `${at}: ${name === 'AccessDenied' ? 'access denied' : message}`, {
       cause: err,
-      hint: 'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or `mlo remote modify --local '
-        + `${ctx.name} access_key_id ...\` (and secret_access_key); check the bucket policy allows s3:GetObject, s3:PutObject and s3:ListBucket`,
+      hint:
+        'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or `mlo remote modify --local ' +
+        `${ctx.name} access_key_id ...\` (and secret_access_key); check the bucket policy allows s3:GetObject, s3:PutObject and s3:ListBucket`,
     });
   }
   if (/region is missing/i.test(message)) {
-    return new MloError('MLO_BAD_REMOTE', `${at}: no region configured`, { cause: err, hint: `\`mlo remote modify ${ctx.name} region us-east-1\` (or set AWS_REGION)` });
+    return new MloError('MLO_BAD_REMOTE', `${at}: no region configured`, {
+      cause: err,
+      hint: `\`mlo remote modify ${ctx.name} region us-east-1\` (or set AWS_REGION)`,
+    });
   }
   const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts;
   const detail = name && !message.includes(name) ? `${name}: ${message}` : message;

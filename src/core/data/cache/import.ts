@@ -55,7 +55,11 @@ export function importVerified(cacheDir: string, hash: string, tmp: string, opti
   }
   if (options.fsync && statSync(tmp).size >= FSYNC_MIN) {
     const fd = openSync(tmp, 'r+');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
   chmodSync(tmp, OBJECT_MODE);
   mkdirSync(join(cacheDir, hash.slice(0, 2)), { recursive: true });

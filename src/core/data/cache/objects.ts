@@ -4,8 +4,19 @@
  * either no object or a whole one, never a partial one under an object's name.
  */
 import {
-  chmodSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync,
-  rmSync, statSync, writeSync,
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { HASH_RE } from '../hash/blake3.js';
@@ -102,7 +113,11 @@ export function copyFileToObject(cacheDir: string, hash: string, src: string, be
     beforePublish?.();
     if (statSync(tmp).size >= FSYNC_MIN) {
       const fd = openSync(tmp, 'r+');
-      try { fsyncSync(fd); } finally { closeSync(fd); }
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
     }
     publish(cacheDir, hash, tmp);
     return true;
@@ -168,7 +183,11 @@ export async function copyFileToObjectWhileHashing<H extends { hash: string }>(
     beforePublish(hashed);
     if (statSync(tmp).size >= FSYNC_MIN) {
       const fd = openSync(tmp, 'r+');
-      try { fsyncSync(fd); } finally { closeSync(fd); }
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
     }
     publish(cacheDir, hashed.hash, tmp);
     return { hashed, stored: true };

@@ -16,7 +16,11 @@ export function cacheLinkHash(cacheDir: string, abs: string): string | undefined
   } catch {
     return undefined;
   }
-  const m = OBJECT_REL.exec(relative(cacheDir, resolve(dirname(abs), target)).split('\\').join('/'));
+  const m = OBJECT_REL.exec(
+    relative(cacheDir, resolve(dirname(abs), target))
+      .split('\\')
+      .join('/'),
+  );
   return m ? m[1] + m[2] : undefined;
 }
 

@@ -34,14 +34,27 @@ export function compareItem(ctx: ScanContext, item: Tracked): Comparison {
   const isDir = isDirHash(item.hash);
   const current = scanPath(ctx, item.path, { store: false });
   const base: Comparison = {
-    item, kind: isDir ? 'dir' : 'file', deleted: current === undefined, manifestMissing: false,
-    added: [], modified: [], removed: [], unchanged: 0, current, wanted: () => [],
+    item,
+    kind: isDir ? 'dir' : 'file',
+    deleted: current === undefined,
+    manifestMissing: false,
+    added: [],
+    modified: [],
+    removed: [],
+    unchanged: 0,
+    current,
+    wanted: () => [],
   };
   if (!isDir) {
     base.wanted = () => [{ path: '', hash: item.hash, size: item.size }];
     if (current?.kind === 'file') {
       if (current.hash === item.hash) base.unchanged = 1;
-      else base.modified.push({ path: item.path, want: { hash: item.hash, size: item.size, exec: current.exec }, have: { hash: current.hash, size: current.size } });
+      else
+        base.modified.push({
+          path: item.path,
+          want: { hash: item.hash, size: item.size, exec: current.exec },
+          have: { hash: current.hash, size: current.size },
+        });
     } else if (current?.kind === 'dir') {
       base.modified.push({ path: item.path, want: { hash: item.hash, size: item.size, exec: false } });
     }

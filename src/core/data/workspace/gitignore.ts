@@ -67,7 +67,9 @@ export function ignoreInGit(root: string, rel: string): boolean {
   // `a1.txt`), so it is corrected in place rather than left beside the new entry.
   const legacy = lines.findIndex((line) => plain(line) === `/${name}`);
   if (legacy >= 0) {
-    const fixed = lines.flatMap((line, i) => (i === legacy ? [line.endsWith('\r') ? `${entry}\r` : entry] : i > legacy && plain(line) === `/${name}` ? [] : [line]));
+    const fixed = lines.flatMap((line, i) =>
+      i === legacy ? [line.endsWith('\r') ? `${entry}\r` : entry] : i > legacy && plain(line) === `/${name}` ? [] : [line],
+    );
     writeFileAtomic(file, fixed.join('\n'), { fsync: false });
     return true;
   }
@@ -75,4 +77,3 @@ export function ignoreInGit(root: string, rel: string): boolean {
   writeFileAtomic(file, `${prefix}${entry}\n`, { fsync: false });
   return true;
 }
-

@@ -12,12 +12,7 @@ import { scanFile, type ScanContext } from './scan.js';
 import { visitTree, type IgnoreRules } from './walk.js';
 
 /** `file` is a regular file or a link into the cache (cache.type symlink); `symlink` is any other link. */
-export type Held =
-  | { kind: 'absent' }
-  | { kind: 'file'; hash: string }
-  | { kind: 'symlink' }
-  | { kind: 'dir' }
-  | { kind: 'other' };
+export type Held = { kind: 'absent' } | { kind: 'file'; hash: string } | { kind: 'symlink' } | { kind: 'dir' } | { kind: 'other' };
 
 const NO_RULES: IgnoreRules = { ignores: () => false, key: '' };
 

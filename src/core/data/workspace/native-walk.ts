@@ -26,7 +26,12 @@ export interface SnapshotToMatch {
 }
 
 interface Addon {
-  walk(root: string, threads: number, snapNames?: Buffer, snapStats?: Float64Array): { names: Buffer; types: Uint8Array; stats: Float64Array; matched: number } | null;
+  walk(
+    root: string,
+    threads: number,
+    snapNames?: Buffer,
+    snapStats?: Float64Array,
+  ): { names: Buffer; types: Uint8Array; stats: Float64Array; matched: number } | null;
 }
 
 let addon: Addon | null | undefined;

@@ -146,7 +146,13 @@ function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOption
   const manifest = buildManifest(entries);
   if (options.store) storeManifest(repo.cacheDir, manifest);
   // A snapshot may only name a manifest the cache holds: a later scan reads its entries from there.
-  if (!racy && (options.store || hasObject(repo.cacheDir, manifest.hash))) saveSnapshot(repo, rel, { hash: manifest.hash, size: manifest.size, presentAt: options.store ? generation : undefined, ignore: ctx.ignore.key }, walked.files);
+  if (!racy && (options.store || hasObject(repo.cacheDir, manifest.hash)))
+    saveSnapshot(
+      repo,
+      rel,
+      { hash: manifest.hash, size: manifest.size, presentAt: options.store ? generation : undefined, ignore: ctx.ignore.key },
+      walked.files,
+    );
   return { kind: 'dir', manifest, entries, symlinks, knownPresent: options.store };
 }
 

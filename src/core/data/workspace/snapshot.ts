@@ -56,7 +56,10 @@ export function loadSnapshot(repo: Repo, rel: string): { snap: DirSnapshot; valu
   }
   try {
     const headerLen = buf.readUInt32LE(0);
-    const header = JSON.parse(buf.subarray(4, 4 + headerLen).toString('utf8')) as Omit<DirSnapshot, 'stats' | 'paths' | 'pathBytes'> & { rel: string; pathsLen: number };
+    const header = JSON.parse(buf.subarray(4, 4 + headerLen).toString('utf8')) as Omit<DirSnapshot, 'stats' | 'paths' | 'pathBytes'> & {
+      rel: string;
+      pathsLen: number;
+    };
     // Snapshots from before the ignore rules were recorded are rebuilt once.
     if (header.rel !== rel || typeof header.ignore !== 'string') return undefined;
     let off = 4 + headerLen;
@@ -68,7 +71,12 @@ export function loadSnapshot(repo: Repo, rel: string): { snap: DirSnapshot; valu
     let paths: string[] | undefined;
     let stats: Map<string, number> | undefined;
     const snap: DirSnapshot = {
-      hash: header.hash, size: header.size, files: header.files, presentAt: header.presentAt, ignore: header.ignore, pathBytes,
+      hash: header.hash,
+      size: header.size,
+      files: header.files,
+      presentAt: header.presentAt,
+      ignore: header.ignore,
+      pathBytes,
       get paths() {
         paths ??= header.files === 0 ? [] : pathBytes.toString('utf8').split('\0');
         return paths;
@@ -90,26 +98,27 @@ export function loadSnapshot(repo: Repo, rel: string): { snap: DirSnapshot; valu
  * first, by name when readdir order differs. Returns the symlinks seen when everything matches,
  * undefined at the first difference.
  */
-export function verifyByWalk(
-  loaded: { snap: DirSnapshot; values: Float64Array },
-  dirAbs: string,
-  dirRelToRoot: string,
-  ig: IgnoreRules,
-): string[] | undefined {
+export function verifyByWalk(loaded: { snap: DirSnapshot; values: Float64Array }, dirAbs: string, dirRelToRoot: string, ig: IgnoreRules): string[] | undefined {
   const { snap, values } = loaded;
   const symlinks: string[] = [];
   let n = 0;
   // The native walker may skip files it matched itself, but only under the rules the snapshot was made
   // with: a file the rules now ignore must count as a difference.
   const compareIn = snap.ignore === ig.key ? { names: snap.pathBytes, stats: values } : undefined;
-  const walked = visitTree(dirAbs, dirRelToRoot, ig, {
-    file(rel, ino, mtimeMs, size) {
-      const i = !compareIn && snap.paths[n] === rel ? n : snap.stats.get(rel);
-      n++;
-      return i !== undefined && values[i * 3] === ino && values[i * 3 + 1] === mtimeMs && values[i * 3 + 2] === size;
+  const walked = visitTree(
+    dirAbs,
+    dirRelToRoot,
+    ig,
+    {
+      file(rel, ino, mtimeMs, size) {
+        const i = !compareIn && snap.paths[n] === rel ? n : snap.stats.get(rel);
+        n++;
+        return i !== undefined && values[i * 3] === ino && values[i * 3 + 1] === mtimeMs && values[i * 3 + 2] === size;
+      },
+      symlink: (rel) => symlinks.push(rel),
     },
-    symlink: (rel) => symlinks.push(rel),
-  }, compareIn);
+    compareIn,
+  );
   return !walked.stopped && n + walked.matched === snap.files ? symlinks : undefined;
 }
 
@@ -132,7 +141,12 @@ export interface SnapshotFile {
   stat: { ino: number; mtimeMs: number; size: number };
 }
 
-export function saveSnapshot(repo: Repo, rel: string, snap: { hash: string; size: number; presentAt?: string; ignore: string | undefined }, files: SnapshotFile[]): void {
+export function saveSnapshot(
+  repo: Repo,
+  rel: string,
+  snap: { hash: string; size: number; presentAt?: string; ignore: string | undefined },
+  files: SnapshotFile[],
+): void {
   const paths = files.map((f) => f.rel);
   const pathBytes = Buffer.from(paths.join('\0'));
   const values = new Float64Array(files.length * 3);
@@ -141,7 +155,9 @@ export function saveSnapshot(repo: Repo, rel: string, snap: { hash: string; size
     values[i * 3 + 1] = f.stat.mtimeMs;
     values[i * 3 + 2] = f.stat.size;
   });
-  const header = Buffer.from(JSON.stringify({ rel, hash: snap.hash, size: snap.size, files: files.length, presentAt: snap.presentAt, ignore: snap.ignore, pathsLen: pathBytes.length }));
+  const header = Buffer.from(
+    JSON.stringify({ rel, hash: snap.hash, size: snap.size, files: files.length, presentAt: snap.presentAt, ignore: snap.ignore, pathsLen: pathBytes.length }),
+  );
   const len = Buffer.alloc(4);
   len.writeUInt32LE(header.length);
   const file = snapshotFile(repo, rel);

@@ -5,7 +5,21 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadIgnore } from './walk.js';
 
-const paths = ['a.pyc', 'src/x.pyc', '__pycache__/', 'deep/__pycache__/', 'keep.txt', 'logs/', 'logs/a.log', 'a.log', 'data.csv', 'x.DS_Store', '.DS_Store', 'b[1].txt', 'b1.txt'];
+const paths = [
+  'a.pyc',
+  'src/x.pyc',
+  '__pycache__/',
+  'deep/__pycache__/',
+  'keep.txt',
+  'logs/',
+  'logs/a.log',
+  'a.log',
+  'data.csv',
+  'x.DS_Store',
+  '.DS_Store',
+  'b[1].txt',
+  'b1.txt',
+];
 
 function check(rules: string): void {
   const dir = mkdtempSync(join(tmpdir(), 'mlo-ignore-'));

@@ -42,7 +42,10 @@ export interface IgnoreRules {
 function loadUserIgnore(root: string): IgnoreRules {
   const file = join(root, IGNORE_FILE);
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const rules = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const rules = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const simple = rules.every((r) => /^[^/!\\]+\/?$/.test(r));
   if (!simple) {
     // The general matcher loads only when a rule needs it (~5 ms of start-up otherwise).
@@ -50,7 +53,12 @@ function loadUserIgnore(root: string): IgnoreRules {
     const ig = ignore().add(text);
     return { ignores: (p) => ig.ignores(p), key: rules.join('\n') };
   }
-  const toSource = (r: string) => r.replace(/\/$/, '').replace(/[.+^${}()|]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  const toSource = (r: string) =>
+    r
+      .replace(/\/$/, '')
+      .replace(/[.+^${}()|]/g, '\\$&')
+      .replace(/\*/g, '[^/]*')
+      .replace(/\?/g, '[^/]');
   const files = rules.filter((r) => !r.endsWith('/')).map(toSource);
   const dirs = rules.map(toSource);
   const fileRe = files.length ? new RegExp(`^(?:${files.join('|')})$`) : undefined;
@@ -171,12 +179,19 @@ function visitJs(dirAbs: string, dirRelToRoot: string, ig: IgnoreRules, visitor:
 export function walkDir(dirAbs: string, dirRelToRoot: string, ig: IgnoreRules, { native = true } = {}): WalkResult {
   const files: WalkedFile[] = [];
   const symlinks: string[] = [];
-  visitTree(dirAbs, dirRelToRoot, ig, {
-    file(rel, ino, mtimeMs, size, mode) {
-      files.push({ rel, abs: `${dirAbs}/${rel}`, stat: { ino, mtimeMs, size, mode } });
-      return true;
+  visitTree(
+    dirAbs,
+    dirRelToRoot,
+    ig,
+    {
+      file(rel, ino, mtimeMs, size, mode) {
+        files.push({ rel, abs: `${dirAbs}/${rel}`, stat: { ino, mtimeMs, size, mode } });
+        return true;
+      },
+      symlink: (rel) => symlinks.push(rel),
     },
-    symlink: (rel) => symlinks.push(rel),
-  }, undefined, native);
+    undefined,
+    native,
+  );
   return { files, symlinks };
 }
