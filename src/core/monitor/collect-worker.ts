@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isMloError } from '../../base/errors.js';
-import { collectJob, packCollected, type CollectJob } from './drift.js';
+import { collectJob, packCollected, type CollectJob } from './collect.js';
 
 try {
   const { message, transfer } = packCollected(collectJob(workerData as CollectJob));

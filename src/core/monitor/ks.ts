@@ -5,6 +5,8 @@
  * routines are ports of scipy 1.17 (_stats_py.py, _stats_pythran.py, _ksstats.py) and of the
  * one-sided Smirnov sum of cephes kolmogorov.c, whose double-double arithmetic is replaced here by
  * terms summed in log space (relative error well under 1e-9 for n up to 10^6).
+ *
+ * One module: numerical routines ported together from scipy and Cephes; kept side by side so they can be read against their sources.
  */
 
 export interface KsResult {

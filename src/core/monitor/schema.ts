@@ -3,6 +3,8 @@
  * Both stream the data once. The schema file is YAML (a subset of what pandera, TFDV and Great
  * Expectations describe: column type, nullability, range, allowed categories, uniqueness, NaN and
  * infinity, row-count bounds), read through the zod schema below so errors name file, line and key.
+ *
+ * One module: inference and validation share the schema file format and its zod schema, so what `schema infer` writes is exactly what `validate` reads.
  */
 import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';

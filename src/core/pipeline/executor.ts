@@ -3,6 +3,8 @@
  * decides, then restores its outs from the cache, pulls them, or runs its command, and records mlo.lock.
  * It also holds what the stages of one run share: the repository lock, the tracking hooks, and one
  * queue for writes of the cache, mlo.lock and the state. Each stage ends in one outcome, reported.
+ *
+ * One module: every step of a stage closes over that per-run state (the lock, the hooks, the write queue) in createExecutor.
  */
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';

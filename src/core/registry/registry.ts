@@ -7,6 +7,8 @@
  *   registry/NAME/audit.jsonl       append-only log of registrations and alias moves: who, when, why
  *
  * Version numbers are allocated under the repository lock; every write is atomic (temp file + rename).
+ *
+ * One module: it is the only reader and writer of this file layout, so the schemas, paths and locking of the registry stay in one place.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';

@@ -2,6 +2,8 @@
  * Comparing and managing recorded runs: the `exp show` table (one row a run, params and metrics as
  * columns, the best value of each metric marked), `exp diff`, `exp remove`, `exp apply` (a run's
  * params and outputs back into the workspace) and `exp branch` (a run's params on a new git branch).
+ *
+ * One module: these verbs share one view of a recorded run, the RunSummary that show and diff build and the snapshot that apply and branch restore.
  */
 import { join } from 'node:path';
 import { MloError } from '../../base/errors.js';

@@ -3,6 +3,8 @@
  * `mlo run` and `mlo exp run` becomes a run in the tracking store with its git state, params, metrics
  * files (read after each stage), step series (the JSON lines a stage appends to $MLO_METRICS_FILE),
  * the hashes of what each stage read and wrote, and a snapshot for `mlo exp apply`.
+ *
+ * One module: the hooks are one closure over a single run's state (its id, the active store, the pending warnings), which every hook reads and updates.
  */
 import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';

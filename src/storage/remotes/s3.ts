@@ -6,6 +6,8 @@
  * Each request is retried by the SDK's retry middleware with our policy (full-jitter backoff on
  * throttling, 5xx, resets and stalls). A download's body can still break after the response headers,
  * which the SDK does not retry, so `get` retries whole attempts itself.
+ *
+ * One module: one remote implementation behind the Remote contract; every operation closes over the same client, agents, memory budget and error mapping.
  */
 import {
   DeleteObjectCommand,
