@@ -7,6 +7,7 @@ import { statusTargets, type StatusEntry } from '../../core/data/status.js';
 import type { ActionContext } from '../action.js';
 import { stdoutColor } from '../output.js';
 import { plural } from '../../base/plural.js';
+import { PIPELINE_FILE } from '../../core/repo/names.js';
 
 export async function status({ out, flags }: ActionContext<object>, targets: string[]): Promise<void> {
   const repo = commandRepo(flags);
@@ -17,7 +18,7 @@ export async function status({ out, flags }: ActionContext<object>, targets: str
   let pipelineError: { code: string; message: string; hint?: string } | undefined;
   try {
     // The pipeline modules load only when there is a pipeline (start-up time of a plain data status).
-    if (!targets.length && existsSync(join(repo.root, 'mlo.yaml'))) stages = (await import('../../core/pipeline/plan.js')).pipelineStatus(repo);
+    if (!targets.length && existsSync(join(repo.root, PIPELINE_FILE))) stages = (await import('../../core/pipeline/plan.js')).pipelineStatus(repo);
   } catch (err) {
     // A broken mlo.yaml must not hide the data status: it is reported next to it.
     if (!isMloError(err)) throw err;

@@ -15,7 +15,7 @@ import type * as Lockfile from './lockfile.js';
 import { readPointer } from './pointer/pointer.js';
 import { ANY_HASH_RE, POINTER_SUFFIX, hasGitFolder, isMloDirPath, isSafeRelPath, type Pointer } from './pointer/paths.js';
 import type { Repo } from '../repo/repo.js';
-import { LOCK_FILE } from '../repo/names.js';
+import { LOCK_FILE, MLO_DIR } from '../repo/names.js';
 import { readCached } from '../repo/parsecache.js';
 
 export interface Tracked {
@@ -87,7 +87,7 @@ export function findPointerFiles(repo: Repo): string[] {
     for (const ent of readdirSync(join(repo.root, rel), { withFileTypes: true })) {
       const childRel = rel ? `${rel}/${ent.name}` : ent.name;
       if (ent.isDirectory()) {
-        if (ent.name === '.git' || ent.name === '.mlo' || ent.name === 'node_modules') continue;
+        if (ent.name === '.git' || ent.name === MLO_DIR || ent.name === 'node_modules') continue;
         if (existsSync(join(repo.root, childRel + POINTER_SUFFIX))) continue;
         visit(childRel);
       } else if (ent.isFile() && ent.name.endsWith(POINTER_SUFFIX)) {

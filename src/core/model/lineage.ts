@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { WorkState } from '../../base/git.js';
 import type { Lineage } from './schema.js';
+import { DEFAULT_PARAMS_FILE, LOCK_FILE, PIPELINE_FILE } from '../repo/names.js';
 
 /** `git` is the work tree's state (base/git's workState), read by the async caller; none outside git. */
 export function readLineage(root: string, git?: WorkState): Lineage {
@@ -18,14 +19,14 @@ export function readLineage(root: string, git?: WorkState): Lineage {
     lineage.git = { commit: git.commit, dirty: git.dirty };
     if (git.branch) lineage.git.branch = git.branch;
   }
-  const lock = readStructured(join(root, 'mlo.lock'));
-  if (lock) sources.push('mlo.lock');
+  const lock = readStructured(join(root, LOCK_FILE));
+  if (lock) sources.push(LOCK_FILE);
   const params: Record<string, unknown> = {};
   const data = new Map<string, string>();
   for (const stage of lockStages(lock)) {
     if (isObject(stage.params)) {
       for (const [file, values] of Object.entries(stage.params)) {
-        if (isObject(values)) flatten(values, file === 'params.yaml' ? '' : `${file}:`, params);
+        if (isObject(values)) flatten(values, file === DEFAULT_PARAMS_FILE ? '' : `${file}:`, params);
       }
     }
     for (const key of ['deps', 'outs']) {
@@ -39,10 +40,10 @@ export function readLineage(root: string, git?: WorkState): Lineage {
     }
   }
   if (!lock) {
-    const p = readStructured(join(root, 'params.yaml'));
+    const p = readStructured(join(root, DEFAULT_PARAMS_FILE));
     if (isObject(p)) {
       flatten(p, '', params);
-      sources.push('params.yaml');
+      sources.push(DEFAULT_PARAMS_FILE);
     }
   }
   const metrics: Record<string, number> = {};
@@ -98,7 +99,7 @@ function metricsFiles(root: string): string[] {
       // not a directory
     }
   }
-  const pipeline = readStructured(join(root, 'mlo.yaml'));
+  const pipeline = readStructured(join(root, PIPELINE_FILE));
   const declared = (list: unknown) => {
     if (!Array.isArray(list)) return;
     for (const m of list) {

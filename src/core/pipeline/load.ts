@@ -11,6 +11,7 @@ import type { Repo } from '../repo/repo.js';
 import { lineOf, parseYamlText } from '../../base/yamlfile.js';
 import { hasGitFolder, isMloDirPath } from '../data/pointer/paths.js';
 import { ParamsReader } from './params.js';
+import { LOCK_FILE } from '../repo/names.js';
 import { assemblePipeline } from './assemble.js';
 import { readThroughCache } from '../repo/parsecache.js';
 import { DEFAULT_PARAMS_FILE, JOIN, PIPELINE_FILE, pipelineSchema, type PipelineFile, type StageDef, type StageEntry } from './schema.js';
@@ -268,7 +269,7 @@ function checkOuts(stages: Stage[], where: (at: (string | number)[]) => string):
   const all: { stage: Stage; out: StageOut }[] = [];
   for (const stage of stages) {
     for (const out of stage.outs) {
-      if (out.path === '' || out.path === PIPELINE_FILE || out.path === 'mlo.lock') {
+      if (out.path === '' || out.path === PIPELINE_FILE || out.path === LOCK_FILE) {
         throw new MloError('MLO_BAD_PATH', `${where(out.at)}: stage '${stage.name}': '${out.path || '.'}' cannot be an output`);
       }
       for (const dep of stage.deps) {

@@ -3,8 +3,12 @@
  * `mlo run` needs these constants but not zod (whose load costs ~8 ms).
  */
 
-export { LOCK_FILE, PIPELINE_FILE } from '../repo/names.js';
-export const DEFAULT_PARAMS_FILE = 'params.yaml';
+import { LOCK_FILE, PIPELINE_FILE } from '../repo/names.js';
+
+export { LOCK_FILE, PIPELINE_FILE };
+import { DEFAULT_PARAMS_FILE } from '../repo/names.js';
+
+export { DEFAULT_PARAMS_FILE };
 /** Joins a generated stage's base name and its item, as in `train@small`. */
 export const JOIN = '@';
 

@@ -54,8 +54,9 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
-export const CONFIG_FILE = 'config.yaml';
-export const LOCAL_CONFIG_FILE = 'config.local.yaml';
+import { CONFIG_FILE, LOCAL_CONFIG_FILE } from './names.js';
+
+export { CONFIG_FILE, LOCAL_CONFIG_FILE };
 
 export function readRawConfig(file: string, displayName: string): Record<string, unknown> {
   if (!existsSync(file)) return {};

@@ -9,3 +9,10 @@ export const MLO_DIR = '.mlo';
 export const PIPELINE_FILE = 'mlo.yaml';
 /** The machine-written lock file of the pipeline: every stage's hashes. */
 export const LOCK_FILE = 'mlo.lock';
+/** The params file stages read by default (DVC's name). */
+export const DEFAULT_PARAMS_FILE = 'params.yaml';
+/** In .mlo/: the committed config, and the git-ignored one that holds credentials and local settings. */
+export const CONFIG_FILE = 'config.yaml';
+export const LOCAL_CONFIG_FILE = 'config.local.yaml';
+/** In .mlo/: the experiment tracking database (SQLite). */
+export const TRACKING_DB = 'tracking.db';

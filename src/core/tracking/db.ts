@@ -12,7 +12,9 @@ import { MloError, errnoCode } from '../../base/errors.js';
 import { migrate } from './migrations.js';
 import type { StepPoint } from './values.js';
 
-export const TRACKING_DB = 'tracking.db';
+import { TRACKING_DB } from '../repo/names.js';
+
+export { TRACKING_DB };
 
 export type RunStatus = 'queued' | 'running' | 'finished' | 'failed' | 'interrupted';
 

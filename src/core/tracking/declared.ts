@@ -6,7 +6,9 @@
 import { posix } from 'node:path';
 import { parse } from 'yaml';
 
-export const DEFAULT_PARAMS_FILE = 'params.yaml';
+import { DEFAULT_PARAMS_FILE } from '../repo/names.js';
+
+export { DEFAULT_PARAMS_FILE };
 /** Metrics files looked for when mlo.yaml declares none. */
 export const DEFAULT_METRICS_FILES = ['metrics.json', 'metrics.yaml', 'metrics.yml'];
 

@@ -11,7 +11,9 @@ import { writeFileAtomic } from '../../base/fs.js';
 import { isSafeRelPath } from '../data/pointer/schema.js';
 import { parseStructured, type Scalar } from './values.js';
 
-export const DEFAULT_PARAMS_FILE = 'params.yaml';
+import { DEFAULT_PARAMS_FILE } from '../repo/names.js';
+
+export { DEFAULT_PARAMS_FILE };
 
 export interface ParamOverride {
   file: string;

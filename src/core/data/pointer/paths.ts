@@ -4,6 +4,8 @@
  * file can make mlo write outside the repository. The zod schemas in schema.ts use these same rules;
  * modules on the start-up path of `status` and `run` use them directly (zod costs ~8 ms to load).
  */
+import { MLO_DIR } from '../../repo/names.js';
+
 export const POINTER_SUFFIX = '.mlo';
 
 export const SAFE_PATH_MESSAGE = "must be a relative path inside the repository (no '..', no leading '/', no backslashes, no .git folder)";
@@ -35,7 +37,7 @@ export function hasGitFolder(posixRel: string): boolean {
 
 /** Whether a root-relative path is the repository's `.mlo/` folder or inside it. */
 export function isMloDirPath(posixRel: string): boolean {
-  return posixRel === '.mlo' || posixRel.startsWith('.mlo/');
+  return posixRel === MLO_DIR || posixRel.startsWith(`${MLO_DIR}/`);
 }
 
 /** A pointer file (`PATH.mlo`); schema.ts validates it. */
