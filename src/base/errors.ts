@@ -132,6 +132,10 @@ export const ERROR_CODES = {
   MLO_UNSUPPORTED: { exit: 1, what: 'a model input kind or shape that `predict` cannot feed' },
   MLO_UNSUPPORTED_FILE: { exit: 1, what: 'a path to add is a symlink, or neither a file nor a folder' },
   MLO_UNSUPPORTED_NAME: { exit: 1, what: 'a file name mlo cannot record (a line break in it)' },
+  MLO_UNTRUSTED_PATH: {
+    exit: 1,
+    what: '`cache.dir` in the committed config, or a symlink in `.mlo/`, leads outside the repository and the local config does not confirm it',
+  },
   MLO_USAGE: { exit: 2, what: 'usage error: unknown command or flag, missing argument, bad flag value' },
   MLO_WOULD_LOSE_DATA: { exit: 1, what: 'checkout would overwrite or delete content that is not in the cache' },
 } as const satisfies Record<string, { exit: number; what: string }>;

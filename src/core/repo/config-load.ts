@@ -6,12 +6,12 @@
  */
 import { dirname, join } from 'node:path';
 import type * as ConfigModule from './config.js';
-import type { Config } from './config.js';
+import type { LoadedConfig } from './config.js';
 import { loadModule } from '../../base/lazy-module.js';
 import { readThroughCache } from './parsecache.js';
 
-export function loadConfig(mloDir: string): Config {
-  return readThroughCache<Config>({ root: dirname(mloDir), tmpDir: join(mloDir, 'tmp') }, 'config', () => ({
+export function loadConfig(mloDir: string): LoadedConfig {
+  return readThroughCache<LoadedConfig>({ root: dirname(mloDir), tmpDir: join(mloDir, 'tmp') }, 'config', () => ({
     value: loadModule<typeof ConfigModule>(import.meta.url, './config.js').loadConfig(mloDir),
     inputs: ['.mlo/config.yaml', '.mlo/config.local.yaml'],
   }));

@@ -48,6 +48,11 @@ export const configSchema = z
       .strict()
       .default({}),
     remotes: z.record(z.string(), remoteConfigSchema).default({}),
+    /** Local config only (see trust.ts): symlinks in `.mlo/` the user made, e.g. `[cache]`. */
+    safe: z
+      .object({ links: z.array(z.string().min(1)).default([]) })
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -63,15 +68,44 @@ export function readRawConfig(file: string, displayName: string): Record<string,
   return readYamlFile(file, z.record(z.string(), z.unknown()), displayName).value;
 }
 
+export interface LoadedConfig {
+  config: Config;
+  /**
+   * Whether `cache.dir` comes from the local file, which only the user writes. A committed one came
+   * with the clone, so repo.ts uses it only where it stays inside the repository.
+   */
+  cacheDirIsLocal: boolean;
+}
+
 /** Reads and validates both config files; commands go through config-load.ts, which caches this. */
-export function loadConfig(mloDir: string): Config {
+export function loadConfig(mloDir: string): LoadedConfig {
   const shared = readRawConfig(join(mloDir, CONFIG_FILE), '.mlo/config.yaml');
   const local = readRawConfig(join(mloDir, LOCAL_CONFIG_FILE), '.mlo/config.local.yaml');
   const merged = deepMerge(shared, local);
   // Validate each file separately first so an error names the file it is in.
   parseConfig(shared, '.mlo/config.yaml');
   refuseSharedSecrets(shared);
-  return parseConfig(merged, Object.keys(local).length ? '.mlo/config.local.yaml' : '.mlo/config.yaml');
+  refuseSharedTrust(shared);
+  const config = parseConfig(merged, Object.keys(local).length ? '.mlo/config.local.yaml' : '.mlo/config.yaml');
+  const localCache = local.cache;
+  return { config, cacheDirIsLocal: isPlainObject(localCache) && localCache.dir !== undefined };
+}
+
+/** `safe.links` of the local file alone, for the check that runs before the config is loaded (trust.ts). */
+export function localSafeLinks(mloDir: string): string[] {
+  const local = readRawConfig(join(mloDir, LOCAL_CONFIG_FILE), '.mlo/config.local.yaml');
+  return parseConfig(deepMerge({}, local), '.mlo/config.local.yaml').safe.links;
+}
+
+/**
+ * What says "trust this" must come from the user, as git reads `safe.directory` only from the user's
+ * own config: a committed `safe` would let a clone confirm its own links.
+ */
+function refuseSharedTrust(shared: Record<string, unknown>): void {
+  if (!('safe' in shared)) return;
+  throw new MloError('MLO_UNTRUSTED_PATH', '.mlo/config.yaml: safe.links: only .mlo/config.local.yaml may confirm links, not the committed config', {
+    hint: 'remove the `safe` section from .mlo/config.yaml; each user confirms their own links in .mlo/config.local.yaml (git-ignored)',
+  });
 }
 
 /**

@@ -21,7 +21,8 @@ interface InputStat {
   missing?: boolean;
 }
 
-const VERSION = 2;
+/** Changed whenever the shape of a cached value changes (3: the config keeps where `cache.dir` came from). */
+const VERSION = 3;
 
 function statOf(root: string, path: string): InputStat {
   try {

@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { loadConfig } from './config-load.js';
 import { MloError } from '../../base/errors.js';
 import { MLO_DIR } from './names.js';
+import { checkCommittedCache, checkMloLinks } from './trust.js';
 
 export interface Repo {
   /** Absolute path of the project root (the folder that holds `.mlo/`). */
@@ -45,7 +46,11 @@ export function openRepo({ cwd }: OpenRepoOptions): Repo {
 
 export function repoAt(root: string): Repo {
   const mloDir = join(root, MLO_DIR);
-  const config = loadConfig(mloDir);
+  // Before the config loads: its parse cache is written in .mlo/tmp/.
+  const { cacheLinked } = checkMloLinks(root);
+  const { config, cacheDirIsLocal } = loadConfig(mloDir);
   const cacheDir = config.cache.dir ? (isAbsolute(config.cache.dir) ? config.cache.dir : resolve(mloDir, config.cache.dir)) : join(mloDir, 'cache');
+  const usersChoice = cacheDirIsLocal || (config.cache.dir === undefined && cacheLinked);
+  if (!usersChoice) checkCommittedCache(root, cacheDir, config.cache.dir);
   return { root, mloDir, cacheDir, tmpDir: join(mloDir, 'tmp'), config };
 }

@@ -8,8 +8,10 @@ import {
   closeSync,
   constants,
   copyFileSync,
+  type Dirent,
   existsSync,
   fsyncSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -198,22 +200,33 @@ export async function copyFileToObjectWhileHashing<H extends { hash: string }>(
 }
 
 /**
+ * The names mlo gives its files in `<cache>/tmp/`: newTemp's `<pid>-<random>-<n>`, a download's
+ * `dl-<hex>` (import.ts) and doctor's probe `doctor-<pid>`. Cleanup removes nothing else.
+ */
+const CACHE_TEMP_RE = /^(?:\d+-[0-9a-z]+-[0-9a-z]+|dl-[0-9a-f]+|doctor-\d+)$/;
+
+/**
  * Removes leftovers of killed processes. Only files older than an hour go: a cache can be shared by
  * several workspaces (queue workers, `cache.dir`), whose writers do not hold this repository's lock.
+ * Confined to what mlo itself leaves there: regular files with mlo's temp names, by lstat, never a
+ * folder or a link, and nothing when tmp/ itself is not a real folder, so a cache folder that holds
+ * someone else's files (a `cache.dir` pointed at the wrong place) loses none of them.
  */
 export function clearCacheTmp(cacheDir: string, maxAgeMs = 60 * 60 * 1000): void {
   const dir = cacheTmpDir(cacheDir);
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = readdirSync(dir);
+    if (!lstatSync(dir).isDirectory()) return;
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch {
     return;
   }
   const cutoff = Date.now() - maxAgeMs;
-  for (const name of names) {
-    const file = join(dir, name);
+  for (const entry of entries) {
+    if (!entry.isFile() || !CACHE_TEMP_RE.test(entry.name)) continue;
+    const file = join(dir, entry.name);
     try {
-      if (statSync(file).mtimeMs < cutoff) rmSync(file, { force: true, recursive: true });
+      if (lstatSync(file).mtimeMs < cutoff) rmSync(file, { force: true });
     } catch {
       // Renamed into the cache or removed by its writer meanwhile.
     }
