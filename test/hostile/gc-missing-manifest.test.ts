@@ -2,7 +2,7 @@
 // after it was damaged, or deleted by hand). Nobody can tell which file objects the folder needs, and
 // in `cache.type: symlink` (or hardlink) those objects are the workspace's only copy: every local gc
 // scope must refuse and delete nothing, and status and fsck must report the damage.
-import { chmodSync, appendFileSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, appendFileSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { git, json, makeRepo, mlo } from '../helpers.js';
@@ -22,7 +22,7 @@ function snapshot(dir: string): Record<string, string> {
     }
   };
   for (const shard of readdirSync(join(dir, '.mlo/cache'))) if (/^[0-9a-f]{2}$/.test(shard)) walk(join(dir, '.mlo/cache', shard));
-  walk(join(dir, 'data'));
+  if (existsSync(join(dir, 'data'))) walk(join(dir, 'data'));
   return out;
 }
 
@@ -154,5 +154,25 @@ describe('gc with a manifest missing only at an old revision', () => {
     expect(forced.exitCode, forced.stderr).toBe(0);
     expect(forced.stderr).toContain('its files were not kept for it (--force)');
     expect(json(await mlo(dir, 'status', '--json')).clean).toBe(true);
+  });
+});
+
+describe('a cloned repository whose pointer names a folder that was never fetched', () => {
+  it('status says to pull it, and gc refuses (one clear error) and deletes nothing', async () => {
+    const origin = await trackedRepo('copy');
+    const clone = await makeRepo({}, { git: false, init: false });
+    await git(clone, 'clone', '-q', origin, 'c');
+    const dir = join(clone, 'c');
+    writeFileSync(join(dir, 'mine.txt'), 'my own data\n');
+    expect((await mlo(dir, 'add', 'mine.txt')).exitCode).toBe(0);
+    const before = snapshot(dir);
+
+    const status = await mlo(dir, 'status');
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/manifest missing: data \(data\.mlo\): .* run mlo pull; until then mlo gc refuses to run/);
+    const gc = await mlo(dir, 'gc', '--workspace');
+    expect(gc.exitCode).toBe(1);
+    expect(json(await mlo(dir, 'gc', '--workspace', '--json')).error.code).toBe('MLO_UNKNOWN_MANIFEST');
+    expect(snapshot(dir)).toEqual(before);
   });
 });

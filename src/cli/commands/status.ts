@@ -63,8 +63,10 @@ function describe(e: StatusEntry, verbose: boolean): string[] {
     }
   }
   if (e.manifestMissing) {
+    // With the folder still in the workspace, adding it again writes the manifest back as well.
+    const fix = e.status === 'deleted' ? 'run mlo pull' : `run mlo fetch, or mlo add ${e.path} again`;
     lines.push(
-      `${stdoutColor.red('manifest missing:')} ${label} (${e.pointerFile ?? LOCK_FILE}): the list of its files is not in the cache — run mlo fetch, or mlo add ${e.path} again; until then mlo gc refuses to run`,
+      `${stdoutColor.red('manifest missing:')} ${label} (${e.pointerFile ?? LOCK_FILE}): the list of its files is not in the cache — ${fix}; until then mlo gc refuses to run`,
     );
   } else if (!e.inCache) lines.push(`${stdoutColor.red('not in cache:')} ${label}${e.kind === 'dir' ? ` (${e.missingObjects} objects)` : ''} — run mlo pull`);
   return lines;
