@@ -36,7 +36,7 @@ export interface GcFlags {
   remote?: string;
   /** false with --no-run-cache. */
   runCache?: boolean;
-  /** --cloud: delete even when some directory's manifest is nowhere to be found. */
+  /** Delete even when some directory's manifest is not in the cache (--cloud: nor on the remote). */
   force?: boolean;
 }
 

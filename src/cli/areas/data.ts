@@ -72,7 +72,7 @@ export function register(program: Command): void {
     .option('--no-run-cache', 'do not keep the objects only run-cache entries need (those runs will run again)')
     .option('-c, --cloud', 'remove unreferenced objects from a remote instead of the cache')
     .option('-r, --remote <name>', 'remote for --cloud (default: core.remote)')
-    .option('--force', 'with --cloud: delete even when a directory in scope has no manifest in the cache or on the remote (its files are not kept)')
+    .option('--force', 'delete even when a directory in scope has no manifest in the cache (with --cloud: nor on the remote); its files are not kept')
     .action(
       action<GcFlags>(async (ctx) => (ctx.opts.cloud ? (await import('../commands/cloud-gc.js')).cloudGc(ctx) : (await import('../commands/gc.js')).gc(ctx))),
     );

@@ -3,6 +3,7 @@ import { fsckCache } from '../../core/data/fsck.js';
 import { commandRepo } from '../repo.js';
 import type { ActionContext } from '../action.js';
 import { formatBytes } from '../output.js';
+import { plural } from '../../base/plural.js';
 
 export async function fsck({ out, flags, opts }: ActionContext<{ remove?: boolean }>): Promise<void> {
   const repo = commandRepo(flags);
@@ -14,12 +15,21 @@ export async function fsck({ out, flags, opts }: ActionContext<{ remove?: boolea
     (p) =>
       `${p.problem}: ${p.hash}${p.usedBy ? ` (used by ${p.usedBy})` : ''}, ${formatBytes(p.size)}${p.expectedSize !== undefined ? ` of ${formatBytes(p.expectedSize)}` : ''}${p.removed ? ', removed' : ''}`,
   );
-  if (r.problems.length === 0) {
+  for (const m of r.missingManifests) lines.push(`manifest missing: ${m.hash} (directory ${m.path}, ${m.source})`);
+  if (lines.length === 0) {
     out.result(r, () => `checked ${r.checked} objects (${formatBytes(r.bytes)}): no problems`);
     return;
   }
   if (!flags.json) out.result(r, () => lines);
-  throw new MloError('MLO_CORRUPT_CACHE', `${r.problems.length} of ${r.checked} cache objects are corrupt or truncated`, {
+  const missing = r.missingManifests;
+  const dirs = missing.length ? `the manifest of ${missing.map((m) => m.path).join(', ')} is not in the cache` : '';
+  if (r.problems.length === 0) {
+    throw new MloError('MLO_MISSING_MANIFEST', `${plural(missing.length, 'tracked directory', 'tracked directories')} cannot be listed: ${dirs}`, {
+      hint: 'get the manifest back with `mlo fetch` or `mlo pull`, or add the directory again with `mlo add`; until then `mlo gc` refuses to run',
+      meta: { result: r },
+    });
+  }
+  throw new MloError('MLO_CORRUPT_CACHE', `${r.problems.length} of ${r.checked} cache objects are corrupt or truncated${dirs ? `, and ${dirs}` : ''}`, {
     hint: opts.remove
       ? 'fetch them again with `mlo fetch`, or add the original data again'
       : 'delete them with `mlo fsck --remove`, then `mlo fetch` them again',

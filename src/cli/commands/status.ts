@@ -7,7 +7,7 @@ import { statusTargets, type StatusEntry } from '../../core/data/status.js';
 import type { ActionContext } from '../action.js';
 import { stdoutColor } from '../output.js';
 import { plural } from '../../base/plural.js';
-import { PIPELINE_FILE } from '../../core/repo/names.js';
+import { LOCK_FILE, PIPELINE_FILE } from '../../core/repo/names.js';
 
 export async function status({ out, flags }: ActionContext<object>, targets: string[]): Promise<void> {
   const repo = commandRepo(flags);
@@ -62,7 +62,13 @@ function describe(e: StatusEntry, verbose: boolean): string[] {
       for (const p of e.deleted) lines.push(`    deleted:  ${p}`);
     }
   }
-  if (!e.inCache) lines.push(`${stdoutColor.red('not in cache:')} ${label}${e.kind === 'dir' ? ` (${e.missingObjects} objects)` : ''} — run mlo pull`);
+  if (e.manifestMissing) {
+    // With the folder still in the workspace, adding it again writes the manifest back as well.
+    const fix = e.status === 'deleted' ? 'run mlo pull' : `run mlo fetch, or mlo add ${e.path} again`;
+    lines.push(
+      `${stdoutColor.red('manifest missing:')} ${label} (${e.pointerFile ?? LOCK_FILE}): the list of its files is not in the cache — ${fix}; until then mlo gc refuses to run`,
+    );
+  } else if (!e.inCache) lines.push(`${stdoutColor.red('not in cache:')} ${label}${e.kind === 'dir' ? ` (${e.missingObjects} objects)` : ''} — run mlo pull`);
   return lines;
 }
 

@@ -3,6 +3,7 @@
  * gc keeps these; push and fetch transfer them.
  */
 import { readManifest } from './cache/manifest.js';
+import { hasObject } from './cache/objects.js';
 import { isDirHash } from './hash/blake3.js';
 import type { Repo } from '../repo/repo.js';
 import type { Tracked } from './tracked.js';
@@ -36,4 +37,20 @@ export function neededObjects(repo: Repo, items: Tracked[]): { objects: Map<stri
     }
   }
   return { objects, unexpanded };
+}
+
+/**
+ * The directories among `items` whose manifest is not in the cache, each path and hash once. Nobody
+ * can tell which file objects such a directory needs, so gc must not run and status and fsck report
+ * it: deleting its files could lose the only copy (in `cache.type: symlink`, the workspace's too).
+ */
+export function missingManifests(repo: Repo, items: Tracked[]): Tracked[] {
+  const seen = new Set<string>();
+  return items.filter((t) => {
+    if (!isDirHash(t.hash) || hasObject(repo.cacheDir, t.hash)) return false;
+    const key = `${t.path}\0${t.hash}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

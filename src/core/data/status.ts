@@ -1,7 +1,8 @@
 /**
  * `mlo status`: for each tracked path, whether the workspace matches its pointer (clean, modified,
  * deleted) and whether the cache holds its content; inside a directory, the files added, modified and
- * deleted.
+ * deleted. A directory whose manifest the cache lacks is damage, never clean: its files cannot be
+ * listed, and gc refuses to run until the manifest is back.
  */
 import { hasObject } from './cache/objects.js';
 import { missingObjects } from './cache/presence.js';
@@ -18,6 +19,8 @@ export interface StatusEntry {
   /** False when the cache lacks the content the pointer names (run mlo fetch / mlo pull). */
   inCache: boolean;
   missingObjects: number;
+  /** A directory whose manifest is not in the cache (fetch it again; gc refuses meanwhile). */
+  manifestMissing: boolean;
   added: string[];
   modified: string[];
   deleted: string[];
@@ -37,8 +40,11 @@ export function statusTargets(repo: Repo, options: StatusOptions): StatusEntry[]
     return items.map((item) => {
       const c = compareItem(ctx, item);
       let missing: number;
+      // Checked before the snapshot's word that the directory is present: a manifest deleted by hand
+      // or by `fsck --remove` leaves a workspace that still matches its pointer.
+      const manifestMissing = c.kind === 'dir' && (c.manifestMissing || !hasObject(repo.cacheDir, item.hash));
       if (c.kind === 'file') missing = hasObject(repo.cacheDir, item.hash) ? 0 : 1;
-      else if (c.manifestMissing) missing = 1;
+      else if (manifestMissing) missing = 1;
       else if (isClean(c) && c.current?.kind === 'dir' && c.current.knownPresent) missing = 0;
       else {
         missing = missingObjects(
@@ -54,6 +60,7 @@ export function statusTargets(repo: Repo, options: StatusOptions): StatusEntry[]
         status,
         inCache: missing === 0,
         missingObjects: missing,
+        manifestMissing,
         added: c.added.map((f) => f.path),
         modified: c.modified.map((f) => f.path),
         deleted: c.kind === 'dir' && !c.deleted ? c.removed.map((f) => f.path) : [],

@@ -35,6 +35,8 @@ export interface Tracked {
    * (its `path` only names it); it is transferred and kept, never checked out.
    */
   model?: string;
+  /** The git revision it was read at (gc's and the transfers' scopes), for messages; unset in the workspace. */
+  rev?: string;
 }
 
 export function fromPointer(pointerRel: string, pointer: Pointer): Tracked {
@@ -49,9 +51,10 @@ export function fromPointer(pointerRel: string, pointer: Pointer): Tracked {
   return { path, hash: pointer.hash, size: pointer.size, files: pointer.files, pointerFile: pointerRel };
 }
 
-/** Where a tracked item comes from, for messages. */
-function sourceOf(t: Tracked): string {
-  return t.pointerFile ?? `${LOCK_FILE} (stage ${t.stage})`;
+/** Where a tracked item comes from, for messages: its pointer file or its mlo.lock entry (and revision). */
+export function sourceOf(t: Tracked): string {
+  const source = t.pointerFile ?? `${LOCK_FILE} (stage ${t.stage})`;
+  return t.rev ? `${source} at ${/^[0-9a-f]{40}$/.test(t.rev) ? t.rev.slice(0, 10) : t.rev}` : source;
 }
 
 /**

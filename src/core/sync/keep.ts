@@ -157,6 +157,6 @@ function workspaceLockOuts(repo: Repo): Tracked[] {
 export async function trackedInScope(repo: Repo, scope: GcScope): Promise<Tracked[]> {
   const items = [...allTracked(repo), ...workspaceLockOuts(repo), ...registryModels(repo)];
   const revs = new Set([...(await revsForScope(repo.root, scope)), ...(scope.revs ?? [])]);
-  for (const rev of revs) items.push(...(await trackedAtRev(repo, rev, { salvage: true })));
+  for (const rev of revs) for (const t of await trackedAtRev(repo, rev, { salvage: true })) items.push({ ...t, rev });
   return items;
 }
