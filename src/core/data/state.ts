@@ -117,9 +117,7 @@ export class StateDb {
   /** All rows whose path starts with `prefix` (one query for a whole tracked directory). */
   lookupPrefix(prefix: string): Map<string, StateRow> {
     if (this.pending.length) this.flush();
-    const rows = this.c.db
-      .prepare<[string, string], StateRow>(`SELECT ${COLUMNS} FROM ${TABLE} WHERE path >= ? AND path < ?`)
-      .all(prefix, `${prefix}\uffff`);
+    const rows = this.c.db.prepare<[string, string], StateRow>(`SELECT ${COLUMNS} FROM ${TABLE} WHERE path >= ? AND path < ?`).all(prefix, `${prefix}\uffff`);
     return new Map(rows.map((r) => [r.path, r]));
   }
 

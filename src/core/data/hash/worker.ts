@@ -18,9 +18,7 @@ export interface HashJob {
 }
 
 /** On success: the file's hash and stat, and the stat of the object when this call stored it. */
-export type HashJobResult =
-  | [hash: string, size: number, stat: StatKey, stored: StatKey | null]
-  | [hash: null, code: string, message: string];
+export type HashJobResult = [hash: string, size: number, stat: StatKey, stored: StatKey | null] | [hash: null, code: string, message: string];
 
 function hashOne(abs: string, cacheDir: string, store: boolean): HashJobResult {
   try {
