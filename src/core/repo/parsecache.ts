@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
-import { isRacy } from '../../base/fs.js';
+import { RACY_MS } from '../../base/fs.js';
 
 interface InputStat {
   path: string;
@@ -58,12 +58,12 @@ export function readCached<T>(home: CacheHome, name: string): T | undefined {
 
 /**
  * Caches `value`, parsed from `inputs` (root-relative) by a parse that started at `startedAt`
- * (Date.now()). A file written (or its mtime put back) within the timestamp granularity of that moment
- * may change again without its mtime or ctime moving (git's "racy clean"): then nothing is cached.
+ * (Date.now()). A file written within the mtime granularity of that moment may change again without
+ * its mtime moving (git's "racy clean"): then nothing is cached.
  */
 export function writeCached(home: CacheHome, name: string, value: unknown, inputs: string[], startedAt: number): void {
   const stats = [...new Set(inputs)].map((p) => statOf(home.root, p));
-  if (!stats.every((s) => s.missing || !isRacy({ mtimeMs: s.mtimeMs ?? 0, ctimeMs: s.ctimeMs ?? 0 }, startedAt))) return;
+  if (!stats.every((s) => s.missing || startedAt - (s.mtimeMs ?? 0) >= RACY_MS)) return;
   try {
     writeFileAtomic(join(home.tmpDir, 'parsed', `${name}.json`), JSON.stringify({ v: VERSION, inputs: stats, value }), { fsync: false, mode: 0o600 });
   } catch {
