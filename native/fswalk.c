@@ -12,15 +12,18 @@
  *   names  every entry below root, relative to it with '/' separators, in depth-first readdir order
  *          (a directory's entries follow it), separated by '\0';
  *   types  per entry: 1 file, 2 directory, 3 symlink, 4 other, 0 vanished between readdir and lstat;
- *   stats  per entry four numbers: inode, mtime in ms, size, mode (zero except for files). They are
- *          computed exactly as Node computes Stats.ino/mtimeMs/size/mode, so both walks compare equal.
+ *   stats  per entry five numbers: inode, mtime in ms, ctime in ms, size, mode (zero except for
+ *          files). They are computed exactly as Node computes Stats.ino/mtimeMs/ctimeMs/size/mode, so
+ *          both walks compare equal. ctime comes from the same lstat: it costs no syscall.
  * null means "could not walk" (unreadable folder, not a folder): the JavaScript walk then runs and
  * reports the error in its own words.
  *
  * walk(root, threads, snapNames: Buffer, snapStats: Float64Array) compares against a directory
- * snapshot (see src/core/workspace/snapshot.ts) in the same pass: a file whose path is the snapshot's
- * next path and whose inode, mtime and size are the recorded ones is counted in `matched` and left out
- * of the result, so JavaScript only sees what differs (nothing, when the folder is unchanged).
+ * snapshot (see src/core/data/workspace/snapshot.ts; four numbers per file: inode, mtime, ctime, size)
+ * in the same pass: a file whose path is the snapshot's next path and whose inode, mtime, ctime and
+ * size are the recorded ones is counted in `matched` and left out of the result, so JavaScript only
+ * sees what differs (nothing, when the folder is unchanged). ctime is compared as git compares it: an
+ * in-place rewrite that puts the old mtime back cannot put the ctime back.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -39,6 +42,10 @@
 
 enum { T_VANISHED = 0, T_FILE = 1, T_DIR = 2, T_SYMLINK = 3, T_OTHER = 4 };
 
+/* Numbers per entry in `stats` (inode, mtime, ctime, size, mode), and per file in a snapshot (the first four). */
+#define NSTAT 5
+#define NSNAP 4
+
 typedef struct {
   char *names;      /* rel paths, each terminated by '\0' */
   size_t names_len, names_cap;
@@ -48,7 +55,7 @@ typedef struct {
   size_t count, offsets_cap, types_cap, parents_cap;
   DIR **dirs;       /* folders kept open for phase 2, so it can fstatat() by name */
   size_t dir_count, dirs_cap;
-  double *stats;    /* four per entry */
+  double *stats;    /* NSTAT per entry */
   size_t stats_cap;
   size_t *pending;  /* entries of large folders, left for phase 2 to stat */
   size_t pending_count, pending_cap;
@@ -77,9 +84,9 @@ static int push_entry(walk_t *w, const char *prefix, size_t prefix_len, const ch
   if (grow((void **)&w->offsets, &w->offsets_cap, w->count + 1, sizeof(size_t))) return -1;
   if (grow((void **)&w->types, &w->types_cap, w->count + 1, 1)) return -1;
   if (grow((void **)&w->parents, &w->parents_cap, w->count + 1, sizeof(int32_t))) return -1;
-  if (grow((void **)&w->stats, &w->stats_cap, (w->count + 1) * 4, sizeof(double))) return -1;
+  if (grow((void **)&w->stats, &w->stats_cap, (w->count + 1) * NSTAT, sizeof(double))) return -1;
   w->parents[w->count] = parent;
-  memset(w->stats + w->count * 4, 0, 4 * sizeof(double));
+  memset(w->stats + w->count * NSTAT, 0, NSTAT * sizeof(double));
   w->offsets[w->count] = w->names_len;
   w->types[w->count] = type;
   w->count++;
@@ -102,7 +109,7 @@ static int push_entry(walk_t *w, const char *prefix, size_t prefix_len, const ch
 #define MAX_OPEN_DIRS 256
 
 /*
- * Stats one file into s[0..3] (the same arithmetic as Node's Stats, lib/internal/fs/utils.js
+ * Stats one file into s[0..NSTAT-1] (the same arithmetic as Node's Stats, lib/internal/fs/utils.js
  * msFromTimeSpec, so both walks compare equal) and returns its kind: T_FILE, or what it turned into
  * since readdir (T_VANISHED when it is gone).
  */
@@ -113,8 +120,9 @@ static uint8_t stat_into(double *s, int dir_fd, const char *name, const char *fu
   if (!S_ISREG(st.st_mode)) return S_ISDIR(st.st_mode) ? T_DIR : S_ISLNK(st.st_mode) ? T_SYMLINK : T_OTHER;
   s[0] = (double)st.st_ino;
   s[1] = (double)st.st_mtim.tv_sec * 1000 + (double)st.st_mtim.tv_nsec / 1000000;
-  s[2] = (double)st.st_size;
-  s[3] = (double)st.st_mode;
+  s[2] = (double)st.st_ctim.tv_sec * 1000 + (double)st.st_ctim.tv_nsec / 1000000;
+  s[3] = (double)st.st_size;
+  s[4] = (double)st.st_mode;
   return T_FILE;
 }
 
@@ -133,7 +141,7 @@ typedef struct {
   uint8_t *types;
   int32_t *child;     /* for a folder entry: its block; else -1 */
   size_t count, offs_cap, types_cap, child_cap;
-  double *stats;      /* four per entry when the folder was stat'ed while read (see INLINE_STAT_MAX) */
+  double *stats;      /* NSTAT per entry when the folder was stat'ed while read (see INLINE_STAT_MAX) */
   DIR *dir;           /* kept open for phase 2, or NULL */
 } block_t;
 
@@ -212,10 +220,10 @@ static int read_block(reader_t *r, block_t *b) {
   }
   if (rc == 0 && errno != 0) rc = -1;
   if (rc == 0 && b->count <= INLINE_STAT_MAX) {
-    b->stats = calloc(b->count ? b->count * 4 : 1, sizeof(double));
+    b->stats = calloc(b->count ? b->count * NSTAT : 1, sizeof(double));
     if (!b->stats) rc = -1;
     for (size_t j = 0; rc == 0 && j < b->count; j++) {
-      if (b->types[j] == T_FILE) b->types[j] = stat_into(b->stats + j * 4, dirfd(d), b->names + b->name_offs[j], NULL);
+      if (b->types[j] == T_FILE) b->types[j] = stat_into(b->stats + j * NSTAT, dirfd(d), b->names + b->name_offs[j], NULL);
     }
   }
   pthread_mutex_lock(&r->lock);
@@ -263,7 +271,7 @@ static int emit(walk_t *w, reader_t *r, block_t *b) {
     if (push_entry(w, b->rel, rlen, b->names + b->name_offs[j], b->types[j], parent)) return -1;
     if (b->types[j] == T_FILE) {
       if (b->stats) {
-        memcpy(w->stats + (w->count - 1) * 4, b->stats + j * 4, 4 * sizeof(double));
+        memcpy(w->stats + (w->count - 1) * NSTAT, b->stats + j * NSTAT, NSTAT * sizeof(double));
       } else {
         if (grow((void **)&w->pending, &w->pending_cap, w->pending_count + 1, sizeof(size_t))) return -1;
         w->pending[w->pending_count++] = w->count - 1;
@@ -345,12 +353,12 @@ static void *stat_worker(void *arg) {
       int32_t parent = w->parents[i];
       if (parent >= 0) {
         const char *slash = strrchr(rel, '/');
-        w->types[i] = stat_into(w->stats + i * 4, dirfd(w->dirs[parent]), slash ? slash + 1 : rel, NULL);
+        w->types[i] = stat_into(w->stats + i * NSTAT, dirfd(w->dirs[parent]), slash ? slash + 1 : rel, NULL);
       } else {
         size_t len = strlen(rel);
         if (len >= room) { w->types[i] = T_VANISHED; continue; }
         memcpy(tail, rel, len + 1);
-        w->types[i] = stat_into(w->stats + i * 4, -1, NULL, path);
+        w->types[i] = stat_into(w->stats + i * NSTAT, -1, NULL, path);
       }
     }
   }
@@ -367,8 +375,8 @@ static size_t match_snapshot(walk_t *w, const char *snap, size_t snap_len, const
       size_t want_len = strnlen(want, snap_len - pos);
       const char *rel = w->names + w->offsets[i];
       if (strlen(rel) == want_len && memcmp(rel, want, want_len) == 0) {
-        const double *s = w->stats + i * 4, *t = snap_stats + n * 3;
-        drop = s[0] == t[0] && s[1] == t[1] && s[2] == t[2];
+        const double *s = w->stats + i * NSTAT, *t = snap_stats + n * NSNAP;
+        drop = s[0] == t[0] && s[1] == t[1] && s[2] == t[2] && s[3] == t[3];
         n++;
         pos += want_len + 1;
       }
@@ -379,7 +387,7 @@ static size_t match_snapshot(walk_t *w, const char *snap, size_t snap_len, const
     }
     w->offsets[kept] = w->offsets[i];
     w->types[kept] = w->types[i];
-    memmove(w->stats + kept * 4, w->stats + i * 4, 4 * sizeof(double));
+    memmove(w->stats + kept * NSTAT, w->stats + i * NSTAT, NSTAT * sizeof(double));
     kept++;
   }
   w->count = kept;
@@ -402,7 +410,7 @@ static napi_value walk(napi_env env, napi_callback_info info) {
   napi_value argv[4], result, nul;
   napi_get_null(env, &nul);
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return nul;
-  /* The optional snapshot: its '\0'-separated paths and three numbers per file. */
+  /* The optional snapshot: its '\0'-separated paths and NSNAP numbers per file. */
   const char *snap = NULL;
   size_t snap_len = 0, snap_files = 0;
   double *snap_stats = NULL;
@@ -419,7 +427,7 @@ static napi_value walk(napi_env env, napi_callback_info info) {
       napi_get_typedarray_info(env, argv[3], &kind, &length, &data, NULL, NULL);
       if (kind != napi_float64_array) return nul;
       snap_stats = data;
-      snap_files = length / 3;
+      snap_files = length / NSNAP;
     }
   }
   char root[PATH_MAX];
@@ -476,10 +484,10 @@ static napi_value walk(napi_env env, napi_callback_info info) {
     if (w.count) memcpy(dst, w.types, w.count);
     ok = napi_create_typedarray(env, napi_uint8_array, w.count, types_ab, 0, &types);
   }
-  if (ok == napi_ok) ok = napi_create_arraybuffer(env, w.count * 4 * sizeof(double), &dst, &stats_ab);
+  if (ok == napi_ok) ok = napi_create_arraybuffer(env, w.count * NSTAT * sizeof(double), &dst, &stats_ab);
   if (ok == napi_ok) {
-    if (w.count) memcpy(dst, w.stats, w.count * 4 * sizeof(double));
-    ok = napi_create_typedarray(env, napi_float64_array, w.count * 4, stats_ab, 0, &stats);
+    if (w.count) memcpy(dst, w.stats, w.count * NSTAT * sizeof(double));
+    ok = napi_create_typedarray(env, napi_float64_array, w.count * NSTAT, stats_ab, 0, &stats);
   }
   if (ok == napi_ok) ok = napi_create_object(env, &result);
   if (ok == napi_ok) ok = napi_set_named_property(env, result, "names", names);
@@ -495,5 +503,8 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "walk", NAPI_AUTO_LENGTH, walk, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "walk", fn) != napi_ok) return NULL;
+  /* The layout of `stats`, so JavaScript never reads an addon built from an older fswalk.c. */
+  napi_value stride;
+  if (napi_create_int32(env, NSTAT, &stride) != napi_ok || napi_set_named_property(env, exports, "stride", stride) != napi_ok) return NULL;
   return exports;
 }

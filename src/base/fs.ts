@@ -65,3 +65,12 @@ export function openForReading(file: string, displayName = file): number {
  * were hashed are not trusted later and get hashed again.
  */
 export const RACY_MS = 50;
+
+/**
+ * Whether a file whose stat shows these times was changed too close to `at` (a Date.now() taken before
+ * its content was read) for that stat to vouch for the content later. ctime counts as well as mtime:
+ * a rewrite that puts an old mtime back leaves only the ctime to tell it from the next one.
+ */
+export function isRacy(st: { mtimeMs: number; ctimeMs: number }, at: number): boolean {
+  return at - Math.max(st.mtimeMs, st.ctimeMs) < RACY_MS;
+}

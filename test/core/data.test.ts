@@ -307,7 +307,7 @@ describe('state database', () => {
     expect((await mlo(dir, 'add', 'd', 'f.bin')).exitCode).toBe(0);
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(join(dir, '.mlo/tmp/state.db'), { readonly: true });
-    const paths = (db.prepare('SELECT path FROM hashes ORDER BY path').all() as { path: string }[]).map((r) => r.path);
+    const paths = (db.prepare('SELECT path FROM stat_hashes ORDER BY path').all() as { path: string }[]).map((r) => r.path);
     db.close();
     expect(paths.filter((p) => !p.startsWith('obj:'))).toEqual(['d/a.txt', 'd/b.txt', 'f.bin']);
     // One verified-object row per distinct file object, plus the directory manifest is not needed.

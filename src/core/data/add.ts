@@ -14,7 +14,7 @@ import { withRepoLock } from '../repo/lock.js';
 import { readPointer, writePointer } from './pointer/pointer.js';
 import { POINTER_SUFFIX, type Pointer } from './pointer/schema.js';
 import type { Repo } from '../repo/repo.js';
-import { WRITTEN_BY_MLO, rowMatches, statKey, type StateRow } from './state.js';
+import { WRITTEN_BY_MLO, rowMatches, sameStat, statKey, type StateRow } from './state.js';
 import { allTracked, isDirectory, repoRelative, resolveTargets, type Tracked } from './tracked.js';
 import { shellPath } from '../../base/shell.js';
 import { checkIgnorableName, ignoreInGit } from './workspace/gitignore.js';
@@ -158,9 +158,9 @@ export async function prehashDir(ctx: ScanContext, rel: string, { onFile, onTota
       }
       explainFsError(Object.assign(new Error(r[2]), { code: r[1] }), fileRel);
     }
-    const [hash, size, ino, mtimeMs, written] = r;
-    ctx.state.record(fileRel, { ino, mtimeMs, size }, hash, startedAt);
-    known.set(fileRel, { path: fileRel, ino, mtime: mtimeMs, size, hash });
+    const [hash, size, st, written] = r;
+    ctx.state.record(fileRel, st, hash, startedAt);
+    known.set(fileRel, { path: fileRel, ino: st.ino, mtime: st.mtimeMs, ctime: st.ctimeMs, size, hash });
     if (written) ctx.state.record(stateKeyOfObject(hash), written, hash, WRITTEN_BY_MLO);
     stored.add(hash);
   });
@@ -190,9 +190,7 @@ async function prehashLargeFile(ctx: ScanContext, rel: string, abs: string): Pro
   try {
     // Copied into the cache while it is hashed (see copyFileToObjectWhileHashing).
     ({ hashed } = await copyFileToObjectWhileHashing(ctx.repo.cacheDir, abs, hashLargeFile(abs), (h) => {
-      const after = lstatSync(abs);
-      const same = (s: { ino: number; size: number; mtimeMs: number }) => s.ino === st.ino && s.size === st.size && s.mtimeMs === st.mtimeMs;
-      if (!same(h) || !same(after)) throw changed();
+      if (!sameStat(h, st) || !sameStat(lstatSync(abs), st)) throw changed();
     }));
   } catch (err) {
     if (err instanceof MloError) throw err;

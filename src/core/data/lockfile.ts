@@ -16,6 +16,7 @@ import { lineOf, parseYamlText } from '../../base/yamlfile.js';
 import { LOCK_FILE } from '../repo/names.js';
 import { sortDeep } from '../../base/json.js';
 import { readThroughCache } from '../repo/parsecache.js';
+import { sameStat, statKey, type StatKey } from './state.js';
 
 export { LOCK_FILE };
 
@@ -157,7 +158,7 @@ export function serializeLock(doc: LockDoc): string {
 }
 
 /** The doc this process last wrote, and the file's stat right after: unchanged on disk means no re-read. */
-const lastWritten = new Map<string, { ino: number; mtimeMs: number; size: number; doc: LockDoc }>();
+const lastWritten = new Map<string, { stat: StatKey; doc: LockDoc }>();
 
 /**
  * Re-reads mlo.lock (unless it is still exactly what this process last wrote), applies `updates` (an
@@ -170,8 +171,7 @@ export function updateLock(repo: Repo, updates: Record<string, LockEntry | null>
   let current: LockDoc | undefined;
   if (mine) {
     try {
-      const st = statSync(file);
-      if (st.ino === mine.ino && st.mtimeMs === mine.mtimeMs && st.size === mine.size) current = mine.doc;
+      if (sameStat(statSync(file), mine.stat)) current = mine.doc;
     } catch {
       // Gone: read below (gives an empty lock).
     }
@@ -183,7 +183,6 @@ export function updateLock(repo: Repo, updates: Record<string, LockEntry | null>
   }
   if (keep) for (const name of Object.keys(doc.stages)) if (!keep(name)) delete doc.stages[name];
   writeFileAtomic(file, serializeLock(doc));
-  const st = statSync(file);
-  lastWritten.set(file, { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size, doc });
+  lastWritten.set(file, { stat: statKey(statSync(file)), doc });
   return doc;
 }

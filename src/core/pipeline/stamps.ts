@@ -3,17 +3,18 @@
  * in one small JSON file, `.mlo/tmp/pipeline-files.json`. A no-op `mlo run` answers those files from
  * here instead of the state database: loading SQLite and opening the database cost ~5 ms, and 1,000
  * outs looked up one by one ~15 ms. The trust rule is the state database's: a hash is recorded only
- * when the file's mtime is RACY_MS older than the moment its stat was taken. Losing the file only costs speed.
+ * when the file's mtime and ctime are RACY_MS older than the moment its stat was taken (isRacy). Losing
+ * the file only costs speed.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
-import { RACY_MS } from '../../base/fs.js';
+import { isRacy } from '../../base/fs.js';
 import type { StatKey } from '../data/state.js';
 
 /** The stat fields compared; ctime too (as git does), so an in-place rewrite that restores the mtime is seen. */
-export type Stamp = StatKey & { ctimeMs: number };
+export type Stamp = StatKey;
 
 type Row = [ino: number, mtimeMs: number, ctimeMs: number, size: number, hash: string];
 
@@ -51,7 +52,7 @@ export class FileStamps {
    */
   record(rel: string, st: Stamp, hash: string, statAt: number): void {
     this.used.add(rel);
-    if (statAt - st.mtimeMs < RACY_MS) {
+    if (isRacy(st, statAt)) {
       if (this.rows[rel]) {
         delete this.rows[rel];
         this.dirty = true;

@@ -1,15 +1,15 @@
 /**
  * Checks that a cache object still holds the bytes its name promises before it is linked into the
- * workspace or uploaded. The state database remembers objects already verified (by inode, ctime and
- * size, under the key `obj:<hash>`), so each object is re-hashed only once unless it is touched.
- * ctime rather than mtime: objects are read-only, so changing one takes a chmod and a write, and a
- * tool that restores the mtime afterwards (touch -r, rsync -t) cannot restore the ctime. Bit rot
+ * workspace or uploaded. The state database remembers objects already verified (by inode, mtime,
+ * ctime and size, under the key `obj:<hash>`), so each object is re-hashed only once unless it is
+ * touched. ctime matters most here: objects are read-only, so changing one takes a chmod and a write,
+ * and a tool that restores the mtime afterwards (touch -r, rsync -t) cannot restore the ctime. Bit rot
  * changes no stat at all: that is `mlo fsck`'s job.
  */
 import { lstatSync, type Stats } from 'node:fs';
 import { MloError, errnoCode } from '../../../base/errors.js';
 import { hashBytes, hashFile, isDirHash } from '../hash/blake3.js';
-import { WRITTEN_BY_MLO, type StatKey, type StateDb } from '../state.js';
+import { WRITTEN_BY_MLO, statKey, type StatKey, type StateDb } from '../state.js';
 import { objectPath } from './objects.js';
 import { readFileSync } from 'node:fs';
 
@@ -41,9 +41,9 @@ export function markVerified(cacheDir: string, state: StateDb, hash: string): vo
   state.record(stateKeyOfObject(hash), objectStatKey(lstatSync(objectPath(cacheDir, hash))), hash, WRITTEN_BY_MLO);
 }
 
-/** The state key of an object: its ctime stands in the mtime column (see the header). */
+/** The state key of an object (see the header). */
 export function objectStatKey(st: Stats): StatKey {
-  return { ino: st.ino, mtimeMs: st.ctimeMs, size: st.size };
+  return statKey(st);
 }
 
 export function corruptObjectError(hash: string, usedBy: string): MloError {

@@ -1,13 +1,14 @@
 /**
  * A hashing worker: hashes files (and stores them in the cache when asked) off the main thread, so
  * `add` and `commit` use every core. Messages: { id, cacheDir, store, files: [abs...] } in,
- * { id, results: [[hash, size, ino, mtimeMs] | [null, errorCode, message]] } out.
+ * { id, results: [[hash, size, stat, storedStat] | [null, errorCode, message]] } out.
  */
 import { closeSync, fstatSync, lstatSync, openSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { copyFileToObject, objectPath, storeSmallFile } from '../cache/objects.js';
 import { hashFd } from './blake3.js';
 import { objectStatKey } from '../cache/verify.js';
+import { sameStat, statKey, type StatKey } from '../state.js';
 
 export interface HashJob {
   id: number;
@@ -17,9 +18,7 @@ export interface HashJob {
 }
 
 /** On success: the file's hash and stat, and the stat of the object when this call stored it. */
-export type HashJobResult =
-  | [hash: string, size: number, ino: number, mtimeMs: number, stored: { ino: number; mtimeMs: number; size: number } | null]
-  | [hash: null, code: string, message: string];
+export type HashJobResult = [hash: string, size: number, stat: StatKey, stored: StatKey | null] | [hash: null, code: string, message: string];
 
 function hashOne(abs: string, cacheDir: string, store: boolean): HashJobResult {
   try {
@@ -35,8 +34,7 @@ function hashOne(abs: string, cacheDir: string, store: boolean): HashJobResult {
     let stored = null;
     if (store) {
       const unchanged = () => {
-        const after = lstatSync(abs);
-        if (after.ino !== st.ino || after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
+        if (!sameStat(lstatSync(abs), st)) {
           throw Object.assign(new Error(`${abs} changed while mlo was reading it`), { code: 'MLO_CHANGED_WHILE_READING' });
         }
       };
@@ -49,7 +47,7 @@ function hashOne(abs: string, cacheDir: string, store: boolean): HashJobResult {
         stored = objectStatKey(obj);
       }
     }
-    return [hashed.hash, hashed.size, st.ino, st.mtimeMs, stored];
+    return [hashed.hash, hashed.size, statKey(st), stored];
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return [null, e.code ?? 'EUNKNOWN', e.message];

@@ -47,9 +47,9 @@ export function uncachedUnder(ctx: ScanContext, rel: string, known: Map<string, 
   const dirAbs = join(repo.root, rel);
   // The native walker reports only folders, files and symlinks; the JavaScript one matches it.
   visitTree(dirAbs, rel, NO_RULES, {
-    file(fileRel, ino, mtimeMs, size, mode) {
+    file(fileRel, ino, mtimeMs, ctimeMs, size, mode) {
       const path = `${rel}/${fileRel}`;
-      const hash = known.get(path) ?? scanFile(ctx, path, `${dirAbs}/${fileRel}`, { ino, mtimeMs, size, mode }, { store: false }).hash;
+      const hash = known.get(path) ?? scanFile(ctx, path, `${dirAbs}/${fileRel}`, { ino, mtimeMs, ctimeMs, size, mode }, { store: false }).hash;
       if (!cached(hash)) out.push(path);
       return true;
     },

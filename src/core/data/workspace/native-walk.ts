@@ -13,19 +13,24 @@ export interface NativeTree {
   /** Paths relative to the walked folder, '/'-separated, depth-first in readdir order. */
   names: string[];
   types: Uint8Array;
-  /** Four numbers per entry: inode, mtime (ms), size, mode; zero except for files. */
+  /** STAT_STRIDE numbers per entry: inode, mtime (ms), ctime (ms), size, mode; zero except for files. */
   stats: Float64Array;
   /** Files left out because they matched the snapshot passed in. */
   matched: number;
 }
 
-/** A directory snapshot's paths ('\0'-separated) and three numbers per file: inode, mtime, size. */
+/** Numbers per entry in NativeTree.stats. */
+export const STAT_STRIDE = 5;
+
+/** A directory snapshot's paths ('\0'-separated) and four numbers per file: inode, mtime, ctime, size. */
 export interface SnapshotToMatch {
   names: Buffer;
   stats: Float64Array;
 }
 
 interface Addon {
+  /** Numbers per entry in `stats`: an addon built from an older fswalk.c has another layout. */
+  stride?: number;
   walk(
     root: string,
     threads: number,
@@ -41,7 +46,8 @@ function load(): Addon | null {
   addon = null;
   if (process.env.MLO_NATIVE === '0') return addon;
   try {
-    addon = createRequire(import.meta.url)('../../../../build/fswalk.node') as Addon;
+    const loaded = createRequire(import.meta.url)('../../../../build/fswalk.node') as Addon;
+    if (loaded.stride === STAT_STRIDE) addon = loaded;
   } catch {
     // Not built here (no C compiler at install): the JavaScript walk does the same job.
   }

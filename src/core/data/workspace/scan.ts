@@ -1,6 +1,6 @@
 /**
  * Computes what a tracked path holds now: a file's hash, or a directory's manifest. Unchanged files
- * (same inode, mtime and size as when last hashed) come from the state database and are not read.
+ * (same inode, mtime, ctime and size as when last hashed) come from the state database and are not read.
  * With `store`, content that the cache lacks is written to it during the same read, so `add` and
  * `commit` read each changed file once.
  */
@@ -12,8 +12,8 @@ import { buildManifest, readManifest, storeManifest, type ManifestEntry } from '
 import { MloError, explainFsError } from '../../../base/errors.js';
 import type { Repo } from '../../repo/repo.js';
 import { hashFd } from '../hash/blake3.js';
-import { RACY_MS } from '../../../base/fs.js';
-import { StateDb, statKey, rowMatches, type StateRow } from '../state.js';
+import { isRacy } from '../../../base/fs.js';
+import { StateDb, statKey, rowMatches, sameStat, type StateRow } from '../state.js';
 import { scanCacheLink } from './cachelink.js';
 import { cacheGeneration, loadSnapshot, refreshSnapshotRules, saveSnapshot, snapshotMatches, verifyByWalk, type DirSnapshot } from './snapshot.js';
 import { loadIgnore, walkDir, type FileStat, type IgnoreRules, type WalkResult } from './walk.js';
@@ -125,7 +125,7 @@ function scanDir(ctx: ScanContext, rel: string, abs: string, options: ScanOption
     } else {
       hashed = scanFile(ctx, fileRel, f.abs, f.stat, options);
     }
-    if (startedAt - f.stat.mtimeMs < RACY_MS) racy = true;
+    if (isRacy(f.stat, startedAt)) racy = true;
     const entry: ManifestEntry = { path: f.rel, hash: hashed.hash, size: hashed.size };
     if (isExecutable(f.stat)) entry.exec = true;
     return entry;
@@ -222,8 +222,7 @@ export function scanFile(ctx: ScanContext, rel: string, abs: string, st: FileSta
 
 /** A large file is hashed, then copied: if it changed in between, the copy may not match the hash. */
 function assertUnchanged(rel: string, abs: string, before: FileStat): void {
-  const after = lstatSync(abs);
-  if (after.ino !== before.ino || after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+  if (!sameStat(lstatSync(abs), before)) {
     throw new MloError('MLO_CHANGED_WHILE_READING', `${rel} changed while mlo was reading it`, {
       hint: 'wait until the program writing it has finished, then run the command again',
     });

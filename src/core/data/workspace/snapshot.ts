@@ -1,6 +1,7 @@
 /**
  * Directory snapshots, the fast path of `status` (git's index plays the same role): for a tracked
- * directory, the (inode, mtime, size) of every file at the moment its manifest was computed. If a walk
+ * directory, the (inode, mtime, ctime, size) of every file at the moment its manifest was computed (ctime
+ * as git checks it: a same-size rewrite that puts the old mtime back cannot put the ctime back). If a walk
  * finds exactly the same files with the same stats, the directory still has that manifest, and neither
  * the state database nor the manifest needs to be read (measured on 50,000 files: the SQLite lookups
  * and manifest parse were ~300 ms of a 1.2 s status). Snapshots live in `.mlo/tmp/snapshots/`; losing
@@ -12,6 +13,13 @@ import { errnoCode } from '../../../base/errors.js';
 import { TEMP_PREFIX } from '../../../base/fs.js';
 import type { Repo } from '../../repo/repo.js';
 import { visitTree, type IgnoreRules, type WalkedFile } from './walk.js';
+
+/**
+ * Numbers per file in a snapshot: inode, mtime, ctime, size (the order native/fswalk.c compares).
+ * Snapshots of another layout (format 1 had no ctime) are misses, rebuilt by the next scan.
+ */
+const STATS = 4;
+const FORMAT = 2;
 
 export interface DirSnapshot {
   hash: string;
@@ -45,7 +53,7 @@ function fnv1a64(text: string): string {
   return hash.toString(16).padStart(16, '0');
 }
 
-/** A directory's snapshot, with its stats as a Float64Array of three numbers per file (inode, mtime, size). */
+/** A directory's snapshot, with its stats as a Float64Array of STATS numbers per file (inode, mtime, ctime, size). */
 export function loadSnapshot(repo: Repo, rel: string): { snap: DirSnapshot; values: Float64Array } | undefined {
   let buf: Buffer;
   try {
@@ -59,14 +67,15 @@ export function loadSnapshot(repo: Repo, rel: string): { snap: DirSnapshot; valu
     const header = JSON.parse(buf.subarray(4, 4 + headerLen).toString('utf8')) as Omit<DirSnapshot, 'stats' | 'paths' | 'pathBytes'> & {
       rel: string;
       pathsLen: number;
+      format?: number;
     };
-    // Snapshots from before the ignore rules were recorded are rebuilt once.
-    if (header.rel !== rel || typeof header.ignore !== 'string') return undefined;
+    // Snapshots from before the ignore rules (or ctimes) were recorded are rebuilt once.
+    if (header.rel !== rel || typeof header.ignore !== 'string' || header.format !== FORMAT) return undefined;
     let off = 4 + headerLen;
     const pathBytes = buf.subarray(off, off + header.pathsLen);
     off += header.pathsLen;
-    const values = new Float64Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + header.files * 24));
-    if (values.length !== header.files * 3) return undefined;
+    const values = new Float64Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + header.files * STATS * 8));
+    if (values.length !== header.files * STATS) return undefined;
     // Splitting 50,000 paths into strings costs more than the native comparison that needs none of them.
     let paths: string[] | undefined;
     let stats: Map<string, number> | undefined;
@@ -110,10 +119,12 @@ export function verifyByWalk(loaded: { snap: DirSnapshot; values: Float64Array }
     dirRelToRoot,
     ig,
     {
-      file(rel, ino, mtimeMs, size) {
+      file(rel, ino, mtimeMs, ctimeMs, size) {
         const i = !compareIn && snap.paths[n] === rel ? n : snap.stats.get(rel);
         n++;
-        return i !== undefined && values[i * 3] === ino && values[i * 3 + 1] === mtimeMs && values[i * 3 + 2] === size;
+        if (i === undefined) return false;
+        const s = i * STATS;
+        return values[s] === ino && values[s + 1] === mtimeMs && values[s + 2] === ctimeMs && values[s + 3] === size;
       },
       symlink: (rel) => symlinks.push(rel),
     },
@@ -122,7 +133,7 @@ export function verifyByWalk(loaded: { snap: DirSnapshot; values: Float64Array }
   return !walked.stopped && n + walked.matched === snap.files ? symlinks : undefined;
 }
 
-/** True when `files` are exactly the snapshot's files with the same inode, mtime and size. */
+/** True when `files` are exactly the snapshot's files with the same inode, mtime, ctime and size. */
 export function snapshotMatches(loaded: { snap: DirSnapshot; values: Float64Array }, files: WalkedFile[]): boolean {
   const { snap, values } = loaded;
   if (files.length !== snap.files) return false;
@@ -130,7 +141,8 @@ export function snapshotMatches(loaded: { snap: DirSnapshot; values: Float64Arra
     const i = snap.stats.get(f.rel);
     if (i === undefined) return false;
     const st = f.stat;
-    if (values[i * 3] !== st.ino || values[i * 3 + 1] !== st.mtimeMs || values[i * 3 + 2] !== st.size) return false;
+    const s = i * STATS;
+    if (values[s] !== st.ino || values[s + 1] !== st.mtimeMs || values[s + 2] !== st.ctimeMs || values[s + 3] !== st.size) return false;
   }
   return true;
 }
@@ -138,7 +150,7 @@ export function snapshotMatches(loaded: { snap: DirSnapshot; values: Float64Arra
 /** What a snapshot keeps of each walked file. */
 export interface SnapshotFile {
   rel: string;
-  stat: { ino: number; mtimeMs: number; size: number };
+  stat: { ino: number; mtimeMs: number; ctimeMs: number; size: number };
 }
 
 export function saveSnapshot(
@@ -149,14 +161,25 @@ export function saveSnapshot(
 ): void {
   const paths = files.map((f) => f.rel);
   const pathBytes = Buffer.from(paths.join('\0'));
-  const values = new Float64Array(files.length * 3);
+  const values = new Float64Array(files.length * STATS);
   files.forEach((f, i) => {
-    values[i * 3] = f.stat.ino;
-    values[i * 3 + 1] = f.stat.mtimeMs;
-    values[i * 3 + 2] = f.stat.size;
+    const s = i * STATS;
+    values[s] = f.stat.ino;
+    values[s + 1] = f.stat.mtimeMs;
+    values[s + 2] = f.stat.ctimeMs;
+    values[s + 3] = f.stat.size;
   });
   const header = Buffer.from(
-    JSON.stringify({ rel, hash: snap.hash, size: snap.size, files: files.length, presentAt: snap.presentAt, ignore: snap.ignore, pathsLen: pathBytes.length }),
+    JSON.stringify({
+      rel,
+      format: FORMAT,
+      hash: snap.hash,
+      size: snap.size,
+      files: files.length,
+      presentAt: snap.presentAt,
+      ignore: snap.ignore,
+      pathsLen: pathBytes.length,
+    }),
   );
   const len = Buffer.alloc(4);
   len.writeUInt32LE(header.length);
@@ -212,9 +235,10 @@ export function refreshSnapshotRules(repo: Repo, rel: string, loaded: { snap: Di
 }
 
 function resave(repo: Repo, rel: string, loaded: { snap: DirSnapshot; values: Float64Array }, change: { presentAt?: string; ignore?: string }): void {
+  const v = loaded.values;
   const files = [...loaded.snap.stats].map(([path, i]) => ({
     rel: path,
-    stat: { ino: loaded.values[i * 3], mtimeMs: loaded.values[i * 3 + 1], size: loaded.values[i * 3 + 2] },
+    stat: { ino: v[i * STATS], mtimeMs: v[i * STATS + 1], ctimeMs: v[i * STATS + 2], size: v[i * STATS + 3] },
   }));
   const { hash, size, presentAt, ignore } = loaded.snap;
   saveSnapshot(repo, rel, { hash, size, presentAt, ignore, ...change }, files);

@@ -10,7 +10,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEMP_PREFIX } from '../../../base/fs.js';
 import { isGitFolderName } from '../pointer/paths.js';
-import { ENTRY, walkNative, type NativeTree, type SnapshotToMatch } from './native-walk.js';
+import { ENTRY, STAT_STRIDE, walkNative, type NativeTree, type SnapshotToMatch } from './native-walk.js';
 
 export interface WalkedFile {
   /** Path relative to the walked directory, with forward slashes. */
@@ -91,17 +91,21 @@ function isGitFolder(p: string): boolean {
   return p.endsWith('/') && isGitFolderName(p.slice(p.lastIndexOf('/', p.length - 2) + 1, -1));
 }
 
-/** What mlo keeps of a file's lstat: enough to notice a change, and the executable bit. */
+/**
+ * What mlo keeps of a file's lstat: enough to notice a change (ctime as git uses it: an in-place
+ * rewrite that puts the old mtime back cannot put the ctime back), and the executable bit.
+ */
 export interface FileStat {
   ino: number;
   mtimeMs: number;
+  ctimeMs: number;
   size: number;
   mode: number;
 }
 
 /** Receives a walk's entries; `file` returns false to stop the walk early. */
 export interface TreeVisitor {
-  file(rel: string, ino: number, mtimeMs: number, size: number, mode: number): boolean;
+  file(rel: string, ino: number, mtimeMs: number, ctimeMs: number, size: number, mode: number): boolean;
   symlink(rel: string): void;
 }
 
@@ -142,7 +146,8 @@ function visitNative(tree: NativeTree, dirRelToRoot: string, ig: IgnoreRules, vi
       while (i + 1 < names.length && names[i + 1].startsWith(below)) i++;
     } else if (skipped) {
     } else if (type === ENTRY.file) {
-      if (!visitor.file(rel, stats[i * 4], stats[i * 4 + 1], stats[i * 4 + 2], stats[i * 4 + 3])) return false;
+      const s = i * STAT_STRIDE;
+      if (!visitor.file(rel, stats[s], stats[s + 1], stats[s + 2], stats[s + 3], stats[s + 4])) return false;
     } else if (type === ENTRY.symlink) {
       visitor.symlink(rel);
     }
@@ -164,7 +169,7 @@ function visitJs(dirAbs: string, dirRelToRoot: string, ig: IgnoreRules, visitor:
         if (!ig.ignores(fromRoot)) visitor.symlink(childRel);
       } else if (ent.isFile() && !ig.ignores(fromRoot)) {
         const st = lstatSync(childAbs, { throwIfNoEntry: false });
-        if (st && !visitor.file(childRel, st.ino, st.mtimeMs, st.size, st.mode)) return false;
+        if (st && !visitor.file(childRel, st.ino, st.mtimeMs, st.ctimeMs, st.size, st.mode)) return false;
       }
     }
     return true;
@@ -184,8 +189,8 @@ export function walkDir(dirAbs: string, dirRelToRoot: string, ig: IgnoreRules, {
     dirRelToRoot,
     ig,
     {
-      file(rel, ino, mtimeMs, size, mode) {
-        files.push({ rel, abs: `${dirAbs}/${rel}`, stat: { ino, mtimeMs, size, mode } });
+      file(rel, ino, mtimeMs, ctimeMs, size, mode) {
+        files.push({ rel, abs: `${dirAbs}/${rel}`, stat: { ino, mtimeMs, ctimeMs, size, mode } });
         return true;
       },
       symlink: (rel) => symlinks.push(rel),
