@@ -21,6 +21,10 @@ export async function serve({ out, flags, opts }: ActionContext<ServeOpts>, mode
   const sample = Number(opts.logSample);
   if (!(sample >= 0 && sample <= 1)) throw usageError(`--log-sample must be between 0 and 1, got '${opts.logSample}'`);
   if (opts.maxBatch < 1) throw usageError('--max-batch must be at least 1');
+  // An empty token would turn auth off without a word: refuse it (no flag at all serves without auth).
+  if (opts.token !== undefined && opts.token.trim() === '') {
+    throw usageError('--token is empty (or MLO_SERVE_TOKEN is set but empty); give a token, or unset MLO_SERVE_TOKEN to serve without auth');
+  }
   // A server's events are operator logs: stderr, also under --json (stdout holds only the start-up document).
   const log = (message: string) => {
     if (!flags.quiet) process.stderr.write(`${message}\n`);
@@ -35,7 +39,7 @@ export async function serve({ out, flags, opts }: ActionContext<ServeOpts>, mode
     split: opts.split,
     host: opts.host,
     port: opts.port,
-    token: opts.token || undefined,
+    token: opts.token,
     maxBody: opts.maxBody,
     maxBatch: opts.maxBatch,
     log: opts.log ? { file: opts.log, sample } : undefined,

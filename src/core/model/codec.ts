@@ -221,6 +221,7 @@ export function decodeV2(sig: Signature, body: unknown): V2Request {
     if (!isObject(t) || typeof t.name !== 'string') throw new InputError(`each item of 'inputs' needs a 'name'`);
     const spec = sig.inputs.find((s) => s.name === t.name);
     if (!spec) throw new InputError(`unknown input '${t.name}'; the model expects ${specsText(sig)}`);
+    if (spec.name in feeds) throw new InputError(`input '${spec.name}' is given more than once in 'inputs'; send each input once`);
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
       throw new InputError(`input '${spec.name}' needs a 'shape' list of non-negative integers; expected ${describeShape(spec.shape)}`);
     }

@@ -158,6 +158,14 @@ export function toTensorValue(spec: TensorSpec, value: unknown, dims?: number[])
   checkShape(spec, shape);
   let total = 1;
   for (const d of shape) total *= d;
+  if (total > MAX_ELEMENTS) {
+    throw new InputError(`input '${spec.name}' has shape ${shapeText(shape)}, ${total} elements; the limit is ${MAX_ELEMENTS} elements per input`);
+  }
+  // Count before allocating, so a small body cannot make the server allocate a large tensor.
+  if (dims && type !== 'string') {
+    const n = countLeaves(value);
+    if (n !== total) throw shapeError(spec, `${n} values`, total);
+  }
   if (type === 'string') {
     const out: string[] = [];
     fillStrings(spec, value, out, total);
@@ -169,24 +177,43 @@ export function toTensorValue(spec: TensorSpec, value: unknown, dims?: number[])
   return { type, data, dims: shape };
 }
 
+/** The most elements one input may hold (2^24: 64 MB of float32), whatever shape a request declares. */
+export const MAX_ELEMENTS = 16_777_216;
+
+/** The largest finite float32; a larger number would silently become Infinity. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+function countLeaves(v: unknown): number {
+  if (!Array.isArray(v)) return 1;
+  let n = 0;
+  for (const x of v) n += countLeaves(x);
+  return n;
+}
+
+/** A shape for an error message, cut short: a request may declare 100,000 dimensions. */
+function shapeText(shape: number[]): string {
+  const shown = shape.slice(0, 16).join(', ');
+  return shape.length > 16 ? `[${shown}, ... ${shape.length - 16} more]` : `[${shown}]`;
+}
+
 function shapeError(spec: TensorSpec, got: string, total: number): InputError {
   return new InputError(`input '${spec.name}' has ${got} but its shape needs ${total}; expected shape ${describeShape(spec.shape)}`);
 }
 
 export function checkShape(spec: TensorSpec, shape: number[]): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new InputError(`input '${spec.name}' has an invalid shape [${shape.join(', ')}]`);
+    if (!Number.isInteger(d) || d < 0) throw new InputError(`input '${spec.name}' has an invalid shape ${shapeText(shape)}`);
   }
   if (!spec.shape) return;
   if (shape.length !== spec.shape.length) {
     throw new InputError(
-      `input '${spec.name}' has shape [${shape.join(', ')}] (rank ${shape.length}); expected ${describeShape(spec.shape)} (rank ${spec.shape.length})`,
+      `input '${spec.name}' has shape ${shapeText(shape)} (rank ${shape.length}); expected ${describeShape(spec.shape)} (rank ${spec.shape.length})`,
     );
   }
   for (let i = 0; i < shape.length; i++) {
     const want = spec.shape[i];
     if (!isFreeDim(want) && want !== shape[i]) {
-      throw new InputError(`input '${spec.name}' has shape [${shape.join(', ')}]; expected ${describeShape(spec.shape)} (dimension ${i} must be ${want})`);
+      throw new InputError(`input '${spec.name}' has shape ${shapeText(shape)}; expected ${describeShape(spec.shape)} (dimension ${i} must be ${want})`);
     }
   }
 }
@@ -195,6 +222,9 @@ function elementError(spec: TensorSpec, v: unknown, index: number): InputError {
   const shown = typeof v === 'string' ? JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}...` : v) : Array.isArray(v) ? 'an array' : String(v);
   const nonFinite = typeof v === 'number' || v === 'NaN' || v === 'Infinity' || v === '-Infinity';
   const what = nonFinite && (typeof v !== 'number' || !Number.isFinite(v)) ? 'NaN or Infinity' : shown;
+  if (spec.type === 'float32' && typeof v === 'number' && Number.isFinite(v) && Math.abs(v) > FLOAT32_MAX) {
+    return new InputError(`input '${spec.name}' holds ${shown} at flat index ${index}, outside the float32 range (±${FLOAT32_MAX})`);
+  }
   return new InputError(`input '${spec.name}' holds ${what} at flat index ${index}; expected ${expectedWhat(spec.type)}`);
 }
 
@@ -202,6 +232,7 @@ function elementError(spec: TensorSpec, v: unknown, index: number): InputError {
 function put(type: string, data: TypedArray, i: number, v: unknown): boolean {
   if (type === 'float32' || type === 'float64') {
     if (typeof v !== 'number' || v - v !== 0) return false; // v - v is NaN for NaN and ±Infinity
+    if (type === 'float32' && (v > FLOAT32_MAX || v < -FLOAT32_MAX)) return false;
     (data as Float32Array)[i] = v;
     return true;
   }

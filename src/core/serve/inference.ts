@@ -54,7 +54,15 @@ export function inference(ctx: ServeContext, protocol: Protocol): Infer {
   };
 }
 
+/** The longest error message an answer carries: messages echo request parts (names, shapes, values). */
+export const MAX_ERROR_MESSAGE = 500;
+
 function classify(err: unknown): { code: number; message: string } {
+  const { code, message } = describe(err);
+  return { code, message: message.length > MAX_ERROR_MESSAGE ? `${message.slice(0, MAX_ERROR_MESSAGE)}... (cut)` : message };
+}
+
+function describe(err: unknown): { code: number; message: string } {
   if (err instanceof HttpError) return { code: err.status, message: err.message };
   if (err instanceof InputError) return { code: 400, message: err.message };
   if (err instanceof RunError) return { code: 500, message: `the model failed to run: ${err.message}` };
