@@ -3,6 +3,7 @@
  * names, huge echoed shapes; and a token that is empty or sent with a lowercase scheme. Every bad
  * request is a bounded 400 naming the input, never a 500 or a silent 200.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mloWith, tempDir, writeTree } from '../helpers.js';
 import { LINEAR, post, serve, type Served } from '../model/fixtures.js';
@@ -74,6 +75,44 @@ describe('mlo serve: hostile requests', () => {
       expect((await post(`${t.url}/invocations`, body, { authorization: 'bearers3cret' })).status).toBe(401);
     } finally {
       await t.stop();
+    }
+  });
+});
+
+/** Opens a connection, sends a keep-alive GET and resolves with what came back before `ms` or a close. */
+function rawGet(port: number, ms = 2000): Promise<{ text: string; socket: ReturnType<typeof connect> }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const done = () => resolve({ text, socket });
+    socket.on('connect', () => socket.write('GET /v2/health/live HTTP/1.1\r\nhost: x\r\nconnection: keep-alive\r\n\r\n'));
+    socket.on('data', (c) => {
+      text += c;
+      if (text.includes('\r\n\r\n')) done();
+    });
+    socket.on('close', done);
+    socket.on('error', done);
+    setTimeout(done, ms).unref();
+  });
+}
+
+describe('mlo serve --max-connections', () => {
+  it('closes connections beyond the cap and serves again once one closes', async () => {
+    const dir = tempDir();
+    writeTree(dir, { 'lin.onnx': LINEAR });
+    const s = await serve(dir, ['lin.onnx', '--max-connections', '1']);
+    try {
+      const a = await rawGet(s.port);
+      expect(a.text).toMatch(/^HTTP\/1.1 200/);
+      const b = await rawGet(s.port);
+      expect(b.text).toBe('');
+      a.socket.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      const c = await rawGet(s.port);
+      expect(c.text).toMatch(/^HTTP\/1.1 200/);
+      c.socket.destroy();
+    } finally {
+      await s.stop();
     }
   });
 });

@@ -63,6 +63,7 @@ export function register(program: Command): void {
     .option('--split <spec>', 'traffic split between versions, e.g. churn@1=90,churn@2=10')
     .addOption(new Option('--token <token>', 'require Authorization: Bearer <token>').env('MLO_SERVE_TOKEN'))
     .option('--max-body <bytes>', 'largest request body accepted', intArg('--max-body'), 10 * 1024 * 1024)
+    .option('--max-connections <n>', 'most open connections; more are closed at once', intArg('--max-connections'), 1024)
     .option('--max-batch <rows>', 'most rows per micro-batch', intArg('--max-batch'), 64)
     .option('--log <file>', 'append sampled requests and predictions as JSON lines')
     .option('--log-sample <fraction>', 'fraction of requests to log (0-1)', '1')

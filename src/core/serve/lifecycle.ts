@@ -31,7 +31,7 @@ export interface Listening {
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export async function listen(handle: Handler, options: { host?: string; port?: number; gate: Gate }): Promise<Listening> {
+export async function listen(handle: Handler, options: { host?: string; port?: number; gate: Gate; maxConnections?: number }): Promise<Listening> {
   const { gate } = options;
   let drained: (() => void) | undefined;
   const finish = () => {
@@ -42,6 +42,8 @@ export async function listen(handle: Handler, options: { host?: string; port?: n
     res.on('close', finish);
     handle(req, res);
   });
+  // Idle keep-alive sockets count too: a client holding thousands open must not exhaust descriptors.
+  server.maxConnections = options.maxConnections ?? 1024;
   // Small responses: send them now rather than waiting to coalesce with later writes.
   server.on('connection', (socket) => socket.setNoDelay(true));
   await new Promise<void>((resolveListen, reject) => {

@@ -34,6 +34,8 @@ export interface ServeOptions {
   token?: string;
   maxBody?: number;
   maxBatch?: number;
+  /** Most open connections (default 1024); node closes any beyond it as it arrives. */
+  maxConnections?: number;
   log?: { file: string; sample: number };
   /** Watch registry aliases and reload when they move (default true). */
   watch?: boolean;
@@ -74,7 +76,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const log = options.log ? openRequestLog(options.log) : undefined;
   const ctx = { endpoints, metrics, gate, send: jsonSender(gate), maxBody: options.maxBody ?? DEFAULT_MAX_BODY, log };
-  const listening = await listen(router(ctx, bearerAuth(options.token)), { host: options.host, port: options.port, gate });
+  const listening = await listen(router(ctx, bearerAuth(options.token)), {
+    host: options.host,
+    port: options.port,
+    gate,
+    maxConnections: options.maxConnections,
+  });
 
   let closed: Promise<void> | undefined;
   return {
