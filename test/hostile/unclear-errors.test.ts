@@ -94,8 +94,7 @@ describe('.mlo/tracking.db', () => {
 });
 
 describe('credentials in a remote URL', () => {
-  const config = (endpoint: string) =>
-    `schema: 1\nremotes:\n  store:\n    url: s3://bucket/prefix\n    endpoint: ${endpoint}\ncore:\n  remote: store\n`;
+  const config = (endpoint: string) => `schema: 1\nremotes:\n  store:\n    url: s3://bucket/prefix\n    endpoint: ${endpoint}\ncore:\n  remote: store\n`;
 
   it('in the committed config are refused, and the password is never printed', async () => {
     const clone = await cloneOf({}, { '.mlo/config.yaml': config('http://alice:hunter2@127.0.0.1:9') });

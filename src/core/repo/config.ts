@@ -119,9 +119,13 @@ function refuseSharedSecrets(shared: Record<string, unknown>): void {
     if (!isPlainObject(remote)) continue;
     const inUrl = Object.keys(remote).find((k) => typeof remote[k] === 'string' && urlHasCredentials(remote[k]));
     if (inUrl !== undefined) {
-      throw new MloError('MLO_SECRET_IN_SHARED_CONFIG', `.mlo/config.yaml: remotes.${name}.${inUrl}: credentials in a URL (user:password@) are refused in the committed config`, {
-        hint: `remove the user:password@ part from .mlo/config.yaml; S3 credentials go in \`mlo remote modify --local ${name} access_key_id VALUE\` (and secret_access_key); if it was committed, rotate the password`,
-      });
+      throw new MloError(
+        'MLO_SECRET_IN_SHARED_CONFIG',
+        `.mlo/config.yaml: remotes.${name}.${inUrl}: credentials in a URL (user:password@) are refused in the committed config`,
+        {
+          hint: `remove the user:password@ part from .mlo/config.yaml; S3 credentials go in \`mlo remote modify --local ${name} access_key_id VALUE\` (and secret_access_key); if it was committed, rotate the password`,
+        },
+      );
     }
     const key = SECRET_KEYS.find((k) => k in remote);
     if (key === undefined) continue;

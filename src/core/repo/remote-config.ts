@@ -11,7 +11,18 @@ import { MloError, usageError } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
 import { yamlToJs } from '../../base/yamlfile.js';
 import type { Repo } from './repo.js';
-import { BOOLEAN_KEYS, DEFAULT_JOBS, NUMBER_KEYS, REMOTE_KEYS, SECRET_KEYS, parseRemoteSpec, redactUrl, remoteTypeOf, urlHasCredentials, type RemoteSpec } from '../../storage/remote.js';
+import {
+  BOOLEAN_KEYS,
+  DEFAULT_JOBS,
+  NUMBER_KEYS,
+  REMOTE_KEYS,
+  SECRET_KEYS,
+  parseRemoteSpec,
+  redactUrl,
+  remoteTypeOf,
+  urlHasCredentials,
+  type RemoteSpec,
+} from '../../storage/remote.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -183,10 +194,14 @@ export function modifyRemote(repo: Repo, options: ModifyRemoteOptions): RemoteIn
 /** A password in a URL is a credential: it goes to config.local.yaml, as SECRET_KEYS do. */
 function refuseUrlCredentials(name: string, key: string, value: string): void {
   if (!urlHasCredentials(value)) return;
-  throw new MloError('MLO_SECRET_IN_SHARED_CONFIG', `refusing to write a URL with credentials (user:password@) to .mlo/config.yaml, which is committed to git`, {
-    hint: `drop the credentials from the URL, or use \`mlo remote modify --local ${name} ${key} ...\` (writes .mlo/config.local.yaml, which git ignores)`,
-    exitCode: 2,
-  });
+  throw new MloError(
+    'MLO_SECRET_IN_SHARED_CONFIG',
+    `refusing to write a URL with credentials (user:password@) to .mlo/config.yaml, which is committed to git`,
+    {
+      hint: `drop the credentials from the URL, or use \`mlo remote modify --local ${name} ${key} ...\` (writes .mlo/config.local.yaml, which git ignores)`,
+      exitCode: 2,
+    },
+  );
 }
 
 /** Deletes a key if present (yaml's deleteIn throws when a parent is missing). */

@@ -179,10 +179,14 @@ export class TrackingDb {
     if (code === 'SQLITE_CANTOPEN') {
       // A cloned repository may commit a folder (or anything else) at .mlo/tracking.db.
       const isDir = statSync(this.file, { throwIfNoEntry: false })?.isDirectory() ?? false;
-      throw new MloError('MLO_DB_CANT_OPEN', `${this.displayName}${isDir ? ' is a folder, not a SQLite database file' : ' cannot be opened as a SQLite database'}`, {
-        cause: err,
-        hint: `move ${this.displayName} aside (mlo does not delete it); committed run records in .mlo/tracking/runs/ are imported again by the next mlo exp show`,
-      });
+      throw new MloError(
+        'MLO_DB_CANT_OPEN',
+        `${this.displayName}${isDir ? ' is a folder, not a SQLite database file' : ' cannot be opened as a SQLite database'}`,
+        {
+          cause: err,
+          hint: `move ${this.displayName} aside (mlo does not delete it); committed run records in .mlo/tracking/runs/ are imported again by the next mlo exp show`,
+        },
+      );
     }
     throw err;
   }
