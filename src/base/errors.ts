@@ -51,6 +51,7 @@ export const ERROR_CODES = {
   MLO_CORRUPT_OBJECT: { exit: 1, what: 'a cache object does not match its hash' },
   MLO_CORRUPT_REMOTE_OBJECT: { exit: 1, what: 'a remote holds a corrupt copy of an object; it was not stored in the cache' },
   MLO_CYCLE: { exit: 1, what: 'the stages of `mlo.yaml` form a cycle' },
+  MLO_DB_CANT_OPEN: { exit: 1, what: 'the tracking database cannot be opened: a folder is in its place, or it is not readable' },
   MLO_DB_CORRUPT: { exit: 1, what: 'the tracking database has broken references' },
   MLO_DB_LOCKED: { exit: 1, what: 'a database is locked by another process' },
   MLO_DB_TOO_NEW: { exit: 1, what: 'a database was written by a newer mlo' },

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Document, LineCounter } from 'yaml';
 import { yaml } from './lazy-yaml.js';
 import type { ZodType, ZodTypeDef } from 'zod';
-import { MloError, explainFsError } from './errors.js';
+import { type ErrorCode, MloError, explainFsError } from './errors.js';
 
 export interface ParsedYaml<T> {
   value: T;
@@ -27,7 +27,7 @@ export function parseYamlText<T>(text: string, file: string, schema: ZodType<T, 
       hint: 'fix the syntax and run the command again',
     });
   }
-  const raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const raw = yamlToJs(doc, file) ?? {};
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -42,6 +42,43 @@ export function parseYamlText<T>(text: string, file: string, schema: ZodType<T, 
     });
   }
   return { value: result.data, doc, lines };
+}
+
+/**
+ * A committed YAML file may be hostile: nested aliases (`b: [*a, *a, ...]`, "billion laughs") expand
+ * exponentially. The yaml package stops at maxAliasCount with a bare ReferenceError; this names the file.
+ */
+const MAX_ALIAS_COUNT = 100;
+
+function isAliasBomb(err: unknown): boolean {
+  return err instanceof ReferenceError && err.message.startsWith('Excessive alias count');
+}
+
+function aliasBombError(file: string, code: ErrorCode): MloError {
+  return new MloError(code, `${file}: too many YAML alias expansions (more than ${MAX_ALIAS_COUNT}); refusing a possible alias bomb`, {
+    hint: `remove the nested aliases (*name) from ${file}`,
+    meta: { file },
+  });
+}
+
+/** `doc.toJS()` with the alias limit, its refusal an MloError naming `file`. */
+export function yamlToJs(doc: Document, file: string, code: ErrorCode = 'MLO_BAD_YAML'): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (isAliasBomb(err)) throw aliasBombError(file, code);
+    throw err;
+  }
+}
+
+/** `yaml.parse(text)` with the alias limit, its refusal an MloError naming `file`; syntax errors pass through. */
+export function parseYaml(text: string, file: string, code: ErrorCode = 'MLO_BAD_YAML'): unknown {
+  try {
+    return yaml().parse(text, { maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (isAliasBomb(err)) throw aliasBombError(file, code);
+    throw err;
+  }
 }
 
 export function readYamlFile<T>(file: string, schema: ZodType<T, ZodTypeDef, unknown>, displayName = file): ParsedYaml<T> {

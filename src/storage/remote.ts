@@ -67,12 +67,28 @@ export const NUMBER_KEYS = new Set(['jobs', 'retries', 'timeout', 'index_max_age
 export const DEFAULT_INDEX_MAX_AGE_DAYS = 7;
 export const BOOLEAN_KEYS = new Set(['path_style']);
 
+/** `scheme://` then userinfo (`user:pass@`, `token@`) before the host. */
+const USERINFO_RE = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i;
+
+/**
+ * Whether a URL carries credentials in its userinfo (`http://user:pass@host`, `https://token@host`).
+ * S3 requests are signed, so no endpoint needs them; in the committed config they would reach every clone.
+ */
+export function urlHasCredentials(url: string): boolean {
+  return USERINFO_RE.test(url);
+}
+
+/** `url` with its userinfo shown as `***@`, for output and error messages. */
+export function redactUrl(url: string): string {
+  return url.replace(USERINFO_RE, '$1***@');
+}
+
 /** The remote type a URL names: `s3://...` or a local folder (absolute, relative, or `file://`). */
 export function remoteTypeOf(url: string): RemoteSpec['type'] {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
   if (scheme === undefined || scheme === 'file') return 'local';
   if (scheme === 's3') return 's3';
-  throw new MloError('MLO_BAD_REMOTE', `unsupported remote URL '${url}': mlo speaks s3:// and local folders`, {
+  throw new MloError('MLO_BAD_REMOTE', `unsupported remote URL '${redactUrl(url)}': mlo speaks s3:// and local folders`, {
     hint: 'for MinIO, R2, Ceph and other S3-compatible stores use s3://BUCKET/PREFIX and `mlo remote modify NAME endpoint URL`',
   });
 }
@@ -89,7 +105,7 @@ export function parseRemoteSpec(name: string, raw: Record<string, unknown>, root
   if (type === 's3') {
     const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
     if (!m || m[1].includes('@') || m[1].includes(':')) {
-      throw new MloError('MLO_BAD_REMOTE', `remote '${name}': '${url}' is not an s3://BUCKET/PREFIX URL`, {
+      throw new MloError('MLO_BAD_REMOTE', `remote '${name}': '${redactUrl(url)}' is not an s3://BUCKET/PREFIX URL`, {
         hint: 'credentials never go in the URL; they come from the AWS environment, profiles, or `mlo remote modify --local`',
       });
     }

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MloError, errnoCode } from '../../base/errors.js';
+import { MloError, errnoCode, isMloError } from '../../base/errors.js';
 import { canonicalJson } from '../../base/json.js';
-import { yaml } from '../../base/lazy-yaml.js';
+import { parseYaml } from '../../base/yamlfile.js';
 import { readCached, writeCached, type CacheHome } from '../repo/parsecache.js';
 
 export type ParamValues = Record<string, Record<string, unknown>>;
@@ -54,9 +54,10 @@ export class ParamsReader {
     }
     let value: Record<string, unknown>;
     try {
-      const parsed = rel.endsWith('.json') ? JSON.parse(text) : yaml().parse(text);
+      const parsed = rel.endsWith('.json') ? JSON.parse(text) : parseYaml(text, rel, 'MLO_BAD_PARAMS');
       value = parsed ?? {};
     } catch (err) {
+      if (isMloError(err)) throw err;
       throw new MloError('MLO_BAD_PARAMS', `${rel}: cannot parse: ${(err as Error).message.split('\n')[0]}`, {
         hint: 'params files are YAML or JSON',
       });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { MloError } from '../../base/errors.js';
 import { readYamlFile } from '../../base/yamlfile.js';
-import { SECRET_KEYS } from '../../storage/remote.js';
+import { SECRET_KEYS, urlHasCredentials } from '../../storage/remote.js';
 
 export const LINK_TYPES = ['reflink', 'copy', 'hardlink', 'symlink'] as const;
 export type LinkType = (typeof LINK_TYPES)[number];
@@ -117,6 +117,16 @@ function refuseSharedSecrets(shared: Record<string, unknown>): void {
   if (!isPlainObject(remotes)) return;
   for (const [name, remote] of Object.entries(remotes)) {
     if (!isPlainObject(remote)) continue;
+    const inUrl = Object.keys(remote).find((k) => typeof remote[k] === 'string' && urlHasCredentials(remote[k]));
+    if (inUrl !== undefined) {
+      throw new MloError(
+        'MLO_SECRET_IN_SHARED_CONFIG',
+        `.mlo/config.yaml: remotes.${name}.${inUrl}: credentials in a URL (user:password@) are refused in the committed config`,
+        {
+          hint: `remove the user:password@ part from .mlo/config.yaml; S3 credentials go in \`mlo remote modify --local ${name} access_key_id VALUE\` (and secret_access_key); if it was committed, rotate the password`,
+        },
+      );
+    }
     const key = SECRET_KEYS.find((k) => k in remote);
     if (key === undefined) continue;
     throw new MloError('MLO_SECRET_IN_SHARED_CONFIG', `.mlo/config.yaml: remotes.${name}.${key}: credentials are refused in the committed config`, {

@@ -9,8 +9,20 @@ import { isMap, parseDocument, type Document } from 'yaml';
 import { CONFIG_FILE, LOCAL_CONFIG_FILE, configSchema, deepMerge, readRawConfig } from './config.js';
 import { MloError, usageError } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
+import { yamlToJs } from '../../base/yamlfile.js';
 import type { Repo } from './repo.js';
-import { BOOLEAN_KEYS, DEFAULT_JOBS, NUMBER_KEYS, REMOTE_KEYS, SECRET_KEYS, parseRemoteSpec, remoteTypeOf, type RemoteSpec } from '../../storage/remote.js';
+import {
+  BOOLEAN_KEYS,
+  DEFAULT_JOBS,
+  NUMBER_KEYS,
+  REMOTE_KEYS,
+  SECRET_KEYS,
+  parseRemoteSpec,
+  redactUrl,
+  remoteTypeOf,
+  urlHasCredentials,
+  type RemoteSpec,
+} from '../../storage/remote.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -62,10 +74,10 @@ export function listRemotes(repo: Repo): RemoteInfo[] {
   return Object.entries(remotesOf(all)).map(([name, raw]) => {
     const { url, ...rest } = raw;
     const settings: Raw = {};
-    for (const [k, v] of Object.entries(rest)) settings[k] = (SECRET_KEYS as readonly string[]).includes(k) ? '***' : v;
+    for (const [k, v] of Object.entries(rest)) settings[k] = (SECRET_KEYS as readonly string[]).includes(k) ? '***' : typeof v === 'string' ? redactUrl(v) : v;
     return {
       name,
-      url: String(url),
+      url: redactUrl(String(url)),
       type: remoteTypeOf(String(url)),
       default: def === name,
       settings,
@@ -107,10 +119,11 @@ export function addRemote(repo: Repo, options: AddRemoteOptions): RemoteInfo {
   const { name, url } = options;
   checkName(name);
   parseRemoteSpec(name, { url }, repo.root);
+  if (!options.local) refuseUrlCredentials(name, 'url', url);
   const exists = remotesOf(merged(repo))[name] !== undefined;
   if (exists && !options.force) {
     throw new MloError('MLO_REMOTE_EXISTS', `remote '${name}' already exists`, {
-      hint: `change its URL with \`mlo remote modify ${name} url ${url}\`, or replace it with \`mlo remote add --force ${name} ${url}\``,
+      hint: `change its URL with \`mlo remote modify ${name} url ${redactUrl(url)}\`, or replace it with \`mlo remote add --force ${name} ${redactUrl(url)}\``,
     });
   }
   const f = files(repo);
@@ -164,6 +177,7 @@ export function modifyRemote(repo: Repo, options: ModifyRemoteOptions): RemoteIn
     });
   }
   if (!options.unset && options.value === undefined) throw usageError(`missing value for ${key}`);
+  if (!options.unset && !options.local) refuseUrlCredentials(name, key, options.value!);
   const value = options.unset ? undefined : coerce(key, options.value!);
   const f = files(repo);
   if (options.unset) {
@@ -175,6 +189,19 @@ export function modifyRemote(repo: Repo, options: ModifyRemoteOptions): RemoteIn
     });
   }
   return listRemotes(repo).find((r) => r.name === name)!;
+}
+
+/** A password in a URL is a credential: it goes to config.local.yaml, as SECRET_KEYS do. */
+function refuseUrlCredentials(name: string, key: string, value: string): void {
+  if (!urlHasCredentials(value)) return;
+  throw new MloError(
+    'MLO_SECRET_IN_SHARED_CONFIG',
+    `refusing to write a URL with credentials (user:password@) to .mlo/config.yaml, which is committed to git`,
+    {
+      hint: `drop the credentials from the URL, or use \`mlo remote modify --local ${name} ${key} ...\` (writes .mlo/config.local.yaml, which git ignores)`,
+      exitCode: 2,
+    },
+  );
 }
 
 /** Deletes a key if present (yaml's deleteIn throws when a parent is missing). */
@@ -242,7 +269,7 @@ function editConfig(repo: Repo, file: string, edit: (doc: Document) => void): vo
   const core = doc.get('core', true);
   if (isMap(core) && core.items.length === 0) doc.delete('core');
   if (doc.toString() === before) return;
-  const raw = (doc.toJS() ?? {}) as Raw;
+  const raw = (yamlToJs(doc, display, 'MLO_BAD_CONFIG') ?? {}) as Raw;
   const other = file === f.local ? readRawConfig(f.shared, '.mlo/config.yaml') : readRawConfig(f.local, '.mlo/config.local.yaml');
   const all = file === f.local ? deepMerge(other, raw) : deepMerge(raw, other);
   const parsed = configSchema.safeParse(all);

@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, usageError } from '../../base/errors.js';
 import { revsForScope } from '../../base/git.js';
-import { yaml } from '../../base/lazy-yaml.js';
+import { parseYaml } from '../../base/yamlfile.js';
 import { hashBytes } from '../data/hash/blake3.js';
 import { trackedAtRev } from '../data/revisions.js';
 import { allTracked, outsFromLockDoc, type Tracked } from '../data/tracked.js';
@@ -150,7 +150,7 @@ function workspaceLockOuts(repo: Repo): Tracked[] {
     if (errnoCode(err) === 'ENOENT') return [];
     throw err;
   }
-  return outsFromLockDoc(yaml().parse(text));
+  return outsFromLockDoc(parseYaml(text, LOCK_FILE, 'MLO_BAD_LOCK'));
 }
 
 /** Tracked items in the workspace (and its model registry) plus every revision the scope names. */

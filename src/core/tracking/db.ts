@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MloError, errnoCode } from '../../base/errors.js';
 import { migrate } from './migrations.js';
@@ -175,6 +175,18 @@ export class TrackingDb {
         cause: err,
         hint: 'move it aside; committed run records in .mlo/tracking/runs/ are imported again by the next mlo exp show',
       });
+    }
+    if (code === 'SQLITE_CANTOPEN') {
+      // A cloned repository may commit a folder (or anything else) at .mlo/tracking.db.
+      const isDir = statSync(this.file, { throwIfNoEntry: false })?.isDirectory() ?? false;
+      throw new MloError(
+        'MLO_DB_CANT_OPEN',
+        `${this.displayName}${isDir ? ' is a folder, not a SQLite database file' : ' cannot be opened as a SQLite database'}`,
+        {
+          cause: err,
+          hint: `move ${this.displayName} aside (mlo does not delete it); committed run records in .mlo/tracking/runs/ are imported again by the next mlo exp show`,
+        },
+      );
     }
     throw err;
   }

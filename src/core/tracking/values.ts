@@ -5,6 +5,7 @@
  */
 import { parseDocument } from 'yaml';
 import { MloError, type ErrorCode } from '../../base/errors.js';
+import { yamlToJs } from '../../base/yamlfile.js';
 
 export type Scalar = string | number | boolean | null;
 
@@ -88,7 +89,7 @@ export function parseStructured(text: string, name: string, code: ErrorCode = 'M
       meta: { file: name },
     });
   }
-  return doc.toJS({ maxAliasCount: 100 }) ?? {};
+  return yamlToJs(doc, name, code) ?? {};
 }
 
 /**

@@ -27,7 +27,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MloError } from '../../base/errors.js';
-import { notFoundError, type ByteSink, type Remote, type RemoteContext, type RemoteEntry, type S3Spec, type TransferOptions } from '../remote.js';
+import { notFoundError, redactUrl, type ByteSink, type Remote, type RemoteContext, type RemoteEntry, type S3Spec, type TransferOptions } from '../remote.js';
 import { ByteBudget, runPool } from '../pool.js';
 import { FastPathUnsupported, createFastS3, type FastS3 } from './s3-fast.js';
 import { StallError, backoffMs, isThrottling, isTransient, withRetries, type RetryPolicy } from '../retry.js';
@@ -395,7 +395,7 @@ function explain(err: unknown, ctx: RemoteContext, spec: S3Spec, op: string, whe
   if (name === 'NoSuchBucket') {
     return new MloError('MLO_REMOTE_NO_BUCKET', `${at}: bucket '${spec.bucket}' does not exist`, {
       cause: err,
-      hint: `create it (aws s3 mb s3://${spec.bucket}${spec.endpoint ? ` --endpoint-url ${spec.endpoint}` : ''}) or fix the URL with \`mlo remote modify ${ctx.name} url s3://BUCKET/PREFIX\``,
+      hint: `create it (aws s3 mb s3://${spec.bucket}${spec.endpoint ? ` --endpoint-url ${redactUrl(spec.endpoint)}` : ''}) or fix the URL with \`mlo remote modify ${ctx.name} url s3://BUCKET/PREFIX\``,
     });
   }
   if (
@@ -427,6 +427,6 @@ function explain(err: unknown, ctx: RemoteContext, spec: S3Spec, op: string, whe
   const detail = name && !message.includes(name) ? `${name}: ${message}` : message;
   return new MloError('MLO_REMOTE_UNAVAILABLE', `${at} failed${isTransient(err) ? ` after ${attempts ?? ctx.retry.attempts} attempts` : ''}: ${detail}`, {
     cause: err,
-    hint: `check the network and the endpoint${spec.endpoint ? ` ${spec.endpoint}` : ''}; run the command again: it resumes where it stopped`,
+    hint: `check the network and the endpoint${spec.endpoint ? ` ${redactUrl(spec.endpoint)}` : ''}; run the command again: it resumes where it stopped`,
   });
 }
