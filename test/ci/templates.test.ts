@@ -27,7 +27,20 @@ async function shellParses(script: string): Promise<void> {
   expect(r.exitCode, `${script}\n${r.stderr}`).toBe(0);
 }
 
+/** The install step: refuses the registry name `mlo` (an unrelated project) before installing. */
+const INSTALL = `case "$MLO_PACKAGE" in ""|mlo|mlo@*) echo "set MLO_PACKAGE to a tarball or git URL of mlo: the npm package named mlo is an unrelated project" >&2; exit 1;; esac; npm install --global "$MLO_PACKAGE"`;
+
 describe('CI templates', () => {
+  it('the install step refuses the unrelated registry package named mlo', async () => {
+    for (const pkg of ['', 'mlo', 'mlo@0.1.0']) {
+      const r = await execa('sh', ['-c', INSTALL.replace('npm install', 'echo npm install')], { env: { MLO_PACKAGE: pkg }, reject: false });
+      expect(r.exitCode, pkg).toBe(1);
+      expect(r.stderr).toContain('unrelated project');
+    }
+    const ok = await execa('sh', ['-c', INSTALL.replace('npm install', 'echo npm install')], { env: { MLO_PACKAGE: './mlo-0.1.0.tgz' } });
+    expect(ok.stdout).toBe('npm install --global ./mlo-0.1.0.tgz');
+  });
+
   it('GitHub Actions: full history, Node 20, pull, run, push on main, report posted on the pull request', async () => {
     const { doc } = template('github/mlo.yml');
     expect(Object.keys(doc.on).sort()).toEqual(['pull_request', 'push']);
@@ -37,7 +50,8 @@ describe('CI templates', () => {
     expect(checkout?.with?.['fetch-depth']).toBe(0);
     expect(steps.find((s) => s.uses?.startsWith('actions/setup-node@'))?.with?.['node-version']).toBe(20);
     const runs = steps.filter((s) => s.run).map((s) => s.run!.trim());
-    expect(runs).toContain('npm install --global "$MLO_PACKAGE"');
+    expect(runs).toContain(INSTALL);
+    expect(doc.env.MLO_PACKAGE).toBe('');
     const at = (cmd: string) => runs.findIndex((r) => r.startsWith(cmd));
     expect(at('mlo pull')).toBeGreaterThan(-1);
     expect(at('mlo run')).toBeGreaterThan(at('mlo pull'));
@@ -60,7 +74,8 @@ describe('CI templates', () => {
     const { doc } = template('gitlab/.gitlab-ci.yml');
     expect(doc.variables.GIT_DEPTH).toBe('0');
     expect(doc['.mlo'].image).toBe('node:20');
-    expect(doc['.mlo'].before_script).toEqual(['npm install --global "$MLO_PACKAGE"']);
+    expect(doc['.mlo'].before_script).toEqual([INSTALL]);
+    expect(doc.variables.MLO_PACKAGE).toBe('');
     expect(doc.mlo.extends).toBe('.mlo');
     expect(doc.mlo.rules).toEqual([{ if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' }]);
     expect(doc.mlo.script).toEqual(['mlo pull', 'mlo run', 'mlo push']);
