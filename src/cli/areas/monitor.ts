@@ -4,7 +4,7 @@ import type { SchemaInferFlags } from '../commands/schema.js';
 import type { ValidateFlags } from '../commands/validate.js';
 import type { DriftFlags, StatusFlags } from '../commands/monitor.js';
 import type { CiReportFlags } from '../commands/ci.js';
-import type { FailOn } from '../../core/ci/report.js';
+import type { FailOn } from '../../core/ci/types.js';
 
 /** Parses a number flag (commander's argParser). */
 function numberArg(name: string) {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ciReport, failsOn, parsePair, type FailOn } from '../../core/ci/report.js';
+import { ciReport, failsOn, parsePair } from '../../core/ci/report.js';
+import type { FailOn } from '../../core/ci/types.js';
 import { commandRepo } from '../repo.js';
 import type { ActionContext, Outcome } from '../action.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderCiMarkdown } from './markdown.js';
-import { failsOn, type CiReport } from './report.js';
+import { failsOn } from './report.js';
+import type { CiReport } from './types.js';
 
 function report(over: Partial<Omit<CiReport, 'markdown'>> = {}): Omit<CiReport, 'markdown'> {
   return {

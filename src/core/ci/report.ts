@@ -16,20 +16,6 @@ import type { Repo } from '../repo/repo.js';
 import { diffAt, WORKSPACE, type FileDiff, type Kind } from '../tracking/revisions.js';
 import { renderCiMarkdown } from './markdown.js';
 
-export { FAIL_ON } from './types.js';
-export type {
-  FailOn,
-  SectionName,
-  SectionError,
-  ValidatePair,
-  DriftPair,
-  CiReportOptions,
-  DiffSection,
-  ValidationEntry,
-  DriftEntry,
-  PipelineSection,
-  CiReport,
-} from './types.js';
 import type {
   FailOn,
   SectionName,
