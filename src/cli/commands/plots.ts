@@ -3,7 +3,7 @@ import { writeFileAtomic } from '../../base/fs.js';
 import { commandRepo } from '../repo.js';
 import { plotsForRevs, plotsForRuns, renderHtml, type PlotsData } from '../../core/tracking/plots.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';
-import type { ActionContext } from '../action.js';
+import type { ActionContext, Outcome } from '../action.js';
 import type { PlotsFlags } from '../options.js';
 import { plural } from '../../base/plural.js';
 
@@ -25,7 +25,8 @@ export function plotsShow(ctx: ActionContext<PlotsFlags>, runs: string[]): void 
   write(ctx, data);
 }
 
-export async function plotsDiff(ctx: ActionContext<PlotsFlags>, revs: string[]): Promise<void> {
+/** Exits 1 when a metrics file a revision records could not be read: the page would silently lack it. */
+export async function plotsDiff(ctx: ActionContext<PlotsFlags>, revs: string[]): Promise<Outcome> {
   const repo = commandRepo(ctx.flags);
   const db = openStore(storeLocation(repo), { sync: true });
   let data: PlotsData;
@@ -35,4 +36,7 @@ export async function plotsDiff(ctx: ActionContext<PlotsFlags>, revs: string[]):
     db.close();
   }
   write(ctx, data);
+  const missing = data.missing ?? [];
+  for (const m of missing) ctx.out.warn(`${m.message}${m.hint ? `; ${m.hint}` : ''}`);
+  return { failed: missing.some((m) => m.reason !== 'not-recorded') };
 }

@@ -30,9 +30,14 @@ export function renderCiMarkdown(r: Omit<CiReport, 'markdown'>): string {
 
 function diffLines(s: DiffSection, what: 'Metric' | 'Param', base: string): string[] {
   const noun = what.toLowerCase();
-  if (s.error) return [errorLine(`could not read the ${noun}s`, s.error)];
+  // The error line already names the first unreadable file; the list gives the rest.
+  const listed = (s.missing ?? []).filter((m) => !s.error || !s.error.message.startsWith(m.message));
+  const lacking = listed.map((m) => `- ${code(m.rev)}: ${oneLine(m.message)}${m.hint ? ` (${oneLine(m.hint)})` : ''}`);
+  const lackingLines = lacking.length ? ['', `Not compared:`, '', ...lacking] : [];
+  if (s.error) return [errorLine(`could not read the ${noun}s`, s.error), ...lackingLines];
   const kept = s.unchanged ? ` (${s.unchanged} unchanged)` : '';
-  if (s.diff.length === 0) return [`No ${noun} changed between \`${base}\` and the workspace${kept}.`];
+  // "No change" only when both sides had files to compare.
+  if (s.diff.length === 0) return lacking.length ? lackingLines.slice(1) : [`No ${noun} changed between \`${base}\` and the workspace${kept}.`];
   const rows =
     what === 'Metric'
       ? s.diff.map((d) => [d.file, d.key, formatValue(d.old), formatValue(d.new), formatChange(d), formatPct(d)])
@@ -40,7 +45,7 @@ function diffLines(s: DiffSection, what: 'Metric' | 'Param', base: string): stri
   const header = what === 'Metric' ? ['Path', what, base, 'workspace', 'Change', '%'] : ['Path', what, base, 'workspace', 'Change'];
   const lines = markdownTable(header, rows);
   if (s.unchanged) lines.push('', `_${plural(s.unchanged, `unchanged ${noun}`)} not shown._`);
-  return lines;
+  return [...lines, ...lackingLines];
 }
 
 function validationLines(v: ValidationEntry): string[] {
@@ -101,9 +106,12 @@ function pipelineLines(p: PipelineSection): string[] {
   return lines;
 }
 
+/** Some messages carry a code frame; a Markdown list or paragraph needs one line. */
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
 function errorLine(what: string, e: SectionError): string {
-  // Some messages carry a code frame; a Markdown list or paragraph needs one line.
-  const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
   return `${FAIL} ${what}: ${oneLine(e.message)}${e.hint ? ` (${oneLine(e.hint)})` : ''}`;
 }
 

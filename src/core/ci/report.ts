@@ -13,7 +13,7 @@ import { detectDrift } from '../monitor/drift.js';
 import { validateData } from '../monitor/schema.js';
 import { pipelineStatus } from '../pipeline/plan.js';
 import type { Repo } from '../repo/repo.js';
-import { diffAt, WORKSPACE, type FileDiff, type Kind } from '../tracking/revisions.js';
+import { diffAt, unreadable, WORKSPACE, type FileDiff, type Kind, type RevDiff } from '../tracking/revisions.js';
 import { renderCiMarkdown } from './markdown.js';
 
 import type {
@@ -24,6 +24,7 @@ import type {
   DriftPair,
   CiReportOptions,
   DiffSection,
+  SideMissing,
   ValidationEntry,
   DriftEntry,
   PipelineSection,
@@ -33,7 +34,9 @@ import type {
 export async function ciReport(repo: Repo, options: CiReportOptions): Promise<CiReport> {
   const base = options.base ?? 'main';
   const baseSha = resolveBase(repo, base);
-  const [metrics, params] = await Promise.all([diffSection(repo, 'metrics', base), diffSection(repo, 'params', base)]);
+  // One after the other: each may fetch a cached file from the remote under the repository lock.
+  const metrics = await diffSection(repo, 'metrics', base);
+  const params = await diffSection(repo, 'params', base);
   const validation: ValidationEntry[] = [];
   for (const pair of options.validate ?? []) validation.push(validationEntry(pair, options.cwd));
   const drift: DriftEntry[] = [];
@@ -131,12 +134,35 @@ async function diffSection(repo: Repo, kind: Kind, base: string): Promise<DiffSe
   try {
     // --all, so that "no files on either side" (the section does not apply) differs from "no change".
     const all = await diffAt(repo, kind, { a: base, all: true });
-    if (all.diff.length === 0) return null;
+    const missing = sideMissing(all, kind);
+    if (all.diff.length === 0 && missing.every((m) => m.reason === 'none')) return null;
     const diff = all.diff.filter((d) => !unchanged(d));
-    return { ok: true, diff, unchanged: all.diff.length - diff.length };
+    const section: DiffSection = { ok: true, diff, unchanged: all.diff.length - diff.length };
+    if (missing.length) section.missing = missing;
+    const unread = [...unreadable(all.a), ...unreadable(all.b)];
+    if (unread.length) {
+      // A recorded file that could not be read: the comparison is incomplete, a failure to report.
+      const more = unread.length > 1 ? ` (and ${unread.length - 1} more)` : '';
+      section.ok = false;
+      section.error = { code: 'MLO_MISSING_FROM_CACHE', message: `${unread[0].message}${more}`, ...(unread[0].hint ? { hint: unread[0].hint } : {}) };
+    }
+    return section;
   } catch (err) {
     return { ok: false, diff: [], unchanged: 0, error: sectionError(err) };
   }
+}
+
+/** What each side lacked: files it records but could not read, or no files of the kind at all. */
+function sideMissing(d: RevDiff, kind: Kind): SideMissing[] {
+  const out: SideMissing[] = [];
+  for (const [side, s] of [
+    ['base', d.a],
+    ['head', d.b],
+  ] as const) {
+    for (const m of s.missing) out.push({ side, rev: s.rev, ...m });
+    if (s.files.length === 0 && s.missing.length === 0) out.push({ side, rev: s.rev, file: null, reason: 'none', message: `${s.rev} has no ${kind} files` });
+  }
+  return out;
 }
 
 function validationEntry(pair: ValidatePair, cwd: string): ValidationEntry {

@@ -2,6 +2,7 @@
 import type { DriftReport } from '../monitor/drift.js';
 import type { ValidationReport } from '../monitor/schema.js';
 import type { StageStatusEntry } from '../pipeline/plan.js';
+import type { MissingReason } from '../tracking/rev-files.js';
 import type { FileDiff, WORKSPACE } from '../tracking/revisions.js';
 
 export const FAIL_ON = ['drift', 'validation', 'any'] as const;
@@ -35,13 +36,27 @@ export interface CiReportOptions {
   plotsUrl?: string;
 }
 
+/** What one side of a metrics or params comparison lacked, and why. */
+export interface SideMissing {
+  side: 'base' | 'head';
+  rev: string;
+  /** The file, or null when the side has no files of the kind at all. */
+  file: string | null;
+  /** A MissingFile reason (rev-files.ts), or 'none': the side has no files of the kind. */
+  reason: MissingReason | 'none';
+  message: string;
+  hint?: string;
+}
+
 export interface DiffSection {
-  /** false when the files could not be read (see `error`). */
+  /** false when the files could not be read (see `error`), including a recorded file neither in the cache nor on the remote. */
   ok: boolean;
   /** Changed keys only. */
   diff: FileDiff[];
   /** Keys present at both revisions with the same value. */
   unchanged: number;
+  /** Present when a side lacked files: then an empty `diff` does not mean nothing changed. */
+  missing?: SideMissing[];
   error?: SectionError;
 }
 

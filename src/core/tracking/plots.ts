@@ -6,7 +6,7 @@
  */
 import type { Repo } from '../repo/repo.js';
 import type { TrackingDb } from './db.js';
-import { filesAt, WORKSPACE } from './revisions.js';
+import { filesAt, WORKSPACE, type MissingFile } from './revisions.js';
 import type { Scalar } from './values.js';
 import { plural } from '../../base/plural.js';
 
@@ -25,6 +25,8 @@ export interface VegaLiteSpec {
 export interface PlotsData {
   title: string;
   specs: VegaLiteSpec[];
+  /** plots diff: metrics files a revision records but that could not be read (the plot lacks them), or revisions with none. */
+  missing?: (MissingFile & { rev: string })[];
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
@@ -105,8 +107,10 @@ export async function plotsForRevs(repo: Repo, db: TrackingDb, revs: string[]): 
   const list = revs.length ? revs : ['HEAD', WORKSPACE];
   const scalars = new Map<string, { label: string; value: number }[]>();
   const runs: RunRef[] = [];
+  const missing: PlotsData['missing'] = [];
   for (const rev of list) {
     const at = await filesAt(repo, 'metrics', rev);
+    missing.push(...at.missing.map((m) => ({ rev, ...m })));
     const label = at.sha ? `${rev} (${at.sha.slice(0, 7)})` : rev;
     for (const [file, values] of Object.entries(at.files)) {
       for (const [key, v] of Object.entries(values as Record<string, Scalar>)) {
@@ -130,7 +134,7 @@ export async function plotsForRevs(repo: Repo, db: TrackingDb, revs: string[]): 
   }
   const seriesSpecs = specsForRuns(db, runs, 'revision').filter((s) => s.mark.type === 'line');
   const scalarSpecs = [...scalars.keys()].sort().map((k) => scalarSpec(k, scalars.get(k)!, 'revision'));
-  return { title: `mlo plots: ${list.join(' vs ')}`, specs: [...seriesSpecs, ...scalarSpecs] };
+  return { title: `mlo plots: ${list.join(' vs ')}`, specs: [...seriesSpecs, ...scalarSpecs], missing };
 }
 
 function escapeHtml(s: string): string {
