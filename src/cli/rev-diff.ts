@@ -14,6 +14,8 @@ export function problemLines(diff: RevDiff, what: string): string[] {
 export function summaryLines(diff: RevDiff, what: string, noun: string, hasRows: boolean): string[] {
   const problems = problemLines(diff, what);
   if (problems.length === 0) return hasRows ? [] : [`No ${noun} changed between ${diff.a.rev} and ${diff.b.rev}.`];
-  const head = hasRows ? `Incomplete comparison of ${what} between ${diff.a.rev} and ${diff.b.rev}:` : `Could not compare ${what} between ${diff.a.rev} and ${diff.b.rev}:`;
+  const head = hasRows
+    ? `Incomplete comparison of ${what} between ${diff.a.rev} and ${diff.b.rev}:`
+    : `Could not compare ${what} between ${diff.a.rev} and ${diff.b.rev}:`;
   return [...(hasRows ? [''] : []), head, ...problems.map((p) => `  ${p}`)];
 }

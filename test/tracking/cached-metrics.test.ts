@@ -211,7 +211,8 @@ describe('cached metrics at revisions (read through mlo.lock)', () => {
 
   it('a metrics file inside a cached directory out is read through its manifest', async () => {
     const dir = await makeRepo({
-      'eval.cjs': "const fs = require('fs');\nfs.mkdirSync('results', { recursive: true });\nfs.writeFileSync('results/metrics.json', JSON.stringify({ f1: 0.5 }));\nfs.writeFileSync('results/preds.csv', 'y\\n1\\n');\n",
+      'eval.cjs':
+        "const fs = require('fs');\nfs.mkdirSync('results', { recursive: true });\nfs.writeFileSync('results/metrics.json', JSON.stringify({ f1: 0.5 }));\nfs.writeFileSync('results/preds.csv', 'y\\n1\\n');\n",
       'mlo.yaml': 'metrics: [results/metrics.json]\nstages:\n  eval:\n    cmd: node eval.cjs\n    deps: [eval.cjs]\n    outs: [results]\n',
     });
     await runAndCommit(dir, 'dir out');

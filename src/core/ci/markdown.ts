@@ -31,9 +31,9 @@ export function renderCiMarkdown(r: Omit<CiReport, 'markdown'>): string {
 function diffLines(s: DiffSection, what: 'Metric' | 'Param', base: string): string[] {
   const noun = what.toLowerCase();
   // The error line already names the first unreadable file; the list gives the rest.
-  const listed = (s.missing ?? []).filter((m) => !s.error || !s.error.message.startsWith(m.message));
+  const listed = (s.missing ?? []).filter((m) => !s.error?.message.startsWith(m.message));
   const lacking = listed.map((m) => `- ${code(m.rev)}: ${oneLine(m.message)}${m.hint ? ` (${oneLine(m.hint)})` : ''}`);
-  const lackingLines = lacking.length ? ['', `Not compared:`, '', ...lacking] : [];
+  const lackingLines = lacking.length ? ['', 'Not compared:', '', ...lacking] : [];
   if (s.error) return [errorLine(`could not read the ${noun}s`, s.error), ...lackingLines];
   const kept = s.unchanged ? ` (${s.unchanged} unchanged)` : '';
   // "No change" only when both sides had files to compare.

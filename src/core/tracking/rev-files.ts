@@ -140,7 +140,12 @@ function objectHashOf(repo: Repo, w: Wanted): string | undefined {
   return entries?.find((e) => e.path === w.item.subpath)?.hash;
 }
 
-async function readRecorded(repo: Repo, at: RevRef, paths: string[], into: { texts: Map<string, string>; origins: Map<string, Origin> }): Promise<MissingFile[]> {
+async function readRecorded(
+  repo: Repo,
+  at: RevRef,
+  paths: string[],
+  into: { texts: Map<string, string>; origins: Map<string, Origin> },
+): Promise<MissingFile[]> {
   const wanted = await recordedAt(repo, at, paths);
   if (wanted.length === 0) return [];
   const absent = wanted.filter((w) => {
