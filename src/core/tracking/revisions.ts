@@ -116,9 +116,10 @@ export function sideComplete(side: RevSide): boolean {
 export async function diffAt(repo: Repo, kind: Kind, options: { a?: string; b?: string; all?: boolean } = {}): Promise<RevDiff> {
   // Before the first commit, the default HEAD side is empty rather than an unknown revision.
   const emptyHead = options.a === undefined && headCommit(repo.root) === undefined;
-  // One side after the other: each may fetch from the remote under the repository lock.
-  const a = emptyHead ? { rev: 'HEAD', sha: null, files: {}, origins: {}, missing: [] } : await filesAt(repo, kind, options.a ?? 'HEAD');
+  // One side after the other: each may fetch from the remote under the repository lock. The new side
+  // first, so that a file broken on both sides is named as the user's working copy (the usual culprit).
   const b = await filesAt(repo, kind, options.b ?? WORKSPACE);
+  const a = emptyHead ? { rev: 'HEAD', sha: null, files: {}, origins: {}, missing: [] } : await filesAt(repo, kind, options.a ?? 'HEAD');
   const diff: FileDiff[] = [];
   const fileNames = [...new Set([...Object.keys(a.files), ...Object.keys(b.files)])].sort();
   for (const file of fileNames) {
