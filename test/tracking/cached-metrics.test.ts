@@ -180,6 +180,11 @@ describe('cached metrics at revisions (read through mlo.lock)', () => {
     expect(r.stdout).toMatch(/metrics\.json\s+acc\s+-\s+0\.5/);
     expect(r.stdout).toContain('main has no metrics files');
     expect(json(await mlo(dir, 'metrics', 'diff', 'main', 'feature', '--json'))).toMatchObject({ complete: false, a: { files: [], missing: [] } });
+    // ci report on feature: the new metrics are shown, and the base is listed as not compared.
+    const ci = await mlo(dir, 'ci', 'report', '--base', 'main', '--json');
+    expect(ci.exitCode, explain(ci)).toBe(0);
+    expect(json(ci).metrics.missing).toEqual([{ side: 'base', rev: 'main', file: null, reason: 'none', message: 'main has no metrics files' }]);
+    expect(json(ci).markdown).toContain('Not compared:\n\n- `main`: main has no metrics files');
 
     const none = await mlo(dir, 'metrics', 'diff', 'main', 'main');
     expect(none.exitCode).toBe(1);
