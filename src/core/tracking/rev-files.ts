@@ -171,7 +171,7 @@ async function readRecorded(
       continue;
     }
     const bytes = readFileSync(objectPath(repo.cacheDir, hash));
-    // Read once and small: hashing it here is cheaper than trusting the state database's stat match.
+    // Metrics and params files are small, so every read is hashed: a damaged object must not pass for the revision's values.
     if (hashBytes(bytes) !== hash) {
       const err = corruptObjectError(hash, `${w.file} ${where(at)}`);
       missing.push({ file: w.file, reason: 'corrupt', message: err.message, hint: err.hint });
