@@ -10,7 +10,9 @@ import { post, serve } from './fixtures.js';
 
 const WEIGHTS = Float32Array.from([1, 10, 100, 1000]);
 /** y = f1 + 10 f2 + 100 f3 + 1000 f4: any column fed in the wrong place shows in the answer. */
-const CHURN = Buffer.from(buildLinear({ inFeatures: 4, outFeatures: 1, weights: WEIGHTS, bias: Float32Array.from([0]), metadata: { feature_names: 'f1,f2,f3,f4' } }));
+const CHURN = Buffer.from(
+  buildLinear({ inFeatures: 4, outFeatures: 1, weights: WEIGHTS, bias: Float32Array.from([0]), metadata: { feature_names: 'f1,f2,f3,f4' } }),
+);
 const UNNAMED = Buffer.from(buildLinear({ inFeatures: 4, outFeatures: 1, weights: WEIGHTS, bias: Float32Array.from([0]) }));
 const score = (f: number[]) => f[0] + 10 * f[1] + 100 * f[2] + 1000 * f[3];
 
@@ -24,12 +26,7 @@ const SHUFFLED = ['id', 'f3', 'churned', 'f1', 'f4', 'f2'] as const;
 const shuffledCsv = `${SHUFFLED.join(',')}\n${ROWS.map((r) => SHUFFLED.map((c) => r[c]).join(',')).join('\n')}\n`;
 const expected = ROWS.map((r) => score([r.f1, r.f2, r.f3, r.f4]));
 
-const predictions = (text: string) =>
-  text
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map(Number);
+const predictions = (text: string) => text.trim().split('\n').slice(1).map(Number);
 
 describe('one feature contract per model', () => {
   it('predict maps the columns by name from the ONNX metadata, leaving out id and label with a note', async () => {

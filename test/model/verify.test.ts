@@ -23,7 +23,18 @@ async function swapModel(repo: string, pkg: string, bytes: Buffer): Promise<void
 
 describe('mlo model verify', () => {
   it('passes on the packaged model, fails on a swapped one naming the output and the difference, for packages and versions', { timeout: 90_000 }, async () => {
-    const repo = await makeRepo({ 'lin.onnx': LINEAR, 'ex.json': JSON.stringify({ x: [[1, 2, 3], [4, 5, 6]] }) }, { commit: true });
+    const repo = await makeRepo(
+      {
+        'lin.onnx': LINEAR,
+        'ex.json': JSON.stringify({
+          x: [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+        }),
+      },
+      { commit: true },
+    );
     expect((await mlo(repo, 'model', 'package', 'lin.onnx', '--name', 'lin', '--example', 'ex.json')).exitCode).toBe(0);
     expect((await mlo(repo, 'model', 'register', 'models/lin')).exitCode).toBe(0);
 

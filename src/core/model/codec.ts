@@ -163,7 +163,8 @@ function columnMap(sig: Signature, map: Record<string, unknown>): Feeds {
   if (!lists.every(Array.isArray)) throw new InputError(`each column of 'inputs' must be a list of values`);
   const n = (lists[0] as unknown[]).length;
   columns.forEach((c, i) => {
-    if ((lists[i] as unknown[]).length !== n) throw new InputError(`column '${c}' of 'inputs' has ${(lists[i] as unknown[]).length} values; '${columns[0]}' has ${n}`);
+    if ((lists[i] as unknown[]).length !== n)
+      throw new InputError(`column '${c}' of 'inputs' has ${(lists[i] as unknown[]).length} values; '${columns[0]}' has ${n}`);
   });
   const rows: unknown[][] = [];
   for (let r = 0; r < n; r++) rows.push(lists.map((l) => (l as unknown[])[r]));

@@ -77,11 +77,9 @@ export function resolveContract(
       });
     }
     if (given && given.join(',') !== names.join(',')) {
-      throw new MloError(
-        'MLO_FEATURE_MISMATCH',
-        `--columns ${given.join(',')} contradicts ${label}, whose inputs name its features: ${names.join(', ')}`,
-        { hint: 'drop --columns: each input takes the column named after it' },
-      );
+      throw new MloError('MLO_FEATURE_MISMATCH', `--columns ${given.join(',')} contradicts ${label}, whose inputs name its features: ${names.join(', ')}`, {
+        hint: 'drop --columns: each input takes the column named after it',
+      });
     }
     return { source: model.inputs.every(isColumnInput) ? 'inputs' : 'none' };
   }
@@ -95,11 +93,9 @@ export function resolveContract(
       );
     }
     if (given && given.join(',') !== declared.join(',')) {
-      throw new MloError(
-        'MLO_FEATURE_MISMATCH',
-        `--columns ${given.join(',')} contradicts the feature names in ${label}'s metadata: ${declared.join(',')}`,
-        { hint: 'drop --columns (the model already names its features), or export the model with the right names' },
-      );
+      throw new MloError('MLO_FEATURE_MISMATCH', `--columns ${given.join(',')} contradicts the feature names in ${label}'s metadata: ${declared.join(',')}`, {
+        hint: 'drop --columns (the model already names its features), or export the model with the right names',
+      });
     }
     return { columns: declared, source: 'metadata' };
   }

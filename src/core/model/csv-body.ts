@@ -65,7 +65,8 @@ export function parseCsvBody(text: string): CsvTable {
   if (cell !== '' || isQuoted || cells.length > 0) endRecord();
   if (records.length === 0) throw new InputError('the CSV body is empty; send a header row of column names, then rows');
   const columns = records[0].cells.map((s) => s.trim());
-  if (columns.some((c) => c === '')) throw new InputError(`the CSV header has an empty column name (${columns.join(',')}); the first row must name the columns`);
+  if (columns.some((c) => c === ''))
+    throw new InputError(`the CSV header has an empty column name (${columns.join(',')}); the first row must name the columns`);
   const rows = records.slice(1).map((r, n) => {
     if (r.cells.length !== columns.length) {
       throw new InputError(`row ${n + 1} of the CSV body has ${r.cells.length} values; the header names ${columns.length} columns`);

@@ -16,7 +16,11 @@ describe('compareOutputs', () => {
   });
 
   it('fails a moved value, a changed shape, a missing output and a NaN where a number was', () => {
-    const checks = compareOutputs({ a: [[1, 2]], b: [[1, 2]], c: [1], d: [1] }, { a: f32([1, 2.5], [1, 2]), b: f32([1, 2], [2, 1]), d: f32([Number.NaN], [1]) }, tol);
+    const checks = compareOutputs(
+      { a: [[1, 2]], b: [[1, 2]], c: [1], d: [1] },
+      { a: f32([1, 2.5], [1, 2]), b: f32([1, 2], [2, 1]), d: f32([Number.NaN], [1]) },
+      tol,
+    );
     expect(checks).toEqual([
       { name: 'a', ok: false, values: 2, mismatched: 1, maxAbsDiff: 0.5 },
       { name: 'b', ok: false, values: 0, mismatched: 0, maxAbsDiff: null, reason: 'shape [2, 1], recorded [1, 2]' },
