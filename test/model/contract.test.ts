@@ -40,6 +40,19 @@ describe('one feature contract per model', () => {
 
     const j = json(await mlo(dir, 'predict', 'churn.onnx', '-i', 'prod.csv', '-o', 'out.csv', '--json'));
     expect(j).toMatchObject({ rows: 3, inputs: { x: ['f1', 'f2', 'f3', 'f4'] }, ignored: ['id', 'churned'], warnings: [] });
+
+    // A file with other names maps onto the features with --columns, one per feature, and says so.
+    writeTree(dir, { 'renamed.csv': 'd,c,b,a\n4,3,2,1\n' });
+    const renamed = await mlo(dir, 'predict', 'churn.onnx', '-i', 'renamed.csv', '-o', 'out.csv', '--columns', 'a,b,c,d');
+    expect(renamed.exitCode, renamed.stderr).toBe(0);
+    expect(renamed.stderr).toMatch(/warning: --columns feeds a as f1, b as f2, c as f3, d as f4/);
+    expect(predictions(read(dir, 'out.csv'))).toEqual([score([1, 2, 3, 4])]);
+    const short = await mlo(dir, 'predict', 'churn.onnx', '-i', 'renamed.csv', '-o', 'out.csv', '--columns', 'a,b,c', '--json');
+    expect(short.exitCode).toBe(2);
+    expect(json(short).error).toMatchObject({
+      code: 'MLO_FEATURE_MISMATCH',
+      message: '--columns names 3 columns but churn.onnx takes the features f1, f2, f3, f4',
+    });
   });
 
   it('refuses a file that lacks features, naming every missing one', async () => {

@@ -177,6 +177,11 @@ export function show({ out, flags }: ActionContext<ModelOpts>, ref: string): voi
       `inputs     ${v.signature.inputs.map(formatSpecNamed).join(', ')}`,
       `outputs    ${v.signature.outputs.map(formatSpecNamed).join(', ')}`,
     ];
+    if (v.signature.columns) lines.push(`features   ${v.signature.columns.join(', ')}`);
+    if (v.example?.outputs)
+      lines.push(
+        `example    ${v.example.synthesized ? 'made up from the signature' : 'given at package time'}, with its output (mlo model verify ${v.name}@${v.version})`,
+      );
     if (v.lineage.git) lines.push(`git        ${v.lineage.git.commit ?? '(no commit)'}${v.lineage.git.dirty ? ' (dirty)' : ''}`);
     if (v.lineage.metrics)
       lines.push(
