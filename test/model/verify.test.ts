@@ -86,6 +86,9 @@ describe('mlo model verify', () => {
     const good = await serve(repo, ['lin@1']);
     try {
       expect(good.info.models).toMatchObject([{ name: 'lin', version: 1, verified: true }]);
+      // The check is no traffic: no batch is counted before the first request.
+      const metrics = await (await fetch(`${good.url}/metrics`)).text();
+      expect(metrics).not.toMatch(/mlo_batch_size_count\{[^}]*\} [1-9]/);
     } finally {
       await good.stop();
     }

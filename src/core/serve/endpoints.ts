@@ -69,7 +69,14 @@ export function targetLoader(options: LoaderOptions): LoadTarget {
   return async (m) => {
     const { session } = await loadSession(m.bytes, m.signature, { label: m.ref });
     const versionText = m.version === null ? 'path' : String(m.version);
-    const runner = new Runner(session, m.signature, { maxBatch: options.maxBatch, onBatch: (rows) => options.metrics.batch(m.name, versionText, rows) });
+    // The start-up check is no traffic: batches count in the metrics only once it is done.
+    let live = false;
+    const runner = new Runner(session, m.signature, {
+      maxBatch: options.maxBatch,
+      onBatch: (rows) => {
+        if (live) options.metrics.batch(m.name, versionText, rows);
+      },
+    });
     let verified = false;
     if (options.verify !== false && m.example?.outputs) {
       try {
@@ -80,6 +87,7 @@ export function targetLoader(options: LoaderOptions): LoadTarget {
       }
       verified = true;
     }
+    live = true;
     return {
       verified,
       name: m.name,
