@@ -121,7 +121,7 @@ describe('mlo model package', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(json(r)).toMatchObject({ dir: 'pkg', example: { synthesized: true } });
     expect(json(r).tracked).toBeUndefined();
-    expect(parse(read(dir, 'pkg/model.yaml')).example.inputs).toEqual({ x: [[0, 0, 0]] });
+    expect(parse(read(dir, 'pkg/model.yaml')).example.inputs).toEqual({ x: [[0.125, 1, 0.5]] });
     const bad = await mlo(dir, 'model', 'package', 'm.onnx', '--name', 'Bad Name');
     expect(bad.exitCode).toBe(2);
   });

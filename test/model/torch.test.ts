@@ -56,4 +56,53 @@ describe.skipIf(!python)('a model exported from PyTorch', () => {
       await s.stop();
     }
   });
+
+  it('takes its feature names from metadata_props and predicts from a CSV in another order with id and label', { timeout: 180_000 }, async () => {
+    const features = ['age', 'income', 'tenure', 'calls', 'plan', 'region', 'score', 'visits'];
+    const rows = Array.from({ length: 6 }, (_, i) => features.map((_, j) => ((i * 8 + j) % 13) / 6 - 1));
+    const repo = await makeRepo({ 'x.csv': `${rows.map((r) => r.join(',')).join('\n')}\n` }, { commit: true });
+    const exported = await execa(
+      python!,
+      [join(ROOT, 'bench/peers/export_torch_mlp.py'), 'mlp.onnx', '--features', '8', '--hidden', '16', '--classes', '3', '--predict', 'x.csv'],
+      { cwd: repo, reject: false },
+    );
+    expect(exported.exitCode, exported.stderr).toBe(0);
+    // What an exporting script adds so the model carries its own contract: onnx's metadata_props.
+    const tagged = await execa(
+      python!,
+      [
+        '-c',
+        'import onnx, sys; m = onnx.load(sys.argv[1]); p = m.metadata_props.add(); p.key = "feature_names"; p.value = sys.argv[2]; onnx.save(m, sys.argv[1])',
+        'mlp.onnx',
+        features.join(','),
+      ],
+      { cwd: repo, reject: false },
+    );
+    expect(tagged.exitCode, tagged.stderr).toBe(0);
+    const expected: number[][] = JSON.parse(read(repo, 'mlp.onnx.expected.json'));
+
+    expect(json(await mlo(repo, 'model', 'inspect', 'mlp.onnx', '--json')).metadata).toMatchObject({ feature_names: features.join(',') });
+    const contradicted = await mlo(repo, 'model', 'package', 'mlp.onnx', '--name', 'churn', '--columns', features.slice().reverse().join(','));
+    expect(contradicted.exitCode).toBe(2);
+    const pkg = await mlo(repo, 'model', 'package', 'mlp.onnx', '--name', 'churn', '--json');
+    expect(pkg.exitCode, pkg.stderr).toBe(0);
+    expect(json(pkg).features).toEqual({ columns: features, source: 'metadata' });
+
+    // Columns reversed, with a numeric id first and a numeric label last.
+    const order = features.slice().reverse();
+    const csv = `customer_id,${order.join(',')},churned\n${rows
+      .map((r, i) => `${9000 + i},${order.map((f) => r[features.indexOf(f)]).join(',')},${i % 2}`)
+      .join('\n')}\n`;
+    writeTree(repo, { 'prod.csv': csv });
+    const pred = await mlo(repo, 'predict', 'models/churn', '-i', 'prod.csv', '-o', 'p.csv', '--json');
+    expect(pred.exitCode, pred.stderr).toBe(0);
+    expect(json(pred)).toMatchObject({ inputs: { features }, ignored: ['customer_id', 'churned'] });
+    const got = read(repo, 'p.csv')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',').map(Number));
+    expect(got.length).toBe(rows.length);
+    got.forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(expected[i][j], 5)));
+  });
 });

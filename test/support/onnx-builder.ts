@@ -118,6 +118,8 @@ export interface LinearOptions {
   bias?: Float32Array;
   inputName?: string;
   outputName?: string;
+  /** metadata_props, e.g. { feature_names: 'f1,f2,f3' } as exporters write them. */
+  metadata?: Record<string, string>;
 }
 
 /** y = x @ W + b (MatMul + Add with initializers). */
@@ -137,6 +139,7 @@ export function buildLinear(o: LinearOptions): Uint8Array {
       { name: 'b', dims: [o.outFeatures], data: o.bias ?? seededFloats(o.outFeatures, 2) },
     ],
     graphName: 'linear',
+    metadata: o.metadata,
   });
 }
 

@@ -1,10 +1,19 @@
-import { Option, type Command } from '../commander.js';
+import { InvalidArgumentError, Option, type Command } from '../commander.js';
 import { action, intArg } from '../action.js';
-import type { ModelOpts, PackageOpts, PromoteOpts, RegisterOpts } from '../commands/model.js';
+import type { ModelOpts, PackageOpts, PromoteOpts, RegisterOpts, VerifyOpts } from '../commands/model.js';
 import type { ServeOpts } from '../commands/serve.js';
 import type { PredictOpts } from '../commands/predict.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** --rtol/--atol: a finite number, zero or more. */
+function toleranceArg(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, got '${value}'`);
+    return n;
+  };
+}
 
 /** The model lifecycle: inspect, package, register, promote, serve and batch-predict ONNX models. */
 export function register(program: Command): void {
@@ -19,13 +28,20 @@ export function register(program: Command): void {
     .command('package <file>')
     .description('check that a model loads and runs, and write models/NAME/ with the model and model.yaml')
     .requiredOption('--name <name>', 'model name (lowercase letters, digits, . _ -)')
-    .option('--example <file>', 'input example (JSON): {"input": [[...]]} or an /invocations body')
+    .option('--example <file>', 'input example, recorded with its output: JSON ({"input": [[...]]} or an /invocations body) or a CSV with a header row')
     .option('--meta <key=value>', 'model-card field (repeatable)', collect, [])
     .option('--description <text>', 'model-card description')
-    .option('--columns <names>', 'feature columns, in order, for a single 2-D input (used by predict and dataframes)')
+    .option('--columns <names>', "feature columns, in order, for a single 2-D input (refused when the model's metadata names others)")
     .option('-o, --out <dir>', 'package folder (default: models/NAME)')
     .option('--no-track', 'do not track the packaged model file with mlo')
     .action(action<PackageOpts, [string]>(async (ctx, file) => (await import('../commands/model.js')).packageCmd(ctx, file)));
+
+  model
+    .command('verify <ref>')
+    .description('run the recorded input example again and check the output did not move: NAME@VERSION, NAME@ALIAS or a package folder')
+    .option('--rtol <x>', 'relative tolerance', toleranceArg('--rtol'), 1e-5)
+    .option('--atol <x>', 'absolute tolerance', toleranceArg('--atol'), 1e-6)
+    .action(action<VerifyOpts, [string]>(async (ctx, ref) => (await import('../commands/model.js')).verifyCmd(ctx, ref)));
 
   model
     .command('register <package>')
@@ -68,6 +84,9 @@ export function register(program: Command): void {
     .option('--log <file>', 'append sampled requests and predictions as JSON lines')
     .option('--log-sample <fraction>', 'fraction of requests to log (0-1)', '1')
     .option('--no-watch', 'do not reload when a served alias moves')
+    .option('--no-verify', 'start without checking each model against its recorded input example')
+    .option('--rtol <x>', 'relative tolerance of the start-up check', toleranceArg('--rtol'), 1e-5)
+    .option('--atol <x>', 'absolute tolerance of the start-up check', toleranceArg('--atol'), 1e-6)
     .action(action<ServeOpts, [string[]]>(async (ctx, models) => (await import('../commands/serve.js')).serve(ctx, models)));
 
   program

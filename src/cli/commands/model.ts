@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { usageError } from '../../base/errors.js';
 import { inspectModel } from '../../core/model/inspect.js';
+import type { FeatureContract } from '../../core/model/contract.js';
 import { formatSpec } from '../../core/model/onnx.js';
 import { diffModels, listModels, promoteModel, registerModel, showModel, type Change } from '../../core/registry/registry.js';
 import { commandRepo } from '../repo.js';
@@ -63,6 +64,7 @@ export async function packageCmd({ out, flags, opts }: ActionContext<PackageOpts
     `Packaged ${stdoutColor.bold(r.name)} in ${r.dir}/ (${formatBytes(r.size)}, blake3:${r.hash.slice(0, 12)})`,
     `  inputs  ${r.signature.inputs.map(formatSpecNamed).join(', ')}`,
     `  outputs ${r.signature.outputs.map(formatSpecNamed).join(', ')}`,
+    `  ${describeFeatures(r.features)}`,
     `  ran on ${r.example.synthesized ? 'an input made from the signature (give --example for a real one)' : 'the input example'}: ${Object.entries(
       r.example.outputs,
     )
@@ -74,8 +76,49 @@ export async function packageCmd({ out, flags, opts }: ActionContext<PackageOpts
   ]);
 }
 
+function describeFeatures(f: FeatureContract): string {
+  switch (f.source) {
+    case 'metadata':
+      return `features ${f.columns!.join(', ')} (from the model's metadata)`;
+    case 'columns':
+      return `features ${f.columns!.join(', ')} (from --columns)`;
+    case 'inputs':
+      return 'features: one column per input, named after it';
+    default:
+      return 'features: none named; predict feeds numeric columns by position only when their count matches (give --columns to name them)';
+  }
+}
+
 function formatSpecNamed(s: { name: string; type: string; shape?: (number | string | null)[] }): string {
   return `${s.name} ${formatSpec(s)}`;
+}
+
+export interface VerifyOpts {
+  rtol: number;
+  atol: number;
+}
+
+export async function verifyCmd({ out, flags, opts }: ActionContext<VerifyOpts>, ref: string): Promise<{ failed: boolean }> {
+  const repo = commandRepo(flags, { optional: true });
+  // onnxruntime loads only for the commands that run a model.
+  const { resolveSource } = await import('../../core/serve/sources.js');
+  const { formatDiff, mismatchError, verifyModel } = await import('../../core/model/verify.js');
+  const m = await resolveSource(ref, { cwd: flags.cwd, repo });
+  const label = m.version === null ? ref : `${m.name}@${m.version}`;
+  const r = await verifyModel({ bytes: m.bytes, signature: m.signature, example: m.example, label, tolerance: { rtol: opts.rtol, atol: opts.atol } });
+  if (!r.ok) {
+    // Under --json the report is the result; otherwise one error line names what moved.
+    if (flags.json) {
+      out.result(r, () => undefined);
+      return { failed: true };
+    }
+    throw mismatchError(r);
+  }
+  out.result(r, () => [
+    `${stdoutColor.green('OK')} ${label} gives its recorded output for its recorded ${r.synthesized ? 'made-up input (package with --example for a real one)' : 'input example'} (rtol ${r.rtol}, atol ${r.atol})`,
+    ...r.outputs.map((o) => `  ${o.name}: ${o.values} values, max abs difference ${o.maxAbsDiff === null ? 'n/a' : formatDiff(o.maxAbsDiff)}`),
+  ]);
+  return { failed: false };
 }
 
 export interface RegisterOpts {
@@ -134,6 +177,11 @@ export function show({ out, flags }: ActionContext<ModelOpts>, ref: string): voi
       `inputs     ${v.signature.inputs.map(formatSpecNamed).join(', ')}`,
       `outputs    ${v.signature.outputs.map(formatSpecNamed).join(', ')}`,
     ];
+    if (v.signature.columns) lines.push(`features   ${v.signature.columns.join(', ')}`);
+    if (v.example?.outputs)
+      lines.push(
+        `example    ${v.example.synthesized ? 'made up from the signature' : 'given at package time'}, with its output (mlo model verify ${v.name}@${v.version})`,
+      );
     if (v.lineage.git) lines.push(`git        ${v.lineage.git.commit ?? '(no commit)'}${v.lineage.git.dirty ? ' (dirty)' : ''}`);
     if (v.lineage.metrics)
       lines.push(

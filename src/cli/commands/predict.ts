@@ -40,6 +40,8 @@ export async function predict({ out, flags, opts }: ActionContext<PredictOpts>, 
     progress.done();
   }
   const r = result;
+  for (const w of r.warnings) out.warn(w);
+  if (r.ignored.length > 0) out.info(`note: ignored the columns ${r.ignored.join(', ')} of ${opts.input}: not features of the model`);
   out.result(r, () => [
     `Wrote ${r.rows} predictions to ${r.output} in ${r.seconds.toFixed(2)}s (${Math.round(r.rows / Math.max(r.seconds, 1e-9))} rows/s)`,
     ...Object.entries(r.inputs).map(([k, cols]) => `  ${k} <- ${cols.join(', ')}`),

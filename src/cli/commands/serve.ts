@@ -15,6 +15,9 @@ export interface ServeOpts {
   log?: string;
   logSample: string;
   watch: boolean;
+  verify: boolean;
+  rtol: number;
+  atol: number;
 }
 
 /** Runs until SIGTERM or SIGINT, then stops accepting, finishes in-flight requests and returns (exit 0). */
@@ -47,13 +50,14 @@ export async function serve({ out, flags, opts }: ActionContext<ServeOpts>, mode
     maxConnections: opts.maxConnections,
     log: opts.log ? { file: opts.log, sample } : undefined,
     watch: opts.watch,
+    verify: opts.verify ? { rtol: opts.rtol, atol: opts.atol } : false,
     onEvent: log,
   });
   out.result({ url: server.url, host: server.host, port: server.port, models: server.models }, () => [
     `Serving on ${stdoutColor.bold(server.url)}${opts.token ? ' (bearer token required)' : ''}`,
     ...server.models.map(
       (m) =>
-        `  ${m.name}${m.version === null ? '' : `@${m.version}`}${m.weight !== undefined ? ` weight ${m.weight}` : ''}  from ${m.ref}  POST /v2/models/${m.name}/infer${m.batching ? '' : '  (no micro-batching: fixed first dimension)'}`,
+        `  ${m.name}${m.version === null ? '' : `@${m.version}`}${m.weight !== undefined ? ` weight ${m.weight}` : ''}  from ${m.ref}  POST /v2/models/${m.name}/infer${m.batching ? '' : '  (no micro-batching: fixed first dimension)'}${m.verified ? '  (example verified)' : ''}`,
     ),
     `  POST /invocations (MLflow), GET /metrics, GET /v2/health/ready. Ctrl-C stops.`,
   ]);

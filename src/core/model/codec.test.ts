@@ -91,7 +91,7 @@ describe('MLflow /invocations payloads', () => {
     expect(f.plan.dims).toEqual([2, 1]);
     const withCols = { ...sig, columns: ['c', 'a', 'b'] };
     expect(rows(decodeInvocations(withCols, { dataframe_records: [{ a: 1, b: 2, c: 3 }] }))).toEqual({ dims: [1, 3], data: [3, 1, 2] });
-    expect(() => decodeInvocations(withCols, { dataframe_records: [{ a: 1, b: 2 }] })).toThrow("column 'c' is missing");
+    expect(() => decodeInvocations(withCols, { dataframe_records: [{ a: 1, b: 2 }] })).toThrow("missing feature column c; input 'x' takes c, a, b (got a, b)");
   });
 
   it('names the input and what was expected on every bad request', () => {

@@ -114,31 +114,61 @@ export function decodeInvocations(sig: Signature, body: unknown): Feeds {
   const value = body[key];
   switch (key) {
     case 'inputs':
-      if (isObject(value)) return byName(sig, value, "'inputs'");
+      if (isObject(value)) return namesFeatures(sig, value) ? columnMap(sig, value) : byName(sig, value, "'inputs'");
       return single(sig, value, "'inputs'");
     case 'instances':
       if (!Array.isArray(value)) throw new InputError(`'instances' must be a list of rows`);
-      if (value.length > 0 && isObject(value[0])) return stackRecords(sig, value, "'instances'");
+      if (value.length > 0 && isObject(value[0])) {
+        return namesFeatures(sig, value[0]) ? records(sig, value, "'instances'") : stackRecords(sig, value, "'instances'");
+      }
       return single(sig, value, "'instances'");
     case 'dataframe_split': {
       if (!isObject(value) || !Array.isArray(value.data)) throw new InputError(`'dataframe_split' must be an object with 'columns' and 'data'`);
       const columns = Array.isArray(value.columns) ? value.columns.map(String) : undefined;
       return frame(sig, columns, value.data as unknown[]);
     }
-    default: {
+    default:
       if (!Array.isArray(value)) throw new InputError(`'dataframe_records' must be a list of objects`);
-      if (value.length === 0) throw new InputError(`'dataframe_records' is empty`);
-      if (!value.every(isObject)) throw new InputError(`'dataframe_records' must be a list of objects`);
-      const columns = Object.keys(value[0]);
-      const rows = (value as Record<string, unknown>[]).map((r, i) =>
-        columns.map((c) => {
-          if (!(c in r)) throw new InputError(`record ${i} in 'dataframe_records' has no column '${c}'`);
-          return r[c];
-        }),
-      );
-      return frame(sig, columns, rows);
-    }
+      return records(sig, value, "'dataframe_records'");
   }
+}
+
+/**
+ * True when `map` is keyed by the model's feature columns rather than by its input names: a
+ * single-input model with a feature contract takes named columns in `inputs` and `instances` too.
+ */
+function namesFeatures(sig: Signature, map: Record<string, unknown>): boolean {
+  if (!sig.columns) return false;
+  return !sig.inputs.some((s) => s.name in map);
+}
+
+/** Rows given as objects keyed by column name (`dataframe_records`, record-style `instances`). */
+function records(sig: Signature, value: unknown[], where: string): Feeds {
+  if (value.length === 0) throw new InputError(`${where} is empty`);
+  if (!value.every(isObject)) throw new InputError(`${where} must be a list of objects`);
+  const columns = Object.keys(value[0]);
+  const rows = (value as Record<string, unknown>[]).map((r, i) =>
+    columns.map((c) => {
+      if (!(c in r)) throw new InputError(`record ${i} in ${where} has no column '${c}'`);
+      return r[c];
+    }),
+  );
+  return frame(sig, columns, rows);
+}
+
+/** `{"inputs": {"f1": [...], "f2": [...]}}`: one list per feature column, all of one length. */
+function columnMap(sig: Signature, map: Record<string, unknown>): Feeds {
+  const columns = Object.keys(map);
+  const lists = columns.map((c) => map[c]);
+  if (!lists.every(Array.isArray)) throw new InputError(`each column of 'inputs' must be a list of values`);
+  const n = (lists[0] as unknown[]).length;
+  columns.forEach((c, i) => {
+    if ((lists[i] as unknown[]).length !== n)
+      throw new InputError(`column '${c}' of 'inputs' has ${(lists[i] as unknown[]).length} values; '${columns[0]}' has ${n}`);
+  });
+  const rows: unknown[][] = [];
+  for (let r = 0; r < n; r++) rows.push(lists.map((l) => (l as unknown[])[r]));
+  return frame(sig, columns, rows);
 }
 
 function single(sig: Signature, value: unknown, where: string): Feeds {
@@ -165,7 +195,8 @@ function stackRecords(sig: Signature, rows: unknown[], where: string): Feeds {
 
 /**
  * A table (column names and rows) mapped onto the inputs: columns named after inputs feed those inputs;
- * otherwise a single 2-D input takes the signature's feature columns (or all columns) in order.
+ * otherwise a single 2-D input takes the signature's feature columns by name (or, for a model that names
+ * no features, all columns in order, which the input's width then checks).
  */
 export function frame(sig: Signature, columns: string[] | undefined, rows: unknown[]): Feeds {
   if (!rows.every(Array.isArray)) throw new InputError(`table rows must be lists of values`);
@@ -192,11 +223,14 @@ export function frame(sig: Signature, columns: string[] | undefined, rows: unkno
   }
   const spec = sig.inputs[0];
   if (columns && sig.columns) {
-    const idx = sig.columns.map((c) => {
-      const i = columns.indexOf(c);
-      if (i < 0) throw new InputError(`column '${c}' is missing; input '${spec.name}' takes the columns ${sig.columns!.join(', ')}`);
-      return i;
-    });
+    // By name, never by position: extra columns (an id, a label) are left out.
+    const missing = sig.columns.filter((c) => !columns.includes(c));
+    if (missing.length > 0) {
+      throw new InputError(
+        `missing feature column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; input '${spec.name}' takes ${sig.columns.join(', ')} (got ${columns.join(', ')})`,
+      );
+    }
+    const idx = sig.columns.map((c) => columns.indexOf(c));
     return {
       [spec.name]: toTensorValue(
         spec,

@@ -10,6 +10,8 @@ import { toPosix, writeFileAtomic } from '../../base/fs.js';
 import { workState } from '../../base/git.js';
 import type { Repo } from '../repo/repo.js';
 import { decodeExample, parseJson, type Feeds } from './codec.js';
+import { resolveContract, type FeatureContract } from './contract.js';
+import { decodeCsv } from './csv-body.js';
 import { inspectBytes, readModelFile } from './inspect.js';
 import { readLineage } from './lineage.js';
 import { InputError, loadSession, runOnce, synthesize, toNested } from './runtime.js';
@@ -41,6 +43,8 @@ export interface PackageResult {
   hash: string;
   size: number;
   signature: ModelYaml['signature'];
+  /** Where the feature column names came from (metadata, --columns, input names) or that none are known. */
+  features: FeatureContract;
   example: { synthesized: boolean; outputs: Record<string, { type: string; shape: number[] }> };
   lineage: ModelYaml['lineage'];
   /** How the model file is tracked: by an mlo pointer file, or not at all. */
@@ -64,7 +68,8 @@ export async function packageModel(options: PackageOptions): Promise<PackageResu
   const bytes = readModelFile(file, options.file);
   const info = inspectBytes(bytes, options.file);
   const signature: ModelYaml['signature'] = { inputs: info.inputs, outputs: info.outputs };
-  if (options.columns?.length) signature.columns = options.columns;
+  const contract = resolveContract(info, { columns: options.columns, label: options.file });
+  if (contract.columns) signature.columns = contract.columns;
 
   const loaded = await loadSession(bytes, signature, { label: options.file });
   let feeds: Feeds;
@@ -79,11 +84,12 @@ export async function packageModel(options: PackageOptions): Promise<PackageResu
         explainFsError(err, options.example);
       }
       try {
-        feeds = decodeExample(signature, parseJson(text));
+        // A CSV example (header row, then rows) maps through the feature contract like a text/csv request.
+        feeds = /\.csv$/i.test(options.example) ? decodeCsv(signature, text) : decodeExample(signature, parseJson(text));
       } catch (err) {
         if (err instanceof InputError) {
           throw new MloError('MLO_BAD_EXAMPLE', `${options.example}: ${err.message}`, {
-            hint: 'give one JSON object keyed by input name, e.g. {"x": [[1.0, 2.0]]}, or an /invocations body',
+            hint: 'give a CSV with a header row, one JSON object keyed by input name, e.g. {"x": [[1.0, 2.0]]}, or an /invocations body',
           });
         }
         throw err;
@@ -143,6 +149,7 @@ export async function packageModel(options: PackageOptions): Promise<PackageResu
       hash: info.hash,
       size: info.size,
       signature,
+      features: contract,
       example: {
         synthesized,
         outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, { type: v.type, shape: v.dims }])),

@@ -2,7 +2,9 @@
  * `mlo predict`: batch inference over a CSV/TSV/JSON-lines file, streamed (src/core/tabular reads it in
  * bounded chunks) and written as it goes, so a file larger than memory works. Columns map to inputs by
  * the signature: a single 2-D input takes `--columns`, else the package's feature columns, else every
- * numeric column in order; several inputs take the columns named after them.
+ * numeric column in order when their count is the input's width (with a warning); several inputs take
+ * the columns named after them. Columns are matched by name once, before the first row, so the per-row
+ * loop costs the same whatever the file's column order.
  */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
@@ -30,6 +32,10 @@ export interface PredictResult {
   batches: number;
   output: string;
   inputs: Record<string, string[]>;
+  /** Columns of the input file that feed no input (ids, labels, anything the model does not take). */
+  ignored: string[];
+  /** How columns were matched when that is worth a second look (by position, renamed by --columns). */
+  warnings: string[];
   outputColumns: string[];
   seconds: number;
 }
@@ -66,6 +72,8 @@ export async function predictFile(options: PredictOptions): Promise<PredictResul
   const tmp = tempName(outputFile);
   const fd = openSync(tmp, 'wx');
   let bindings: Binding[] | undefined;
+  const warnings: string[] = [];
+  let ignored: string[] = [];
   let outputColumns: string[] = [];
   let rows = 0;
   let batches = 0;
@@ -113,7 +121,9 @@ export async function predictFile(options: PredictOptions): Promise<PredictResul
 
     for (const batch of readTable(inputFile, { displayName: options.input })) {
       if (!bindings) {
-        bindings = bind(sig, batch, options);
+        bindings = bind(sig, batch, options, warnings);
+        const used = new Set(bindings.flatMap((b) => b.columns));
+        ignored = batch.names.filter((n) => !used.has(n));
         buffers = bindings.map((b) => allocate(b.spec.type, batchSize * b.width));
       }
       const cols = bindings.map((b) => b.columns.map((c) => batch.column(c)));
@@ -168,22 +178,54 @@ export async function predictFile(options: PredictOptions): Promise<PredictResul
     batches,
     output: options.output,
     inputs: Object.fromEntries(bindings!.map((b) => [b.spec.name, b.columns])),
+    ignored,
+    warnings,
     outputColumns,
     seconds: (performance.now() - started) / 1000,
   };
 }
 
-function bind(sig: Signature, batch: RowBatch, options: PredictOptions): Binding[] {
+function bind(sig: Signature, batch: RowBatch, options: PredictOptions, notes: string[]): Binding[] {
   const names = batch.names;
-  const missing = (c: string) => new MloError('MLO_BAD_INPUT', `${options.input} has no column '${c}'`, { hint: `its columns are ${names.join(', ')}` });
+  const absent = (cols: string[]) => cols.filter((c) => !names.includes(c));
+  const quoteList = (cols: string[]) => cols.map((c) => `'${c}'`).join(', ');
   if (sig.inputs.length === 1 && sig.inputs[0].shape?.length === 2) {
     const spec = sig.inputs[0];
     const want = spec.shape![1];
-    let columns = options.columns ?? sig.columns;
-    if (columns) {
-      for (const c of columns) if (!names.includes(c)) throw missing(c);
+    const features = sig.columns;
+    let columns: string[];
+    if (options.columns) {
+      columns = options.columns;
+      const gone = absent(columns);
+      if (gone.length > 0) {
+        throw new MloError('MLO_BAD_INPUT', `${options.input} has no column${gone.length > 1 ? 's' : ''} ${quoteList(gone)}`, {
+          hint: `its columns are ${names.join(', ')}`,
+        });
+      }
+      if (features) {
+        if (columns.length !== features.length) {
+          throw new MloError(
+            'MLO_FEATURE_MISMATCH',
+            `--columns names ${columns.length} columns but ${options.model.label} takes the features ${features.join(', ')}`,
+            { hint: 'give one file column per feature, in that order, or drop --columns to map them by name' },
+          );
+        }
+        const renamed = columns.map((c, i) => (c === features[i] ? '' : `${c} as ${features[i]}`)).filter(Boolean);
+        if (renamed.length > 0) notes.push(`--columns feeds ${renamed.join(', ')}`);
+      }
+    } else if (features) {
+      // The feature contract: by name, in the model's order, whatever the file's order.
+      const gone = absent(features);
+      if (gone.length > 0) {
+        throw new MloError(
+          'MLO_BAD_INPUT',
+          `${options.input} lacks the feature column${gone.length > 1 ? 's' : ''} ${gone.join(', ')} of ${options.model.label} (it takes ${features.join(', ')}; the file has ${names.join(', ')})`,
+          { hint: 'add the missing columns, or map file columns to the features in order with --columns' },
+        );
+      }
+      columns = features;
     } else {
-      // Every column whose first non-empty value is numeric, in file order.
+      // No names anywhere: the numeric columns in file order, only when their count is the input's width.
       columns = names.filter((n) => {
         const col = batch.column(n);
         for (let i = 0; i < Math.min(batch.length, 100); i++) {
@@ -193,6 +235,18 @@ function bind(sig: Signature, batch: RowBatch, options: PredictOptions): Binding
         }
         return false;
       });
+      if (isFreeDim(want)) {
+        throw new MloError(
+          'MLO_BAD_INPUT',
+          `${options.model.label} names no feature columns and input '${spec.name}' takes any number of them, so the columns of ${options.input} cannot be matched`,
+          { hint: 'give the feature columns in order with --columns a,b,c, or record them with `mlo model package --columns`' },
+        );
+      }
+      if (columns.length === want) {
+        notes.push(
+          `${options.model.label} names no feature columns: fed ${columns.join(', ')} by position; record the names with \`mlo model package --columns\` (or in the ONNX metadata 'feature_names')`,
+        );
+      }
     }
     if (!isFreeDim(want) && columns.length !== want) {
       throw new MloError(
@@ -205,12 +259,13 @@ function bind(sig: Signature, batch: RowBatch, options: PredictOptions): Binding
     }
     return [{ spec, columns, width: columns.length }];
   }
+  const gone = absent(sig.inputs.map((s) => s.name));
+  if (gone.length > 0) {
+    throw new MloError('MLO_BAD_INPUT', `${options.input} lacks the column${gone.length > 1 ? 's' : ''} ${gone.join(', ')} for the inputs of the same name`, {
+      hint: `the model's inputs are ${sig.inputs.map((s) => s.name).join(', ')}, one column each; the file has ${names.join(', ')}`,
+    });
+  }
   return sig.inputs.map((spec) => {
-    if (!names.includes(spec.name)) {
-      throw new MloError('MLO_BAD_INPUT', `${options.input} has no column '${spec.name}' for input '${spec.name}'`, {
-        hint: `the model has several inputs (${sig.inputs.map((s) => s.name).join(', ')}); name one column after each`,
-      });
-    }
     const rank = spec.shape?.length ?? 1;
     const inner = rank === 2 ? spec.shape![1] : 1;
     if (rank > 2 || (inner !== 1 && !isFreeDim(inner))) {

@@ -336,13 +336,20 @@ export function toFlat(type: string, data: ArrayLike<unknown>): unknown[] {
   return out;
 }
 
-/** A value for `spec` with free dimensions set to 1, for smoke-running a model without an example. */
+/**
+ * A value for `spec` with free dimensions set to 1, for smoke-running a model without an example. Float
+ * inputs get a fixed pattern in (0, 1.4] rather than zeros: its recorded output is what `model verify`
+ * compares, and zeros pass through many different models (any bias-free linear layer) unchanged.
+ * Integers stay 0, a safe index into any embedding table.
+ */
 export function synthesize(spec: TensorSpec): TensorValue {
   const dims = (spec.shape ?? [1]).map((d) => (isFreeDim(d) ? 1 : (d as number)));
   let total = 1;
   for (const d of dims) total *= d;
   if (spec.type === 'string') return { type: 'string', data: new Array(total).fill(''), dims };
-  return { type: spec.type, data: allocate(spec.type, total), dims };
+  const data = allocate(spec.type, total);
+  if (spec.type === 'float32' || spec.type === 'float64') for (let i = 0; i < total; i++) data[i] = (((i * 7) % 11) + 1) / 8;
+  return { type: spec.type, data, dims };
 }
 
 export async function runOnce(model: LoadedModel, feeds: Record<string, TensorValue>, label: string): Promise<Record<string, TensorValue>> {

@@ -101,6 +101,7 @@ export const modelYamlSchema = z
 export type ModelYaml = z.infer<typeof modelYamlSchema>;
 export type ModelSignature = z.infer<typeof signatureSchema>;
 export type Lineage = z.infer<typeof lineageSchema>;
+export type ModelExample = z.infer<typeof exampleSchema>;
 
 export const MODEL_YAML = 'model.yaml';
 

@@ -4,6 +4,7 @@
  */
 import { usageError } from '../../base/errors.js';
 import { loadSession } from '../model/runtime.js';
+import { DEFAULT_ATOL, DEFAULT_RTOL, compareOutputs, exampleFeeds, mismatchError, requireExample, type Tolerance } from '../model/verify.js';
 import type { Repo } from '../repo/repo.js';
 import type { ServerMetrics } from './metrics.js';
 import { Runner } from './runner.js';
@@ -17,6 +18,8 @@ export interface Target {
   ref: string;
   hash: string;
   runner: Runner;
+  /** True when the model gave its recorded example output at load time. */
+  verified: boolean;
   /** Response headers naming the answering model and version, built once. */
   headers: string[];
 }
@@ -45,17 +48,48 @@ export interface ServedModel {
   hash: string;
   weight?: number;
   batching: boolean;
+  /** True when the model gave its recorded example output before serving (false: none recorded, or --no-verify). */
+  verified: boolean;
 }
 
 export type LoadTarget = (m: ResolvedModel) => Promise<Target>;
 
-/** Loads a model version into an onnxruntime session behind its own micro-batcher. */
-export function targetLoader(options: { maxBatch?: number; metrics: ServerMetrics }): LoadTarget {
+export interface LoaderOptions {
+  maxBatch?: number;
+  metrics: ServerMetrics;
+  /** Check each model against its recorded example before it takes traffic; false skips the check. */
+  verify?: false | Partial<Tolerance>;
+}
+
+/**
+ * Loads a model version into an onnxruntime session behind its own micro-batcher, then runs its recorded
+ * example through that runner (the path requests take) and refuses the version when the answer moved.
+ */
+export function targetLoader(options: LoaderOptions): LoadTarget {
   return async (m) => {
     const { session } = await loadSession(m.bytes, m.signature, { label: m.ref });
     const versionText = m.version === null ? 'path' : String(m.version);
-    const runner = new Runner(session, m.signature, { maxBatch: options.maxBatch, onBatch: (rows) => options.metrics.batch(m.name, versionText, rows) });
+    // The start-up check is no traffic: batches count in the metrics only once it is done.
+    let live = false;
+    const runner = new Runner(session, m.signature, {
+      maxBatch: options.maxBatch,
+      onBatch: (rows) => {
+        if (live) options.metrics.batch(m.name, versionText, rows);
+      },
+    });
+    let verified = false;
+    if (options.verify !== false && m.example?.outputs) {
+      try {
+        await checkExample(runner, m, options.verify ?? {});
+      } catch (err) {
+        await runner.release();
+        throw err;
+      }
+      verified = true;
+    }
+    live = true;
     return {
+      verified,
       name: m.name,
       version: m.version,
       versionText,
@@ -65,6 +99,14 @@ export function targetLoader(options: { maxBatch?: number; metrics: ServerMetric
       headers: m.version === null ? ['x-mlo-model', m.name] : ['x-mlo-model', m.name, 'x-mlo-model-version', String(m.version)],
     };
   };
+}
+
+async function checkExample(runner: Runner, m: ResolvedModel, tolerance: Partial<Tolerance>): Promise<void> {
+  const label = m.version === null ? m.ref : `${m.name}@${m.version}`;
+  const tol = { rtol: tolerance.rtol ?? DEFAULT_RTOL, atol: tolerance.atol ?? DEFAULT_ATOL };
+  const example = requireExample(m.example, label);
+  const outputs = compareOutputs(example.outputs, await runner.infer(exampleFeeds(m.signature, example, label)), tol);
+  if (!outputs.every((o) => o.ok)) throw mismatchError({ label, ok: false, synthesized: example.synthesized, ...tol, outputs });
 }
 
 /** Resolves `--split` groups, then each model argument, into one source per endpoint. */
@@ -141,6 +183,7 @@ export function describeServed(endpoints: Map<string, Endpoint>): ServedModel[] 
         ref: t.ref,
         hash: t.hash,
         batching: t.runner.batchable,
+        verified: t.verified,
         ...(ep.targets.length > 1 ? { weight: ep.weights[i] } : {}),
       }),
     );

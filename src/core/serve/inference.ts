@@ -20,6 +20,8 @@ export interface DecodedRequest {
 
 export interface Protocol {
   decode(signature: Signature, json: unknown): DecodedRequest;
+  /** Decodes the raw body instead of `decode`, for a protocol that also takes non-JSON bodies (MLflow's text/csv). */
+  decodeBody?(signature: Signature, body: string, contentType: string | undefined): DecodedRequest;
   encode(target: Target, outputs: Outputs, request: DecodedRequest): string;
   /** The body of an error answer, in the protocol's own shape. */
   errorBody(status: number, message: string): string;
@@ -38,7 +40,8 @@ export function inference(ctx: ServeContext, protocol: Protocol): Infer {
     let outputs: Outputs | undefined;
     try {
       const body = await readBody(req, maxBody);
-      const request = protocol.decode(target.runner.signature, parseJson(body));
+      const sig = target.runner.signature;
+      const request = protocol.decodeBody ? protocol.decodeBody(sig, body, req.headers['content-type']) : protocol.decode(sig, parseJson(body));
       feeds = request.feeds;
       outputs = await target.runner.infer(feeds);
       send(res, 200, protocol.encode(target, outputs, request), versionHeaders);

@@ -1,9 +1,12 @@
 /**
- * MLflow's scoring protocol: `POST /invocations` in any of its four payload formats, answered as
- * `{"predictions": ...}`. With several models served, `?model=NAME` (or an `x-mlo-model` header) picks one.
+ * MLflow's scoring protocol: `POST /invocations` with a JSON body in any of its four payload formats
+ * (`inputs`, `instances`, `dataframe_split`, `dataframe_records`) or a `text/csv` body (header row, then
+ * rows), answered as `{"predictions": ...}`. Named columns map through the model's feature contract.
+ * With several models served, `?model=NAME` (or an `x-mlo-model` header) picks one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeInvocations, encodeNested } from '../model/codec.js';
+import { decodeInvocations, encodeNested, parseJson } from '../model/codec.js';
+import { decodeCsv } from '../model/csv-body.js';
 import type { ServeContext } from './context.js';
 import { pickTarget, servedNames, type Endpoint } from './endpoints.js';
 import { queryParam } from './http.js';
@@ -13,6 +16,9 @@ export const INVOCATIONS = '/invocations';
 
 const mlflow: Protocol = {
   decode: (signature, json) => ({ feeds: decodeInvocations(signature, json) }),
+  // Any other content type is read as JSON, as before: curl -d sends form-urlencoded by default.
+  decodeBody: (signature, body, contentType) =>
+    isCsv(contentType) ? { feeds: decodeCsv(signature, body) } : { feeds: decodeInvocations(signature, parseJson(body)) },
   encode: (target, outputs) => {
     const names = target.runner.signature.outputs.map((o) => o.name);
     if (names.length === 1) {
@@ -53,4 +59,8 @@ export function invocationsRoute(ctx: ServeContext): (req: IncomingMessage, res:
     }
     void infer(req, res, pickTarget(ep));
   };
+}
+
+function isCsv(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^\s*text\/csv\s*(;|$)/i.test(contentType);
 }

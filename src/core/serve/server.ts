@@ -8,6 +8,7 @@
  * The request path is kept lean on purpose (it is the benchmark): no URL object, one JSON.parse, typed
  * arrays straight into ort tensors, responses encoded into one string, header arrays instead of objects.
  */
+import type { Tolerance } from '../model/verify.js';
 import type { Repo } from '../repo/repo.js';
 import { bearerAuth } from './auth.js';
 import { describeServed, loadEndpoints, releaseEndpoints, resolveEndpointSources, targetLoader, type ServedModel } from './endpoints.js';
@@ -41,6 +42,8 @@ export interface ServeOptions {
   watch?: boolean;
   /** Seconds between checks of watched alias files (default 0.5). */
   watchInterval?: number;
+  /** Check each model against its recorded example before serving (default: default tolerances); false skips. */
+  verify?: false | Partial<Tolerance>;
   /** Server events for the operator (reloads, failures). */
   onEvent?: (message: string) => void;
 }
@@ -56,7 +59,7 @@ export interface RunningServer {
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const metrics = new ServerMetrics();
-  const load = targetLoader({ maxBatch: options.maxBatch, metrics });
+  const load = targetLoader({ maxBatch: options.maxBatch, metrics, verify: options.verify });
   const sources = await resolveEndpointSources(options);
   const endpoints = await loadEndpoints(sources, load);
   const gate = createGate();

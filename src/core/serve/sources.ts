@@ -6,8 +6,10 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { MloError, usageError } from '../../base/errors.js';
 import type { Signature } from '../model/codec.js';
+import { resolveContract } from '../model/contract.js';
 import { inspectBytes, readModelFile } from '../model/inspect.js';
 import type { ModelRef } from '../registry/registry.js';
+import type { ModelExample } from '../model/schema.js';
 import type { Repo } from '../repo/repo.js';
 
 export interface ResolvedModel {
@@ -22,6 +24,8 @@ export interface ResolvedModel {
   bytes: Uint8Array;
   hash: string;
   signature: Signature;
+  /** The recorded input example and its outputs (packages and registry versions; not bare .onnx files). */
+  example?: ModelExample;
 }
 
 export interface SplitEntry {
@@ -59,17 +63,19 @@ export async function resolveSource(arg: string, ctx: { cwd: string; repo?: Repo
           },
         );
       }
-      return { name: pkg.name, version: null, ref: arg, bytes, hash: info.hash, signature: { ...pkg.signature } };
+      return { name: pkg.name, version: null, ref: arg, bytes, hash: info.hash, signature: { ...pkg.signature }, example: pkg.example };
     }
     const bytes = readModelFile(path, arg);
     const info = inspectBytes(bytes, arg);
+    // A bare model file has no model.yaml: its contract comes from its own metadata, if it names features.
+    const { columns } = resolveContract(info, { label: arg });
     return {
       name: sanitize(basename(path).replace(/\.onnx$/i, '')),
       version: null,
       ref: arg,
       bytes,
       hash: info.hash,
-      signature: { inputs: info.inputs, outputs: info.outputs },
+      signature: { inputs: info.inputs, outputs: info.outputs, ...(columns ? { columns } : {}) },
     };
   }
   if (!ctx.repo) {
@@ -93,7 +99,7 @@ export async function resolveRegistered(repo: Repo, ref: ModelRef, display: stri
   const v = readVersion(repo, ref.name, version);
   const { bytes } = locateModel(repo, v);
   const moving = ref.selector === undefined || !/^\d+$/.test(ref.selector) ? ref : undefined;
-  return { name: ref.name, version, moving, ref: display, bytes, hash: v.model.hash, signature: v.signature };
+  return { name: ref.name, version, moving, ref: display, bytes, hash: v.model.hash, signature: v.signature, example: v.example };
 }
 
 /** `churn@1=90,churn@2=10` -> entries; weights are positive integers. */
