@@ -64,8 +64,10 @@ describe('mlo schema infer and mlo validate', () => {
     expect(inferred.stdout).toContain('Wrote schema.yaml: 5 columns inferred from 8 rows of train.csv');
     const yaml = read(dir, 'schema.yaml');
     expect(yaml).toMatch(/^# Data schema inferred by mlo from train\.csv \(8 rows\)/);
-    expect(yaml).toContain('  id:\n    type: int\n    nullable: false\n    min: 1\n    max: 8\n    unique: true');
-    expect(yaml).toContain('  plan:\n    type: string\n    nullable: false\n    categories: [free, pro, team]');
+    // The id column is recognised (unique, rising) and gets no range; age's range is widened.
+    expect(yaml).toContain('  id:\n    type: int\n    nullable: false\n    unique: true\n    role: id\n');
+    expect(yaml).toContain('  age:\n    type: int\n    nullable: false\n    min: 13\n    max: 76\n');
+    expect(yaml).toContain('  plan:\n    type: string\n    nullable: false\n    categories: [free, pro, team]\n    unseen: 0.01');
     expect(yaml).toContain('  income:\n    type: float\n    nullable: true');
     expect(yaml).toContain('  churned:\n    type: bool');
 
@@ -83,13 +85,15 @@ describe('mlo schema infer and mlo validate', () => {
     const r = await mlo(dir, 'schema', 'infer', 'train.csv', '--json');
     expect(json(r)).toMatchObject({
       version: 1,
-      columns: { plan: { type: 'string', categories: ['free', 'pro', 'team'] }, age: { type: 'int', min: 29, max: 60 } },
+      columns: { plan: { type: 'string', categories: ['free', 'pro', 'team'] }, age: { type: 'int', min: 13, max: 76 } },
     });
+    const strict = await mlo(dir, 'schema', 'infer', 'train.csv', '--strict', '--json');
+    expect(json(strict).columns).toMatchObject({ age: { min: 29, max: 60 }, plan: { unseen: 0 }, id: { role: 'id' } });
   });
 
   it('reports every failed rule with counts and example rows, and exits 1', async () => {
     const dir = await makeRepo({ 'train.csv': TRAIN });
-    expect((await mlo(dir, 'schema', 'infer', 'train.csv', '-o', 'schema.yaml')).exitCode).toBe(0);
+    expect((await mlo(dir, 'schema', 'infer', 'train.csv', '-o', 'schema.yaml', '--strict')).exitCode).toBe(0);
     writeTree(dir, {
       'new.csv': ['id,age,plan,income,churned,extra', '1,34,free,1000,false,x', '1,200,gold,2000,maybe,y', '3,,free,NaN,true,z', '4,-1,pro,inf,false,w'].join(
         '\n',
@@ -114,6 +118,20 @@ describe('mlo schema infer and mlo validate', () => {
     const report = json(j);
     expect(report).toMatchObject({ file: 'new.csv', schema: 'schema.yaml', format: 'csv', rows: 4, columns: 5, ok: false });
     expect(report.violations).toContainEqual({ column: 'income', rule: 'min', expected: '>= 49000', count: 2, examples: [{ row: 1, value: '1000' }] });
+  });
+
+  it('tolerates unseen categories up to the inferred share, and --strict none', async () => {
+    const dir = tempDir();
+    const plans = (n: number, odd: number) => ['plan', ...Array.from({ length: n }, (_, i) => (i < odd ? 'gold' : ['free', 'pro', 'team'][i % 3]))].join('\n');
+    writeTree(dir, { 'train.csv': plans(300, 0), 'one.csv': plans(200, 1), 'three.csv': plans(200, 3) });
+    expect((await mlo(dir, 'schema', 'infer', 'train.csv', '-o', 'schema.yaml')).exitCode).toBe(0);
+    expect((await mlo(dir, 'schema', 'infer', 'train.csv', '-o', 'strict.yaml', '--strict')).exitCode).toBe(0);
+    const one = await mlo(dir, 'validate', 'one.csv', '--schema', 'schema.yaml');
+    expect(one.exitCode, explain(one)).toBe(0);
+    const three = await mlo(dir, 'validate', 'three.csv', '--schema', 'schema.yaml');
+    expect(three.exitCode, explain(three)).toBe(1);
+    expect(three.stdout).toMatch(/plan\s+categories\s+3\s+one of free, pro, team \(1% unseen allowed\)\s+row 1: gold/);
+    expect((await mlo(dir, 'validate', 'one.csv', '--schema', 'strict.yaml')).exitCode).toBe(1);
   });
 
   it('checks row-count bounds, required columns and JSON lines', async () => {

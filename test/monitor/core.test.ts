@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMloError } from '../../src/base/errors.js';
 import { detectDrift } from '../../src/core/monitor/drift.js';
-import { inferSchema, validateData } from '../../src/core/monitor/schema.js';
+import { inferSchema } from '../../src/core/monitor/infer.js';
+import { validateData } from '../../src/core/monitor/schema.js';
 import { serveStatus } from '../../src/core/monitor/status.js';
 import { CELL_NAMES, readTable } from '../../src/base/tabular/index.js';
 import { serveLogRows } from '../../src/core/monitor/servelog.js';
@@ -169,7 +170,7 @@ describe('schema inference and validation in process', () => {
   it('marks JSON-lines columns that appear late as nullable and keeps numeric categories', () => {
     const dir = tempDir();
     writeTree(dir, { 'd.jsonl': '{"a": 1}\n{"a": 2, "b": "x"}\n{"a": 3, "b": "x"}\n{"a": 3, "b": "y"}\n{"a": 1, "b": "x"}\n' });
-    const r = inferSchema({ cwd: dir, data: 'd.jsonl' });
+    const r = inferSchema({ cwd: dir, data: 'd.jsonl', strict: true });
     expect(r.schema.columns.a).toMatchObject({ type: 'int', nullable: false, min: 1, max: 3, unique: false });
     expect(r.schema.columns.b).toMatchObject({ type: 'string', nullable: true, categories: ['x', 'y'] });
     writeTree(dir, {
