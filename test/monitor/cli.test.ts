@@ -317,22 +317,31 @@ describe('mlo monitor status', () => {
     expect(r.exitCode, explain(r)).toBe(0);
     const s = json(r);
     expect(s).toMatchObject({ ok: true, maxAge: '30d', maxErrorRate: 0.05, now: '2026-11-23T12:00:00.000Z' });
-    const [m] = s.models;
+    // One entry per version: version 2 answered before version 3 took over, so it is not current and its
+    // age is no problem.
+    expect(s.models.map((x: { arm: string; current: boolean; ok: boolean }) => [x.arm, x.current, x.ok])).toEqual([
+      ['churn@2', false, true],
+      ['churn@3', true, true],
+    ]);
+    const m = s.models[1];
     expect(m).toMatchObject({
       model: 'churn',
       version: 3,
-      requests: 102,
+      requests: 101,
       errors: 2,
       versionSince: '2026-11-10T00:00:00.000Z',
       lastRequest: '2026-11-20T10:59:00.000Z',
       stale: false,
       ok: true,
     });
-    expect(m.errorRate).toBeCloseTo(2 / 102, 12);
+    expect(m.errorRate).toBeCloseTo(2 / 101, 12);
     expect(m.ageDays).toBeCloseTo(13.5, 6);
-    expect(m.latencyMs.p50).toBeCloseTo(49.5, 6); // numpy.percentile of 1, 1, 1, 2, ..., 100
+    expect(m.latencyMs.p50).toBeCloseTo(50, 6); // numpy.percentile of 1, 1, 2, ..., 100
+    // Predictions of the 99 successful requests (2 rows each: 0.3 and 0.7).
+    expect(m.predictions.score).toMatchObject({ count: 198, p10: 0.3, p90: 0.7 });
+    expect(m.predictions.score.mean).toBeCloseTo(0.5, 12);
     const text = await mlo(dir, 'monitor', 'status', '--log', 'serve.log', '--now', now);
-    expect(text.stdout).toMatch(/churn\s+3\s+102\s+2\.0%\s+49\.5\s+\S+\s+\S+\s+2026-11-20T10:59:00\.000Z\s+13\.5d\s+ok/);
+    expect(text.stdout).toMatch(/churn\s+3\s+101\s+2\.0%\s+50\.0\s+\S+\s+\S+\s+2026-11-20T10:59:00\.000Z\s+13\.5d\s+ok/);
   });
 
   it('exits 1 when the model is stale or the error rate is too high', async () => {
