@@ -108,13 +108,13 @@ function compareAll(a: Collected, b: Collected, settings: DriftReport['settings'
       skipped.push({ column: name, reason: `not in ${files[0]}` });
       continue;
     }
-    if (!y) {
-      skipped.push({ column: name, reason: `not in ${files[1]}` });
-      continue;
-    }
     const id = options.columns?.includes(name) ? undefined : idLike(x);
     if (id) {
       skipped.push({ column: name, reason: id });
+      continue;
+    }
+    if (!y) {
+      skipped.push({ column: name, reason: `not in ${files[1]}` });
       continue;
     }
     const f = compareColumn(x, y, settings, options, files);
