@@ -122,8 +122,8 @@ describe('monitoring a 50/50 split served by mlo serve', () => {
     const report = json(r);
     expect(report.compared).toBe(3);
     expect(report.notes).toEqual([
-      'old.jsonl: x[0..2] of churn@1 read as f1, f2, f3 by position (the version\'s feature contract)',
-      'old.jsonl: x[0..2] of churn@2 read as f1, f2, f3 by position (the version\'s feature contract)',
+      "old.jsonl: x[0..2] of churn@1 read as f1, f2, f3 by position (the version's feature contract)",
+      "old.jsonl: x[0..2] of churn@2 read as f1, f2, f3 by position (the version's feature contract)",
     ]);
 
     const outside = tempDir();
@@ -132,7 +132,9 @@ describe('monitoring a 50/50 split served by mlo serve', () => {
     const none = await mlo(outside, 'monitor', 'drift', '--reference', 'train.csv', '--current', 'old.jsonl');
     expect(none.exitCode).toBe(2);
     expect(none.stdout).toBe('');
-    expect(none.stderr).toMatch(/^error: no column compared: train\.csv has id, f3, f1, f2; old\.jsonl has x\[0\], x\[1\], x\[2\], prediction\.y\[0\], prediction\.y\[1\]/);
+    expect(none.stderr).toMatch(
+      /^error: no column compared: train\.csv has id, f3, f1, f2; old\.jsonl has x\[0\], x\[1\], x\[2\], prediction\.y\[0\], prediction\.y\[1\]/,
+    );
     const j = await mlo(outside, 'monitor', 'drift', '--reference', 'train.csv', '--current', 'old.jsonl', '--json');
     expect(json(j).error.code).toBe('MLO_NOTHING_COMPARED');
   });
