@@ -88,7 +88,7 @@ describe('monitoring a 50/50 split served by mlo serve', () => {
     expect(report.compared).toBe(3);
     const drifted = report.features.filter((f: { drifted: boolean }) => f.drifted).map((f: { column: string }) => f.column);
     expect(drifted).toContain('f1');
-    expect(report.skipped).toContainEqual({ column: 'id', reason: expect.stringMatching(/^an identifier/) });
+    expect(report.skipped).toContainEqual({ column: 'id', reason: expect.stringMatching(/^id-like: every value is a distinct integer/) });
     expect(report.arms.map((a: { version: number; rows: number; compared: number }) => [a.version, a.rows, a.compared])).toEqual([
       [1, 60, 3],
       [2, 60, 3],
@@ -98,7 +98,7 @@ describe('monitoring a 50/50 split served by mlo serve', () => {
     const text = await mlo(repo, 'monitor', 'drift', '--reference', 'train.csv', '--current', 'serve.jsonl', '--html', 'drift.html');
     expect(text.stdout).toMatch(/^DRIFT \d of 3 columns drifted/);
     expect(text.stdout).toContain('3 columns compared, ');
-    expect(text.stdout).toMatch(/not compared: id \(an identifier/);
+    expect(text.stdout).toMatch(/not compared: id \(id-like/);
     expect(text.stdout).toMatch(/churn@1\s+60\s+\d of 3\s+yes: .*f1/);
     expect(text.stdout).toMatch(/churn@2\s+60\s+\d of 3\s+yes: .*f1/);
     const html = readFileSync(join(repo, 'drift.html'), 'utf8');

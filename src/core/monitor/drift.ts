@@ -140,14 +140,14 @@ function idLike(x: ColumnData): string | undefined {
     const v = x.sorted();
     if (v.length < MIN_ID_VALUES || v[v.length - 1] - v[0] + 1 > 2 * v.length) return undefined;
     for (let i = 0; i < v.length; i++) if (!Number.isInteger(v[i]) || (i > 0 && v[i] === v[i - 1])) return undefined;
-    return 'an identifier (distinct integers), not a feature: left out (name it in --columns to compare it)';
+    return 'id-like: every value is a distinct integer; name it in --columns to compare it';
   }
   let total = 0;
   for (const n of x.categories.values()) {
     if (n > 1) return undefined;
     total += n;
   }
-  return total >= MIN_ID_VALUES ? 'an identifier (distinct text values), not a feature: left out (name it in --columns to compare it)' : undefined;
+  return total >= MIN_ID_VALUES ? 'id-like: every value is distinct text; name it in --columns to compare it' : undefined;
 }
 
 function nothingCompared(a: Collected, b: Collected, files: [string, string], skipped: { column: string; reason: string }[], servelog: boolean): MloError {
