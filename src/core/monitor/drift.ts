@@ -108,7 +108,8 @@ function compareAll(a: Collected, b: Collected, settings: DriftReport['settings'
       skipped.push({ column: name, reason: `not in ${files[0]}` });
       continue;
     }
-    const id = options.columns?.includes(name) ? undefined : idLike(x);
+    const named = [options.columns, options.numeric, options.categorical].some((list) => list?.includes(name));
+    const id = named ? undefined : idLike(x);
     if (id) {
       skipped.push({ column: name, reason: id });
       continue;

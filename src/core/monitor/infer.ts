@@ -211,7 +211,12 @@ export function proposeRange(min: number, max: number, sample: readonly number[]
   const exponent = Math.floor(Math.log10(spread)) - 3;
   const step = 10 ** exponent;
   const digits = Math.max(0, -exponent);
-  const round = (v: number, dir: typeof Math.floor) => Number((dir(v / step) * step).toFixed(digits));
+  const round = (v: number, dir: typeof Math.floor) => {
+    // 0.8 + 0.3 is 1.1000000000000001: a value a rounding error off a step stays on it.
+    const k = v / step;
+    const near = Math.round(k);
+    return Number(((Math.abs(k - near) < 1e-6 ? near : dir(k)) * step).toFixed(digits));
+  };
   return { min: round(floor, Math.floor), max: round(high, Math.ceil) };
 }
 
