@@ -199,7 +199,8 @@ describe('schema inference and validation in process', () => {
     expect(columns.ref).toMatchObject({ role: 'id' });
     expect(columns.score.role).toBeUndefined();
     // 0..2997, widened by half the range on each side and floored at 0 (never negative).
-    expect(columns.score).toMatchObject({ type: 'int', min: 0, max: 4496, unique: true });
+    expect(columns.score).toMatchObject({ type: 'int', min: 0, max: 4496, unique: false });
+    expect(inferSchema({ cwd: dir, data: 'd.csv', strict: true }).schema.columns.score).toMatchObject({ unique: true });
     expect(columns.ratio).toMatchObject({ type: 'float', min: 0, max: 1.1 });
     const strict = inferSchema({ cwd: dir, data: 'd.csv', strict: true }).schema.columns;
     expect(strict.ratio).toMatchObject({ min: 0.2, max: 0.8 });

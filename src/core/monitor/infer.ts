@@ -178,7 +178,9 @@ class ColumnProfile {
     if (categorical && this.categories) {
       c.categories = [...this.categories.keys()].sort();
       if (!strict) c.unseen = UNSEEN_TOLERANCE;
-    } else if ((type === 'int' || type === 'string') && this.distinct && nonNull >= 2) {
+    } else if ((type === 'int' || type === 'string') && this.distinct && nonNull >= 2 && (id || strict)) {
+      // Distinct values in one sample are often chance (ages in a small file): only an identifier is
+      // held to them, unless --strict asks for what this file holds.
       c.unique = true;
     }
     return c;
