@@ -91,6 +91,7 @@ export const ERROR_CODES = {
   MLO_NO_LOG: { exit: 1, what: 'a queued run has no log yet' },
   MLO_NO_PIPELINE: { exit: 1, what: 'there is no `mlo.yaml`' },
   MLO_NO_REMOTE: { exit: 1, what: 'no remote is configured, or none is the default' },
+  MLO_NOTHING_COMPARED: { exit: 2, what: '`monitor drift` found no column that both files hold' },
   MLO_NO_REQUESTS: { exit: 1, what: 'a serve request log holds no requests (for the model)' },
   MLO_NO_RUN: { exit: 1, what: '`mlo log` ran outside a run (`$MLO_RUN_ID` is not set)' },
   MLO_OUTSIDE_REPO: { exit: 1, what: 'a path is outside the repository' },

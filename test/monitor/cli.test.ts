@@ -64,8 +64,10 @@ describe('mlo schema infer and mlo validate', () => {
     expect(inferred.stdout).toContain('Wrote schema.yaml: 5 columns inferred from 8 rows of train.csv');
     const yaml = read(dir, 'schema.yaml');
     expect(yaml).toMatch(/^# Data schema inferred by mlo from train\.csv \(8 rows\)/);
-    expect(yaml).toContain('  id:\n    type: int\n    nullable: false\n    min: 1\n    max: 8\n    unique: true');
-    expect(yaml).toContain('  plan:\n    type: string\n    nullable: false\n    categories: [free, pro, team]');
+    // The id column is recognised (unique, rising) and gets no range; age's range is widened.
+    expect(yaml).toContain('  id:\n    type: int\n    nullable: false\n    unique: true\n    role: id\n');
+    expect(yaml).toContain('  age:\n    type: int\n    nullable: false\n    min: 13\n    max: 76\n');
+    expect(yaml).toContain('  plan:\n    type: string\n    nullable: false\n    categories: [free, pro, team]\n    unseen: 0.01');
     expect(yaml).toContain('  income:\n    type: float\n    nullable: true');
     expect(yaml).toContain('  churned:\n    type: bool');
 
@@ -83,13 +85,15 @@ describe('mlo schema infer and mlo validate', () => {
     const r = await mlo(dir, 'schema', 'infer', 'train.csv', '--json');
     expect(json(r)).toMatchObject({
       version: 1,
-      columns: { plan: { type: 'string', categories: ['free', 'pro', 'team'] }, age: { type: 'int', min: 29, max: 60 } },
+      columns: { plan: { type: 'string', categories: ['free', 'pro', 'team'] }, age: { type: 'int', min: 13, max: 76 } },
     });
+    const strict = await mlo(dir, 'schema', 'infer', 'train.csv', '--strict', '--json');
+    expect(json(strict).columns).toMatchObject({ age: { min: 29, max: 60 }, plan: { unseen: 0 }, id: { role: 'id' } });
   });
 
   it('reports every failed rule with counts and example rows, and exits 1', async () => {
     const dir = await makeRepo({ 'train.csv': TRAIN });
-    expect((await mlo(dir, 'schema', 'infer', 'train.csv', '-o', 'schema.yaml')).exitCode).toBe(0);
+    expect((await mlo(dir, 'schema', 'infer', 'train.csv', '-o', 'schema.yaml', '--strict')).exitCode).toBe(0);
     writeTree(dir, {
       'new.csv': ['id,age,plan,income,churned,extra', '1,34,free,1000,false,x', '1,200,gold,2000,maybe,y', '3,,free,NaN,true,z', '4,-1,pro,inf,false,w'].join(
         '\n',
@@ -114,6 +118,20 @@ describe('mlo schema infer and mlo validate', () => {
     const report = json(j);
     expect(report).toMatchObject({ file: 'new.csv', schema: 'schema.yaml', format: 'csv', rows: 4, columns: 5, ok: false });
     expect(report.violations).toContainEqual({ column: 'income', rule: 'min', expected: '>= 49000', count: 2, examples: [{ row: 1, value: '1000' }] });
+  });
+
+  it('tolerates unseen categories up to the inferred share, and --strict none', async () => {
+    const dir = tempDir();
+    const plans = (n: number, odd: number) => ['plan', ...Array.from({ length: n }, (_, i) => (i < odd ? 'gold' : ['free', 'pro', 'team'][i % 3]))].join('\n');
+    writeTree(dir, { 'train.csv': plans(300, 0), 'one.csv': plans(200, 1), 'three.csv': plans(200, 3) });
+    expect((await mlo(dir, 'schema', 'infer', 'train.csv', '-o', 'schema.yaml')).exitCode).toBe(0);
+    expect((await mlo(dir, 'schema', 'infer', 'train.csv', '-o', 'strict.yaml', '--strict')).exitCode).toBe(0);
+    const one = await mlo(dir, 'validate', 'one.csv', '--schema', 'schema.yaml');
+    expect(one.exitCode, explain(one)).toBe(0);
+    const three = await mlo(dir, 'validate', 'three.csv', '--schema', 'schema.yaml');
+    expect(three.exitCode, explain(three)).toBe(1);
+    expect(three.stdout).toMatch(/plan\s+categories\s+3\s+one of free, pro, team \(1% unseen allowed\)\s+row 1: gold/);
+    expect((await mlo(dir, 'validate', 'one.csv', '--schema', 'strict.yaml')).exitCode).toBe(1);
   });
 
   it('checks row-count bounds, required columns and JSON lines', async () => {
@@ -299,22 +317,31 @@ describe('mlo monitor status', () => {
     expect(r.exitCode, explain(r)).toBe(0);
     const s = json(r);
     expect(s).toMatchObject({ ok: true, maxAge: '30d', maxErrorRate: 0.05, now: '2026-11-23T12:00:00.000Z' });
-    const [m] = s.models;
+    // One entry per version: version 2 answered before version 3 took over, so it is not current and its
+    // age is no problem.
+    expect(s.models.map((x: { arm: string; current: boolean; ok: boolean }) => [x.arm, x.current, x.ok])).toEqual([
+      ['churn@2', false, true],
+      ['churn@3', true, true],
+    ]);
+    const m = s.models[1];
     expect(m).toMatchObject({
       model: 'churn',
       version: 3,
-      requests: 102,
+      requests: 101,
       errors: 2,
       versionSince: '2026-11-10T00:00:00.000Z',
       lastRequest: '2026-11-20T10:59:00.000Z',
       stale: false,
       ok: true,
     });
-    expect(m.errorRate).toBeCloseTo(2 / 102, 12);
+    expect(m.errorRate).toBeCloseTo(2 / 101, 12);
     expect(m.ageDays).toBeCloseTo(13.5, 6);
-    expect(m.latencyMs.p50).toBeCloseTo(49.5, 6); // numpy.percentile of 1, 1, 1, 2, ..., 100
+    expect(m.latencyMs.p50).toBeCloseTo(50, 6); // numpy.percentile of 1, 1, 2, ..., 100
+    // Predictions of the 99 successful requests (2 rows each: 0.3 and 0.7).
+    expect(m.predictions.score).toMatchObject({ count: 198, p10: 0.3, p90: 0.7 });
+    expect(m.predictions.score.mean).toBeCloseTo(0.5, 12);
     const text = await mlo(dir, 'monitor', 'status', '--log', 'serve.log', '--now', now);
-    expect(text.stdout).toMatch(/churn\s+3\s+102\s+2\.0%\s+49\.5\s+\S+\s+\S+\s+2026-11-20T10:59:00\.000Z\s+13\.5d\s+ok/);
+    expect(text.stdout).toMatch(/churn\s+3\s+101\s+2\.0%\s+50\.0\s+\S+\s+\S+\s+2026-11-20T10:59:00\.000Z\s+13\.5d\s+ok/);
   });
 
   it('exits 1 when the model is stale or the error rate is too high', async () => {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMloError } from '../../src/base/errors.js';
 import { detectDrift } from '../../src/core/monitor/drift.js';
-import { inferSchema, validateData } from '../../src/core/monitor/schema.js';
+import { inferSchema } from '../../src/core/monitor/infer.js';
+import { validateData } from '../../src/core/monitor/schema.js';
 import { serveStatus } from '../../src/core/monitor/status.js';
 import { CELL_NAMES, readTable } from '../../src/base/tabular/index.js';
 import { serveLogRows } from '../../src/core/monitor/servelog.js';
@@ -133,8 +134,9 @@ describe('drift column typing', () => {
     const ref = ['k,mixed,n'];
     const cur = ['k,mixed,n'];
     for (let i = 0; i < 300; i++) {
-      ref.push(`${i % 3},${i % 2 ? 'a' : 1},${i}`);
-      cur.push(`${i % 3},${i % 2 ? 'a' : 1},${i % 7 === 0 ? '' : i + 1}`);
+      // n repeats its values: unique integers 0..299 would be an identifier, left out of drift.
+      ref.push(`${i % 3},${i % 2 ? 'a' : 1},${i % 150}`);
+      cur.push(`${i % 3},${i % 2 ? 'a' : 1},${i % 7 === 0 ? '' : (i + 1) % 150}`);
     }
     writeTree(dir, { 'ref.csv': ref.join('\n'), 'cur.csv': cur.join('\n') });
     const r = await detectDrift({ cwd: dir, reference: 'ref.csv', current: 'cur.csv' });
@@ -169,7 +171,7 @@ describe('schema inference and validation in process', () => {
   it('marks JSON-lines columns that appear late as nullable and keeps numeric categories', () => {
     const dir = tempDir();
     writeTree(dir, { 'd.jsonl': '{"a": 1}\n{"a": 2, "b": "x"}\n{"a": 3, "b": "x"}\n{"a": 3, "b": "y"}\n{"a": 1, "b": "x"}\n' });
-    const r = inferSchema({ cwd: dir, data: 'd.jsonl' });
+    const r = inferSchema({ cwd: dir, data: 'd.jsonl', strict: true });
     expect(r.schema.columns.a).toMatchObject({ type: 'int', nullable: false, min: 1, max: 3, unique: false });
     expect(r.schema.columns.b).toMatchObject({ type: 'string', nullable: true, categories: ['x', 'y'] });
     writeTree(dir, {
@@ -180,6 +182,28 @@ describe('schema inference and validation in process', () => {
       ['a', 'categories', 2, [3, 4]],
       ['b', 'not_null', 1, [1]],
     ]);
+  });
+
+  it('calls unique rising or dense integers and unique text identifiers, and widens the other ranges', () => {
+    const dir = tempDir();
+    const rows = ['row,code,score,ref,ratio'];
+    // row: rising ids; code: unique text; score: unique, unordered, sparse integers (a feature, not an id);
+    // ref: unique, shuffled, dense integers (ids in another order); ratio: floats in [0.2, 0.8].
+    const refs = [7, 3, 9, 1, 5, 2, 8, 4, 6, 10];
+    for (let i = 0; i < 10; i++) rows.push(`${i + 1},c${i},${((i * 7) % 10) ** 2 * 37},${refs[i]},${(0.2 + (0.6 * i) / 9).toFixed(3)}`);
+    writeTree(dir, { 'd.csv': `${rows.join('\n')}\n` });
+    const { columns } = inferSchema({ cwd: dir, data: 'd.csv' }).schema;
+    expect(columns.row).toMatchObject({ role: 'id', unique: true });
+    expect(columns.row.min).toBeUndefined();
+    expect(columns.code).toMatchObject({ role: 'id', unique: true });
+    expect(columns.ref).toMatchObject({ role: 'id' });
+    expect(columns.score.role).toBeUndefined();
+    // 0..2997, widened by half the range on each side and floored at 0 (never negative).
+    expect(columns.score).toMatchObject({ type: 'int', min: 0, max: 4496, unique: false });
+    expect(inferSchema({ cwd: dir, data: 'd.csv', strict: true }).schema.columns.score).toMatchObject({ unique: true });
+    expect(columns.ratio).toMatchObject({ type: 'float', min: 0, max: 1.1 });
+    const strict = inferSchema({ cwd: dir, data: 'd.csv', strict: true }).schema.columns;
+    expect(strict.ratio).toMatchObject({ min: 0.2, max: 0.8 });
   });
 
   it('computes latency percentiles as numpy does', () => {

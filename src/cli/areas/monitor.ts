@@ -38,6 +38,7 @@ export function register(program: Command): void {
     .option('--format <format>', FORMAT_HELP)
     .option('--model <name>', 'serve logs: only this model')
     .option('--max-categories <n>', 'string columns with at most n distinct values get categories', intArg('--max-categories'), 20)
+    .option('--strict', 'exact observed ranges and no unseen categories (default: ranges widened so other samples of the data pass)')
     .action(action<SchemaInferFlags, [string]>(async (ctx, data) => (await import('../commands/schema.js')).schemaInfer(ctx, data)));
 
   program

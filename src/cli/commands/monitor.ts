@@ -3,6 +3,7 @@ import { detectDrift, fmt, type DriftReport, type DriftTest } from '../../core/m
 import { writeDriftHtml } from '../../core/monitor/html.js';
 import { formatAge, serveStatus, type StatusReport } from '../../core/monitor/status.js';
 import type { ActionContext, Outcome } from '../action.js';
+import { commandRepo } from '../repo.js';
 import { stdoutColor, table } from '../output.js';
 
 export interface DriftFlags {
@@ -46,6 +47,7 @@ export async function monitorDrift({ out, flags, opts }: ActionContext<DriftFlag
     categorical: opts.categorical,
     numeric: opts.numeric,
     maxNumericCategories: opts.maxNumericCategories,
+    repo: commandRepo(flags, { optional: true }),
   });
   const html = opts.html ? writeDriftHtml(report, opts.html, flags.cwd) : undefined;
   out.result(html ? { ...report, html: opts.html } : report, () => renderDrift(report, opts.html));
@@ -57,7 +59,9 @@ function renderDrift(r: DriftReport, html?: string): string[] {
   const head = r.drift ? stdoutColor.red('DRIFT') : stdoutColor.green('OK');
   const lines = [
     `${head} ${r.drifted} of ${r.compared} columns drifted${r.predictionDrift ? ', including predictions' : ''} (reference ${r.reference.file}: ${r.reference.rows} rows; current ${r.current.file}: ${r.current.rows} rows)`,
+    `  ${r.compared} ${r.compared === 1 ? 'column' : 'columns'} compared, ${r.skipped.length} not compared`,
   ];
+  for (const n of r.notes) lines.push(stdoutColor.dim(`  note: ${n}`));
   const dash = stdoutColor.dim('-');
   const rows = r.features.map((f) => [
     f.column,
@@ -71,6 +75,23 @@ function renderDrift(r: DriftReport, html?: string): string[] {
   ]);
   if (rows.length) lines.push(...table(['column', 'type', 'PSI', 'KS D', 'KS p', 'chi2 p', 'JS', 'drift'], rows).map((l) => `  ${l}`));
   for (const s of r.skipped) lines.push(stdoutColor.dim(`  not compared: ${s.column} (${s.reason})`));
+  if (r.arms) {
+    lines.push('By model version (each arm against the same reference):');
+    const arms = r.arms.map((a) => [
+      `${a.model ?? '-'}@${a.version ?? '-'}`,
+      String(a.rows),
+      `${a.drifted} of ${a.compared}`,
+      a.drift
+        ? stdoutColor.red(
+            `yes: ${a.features
+              .filter((f) => f.drifted)
+              .map((f) => f.column)
+              .join(', ')}`,
+          )
+        : 'no',
+    ]);
+    lines.push(...table(['arm', 'rows', 'drifted', 'drift'], arms).map((l) => `  ${l}`));
+  }
   if (html) lines.push(`HTML report: ${html}`);
   return lines;
 }
@@ -115,6 +136,28 @@ function renderStatus(r: StatusReport): string[] {
     m.ok ? stdoutColor.green('ok') : stdoutColor.red(m.problems.join('; ')),
   ]);
   const lines = table(['model', 'version', 'requests', 'errors', 'p50 ms', 'p90 ms', 'p99 ms', 'last request', 'age', 'status'], rows);
+  const num = (v: number | undefined) => (v === undefined ? '-' : fmt(v));
+  const predictions = r.models.flatMap((m) =>
+    Object.entries(m.predictions).map(([name, p]) => [
+      m.arm,
+      name,
+      String(p.count),
+      num(p.mean),
+      p.p50 === undefined ? '-' : `${num(p.p10)} / ${num(p.p50)} / ${num(p.p90)}`,
+      p.values
+        ? Object.entries(p.values)
+            .slice(0, 5)
+            .map(([k, n]) => `${k}: ${n}`)
+            .join(', ')
+        : '-',
+    ]),
+  );
+  if (predictions.length) {
+    lines.push('Predictions by arm:');
+    lines.push(...table(['arm', 'output', 'count', 'mean', 'p10 / p50 / p90', 'values'], predictions).map((l) => `  ${l}`));
+  }
+  const replaced = r.models.filter((m) => !m.current);
+  if (replaced.length) lines.push(stdoutColor.dim(`replaced by a later version (not checked against the limits): ${replaced.map((m) => m.arm).join(', ')}`));
   lines.push(
     stdoutColor.dim(
       `limits: age ${r.maxAge}, error rate ${(r.maxErrorRate * 100).toFixed(1)}%${r.window ? `; requests in the last ${r.window}` : ''}; as of ${r.now}`,

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { MloError, type ErrorCode } from '../../base/errors.js';
 import { CELL, type RowBatch } from '../../base/tabular/index.js';
 import { openData, type DataFormat } from './dataset.js';
+import type { FeatureContracts } from './servelog.js';
 import { sortFloat64 } from './sort.js';
 
 export function columnFilter(o: { columns?: string[]; exclude?: string[] }): (name: string) => boolean {
@@ -21,6 +22,8 @@ export interface Collected {
   rows: number;
   names: string[];
   columns: Map<string, ColumnData>;
+  /** How the file was read (the DataSource's notes). */
+  notes: string[];
 }
 
 /** What a worker needs to read one file (plain data: it crosses a thread boundary). */
@@ -29,14 +32,18 @@ export interface CollectJob {
   file: string;
   format: DataFormat;
   model?: string;
+  version?: string;
+  contracts?: FeatureContracts;
   columns?: string[];
   exclude?: string[];
 }
 
-/** Reads one file in this thread (the worker's body). */
+/** Reads one file in this thread (the worker's body, and each serve-log arm). */
 export function collectJob(job: CollectJob): Collected {
-  const source = openData(job.path, { cwd: '/', format: job.format, model: job.model, displayName: job.file });
-  return collectSorted(source.batches(), columnFilter(job));
+  const source = openData(job.path, { cwd: '/', format: job.format, model: job.model, version: job.version, contracts: job.contracts, displayName: job.file });
+  const c = collectSorted(source.batches(), columnFilter(job));
+  c.notes = [...source.notes];
+  return c;
 }
 
 export interface PackedColumn {
@@ -51,7 +58,9 @@ export interface PackedColumn {
   isSorted: boolean;
 }
 
-export function packCollected(c: Collected): { message: { rows: number; names: string[]; columns: PackedColumn[] }; transfer: ArrayBuffer[] } {
+type Packed = { rows: number; names: string[]; notes: string[]; columns: PackedColumn[] };
+
+export function packCollected(c: Collected): { message: Packed; transfer: ArrayBuffer[] } {
   const columns = [...c.columns.values()].map((d) => ({
     name: d.name,
     numeric: d.numeric,
@@ -63,10 +72,10 @@ export function packCollected(c: Collected): { message: { rows: number; names: s
     firstText: d.firstText,
     isSorted: d.isSorted,
   }));
-  return { message: { rows: c.rows, names: c.names, columns }, transfer: columns.map((p) => p.values.buffer as ArrayBuffer) };
+  return { message: { rows: c.rows, names: c.names, notes: c.notes, columns }, transfer: columns.map((p) => p.values.buffer as ArrayBuffer) };
 }
 
-function unpackCollected(m: { rows: number; names: string[]; columns: PackedColumn[] }): Collected {
+function unpackCollected(m: Packed): Collected {
   const columns = new Map<string, ColumnData>();
   for (const p of m.columns) {
     const d = new ColumnData(p.name);
@@ -82,7 +91,7 @@ function unpackCollected(m: { rows: number; names: string[]; columns: PackedColu
     });
     columns.set(p.name, d);
   }
-  return { rows: m.rows, names: m.names, columns };
+  return { rows: m.rows, names: m.names, notes: m.notes, columns };
 }
 
 const WORKER_URL = new URL('./collect-worker.js', import.meta.url);
@@ -191,7 +200,7 @@ function collect(batches: Generator<RowBatch>, want: (name: string) => boolean):
     }
     rows += batch.length;
   }
-  return { rows, names, columns };
+  return { rows, names, columns, notes: [] };
 }
 
 function readColumn(batch: RowBatch, data: ColumnData): void {

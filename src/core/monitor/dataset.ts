@@ -5,7 +5,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { usageError } from '../../base/errors.js';
 import { detectFormat, readTable, type RowBatch } from '../../base/tabular/index.js';
-import { looksLikeServeLog, serveLogRows } from './servelog.js';
+import { looksLikeServeLog, serveLogRows, type FeatureContracts } from './servelog.js';
 
 export type DataFormat = 'csv' | 'tsv' | 'jsonl' | 'servelog';
 export const DATA_FORMATS: readonly DataFormat[] = ['csv', 'tsv', 'jsonl', 'servelog'];
@@ -17,6 +17,8 @@ export interface DataSource {
   path: string;
   format: DataFormat;
   batches(): Generator<RowBatch>;
+  /** Notes on how the data was read (serve logs: positional feature mappings), filled while reading. */
+  notes: Set<string>;
 }
 
 export interface OpenDataOptions {
@@ -24,6 +26,10 @@ export interface OpenDataOptions {
   format?: DataFormat;
   /** Serve logs: keep only this model's requests. */
   model?: string;
+  /** Serve logs: keep only this version's requests (as text). */
+  version?: string;
+  /** Serve logs: feature contracts by model@version, for logs that name no features. */
+  contracts?: FeatureContracts;
   /** The name to use in messages (default: `file` as given). */
   displayName?: string;
 }
@@ -36,9 +42,11 @@ export function openData(given: string, options: OpenDataOptions): DataSource {
   }
   let format: DataFormat = options.format ?? detectFormat(path, file);
   if (options.format === undefined && format === 'jsonl' && looksLikeServeLog(path, file)) format = 'servelog';
+  const notes = new Set<string>();
+  const rows = serveLogRows({ file, model: options.model, version: options.version, contracts: options.contracts, notes });
   const batches = (): Generator<RowBatch> =>
     format === 'servelog'
-      ? readTable(path, { format: 'jsonl', displayName: file, rows: serveLogRows({ file, model: options.model }), skipPartialLastLine: true })
+      ? readTable(path, { format: 'jsonl', displayName: file, rows, skipPartialLastLine: true })
       : readTable(path, { format, displayName: file });
-  return { file, path, format, batches };
+  return { file, path, format, batches, notes };
 }

@@ -3,6 +3,7 @@
  * detectDrift takes and the report it returns. Kept apart from the code so that the CLI, the HTML report,
  * `mlo ci` and the collection worker can import the types without loading the statistics.
  */
+import type { Repo } from '../repo/repo.js';
 import type { DataFormat } from './dataset.js';
 import type { KsResult } from './ks.js';
 import type { Chi2Result } from './stats.js';
@@ -46,6 +47,8 @@ export interface DriftOptions {
   driftShare?: number;
   /** Read the reference in a worker thread (default true where the compiled worker exists). */
   threads?: boolean;
+  /** The repository, when there is one: its registry's feature contracts read older serve logs. */
+  repo?: Repo;
 }
 
 export interface SideSummary {
@@ -84,6 +87,19 @@ export interface FeatureDrift {
   histogram: Histogram;
 }
 
+/** The drift of one model version's requests in a serve log (an A/B arm), against the same reference. */
+export interface ArmDrift {
+  model: string | null;
+  version: string | number | null;
+  rows: number;
+  features: FeatureDrift[];
+  drifted: number;
+  compared: number;
+  share: number;
+  predictionDrift: boolean;
+  drift: boolean;
+}
+
 export interface DriftReport {
   reference: { file: string; format: DataFormat; rows: number };
   current: { file: string; format: DataFormat; rows: number };
@@ -99,9 +115,14 @@ export interface DriftReport {
   };
   features: FeatureDrift[];
   skipped: { column: string; reason: string }[];
+  /** How the files were read: positional feature mappings of older serve logs. */
+  notes: string[];
   drifted: number;
   compared: number;
   share: number;
   predictionDrift: boolean;
+  /** The whole data set drifted, or one of the arms did. */
   drift: boolean;
+  /** A serve log with more than one model version: each version's requests on their own. */
+  arms?: ArmDrift[];
 }

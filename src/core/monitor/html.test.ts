@@ -32,6 +32,7 @@ const report: DriftReport = {
   },
   features: [feature('<script>alert(1)</script>', true, 'numeric'), feature('plan', true, 'categorical'), feature('calm', false, 'numeric')],
   skipped: [{ column: 'extra', reason: 'not in train.csv' }],
+  notes: [],
   drifted: 2,
   compared: 3,
   share: 2 / 3,

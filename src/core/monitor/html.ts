@@ -35,6 +35,27 @@ export function renderDriftHtml(r: DriftReport, generated = new Date()): string 
         )
         .join('\n')
     : '<p>No column drifted, so there are no histograms to show.</p>';
+  const notes = r.notes.length ? `<ul class="muted">${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
+  const arms = r.arms
+    ? `<h2>By model version</h2>
+<p class="muted">Each version's requests in the serve log against the same reference.</p>
+<table>
+<thead><tr><th>arm</th><th>rows</th><th>compared</th><th>drifted</th><th class="l">drifted columns</th></tr></thead>
+<tbody>
+${r.arms
+  .map(
+    (a) =>
+      `<tr${a.drift ? ' class="drift"' : ''}><td><code>${esc(`${a.model ?? '-'}@${a.version ?? '-'}`)}</code></td><td>${a.rows}</td><td>${a.compared}</td><td>${a.drifted}</td><td class="l">${esc(
+        a.features
+          .filter((f) => f.drifted)
+          .map((f) => f.column)
+          .join(', ') || 'none',
+      )}</td></tr>`,
+  )
+  .join('\n')}
+</tbody>
+</table>`
+    : '';
   const skipped = r.skipped.length
     ? `<h2>Not compared</h2><ul>${r.skipped.map((k) => `<li><code>${esc(k.column)}</code>: ${esc(k.reason)}</li>`).join('')}</ul>`
     : '';
@@ -57,6 +78,8 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace}
 <h1>Drift report</h1>
 <p class="muted">Reference <code>${esc(r.reference.file)}</code> (${r.reference.rows} rows, ${r.reference.format}) · current <code>${esc(r.current.file)}</code> (${r.current.rows} rows, ${r.current.format}) · generated ${esc(generated.toISOString())} by mlo</p>
 <p>${verdict}${r.predictionDrift ? ' · <span class="bad">prediction drift</span>' : ''}.</p>
+<p>${r.compared} ${r.compared === 1 ? 'column' : 'columns'} compared, ${r.skipped.length} not compared.</p>
+${notes}
 <p class="muted">Tests: ${esc(s.tests.join(', '))}. Drift when PSI ≥ ${s.psiThreshold} (${s.psiBins} quantile bins of the reference), KS p &lt; ${s.ksP}, chi-square p &lt; ${s.chi2P}, Jensen-Shannon distance ≥ ${s.jsThreshold}${s.driftShare === null ? '; the data set drifts when any column drifts' : `; the data set drifts when at least ${s.driftShare * 100}% of the columns drift`}.</p>
 <table>
 <thead><tr><th>column</th><th class="l">type</th><th>PSI</th><th>KS D</th><th>KS p</th><th>χ²</th><th>χ² p</th><th>JS</th><th class="l">drift</th></tr></thead>
@@ -65,6 +88,7 @@ ${rows}
 </tbody>
 </table>
 ${skipped}
+${arms}
 <h2>Drifted columns</h2>
 <p class="legend"><span style="background:#8c959f"></span>reference<span style="background:#d1242f"></span>current <span class="muted">(share of rows per bin)</span></p>
 ${charts}

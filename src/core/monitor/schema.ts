@@ -4,13 +4,13 @@
  * Expectations describe: column type, nullability, range, allowed categories, uniqueness, NaN and
  * infinity, row-count bounds), read through the zod schema below so errors name file, line and key.
  *
- * One module: inference and validation share the schema file format and its zod schema, so what `schema infer` writes is exactly what `validate` reads.
+ * The schema file format and validation live here; inference (infer.ts) writes the file through
+ * schemaYaml, so what `schema infer` writes is exactly what `validate` reads.
  */
-import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Document, visit } from 'yaml';
 import { z } from 'zod';
-import { MloError, explainFsError, isMloError, usageError } from '../../base/errors.js';
+import { MloError, isMloError } from '../../base/errors.js';
 import { readYamlFile } from '../../base/yamlfile.js';
 import { CELL, type CellKind, type Column } from '../../base/tabular/index.js';
 import { openData, type DataFormat } from './dataset.js';
@@ -33,6 +33,13 @@ const columnSchema = z
       .min(1)
       .optional(),
     unique: z.boolean().default(false),
+    /**
+     * `id`: an identifier (unique, monotone or dense integers, or unique strings). It gets no range, and
+     * `mlo monitor drift` leaves it out: a fresh batch of ids is new by design, not drift.
+     */
+    role: z.enum(['id']).optional(),
+    /** Share of the non-null values that may fall outside `categories` before the rule fails (0 to 1). */
+    unseen: z.number().min(0).max(1).default(0),
     /** NaN allowed (float columns). */
     nan: z.boolean().default(false),
     /** +Infinity and -Infinity allowed (float columns). */
@@ -75,168 +82,8 @@ export function readDataSchema(file: string, cwd: string): DataSchema {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Inference
-
-export interface InferOptions {
-  cwd: string;
-  data: string;
-  format?: DataFormat;
-  /** Serve logs: only this model's requests. */
-  model?: string;
-  /** String columns with at most this many distinct values get `categories` (default 20). */
-  maxCategories?: number;
-  /** Write the schema here (relative to cwd). */
-  output?: string;
-}
-
-export interface InferResult {
-  file: string;
-  format: DataFormat;
-  rows: number;
-  schema: DataSchema;
-  /** The YAML text written (or to print). */
-  yaml: string;
-  output?: string;
-}
-
-/**
- * Distinct values tracked for `unique`, over all columns together (a Set entry costs tens of bytes):
- * past this budget a column still being tracked is not declared unique.
- */
-const UNIQUE_BUDGET = 4_000_000;
-
-class ColumnProfile {
-  nulls = 0;
-  ints = 0;
-  floats = 0;
-  bools = 0;
-  strings = 0;
-  nan = 0;
-  inf = 0;
-  min = Infinity;
-  max = -Infinity;
-  distinct: Set<string | number> | null = new Set();
-  categories: Map<string, number> | null = new Map();
-  constructor(
-    readonly name: string,
-    readonly maxCategories: number,
-    private readonly budget: { left: number },
-  ) {}
-
-  private dropDistinct(): void {
-    if (!this.distinct) return;
-    this.budget.left += this.distinct.size;
-    this.distinct = null;
-  }
-
-  add(col: Column, i: number, kind: CellKind): void {
-    if (kind === CELL.null) {
-      this.nulls++;
-      return;
-    }
-    let key: string | number;
-    if (kind === CELL.int || kind === CELL.float) {
-      const v = col.num;
-      if (kind === CELL.int) this.ints++;
-      else this.floats++;
-      if (Number.isNaN(v)) this.nan++;
-      else if (v === Infinity || v === -Infinity) this.inf++;
-      else {
-        if (v < this.min) this.min = v;
-        if (v > this.max) this.max = v;
-      }
-      key = v;
-    } else if (kind === CELL.bool) {
-      this.bools++;
-      key = col.num ? 'true' : 'false';
-    } else {
-      this.strings++;
-      key = col.text(i);
-    }
-    if (this.distinct) {
-      // Only int and string columns can be declared unique: a float ends the tracking.
-      if (kind === CELL.float || this.distinct.has(key) || this.budget.left <= 0) this.dropDistinct();
-      else {
-        this.distinct.add(key);
-        this.budget.left--;
-      }
-    }
-    if (this.categories) {
-      const text = typeof key === 'number' ? col.text(i) : key;
-      this.categories.set(text, (this.categories.get(text) ?? 0) + 1);
-      if (this.categories.size > this.maxCategories) this.categories = null;
-    }
-  }
-
-  toSchema(rows: number): ColumnSchema {
-    const nonNull = rows - this.nulls;
-    const numbers = this.ints + this.floats;
-    let type: ColumnType;
-    if (this.strings > 0 || (this.bools > 0 && numbers > 0) || nonNull === 0) type = 'string';
-    else if (this.bools > 0) type = 'bool';
-    else if (this.floats > 0) type = 'float';
-    else type = 'int';
-    const c: ColumnSchema = { type, nullable: this.nulls > 0, required: true, unique: false, nan: false, inf: false };
-    if ((type === 'int' || type === 'float') && this.min <= this.max) {
-      c.min = this.min;
-      c.max = this.max;
-    }
-    if (type === 'float') {
-      c.nan = this.nan > 0;
-      c.inf = this.inf > 0;
-    }
-    const distinct = this.categories?.size ?? Infinity;
-    if (type === 'string' && this.categories && distinct * 2 <= nonNull) {
-      c.categories = [...this.categories.keys()].sort();
-    } else if ((type === 'int' || type === 'string') && this.distinct && nonNull >= 2) {
-      c.unique = true;
-    }
-    return c;
-  }
-}
-
-export function inferSchema(options: InferOptions): InferResult {
-  const maxCategories = options.maxCategories ?? 20;
-  if (!Number.isInteger(maxCategories) || maxCategories < 1) throw usageError(`--max-categories must be a positive whole number, got ${maxCategories}`);
-  const source = openData(options.data, { cwd: options.cwd, format: options.format, model: options.model });
-  const profiles = new Map<string, ColumnProfile>();
-  const budget = { left: UNIQUE_BUDGET };
-  let rows = 0;
-  for (const batch of source.batches()) {
-    for (const name of batch.names) {
-      let p = profiles.get(name);
-      if (!p) {
-        p = new ColumnProfile(name, maxCategories, budget);
-        p.nulls = rows; // first seen in a later batch: absent (null) on the rows before
-        profiles.set(name, p);
-      }
-      const col = batch.column(name);
-      for (let i = 0; i < batch.length; i++) p.add(col, i, col.read(i));
-    }
-    rows += batch.length;
-  }
-  if (profiles.size === 0) {
-    throw new MloError('MLO_EMPTY_DATA', `${source.file}: no columns found`, { hint: 'a CSV file needs a header line; JSON lines need objects' });
-  }
-  const columns: Record<string, ColumnSchema> = {};
-  for (const [name, p] of profiles) columns[name] = p.toSchema(rows);
-  const schema: DataSchema = { version: 1, rows: { min: 1 }, allow_extra_columns: false, columns };
-  const yaml = schemaYaml(schema, source.file, rows);
-  let output: string | undefined;
-  if (options.output) {
-    output = isAbsolute(options.output) ? options.output : resolve(options.cwd, options.output);
-    try {
-      writeFileSync(output, yaml);
-    } catch (err) {
-      explainFsError(err, options.output);
-    }
-  }
-  return { file: source.file, format: source.format, rows, schema, yaml, output: options.output };
-}
-
 /** The schema as YAML, defaults left out, with a header saying where it came from. */
-export function schemaYaml(schema: DataSchema, from: string, rows: number): string {
+export function schemaYaml(schema: DataSchema, from: string, rows: number, strict = false): string {
   const columns: Record<string, Record<string, unknown>> = {};
   for (const [name, c] of Object.entries(schema.columns)) {
     const out: Record<string, unknown> = { type: c.type, nullable: c.nullable };
@@ -246,7 +93,9 @@ export function schemaYaml(schema: DataSchema, from: string, rows: number): stri
     if (c.nan) out.nan = true;
     if (c.inf) out.inf = true;
     if (c.unique) out.unique = true;
+    if (c.role) out.role = c.role;
     if (c.categories) out.categories = c.categories;
+    if (c.unseen) out.unseen = c.unseen;
     if (c.description) out.description = c.description;
     columns[name] = out;
   }
@@ -256,7 +105,9 @@ export function schemaYaml(schema: DataSchema, from: string, rows: number): stri
   doc.columns = columns;
   const header = [
     `# Data schema inferred by mlo from ${from} (${rows} rows).`,
-    '# A draft: widen ranges and categories that new data may legitimately exceed. See docs/monitoring.md.',
+    strict
+      ? '# Exact observed ranges (--strict): other samples of the same data may well fall outside them.'
+      : '# Ranges are widened beyond what this file holds; id columns (role: id) have none. See docs/monitoring.md.',
   ];
   const yamlDoc = new Document(doc);
   // Category lists read best on one line: categories: [free, pro, team]
@@ -314,6 +165,8 @@ interface ColumnCheck {
   firstAbsentRow: number;
   categoryText?: Set<string>;
   categoryNumbers?: Set<number>;
+  /** Values checked against `categories` (the denominator of the `unseen` tolerance). */
+  categorized: number;
   values?: Set<string | number>;
 }
 
@@ -322,7 +175,7 @@ export function validateData(options: ValidateOptions): ValidationReport {
   const maxExamples = options.maxExamples ?? 5;
   const source = openData(options.data, { cwd: options.cwd, format: options.format, model: options.model });
   const checks: ColumnCheck[] = Object.entries(schema.columns).map(([name, spec]) => {
-    const c: ColumnCheck = { name, spec, seen: false, absentRows: 0, firstAbsentRow: 0 };
+    const c: ColumnCheck = { name, spec, seen: false, absentRows: 0, firstAbsentRow: 0, categorized: 0 };
     if (spec.categories) {
       c.categoryText = new Set(spec.categories.map(String));
       c.categoryNumbers = new Set(spec.categories.filter((v): v is number => typeof v === 'number'));
@@ -370,6 +223,12 @@ export function validateData(options: ValidateOptions): ValidationReport {
     // Never present: one violation when it is required, nothing when it is optional.
     violations.delete(`${c.name}\u0000not_null`);
     if (c.spec.required) hit(c.name, 'required', 'the column to exist', 0, '(absent)', rows);
+  }
+  for (const c of checks) {
+    // Unseen categories within the column's tolerance are not a violation (counted over the whole file).
+    const key = `${c.name}\u0000categories`;
+    const v = violations.get(key);
+    if (v && c.spec.unseen > 0 && v.count <= c.spec.unseen * c.categorized) violations.delete(key);
   }
   for (const [name, row] of extra) hit(name, 'extra_column', 'no such column (allow_extra_columns is false)', row, '(column)', rows);
   if (schema.rows?.min !== undefined && rows < schema.rows.min) hit(null, 'rows_min', `at least ${schema.rows.min} rows`, 0, String(rows));
@@ -420,9 +279,16 @@ function checkColumn(col: Column, c: ColumnCheck, firstRow: number, hit: Hit): v
       if (s.max !== undefined && v > s.max) hit(name, 'max', `<= ${s.max}`, firstRow + i, col.text(i));
     }
     if (c.categoryText) {
+      c.categorized++;
       const ok = numeric && s.type !== 'string' ? c.categoryNumbers!.has(v) : c.categoryText.has(kind === CELL.bool ? (v ? 'true' : 'false') : col.text(i));
       if (!ok)
-        hit(name, 'categories', `one of ${[...c.categoryText].slice(0, 8).join(', ')}${c.categoryText.size > 8 ? ', ...' : ''}`, firstRow + i, col.text(i));
+        hit(
+          name,
+          'categories',
+          `one of ${[...c.categoryText].slice(0, 8).join(', ')}${c.categoryText.size > 8 ? ', ...' : ''}${s.unseen > 0 ? ` (${s.unseen * 100}% unseen allowed)` : ''}`,
+          firstRow + i,
+          col.text(i),
+        );
     }
     if (c.values) {
       const key = numeric && s.type !== 'string' ? v : kind === CELL.bool ? String(v === 1) : col.text(i);

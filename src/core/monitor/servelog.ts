@@ -43,10 +43,28 @@ export function parseServeRecord(value: unknown, file: string, line: number): Se
   return r.data;
 }
 
+/** A model version's feature contract: its one input and the names of that input's columns, in order. */
+export interface FeatureContract {
+  input: string;
+  columns: string[];
+}
+
+/** Feature contracts by `model@version`, as the registry records them. */
+export type FeatureContracts = Record<string, FeatureContract>;
+
 export interface ServeRowsOptions {
   file: string;
   /** Keep only this model's requests. */
   model?: string;
+  /** Keep only this version's requests (compared as text; 'null' for a model served from a path). */
+  version?: string;
+  /**
+   * Logs written before serve logged feature names hold one vector input (`x[0]`, `x[1]`, ...): a
+   * version whose contract names that input's columns has them read under those names, by position.
+   */
+  contracts?: FeatureContracts;
+  /** Receives one line per positional mapping applied. */
+  notes?: Set<string>;
 }
 
 /**
@@ -57,10 +75,18 @@ export function serveLogRows(options: ServeRowsOptions): RowsOf {
   return (value, line) => {
     const rec = parseServeRecord(value, options.file, line);
     if (options.model !== undefined && rec.model !== options.model) return [];
+    if (options.version !== undefined && String(rec.version ?? null) !== options.version) return [];
     if (rec.status != null && rec.status >= 400) return [];
     if (!rec.inputs) return [];
     const columns: [string, unknown][] = [];
-    for (const [k, v] of Object.entries(rec.inputs)) columns.push([k, v]);
+    const contract = options.contracts?.[`${rec.model}@${rec.version}`];
+    const byPosition = contract ? positional(rec.inputs, contract) : undefined;
+    if (byPosition && contract) {
+      options.notes?.add(
+        `${options.file}: ${contract.input}[0..${contract.columns.length - 1}] of ${rec.model}@${rec.version} read as ${contract.columns.join(', ')} by position (the version's feature contract)`,
+      );
+      columns.push(...byPosition);
+    } else for (const [k, v] of Object.entries(rec.inputs)) columns.push([k, v]);
     for (const [k, v] of Object.entries(rec.outputs ?? {})) columns.push([PREDICTION_PREFIX + k, v]);
     let size = -1;
     let batched = true;
@@ -79,6 +105,18 @@ export function serveLogRows(options: ServeRowsOptions): RowsOf {
     for (let i = 0; i < size; i++) rows.push(rowOf(columns.map(([k, v]) => [k, Array.isArray(v) ? v[i] : v])));
     return rows;
   };
+}
+
+/**
+ * The columns of a record's one vector input under the contract's feature names, or undefined when the
+ * record is not that: another input, several inputs, or rows of another width.
+ */
+function positional(inputs: Record<string, unknown>, c: FeatureContract): [string, unknown][] | undefined {
+  const keys = Object.keys(inputs);
+  const rows = inputs[c.input];
+  if (keys.length !== 1 || keys[0] !== c.input || !Array.isArray(rows) || rows.length === 0) return undefined;
+  if (!rows.every((r) => Array.isArray(r) && r.length === c.columns.length)) return undefined;
+  return c.columns.map((name, j) => [name, rows.map((r) => (r as unknown[])[j])]);
 }
 
 /** One row: a cell that is an array of scalars (a vector feature) becomes columns name[0], name[1], ... */
@@ -105,4 +143,22 @@ export function looksLikeServeLog(file: string, displayName = file): boolean {
     );
   }
   return false;
+}
+
+/** A model version that answered requests in a serve log: an arm of an A/B split, or the only one. */
+export interface ServeArm {
+  model: string | null;
+  version: string | number | null;
+}
+
+/** The model versions with a successful request in the log, in order of first appearance. */
+export function serveArms(path: string, file: string, model?: string): ServeArm[] {
+  const seen = new Map<string, ServeArm>();
+  for (const { value, line } of readJsonRecords(path, { displayName: file, skipPartialLastLine: true })) {
+    const rec = parseServeRecord(value, file, line);
+    if ((model !== undefined && rec.model !== model) || (rec.status != null && rec.status >= 400) || !rec.inputs) continue;
+    const key = `${rec.model ?? null}@${rec.version ?? null}`;
+    if (!seen.has(key)) seen.set(key, { model: rec.model ?? null, version: rec.version ?? null });
+  }
+  return [...seen.values()];
 }

@@ -1,11 +1,13 @@
 /**
- * Service health from the serve log: request count, error rate, latency percentiles, last request,
- * and how old the current model version is against a staleness limit.
+ * Service health from the serve log, per arm (one model version; the arms of an A/B split
+ * `serve --split churn@1=50,churn@2=50` are read apart): request count, error rate, latency
+ * percentiles, the distribution of its predictions, last request, and how old the version is against a
+ * staleness limit.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { MloError, usageError } from '../../base/errors.js';
 import { readJsonRecords } from '../../base/tabular/index.js';
-import { parseServeRecord } from './servelog.js';
+import { parseServeRecord, PREDICTION_PREFIX, serveLogRows } from './servelog.js';
 import { quantileSorted } from './stats.js';
 
 export interface StatusOptions {
@@ -24,9 +26,26 @@ export interface StatusOptions {
   now?: Date | string;
 }
 
+/** One output column of an arm's predictions (`prediction.score`, `prediction.y[0]`). */
+export interface PredictionSummary {
+  count: number;
+  /** Numeric predictions. */
+  mean?: number;
+  p10?: number;
+  p50?: number;
+  p90?: number;
+  /** Text or boolean predictions (labels): count per value, most frequent first, at most 20. */
+  values?: Record<string, number>;
+}
+
+/** One arm: the requests a model version answered. */
 export interface ModelStatus {
+  /** `model@version` (`model` alone for a model served from a path). */
+  arm: string;
   model: string;
   version: string | number | null;
+  /** False when a later version of the model took over (its first request came after this arm's last). */
+  current: boolean;
   requests: number;
   errors: number;
   errorRate: number;
@@ -41,6 +60,8 @@ export interface ModelStatus {
   errorRateExceeded: boolean;
   ok: boolean;
   problems: string[];
+  /** Predictions of the successful requests, by output column. */
+  predictions: Record<string, PredictionSummary>;
 }
 
 export interface StatusReport {
@@ -71,15 +92,16 @@ function parseTime(text: string, flag: string): number {
 
 interface Acc {
   model: string;
+  version: string | number | null;
   requests: number;
   errors: number;
   latencies: Float64Array;
   nLatency: number;
   first: number;
   last: number;
-  lastVersion: string | number | null;
-  /** Oldest request per version. */
-  versionFirst: Map<string, number>;
+  /** Numeric predictions by column, and counts of text ones. */
+  numbers: Map<string, number[]>;
+  labels: Map<string, Map<string, number>>;
 }
 
 export function serveStatus(options: StatusOptions): StatusReport {
@@ -91,8 +113,9 @@ export function serveStatus(options: StatusOptions): StatusReport {
   const since = options.since === undefined ? undefined : parseTime(options.since, '--since');
   const windowStart = options.window === undefined ? -Infinity : now.getTime() - parseDuration(options.window, '--window') * 1000;
   const path = isAbsolute(options.log) ? options.log : resolve(options.cwd, options.log);
+  const predictionRows = serveLogRows({ file: options.log });
 
-  const models = new Map<string, Acc>();
+  const arms = new Map<string, Acc>();
   for (const { value, line } of readJsonRecords(path, { displayName: options.log, skipPartialLastLine: true })) {
     const rec = parseServeRecord(value, options.log, line);
     const model = rec.model ?? '(none)';
@@ -103,33 +126,31 @@ export function serveStatus(options: StatusOptions): StatusReport {
         hint: 'serve-log records carry "ts": "2026-11-23T10:00:00.000Z"',
       });
     }
-    let a = models.get(model);
+    const version = rec.version ?? null;
+    const key = `${model}\u0000${version}`;
+    let a = arms.get(key);
     if (!a) {
       a = {
         model,
+        version,
         requests: 0,
         errors: 0,
         latencies: new Float64Array(1024),
         nLatency: 0,
         first: Infinity,
         last: -Infinity,
-        lastVersion: null,
-        versionFirst: new Map(),
+        numbers: new Map(),
+        labels: new Map(),
       };
-      models.set(model, a);
+      arms.set(key, a);
     }
-    const version = rec.version ?? null;
-    if (ts >= a.last) {
-      a.last = ts;
-      a.lastVersion = version;
-    }
+    if (ts > a.last) a.last = ts;
     if (ts < a.first) a.first = ts;
-    const vk = String(version);
-    const vf = a.versionFirst.get(vk);
-    if (vf === undefined || ts < vf) a.versionFirst.set(vk, ts);
     if (ts < windowStart) continue;
     a.requests++;
-    if ((rec.status ?? 200) >= 400) a.errors++;
+    const failed = (rec.status ?? 200) >= 400;
+    if (failed) a.errors++;
+    else if (rec.outputs) addPredictions(a, predictionRows(value, line));
     if (typeof rec.latency_ms === 'number' && Number.isFinite(rec.latency_ms)) {
       if (a.nLatency === a.latencies.length) {
         const bigger = new Float64Array(a.latencies.length * 2);
@@ -139,7 +160,7 @@ export function serveStatus(options: StatusOptions): StatusReport {
       a.latencies[a.nLatency++] = rec.latency_ms;
     }
   }
-  if (models.size === 0) {
+  if (arms.size === 0) {
     throw new MloError(
       'MLO_NO_REQUESTS',
       options.model === undefined ? `${options.log}: no requests in the log` : `${options.log}: no requests for model '${options.model}'`,
@@ -153,21 +174,28 @@ export function serveStatus(options: StatusOptions): StatusReport {
   }
 
   const nowMs = now.getTime();
-  const list: ModelStatus[] = [...models.values()]
-    .sort((x, y) => (x.model < y.model ? -1 : 1))
+  const all = [...arms.values()];
+  // A version is replaced when another version of the model started serving after its last request
+  // (a rollout); arms of a split overlap in time, so each stays current.
+  const replaced = (a: Acc) => all.some((o) => o !== a && o.model === a.model && o.first > a.last);
+  const list: ModelStatus[] = all
+    .sort((x, y) => (x.model < y.model ? -1 : x.model > y.model ? 1 : String(x.version).localeCompare(String(y.version), 'en', { numeric: true })))
     .map((a) => {
-      const versionSince = since ?? a.versionFirst.get(String(a.lastVersion)) ?? a.first;
+      const current = !replaced(a);
+      const versionSince = since ?? a.first;
       const ageSeconds = Math.max(0, (nowMs - versionSince) / 1000);
       const lat = a.latencies.subarray(0, a.nLatency).sort();
       const errorRate = a.requests ? a.errors / a.requests : 0;
-      const stale = ageSeconds > maxAgeSeconds;
-      const errorRateExceeded = errorRate > maxErrorRate;
+      const stale = current && ageSeconds > maxAgeSeconds;
+      const errorRateExceeded = current && errorRate > maxErrorRate;
       const problems: string[] = [];
-      if (stale) problems.push(`version ${a.lastVersion ?? '?'} is ${formatAge(ageSeconds)} old (limit ${maxAge})`);
+      if (stale) problems.push(`version ${a.version ?? '?'} is ${formatAge(ageSeconds)} old (limit ${maxAge})`);
       if (errorRateExceeded) problems.push(`error rate ${(errorRate * 100).toFixed(1)}% > ${(maxErrorRate * 100).toFixed(1)}%`);
       return {
+        arm: a.version === null ? a.model : `${a.model}@${a.version}`,
         model: a.model,
-        version: a.lastVersion,
+        version: a.version,
+        current,
         requests: a.requests,
         errors: a.errors,
         errorRate,
@@ -181,6 +209,7 @@ export function serveStatus(options: StatusOptions): StatusReport {
         errorRateExceeded,
         ok: problems.length === 0,
         problems,
+        predictions: summarizePredictions(a),
       };
     });
   return {
@@ -193,6 +222,44 @@ export function serveStatus(options: StatusOptions): StatusReport {
     models: list,
     ok: list.every((m) => m.ok),
   };
+}
+
+/** The prediction columns of a request's rows (as drift reads them), into the arm's tallies. */
+function addPredictions(a: Acc, rows: Record<string, unknown>[]): void {
+  for (const row of rows) {
+    for (const [k, v] of Object.entries(row)) {
+      if (!k.startsWith(PREDICTION_PREFIX) || v === null || v === undefined) continue;
+      const name = k.slice(PREDICTION_PREFIX.length);
+      if (typeof v === 'number') {
+        let list = a.numbers.get(name);
+        if (!list) a.numbers.set(name, (list = []));
+        list.push(v);
+      } else {
+        let counts = a.labels.get(name);
+        if (!counts) a.labels.set(name, (counts = new Map()));
+        const text = typeof v === 'object' ? JSON.stringify(v) : String(v);
+        counts.set(text, (counts.get(text) ?? 0) + 1);
+      }
+    }
+  }
+}
+
+function summarizePredictions(a: Acc): Record<string, PredictionSummary> {
+  const out: Record<string, PredictionSummary> = {};
+  for (const [name, list] of a.numbers) {
+    const sorted = Float64Array.from(list.filter((v) => !Number.isNaN(v))).sort();
+    let sum = 0;
+    for (const v of sorted) sum += v;
+    out[name] = sorted.length
+      ? { count: list.length, mean: sum / sorted.length, p10: quantileSorted(sorted, 0.1), p50: quantileSorted(sorted, 0.5), p90: quantileSorted(sorted, 0.9) }
+      : { count: list.length };
+  }
+  for (const [name, counts] of a.labels) {
+    const top = [...counts].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).slice(0, 20);
+    const prev = out[name];
+    out[name] = { ...prev, count: (prev?.count ?? 0) + [...counts.values()].reduce((x, y) => x + y, 0), values: Object.fromEntries(top) };
+  }
+  return out;
 }
 
 export function formatAge(seconds: number): string {

@@ -3,8 +3,8 @@
  * request, what `mlo monitor` reads.
  */
 import { createWriteStream } from 'node:fs';
-import type { Feeds } from '../model/codec.js';
-import { toNested, type TensorValue } from '../model/runtime.js';
+import type { Feeds, Signature } from '../model/codec.js';
+import { toFlat, toNested, type TensorValue } from '../model/runtime.js';
 import type { Target } from './endpoints.js';
 import type { Outputs } from './runner.js';
 
@@ -49,9 +49,30 @@ function logLine({ target, status, ms, feeds, outputs }: LoggedRequest) {
     version: target.version,
     status,
     latency_ms: Math.round(ms * 1000) / 1000,
-    inputs: ok ? nested(feeds) : {},
+    inputs: ok ? namedInputs(target.runner.signature, feeds) : {},
     outputs: ok ? nested(outputs) : {},
   };
+}
+
+/**
+ * The inputs under the model's feature names when its contract has them (the package signature's
+ * `columns`, for a single 2-D input): `{"age": [31, 45], "plan": [...]}`, so `mlo monitor drift` matches
+ * them to the training data's columns by name. Otherwise under the input names, as nested arrays.
+ */
+export function namedInputs(signature: Signature, feeds: Feeds): Record<string, unknown> {
+  const columns = signature.columns;
+  const only = signature.inputs.length === 1 ? feeds[signature.inputs[0].name] : undefined;
+  if (!columns?.length || !only || only.dims.length !== 2 || only.dims[1] !== columns.length) return nested(feeds);
+  const flat = toFlat(only.type, only.data as ArrayLike<unknown>);
+  const rows = only.dims[0];
+  const width = columns.length;
+  const out: Record<string, unknown> = {};
+  columns.forEach((name, j) => {
+    const values = new Array(rows);
+    for (let i = 0; i < rows; i++) values[i] = flat[i * width + j];
+    out[name] = values;
+  });
+  return out;
 }
 
 function nested(tensors: Record<string, TensorValue>): Record<string, unknown> {
