@@ -48,6 +48,7 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
         interrupted: false,
         durationMs: Date.now() - started,
         lockChanged: false,
+        written: [],
         stages: plan.map((p) => ({
           name: p.name,
           action: p.action,
@@ -90,11 +91,11 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
         reasons: [{ kind: 'upstream', message: options.signal?.aborted ? 'the run was interrupted' : 'the run stopped after a failure' }],
       });
     }
-    const lockChanged = await executor.settle();
+    const { lockChanged, written } = await executor.settle();
     const stages = names.map((n) => outcomes.get(n)!);
     const interrupted = Boolean(options.signal?.aborted);
     const ok = !interrupted && stages.every((s) => OK_STATES.has(s.status));
-    const result: RunResult = { ok, dry: false, interrupted, durationMs: Date.now() - started, stages, lockChanged };
+    const result: RunResult = { ok, dry: false, interrupted, durationMs: Date.now() - started, stages, lockChanged, written };
     await executor.end({ ok, interrupted, durationMs: result.durationMs, stages: stages.map((s) => ({ name: s.name, action: s.action, status: s.status })) });
     return result;
   } finally {

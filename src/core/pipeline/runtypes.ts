@@ -72,4 +72,10 @@ export interface RunResult {
   stages: StageOutcome[];
   /** True when mlo.lock was rewritten. */
   lockChanged: boolean;
+  /**
+   * Paths (relative to the root) this run wrote that belong in git: mlo.lock, the `.gitignore` files
+   * beside cached outs, and the uncached outs themselves. Whether git sees a change in them is the
+   * caller's question (core/data/to-track.ts).
+   */
+  written: string[];
 }

@@ -404,3 +404,14 @@ function attempt(errors: unknown[], fn: () => void): void {
 function readText(abs: string): string | undefined {
   return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
 }
+
+/**
+ * The run's shareable file (`.mlo/tracking/runs/<id>.json`) relative to the root, for the `git add`
+ * hint: undefined when the run was never started, or its store lives outside the repository (queue
+ * workers record into another repository's store).
+ */
+export function runFileOf(repo: Repo, hooks: TrackingHooks): string | undefined {
+  if (!hooks.started) return undefined;
+  const rel = toPosix(relative(repo.root, runFilePath(hooks.store, hooks.runId)));
+  return rel.startsWith('../') || isAbsolute(rel) ? undefined : rel;
+}
