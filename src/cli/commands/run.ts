@@ -1,7 +1,7 @@
 import type { PipelineHooks } from '../../core/pipeline/hooks.js';
 import { runPipeline, type RunEvent, type RunResult, type StageOutcome } from '../../core/pipeline/run.js';
 import type { Reason } from '../../core/pipeline/changes.js';
-import { EXIT, isErrorCode, MloError } from '../../base/errors.js';
+import { EXIT, isErrorCode, isMloError, MloError } from '../../base/errors.js';
 import type { Repo } from '../../core/repo/repo.js';
 import type { GitTracking } from '../../core/data/to-track.js';
 import { PIPELINE_FILE } from '../../core/repo/names.js';
@@ -42,6 +42,7 @@ export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets
               const { fetchTargets } = await import('../../core/sync/fetch.js');
               await fetchTargets(repo, { cwd: repo.root, targets: paths, locked: true });
             },
+            pullInputs: (paths) => pullInputs(repo, out, paths),
           }
         : undefined,
       jobs: opts.jobs,
@@ -73,6 +74,25 @@ async function recordInGit(repo: Repo, result: RunResult, runFile: string | unde
   if (result.written.length === 0 && !runFile) return { toTrack: [], staged: false };
   const { trackInGit } = await import('../../core/data/to-track.js');
   return trackInGit(repo, [...result.written, PIPELINE_FILE, ...(runFile ? [runFile] : [])]);
+}
+
+/**
+ * `run --pull` in a fresh clone: the missing deps mlo tracks (pointers, or outs in mlo.lock) are pulled
+ * like `mlo pull PATH`; a dep mlo does not track is left for the run's own missing-dep error.
+ */
+async function pullInputs(repo: Repo, out: Output, paths: string[]): Promise<void> {
+  const [{ pullTargets }, { resolveTargets }] = await Promise.all([import('../../core/sync/fetch.js'), import('../../core/data/tracked.js')]);
+  const tracked = paths.filter((p) => {
+    try {
+      return resolveTargets(repo, repo.root, [p]).length > 0;
+    } catch (err) {
+      if (isMloError(err, 'MLO_NOT_TRACKED')) return false;
+      throw err;
+    }
+  });
+  if (tracked.length === 0) return;
+  const r = await pullTargets(repo, { cwd: repo.root, targets: tracked });
+  out.info(`Pulled the stages' inputs ${tracked.join(', ')}: ${plural(r.fetch.downloaded, 'object')} fetched, ${plural(r.checkout.added.length, 'path')} checked out`);
 }
 
 /** The experiment-tracking module records each run that executes a stage (loaded only when a stage runs). */
