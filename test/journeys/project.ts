@@ -31,6 +31,29 @@ export async function setUpPipeline(dir: string): Promise<string[]> {
   writeTree(dir, { 'data/raw.csv': RAW });
   const [added] = await mloJson(dir, 'add', 'data/raw.csv');
   expect(added.toTrack).toEqual(['data/raw.csv.mlo', 'data/.gitignore']);
-  await mloOk(dir, 'stage', 'add', '-n', 'train', '-d', 'data/raw.csv', '-d', 'train.sh', '-p', 'train.scale', '-o', 'model', '-m', 'metrics.json', '--plots', 'loss.csv', '-O', 'report.txt', '--', 'sh', 'train.sh');
+  await mloOk(
+    dir,
+    'stage',
+    'add',
+    '-n',
+    'train',
+    '-d',
+    'data/raw.csv',
+    '-d',
+    'train.sh',
+    '-p',
+    'train.scale',
+    '-o',
+    'model',
+    '-m',
+    'metrics.json',
+    '--plots',
+    'loss.csv',
+    '-O',
+    'report.txt',
+    '--',
+    'sh',
+    'train.sh',
+  );
   return added.toTrack;
 }

@@ -15,7 +15,28 @@ echo "$lr" > model.bin
 
 async function twoRuns(): Promise<{ dir: string; first: string }> {
   const dir = await makeRepo({ 'params.yaml': 'lr: 1\n', 'train.sh': TRAIN });
-  const added = await mlo(dir, 'stage', 'add', '-n', 't', '-p', 'lr', '-d', 'train.sh', '-O', 'plot.csv', '-O', 'curves', '-M', 'm.json', '-o', 'model.bin', '--', 'sh', 'train.sh');
+  const added = await mlo(
+    dir,
+    'stage',
+    'add',
+    '-n',
+    't',
+    '-p',
+    'lr',
+    '-d',
+    'train.sh',
+    '-O',
+    'plot.csv',
+    '-O',
+    'curves',
+    '-M',
+    'm.json',
+    '-o',
+    'model.bin',
+    '--',
+    'sh',
+    'train.sh',
+  );
   expect(added.exitCode, added.stderr).toBe(0);
   await git(dir, 'add', '-A');
   await git(dir, 'commit', '-q', '-m', 'base');

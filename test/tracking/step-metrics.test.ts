@@ -21,7 +21,9 @@ describe('a metric name that is both a step series and a final value', () => {
     expect((await mlo(dir, 'stage', 'add', '-n', 's', '-M', 'metrics.json', '--', cmd)).exitCode).toBe(0);
     const r = await mlo(dir, 'run');
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toContain("warning: metric 'acc' is both a step series and a value in metrics.json: the series is recorded as 'acc (steps)', the value as 'acc'");
+    expect(r.stderr).toContain(
+      "warning: metric 'acc' is both a step series and a value in metrics.json: the series is recorded as 'acc (steps)', the value as 'acc'",
+    );
     expect(r.stderr).not.toContain("metric 'loss'");
 
     const show = json(await mlo(dir, 'exp', 'show', '--json'));

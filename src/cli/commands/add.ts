@@ -28,7 +28,10 @@ function render(out: Output, added: AddedPath[], verb: string, where: Where): vo
   }
   // What git should track: each pointer and the .gitignore entry beside it, when git sees a change in
   // them. Pointers git ignores never qualify (git add would refuse them); the warning above covers them.
-  const tracking = trackInGit(where.repo, added.flatMap((a) => [a.pointerFile, gitignoreOf(a.path)]));
+  const tracking = trackInGit(
+    where.repo,
+    added.flatMap((a) => [a.pointerFile, gitignoreOf(a.path)]),
+  );
   const toTrack = new Set(tracking.toTrack);
   const items = added.map((a) => ({ ...a, toTrack: [a.pointerFile, gitignoreOf(a.path)].filter((p) => toTrack.has(p)) }));
   out.result(items, () =>

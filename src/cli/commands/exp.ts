@@ -285,7 +285,8 @@ export function expBranchCmd({ out, flags }: ActionContext<object>, run: string,
     () =>
       `Created branch ${stdoutColor.bold(result.branch)} at ${result.commit.slice(0, 7)} (run ${result.run}; ${result.files.join(', ') || 'no files changed'}).`,
   );
-  if (result.missing.length) out.warn(`not in the cache, so not in the branch: ${result.missing.join(', ')} (mlo status on the branch will show them; run the stage there)`);
+  if (result.missing.length)
+    out.warn(`not in the cache, so not in the branch: ${result.missing.join(', ')} (mlo status on the branch will show them; run the stage there)`);
 }
 
 export function expRemoveCmd({ out, flags }: ActionContext<object>, runs: string[]): void {

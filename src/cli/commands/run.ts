@@ -92,7 +92,9 @@ async function pullInputs(repo: Repo, out: Output, paths: string[]): Promise<voi
   });
   if (tracked.length === 0) return;
   const r = await pullTargets(repo, { cwd: repo.root, targets: tracked });
-  out.info(`Pulled the stages' inputs ${tracked.join(', ')}: ${plural(r.fetch.downloaded, 'object')} fetched, ${plural(r.checkout.added.length, 'path')} checked out`);
+  out.info(
+    `Pulled the stages' inputs ${tracked.join(', ')}: ${plural(r.fetch.downloaded, 'object')} fetched, ${plural(r.checkout.added.length, 'path')} checked out`,
+  );
 }
 
 /** The experiment-tracking module records each run that executes a stage (loaded only when a stage runs). */

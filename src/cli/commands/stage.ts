@@ -24,7 +24,10 @@ function checkDoubleDash(command: Command, words: string[]): void {
   const first = args.indexOf(words[0]);
   const late = args.slice(first + 1).find((a) => a.startsWith('-') && a.length > 1);
   if (first < 0 || !late) return;
-  throw usageError(`stage add: option '${late}' comes after the command '${words.join(' ')}'`, `put mlo's options first and the command after --: mlo stage add -n NAME [options] -- ${words[0]} ...`);
+  throw usageError(
+    `stage add: option '${late}' comes after the command '${words.join(' ')}'`,
+    `put mlo's options first and the command after --: mlo stage add -n NAME [options] -- ${words[0]} ...`,
+  );
 }
 
 export function stageAdd({ out, flags, opts, command: cmd }: ActionContext<StageAddFlags>, command: string[]): void {
