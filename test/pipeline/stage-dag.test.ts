@@ -87,6 +87,11 @@ describe('mlo stage add', () => {
     r = await mlo(dir, 'stage', 'add', '-n', 's', '--', 'python3', 'train.py', '-o', 'model.onnx');
     expect(r.exitCode, r.stderr).toBe(0);
     expect(parse(read(dir, 'mlo.yaml')).stages.s).toEqual({ cmd: 'python3 train.py -o model.onnx' });
+    // After --, even mlo's global flags are the command's.
+    r = await mlo(dir, 'stage', 'add', '-n', 't', '--', 'tool', '--json', '-v');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain("Added stage 't'");
+    expect(parse(read(dir, 'mlo.yaml')).stages.t).toEqual({ cmd: 'tool --json -v' });
   });
 
   it('creates mlo.yaml, refuses a second stage of the same name without --force', async () => {
