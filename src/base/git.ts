@@ -6,6 +6,8 @@
  */
 export { currentBranch, gitTopLevel, gitUser, gitVersion, headCommit, isDirty, isGitRepo, prefixInGit, resolveRev } from './git/repo.js';
 export {
+  gitAdd,
+  gitChangedAmong,
   gitIgnoreRules,
   gitListFiles,
   gitTrackedAmong,

@@ -7,13 +7,14 @@ describe('shellQuote', () => {
     expect(shellQuote('data/a-1_b.csv.mlo')).toBe('data/a-1_b.csv.mlo');
     expect(shellQuote('my data.csv')).toBe(`'my data.csv'`);
     expect(shellQuote(`it's`)).toBe(`'it'\\''s'`);
-    for (const s of ['a*b', 'a?b', '[x]', '$HOME', '`x`', 'a;b', 'a|b', '~x', '=x', 'a"b', 'a\\b', '{a,b}', 'é']) {
+    expect(shellQuote('--lr=0.1')).toBe('--lr=0.1');
+    for (const s of ['a*b', 'a?b', '[x]', '$HOME', '`x`', 'a;b', 'a|b', '~x', '=x', 'a"b', 'a\\b', '{a,b}', 'é', 'a=~/x', '']) {
       expect(shellQuote(s)).toBe(`'${s}'`);
     }
   });
 
   it('round-trips through a real shell', () => {
-    for (const s of [`it's "here"`, 'a b  c', '$HOME*?[x]', 'back\\slash', 'tab\there', "'", '']) {
+    for (const s of [`it's "here"`, 'a=~/x', 'a b  c', '$HOME*?[x]', 'back\\slash', 'tab\there', "'", '']) {
       expect(execFileSync('sh', ['-c', `printf %s ${shellQuote(s)}`], { encoding: 'utf8' })).toBe(s);
     }
   });

@@ -4,9 +4,10 @@
  */
 import { isAbsolute, join, relative, sep } from 'node:path';
 
-// Characters no POSIX shell (nor zsh) splits on or expands anywhere in a word; `=` and `~` are left
-// out because zsh and bash expand them at the start of a word.
-const SAFE = /^[A-Za-z0-9_@%+:,./-]+$/;
+// Characters no POSIX shell (nor zsh) splits on or expands anywhere in a word. `=` is safe after the
+// first character only (zsh expands `=cmd` at the start of a word); `~` is never safe (bash expands it
+// after `=` and `:` too, as in `a=~/x`).
+const SAFE = /^[A-Za-z0-9_@%+:,./-][A-Za-z0-9_@%+:,./=-]*$/;
 
 /** `arg` as one POSIX shell word: unchanged when nothing in it is special, else in single quotes. */
 export function shellQuote(arg: string): string {

@@ -98,8 +98,11 @@ export async function buildProgram(onlyCommand?: string): Promise<Command> {
 
 export async function main(argv: string[]): Promise<void> {
   const program = await buildProgram(commandWord(argv));
-  const wantsJson = argv.includes('--json');
-  const verbose = argv.includes('-v') || argv.includes('--verbose');
+  // Words after `--` are a stage's command (`mlo stage add -n s -- tool --json`), not mlo's flags.
+  const end = argv.indexOf('--');
+  const ours = end < 0 ? argv : argv.slice(0, end);
+  const wantsJson = ours.includes('--json');
+  const verbose = ours.includes('-v') || ours.includes('--verbose');
   // Under --json a usage error is the one JSON document on stdout (report below), not also text on stderr.
   if (wantsJson) {
     const quiet = (cmd: Command) => {

@@ -26,6 +26,17 @@ describe.skipIf(!python)('templates/example', () => {
     const expected = 1 / (1 + Math.exp(-(x.reduce((s, v, i) => s + v * weights[i], 0) + bias)));
     expect((out.probability.data as Float32Array)[0]).toBeCloseTo(expected, 5);
 
+    // train.py writes step metrics in the documented format ({"step": N, "<name>": value} lines), so
+    // the run has the metrics it names, never columns called `key` and `value`.
+    const show = json(await mlo(dir, 'exp', 'show', '--json'));
+    expect(show.runs).toHaveLength(1);
+    const recorded = Object.keys(show.runs[0].metrics);
+    expect(recorded).toEqual(expect.arrayContaining(['train_accuracy', 'accuracy', 'auc']));
+    expect(recorded).not.toContain('key');
+    expect(recorded).not.toContain('value');
+    expect(recorded.filter((m) => m.endsWith(' (steps)'))).toEqual([]);
+    expect(show.runs[0].metrics.train_accuracy).toBeGreaterThan(0.8);
+
     const again = await mlo(dir, 'run', '--json');
     expect(json(again).stages.map((s: any) => s.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
 

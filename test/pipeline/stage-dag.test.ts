@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { join } from 'node:path';
-import { json, makeRepo, mlo, mloWith, read } from '../helpers.js';
+import { exists, json, makeRepo, mlo, mloWith, read } from '../helpers.js';
 
 const EXISTING = `# Our pipeline. Keep this comment.
 stages:
@@ -53,6 +53,45 @@ describe('mlo stage add', () => {
     });
     const dag = await mlo(dir, 'dag', '--json');
     expect(json(dag).edges).toEqual([{ from: 'prepare', to: 'train' }]);
+  });
+
+  it('stores the command as typed: each argument quoted again, and the stage prints exactly its argv', async () => {
+    const dir = await makeRepo({});
+    let r = await mlo(dir, 'stage', 'add', '-n', 'py', '--', 'python3', '-c', 'print(1)');
+    expect(r.exitCode, r.stderr).toBe(0);
+    r = await mlo(dir, 'stage', 'add', '-n', 'echo', '--', 'printf', '%s|', 'hello world', '$HOME', 'a;b', `it's`, '', '--lr=3');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const stages = parse(read(dir, 'mlo.yaml')).stages;
+    expect(stages.py.cmd).toBe(`python3 -c 'print(1)'`);
+    expect(stages.echo.cmd).toBe(`printf '%s|' 'hello world' '$HOME' 'a;b' 'it'\\''s' '' --lr=3`);
+    r = await mlo(dir, 'run', 'py', 'echo');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const lines = r.stderr.split('\n'); // a stage's output is a log line: stderr
+    expect(lines).toContain('py | 1');
+    expect(lines).toContain(`echo | hello world|$HOME|a;b|it's||--lr=3|`);
+  });
+
+  it('a forgotten -- is refused with the fix, whether the option is unknown to mlo or is one of its own', async () => {
+    const dir = await makeRepo({});
+    let r = await mlo(dir, 'stage', 'add', '-n', 's', 'python3', '-c', 'print(1)');
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("unknown option '-c'");
+    expect(r.stderr).toContain('hint: put the command after --');
+    // `-o` is mlo's flag too: taken silently, it would turn the script's output option into a stage out.
+    r = await mlo(dir, 'stage', 'add', '-n', 's', 'python3', 'train.py', '-o', 'model.onnx');
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("option '-o' comes after the command 'python3 train.py'");
+    expect(r.stderr).toContain('after --');
+    expect(r.stderr).not.toContain('    at ');
+    expect(exists(dir, 'mlo.yaml')).toBe(false);
+    r = await mlo(dir, 'stage', 'add', '-n', 's', '--', 'python3', 'train.py', '-o', 'model.onnx');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(parse(read(dir, 'mlo.yaml')).stages.s).toEqual({ cmd: 'python3 train.py -o model.onnx' });
+    // After --, even mlo's global flags are the command's.
+    r = await mlo(dir, 'stage', 'add', '-n', 't', '--', 'tool', '--json', '-v');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain("Added stage 't'");
+    expect(parse(read(dir, 'mlo.yaml')).stages.t).toEqual({ cmd: 'tool --json -v' });
   });
 
   it('creates mlo.yaml, refuses a second stage of the same name without --force', async () => {

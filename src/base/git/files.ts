@@ -40,6 +40,34 @@ export function gitListFiles(cwd: string, pathspec: string): string[] | undefine
   }
 }
 
+/** Paths below are file names, never pathspec magic or globs (`:(top)x`, `a[1].txt`). */
+const LITERAL = { env: { GIT_LITERAL_PATHSPECS: '1' } };
+
+/**
+ * Which of `paths` (relative to `cwd`, with `/`) hold something a commit would take and the index does
+ * not: a tracked file changed or deleted in the work tree, or an untracked file git does not ignore. A
+ * folder counts when a file under it does. Empty outside a work tree or without git: there is then
+ * nothing to tell git.
+ */
+export function gitChangedAmong(cwd: string, paths: string[]): string[] {
+  if (paths.length === 0) return [];
+  let out: string | undefined;
+  try {
+    out = probeGit(cwd, ['ls-files', '-z', '--modified', '--others', '--exclude-standard', '--', ...paths], LITERAL);
+  } catch (err) {
+    if (isMloError(err, 'MLO_NO_GIT')) return [];
+    throw err;
+  }
+  if (out === undefined) return [];
+  const listed = nulList(out);
+  return paths.filter((p) => listed.some((f) => f === p || f.startsWith(`${p}/`)));
+}
+
+/** `git add` of `paths` (relative to `cwd`); throws MLO_GIT naming git's complaint. */
+export function gitAdd(cwd: string, paths: string[]): void {
+  if (paths.length) runGit(cwd, ['add', '--', ...paths], LITERAL);
+}
+
 /** Tracked files whose workspace content differs from the index, relative to the git top. */
 export function modifiedFiles(cwd: string): string[] {
   return nulList(runGit(cwd, ['ls-files', '-z', '--modified', '--full-name']));

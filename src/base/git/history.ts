@@ -82,7 +82,7 @@ export function checkBranchName(cwd: string, branch: string): void {
  * through a temporary index, not simple-git's commit: the user's index, HEAD and workspace are never
  * touched.
  */
-export function commitFilesToBranch(cwd: string, options: { parent: string; branch: string; files: Record<string, string>; message: string }): string {
+export function commitFilesToBranch(cwd: string, options: { parent: string; branch: string; files: Record<string, string | Buffer>; message: string }): string {
   const tmp = mkdtempSync(join(cwd, '.git', 'mlo-index-'));
   const env = { GIT_INDEX_FILE: join(tmp, 'index') };
   try {

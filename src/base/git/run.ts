@@ -20,7 +20,7 @@ import type { SimpleGit, SimpleGitFactory } from 'simple-git';
 import { MloError } from '../errors.js';
 
 export interface GitRunOptions {
-  input?: string;
+  input?: string | Buffer;
   /** Added to the process environment (e.g. GIT_INDEX_FILE). */
   env?: Record<string, string>;
 }

@@ -24,6 +24,11 @@ export function register(program: Command): void {
     .option('--always-changed', 'run the stage every time')
     .option('-f, --force', 'replace a stage of the same name')
     .argument('<command...>', 'the command (put it after --)')
+    // `mlo stage add -n s python3 -c ...` without `--`: commander reads `-c` as an unknown option of mlo.
+    .configureOutput({
+      outputError: (str, write) =>
+        write(/unknown option/.test(str) ? `${str}hint: put the command after --: mlo stage add -n NAME [options] -- CMD ARGS...\n` : str),
+    })
     .action(action<StageAddFlags, [string[]]>(async (ctx, command) => (await import('../commands/stage.js')).stageAdd(ctx, command)));
 
   program

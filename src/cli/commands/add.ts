@@ -1,6 +1,8 @@
 import { isAbsolute } from 'node:path';
 import { addTargets, commitTargets, type AddedPath } from '../../core/data/add.js';
+import { trackInGit } from '../../core/data/to-track.js';
 import type { Repo } from '../../core/repo/repo.js';
+import { gitHint } from '../git-hint.js';
 import { commandRepo } from '../repo.js';
 import { shellPath } from '../../base/shell.js';
 import type { ActionContext } from '../action.js';
@@ -24,19 +26,21 @@ function render(out: Output, added: AddedPath[], verb: string, where: Where): vo
       `${a.pointerFile} is ignored by git (${rule}); others get the data only if this pointer is committed: git add -f ${shell(a.pointerFile)}, or change that rule`,
     );
   }
-  out.result(added, () =>
+  // What git should track: each pointer and the .gitignore entry beside it, when git sees a change in
+  // them. Pointers git ignores never qualify (git add would refuse them); the warning above covers them.
+  const tracking = trackInGit(
+    where.repo,
+    added.flatMap((a) => [a.pointerFile, gitignoreOf(a.path)]),
+  );
+  const toTrack = new Set(tracking.toTrack);
+  const items = added.map((a) => ({ ...a, toTrack: [a.pointerFile, gitignoreOf(a.path)].filter((p) => toTrack.has(p)) }));
+  out.result(items, () =>
     added.map((a) => {
       const what = a.kind === 'dir' ? `${a.files} files, ${formatBytes(a.size)}` : formatBytes(a.size);
       return `${a.changed ? verb : 'unchanged'} ${a.path} (${what}) -> ${a.pointerFile}`;
     }),
   );
-  // Guidance, not the result: on stderr, and silent under -q.
-  // Pointers git ignores are left out (git add would fail on them); the warning above covers them.
-  const toAdd = added.filter((a) => !a.ignoredBy);
-  if (added.some((a) => a.changed) && verb === 'added' && toAdd.length) {
-    const files = [...new Set(toAdd.flatMap((a) => [a.pointerFile, gitignoreOf(a.path)]))];
-    out.info(`\nTo track the changes with git, run:\n    git add ${files.map((f) => shell(f)).join(' ')}`);
-  }
+  gitHint(out, { root: where.repo.root, cwd: where.cwd }, tracking, 'track the changes');
 }
 
 function gitignoreOf(path: string): string {

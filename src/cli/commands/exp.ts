@@ -1,5 +1,7 @@
 import { MloError, usageError } from '../../base/errors.js';
 import type { Repo } from '../../core/repo/repo.js';
+import { trackInGit } from '../../core/data/to-track.js';
+import { gitHint } from '../git-hint.js';
 import { commandRepo } from '../repo.js';
 import type { RunEvent } from '../../core/pipeline/run.js';
 import type { PipelineHooks } from '../../core/pipeline/hooks.js';
@@ -44,7 +46,7 @@ function pipelineRunner(out: Output, targets: string[], force: boolean | undefin
     try {
       const { runPipeline } = await import('../../core/pipeline/run.js');
       const r = await runPipeline(repo, { targets, force, hooks, signal: controller.signal, baseEnv: process.env, onEvent: (e) => render(out, e) });
-      return { ok: r.ok, interrupted: r.interrupted };
+      return { ok: r.ok, interrupted: r.interrupted, written: r.written };
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -67,7 +69,7 @@ export async function expRunCmd({ out, flags, opts }: ActionContext<ExpRunFlags 
     const dbFile = process.env.MLO_TRACKING_DB;
     if (!dbFile) throw usageError('--queued is used by queue workers, with $MLO_TRACKING_DB set');
     const result = await runQueued(repo, { runId: opts.queued, dbFile, runner, onWarning: (m) => out.warn(m) });
-    return report(out, result, false);
+    return report(out, result);
   }
   const command = commandLine(targets, opts);
   if (opts.queue) {
@@ -80,10 +82,11 @@ export async function expRunCmd({ out, flags, opts }: ActionContext<ExpRunFlags 
     return;
   }
   const result = await expRun(repo, { set, name: opts.name, experiment: opts.experiment, command, runner, onWarning: (m) => out.warn(m) });
-  report(out, result, true);
+  report(out, result, { repo, cwd: flags.cwd });
 }
 
-function report(out: Output, result: ExpRunResult, inWorkspace: boolean): void {
+/** `inWorkspace`: the run left its results in the user's workspace (not a queue worker's), so git is told what to track. */
+function report(out: Output, result: ExpRunResult, inWorkspace?: { repo: Repo; cwd: string }): void {
   if (result.status === 'interrupted') {
     throw new MloError('MLO_INTERRUPTED', `run ${result.run} was interrupted (recorded as interrupted)`, {
       hint: 'run mlo exp run again; stages that finished are recorded in mlo.lock',
@@ -96,7 +99,8 @@ function report(out: Output, result: ExpRunResult, inWorkspace: boolean): void {
       meta: { result },
     });
   }
-  out.result(result, () => [
+  const tracking = inWorkspace ? trackInGit(inWorkspace.repo, result.written) : { toTrack: [], staged: false };
+  out.result({ ...result, toTrack: tracking.toTrack, staged: tracking.staged }, () => [
     `Run ${stdoutColor.bold(result.run)}${result.name ? ` (${result.name})` : ''} ${stdoutColor.green('finished')}.`,
     `  params:  ${kv(result.params)}`,
     `  metrics: ${kv(result.metrics)}`,
@@ -108,6 +112,7 @@ function report(out: Output, result: ExpRunResult, inWorkspace: boolean): void {
         ]
       : []),
   ]);
+  if (inWorkspace) gitHint(out, { root: inWorkspace.repo.root, cwd: inWorkspace.cwd }, tracking, 'share this run');
 }
 
 function createdOf(r: RunSummary): string {
@@ -280,6 +285,8 @@ export function expBranchCmd({ out, flags }: ActionContext<object>, run: string,
     () =>
       `Created branch ${stdoutColor.bold(result.branch)} at ${result.commit.slice(0, 7)} (run ${result.run}; ${result.files.join(', ') || 'no files changed'}).`,
   );
+  if (result.missing.length)
+    out.warn(`not in the cache, so not in the branch: ${result.missing.join(', ')} (mlo status on the branch will show them; run the stage there)`);
 }
 
 export function expRemoveCmd({ out, flags }: ActionContext<object>, runs: string[]): void {

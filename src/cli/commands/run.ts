@@ -1,8 +1,11 @@
 import type { PipelineHooks } from '../../core/pipeline/hooks.js';
 import { runPipeline, type RunEvent, type RunResult, type StageOutcome } from '../../core/pipeline/run.js';
 import type { Reason } from '../../core/pipeline/changes.js';
-import { EXIT, isErrorCode, MloError } from '../../base/errors.js';
+import { EXIT, isErrorCode, isMloError, MloError } from '../../base/errors.js';
 import type { Repo } from '../../core/repo/repo.js';
+import type { GitTracking } from '../../core/data/to-track.js';
+import { PIPELINE_FILE } from '../../core/repo/names.js';
+import { gitHint } from '../git-hint.js';
 import { commandRepo } from '../repo.js';
 import type { ActionContext } from '../action.js';
 import type { RunFlags } from '../options.js';
@@ -39,6 +42,7 @@ export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets
               const { fetchTargets } = await import('../../core/sync/fetch.js');
               await fetchTargets(repo, { cwd: repo.root, targets: paths, locked: true });
             },
+            pullInputs: (paths) => pullInputs(repo, out, paths),
           }
         : undefined,
       jobs: opts.jobs,
@@ -57,15 +61,50 @@ export async function run({ out, flags, opts }: ActionContext<RunFlags>, targets
     process.off('SIGHUP', onSignal);
   }
   if (!result.ok) throw failure(result);
-  out.result(result, () => summary(result));
+  const tracking = await recordInGit(repo, result, await hooks?.runFile());
+  out.result({ ...result, toTrack: tracking.toTrack, staged: tracking.staged }, () => summary(result));
+  gitHint(out, { root: repo.root, cwd: flags.cwd }, tracking, 'record this run');
+}
+
+/**
+ * What git needs to share this run: what it wrote (mlo.lock, .gitignore entries, uncached outs), the
+ * run record, and mlo.yaml, which the lock describes (when the user changed it since the last commit).
+ */
+async function recordInGit(repo: Repo, result: RunResult, runFile: string | undefined): Promise<GitTracking> {
+  if (result.written.length === 0 && !runFile) return { toTrack: [], staged: false };
+  const { trackInGit } = await import('../../core/data/to-track.js');
+  return trackInGit(repo, [...result.written, PIPELINE_FILE, ...(runFile ? [runFile] : [])]);
+}
+
+/**
+ * `run --pull` in a fresh clone: the missing deps mlo tracks (pointers, or outs in mlo.lock) are pulled
+ * like `mlo pull PATH`; a dep mlo does not track is left for the run's own missing-dep error.
+ */
+async function pullInputs(repo: Repo, out: Output, paths: string[]): Promise<void> {
+  const [{ pullTargets }, { resolveTargets }] = await Promise.all([import('../../core/sync/fetch.js'), import('../../core/data/tracked.js')]);
+  const tracked = paths.filter((p) => {
+    try {
+      return resolveTargets(repo, repo.root, [p]).length > 0;
+    } catch (err) {
+      if (isMloError(err, 'MLO_NOT_TRACKED')) return false;
+      throw err;
+    }
+  });
+  if (tracked.length === 0) return;
+  const r = await pullTargets(repo, { cwd: repo.root, targets: tracked });
+  out.info(
+    `Pulled the stages' inputs ${tracked.join(', ')}: ${plural(r.fetch.downloaded, 'object')} fetched, ${plural(r.checkout.added.length, 'path')} checked out`,
+  );
 }
 
 /** The experiment-tracking module records each run that executes a stage (loaded only when a stage runs). */
-async function trackingHooks(repo: Repo, out: Output, targets: string[]): Promise<(PipelineHooks & { abort?: () => Promise<void> }) | undefined> {
+type LoadedHooks = PipelineHooks & { abort?: () => Promise<void>; runFile?: () => string | undefined };
+
+async function trackingHooks(repo: Repo, out: Output, targets: string[]): Promise<LoadedHooks | undefined> {
   const mod = await import('../../core/tracking/hooks.js');
   try {
     const hooks = mod.createTrackingHooks(repo, { command: ['mlo run', ...targets].join(' '), source: 'run', onWarning: (m) => out.warn(m) });
-    return { ...bindHooks(hooks), abort: () => mod.abortTrackedRun(hooks) };
+    return { ...bindHooks(hooks), abort: () => mod.abortTrackedRun(hooks), runFile: () => mod.runFileOf(repo, hooks) };
   } catch (err) {
     out.warn(`experiment tracking is off for this run: ${(err as Error).message}`);
     return undefined;
@@ -73,8 +112,8 @@ async function trackingHooks(repo: Repo, out: Output, targets: string[]): Promis
 }
 
 /** Loads the tracking module only when a stage actually runs, so a no-op run stays cheap. */
-function lazyTrackingHooks(repo: Repo, out: Output, targets: string[]): PipelineHooks & { abort(): Promise<void> } {
-  let real: Promise<(PipelineHooks & { abort?: () => Promise<void> }) | undefined> | undefined;
+function lazyTrackingHooks(repo: Repo, out: Output, targets: string[]): PipelineHooks & { abort(): Promise<void>; runFile(): Promise<string | undefined> } {
+  let real: Promise<LoadedHooks | undefined> | undefined;
   const get = () => (real ??= trackingHooks(repo, out, targets));
   return {
     onRunStart: async (info) => (await get())?.onRunStart?.(info),
@@ -84,6 +123,8 @@ function lazyTrackingHooks(repo: Repo, out: Output, targets: string[]): Pipeline
     abort: async () => {
       if (real) await (await real)?.abort?.();
     },
+    // A run that ran no stage loaded no hooks and wrote no record.
+    runFile: async () => (real ? (await real)?.runFile?.() : undefined),
   };
 }
 
@@ -170,7 +211,6 @@ function summary(result: RunResult): string[] {
     const why = result.dry && s.status === 'planned' ? stdoutColor.dim(`  ${reasonsText(s.reasons)}`) : '';
     return `${pad(s.name, width)}  ${statusWord(s, result.dry)}${why}`;
   });
-  if (result.lockChanged) lines.push('', 'mlo.lock updated. To record this run in git, run:', '    git add mlo.lock mlo.yaml');
   return lines;
 }
 

@@ -74,6 +74,22 @@ export async function checkoutTargets(repo: Repo, options: CheckoutOptions): Pro
   });
 }
 
+/**
+ * Puts `items` back as plain copies whatever `cache.type` says: outs kept in git (`cache: false`) are
+ * files the user edits and commits, never links into the read-only cache.
+ */
+export async function checkoutCopies(repo: Repo, items: Tracked[], options: Pick<CheckoutOptions, 'force'>): Promise<CheckoutResult> {
+  const copying: Repo = { ...repo, config: { ...repo.config, cache: { ...repo.config.cache, type: ['reflink', 'copy'] } } };
+  return withRepoLock(repo, { command: 'checkout' }, () => {
+    const ctx = openScan(copying);
+    try {
+      return runCheckout(ctx, items, options);
+    } finally {
+      ctx.state.close();
+    }
+  });
+}
+
 export function runCheckout(ctx: ScanContext, items: Tracked[], options: Pick<CheckoutOptions, 'force' | 'dry' | 'onFile'>): CheckoutResult {
   const { repo } = ctx;
   const result: CheckoutResult = { added: [], modified: [], deleted: [], unchanged: 0, missing: [] };

@@ -127,16 +127,18 @@ export function lockOutputs(repo: Repo): Tracked[] {
 }
 
 /**
- * The cached outs of an mlo.lock document. Also reads the raw YAML of mlo.lock at old revisions
- * (revisions.ts), which stays lenient: history cannot be fixed, and gc must keep what it names.
+ * The cached outs of an mlo.lock document (with `'uncached'`: the `cache: false` ones, which git keeps
+ * and the cache holds too, for the run cache and `mlo exp apply`). Also reads the raw YAML of mlo.lock
+ * at old revisions (revisions.ts), which stays lenient: history cannot be fixed, and gc must keep what
+ * it names.
  */
-export function outsFromLockDoc(doc: unknown): Tracked[] {
+export function outsFromLockDoc(doc: unknown, which: 'cached' | 'uncached' = 'cached'): Tracked[] {
   const stages = (doc as { stages?: Record<string, { outs?: unknown[] }> } | null)?.stages ?? {};
   const out: Tracked[] = [];
   for (const [stage, def] of Object.entries(stages)) {
     for (const o of def?.outs ?? []) {
       const e = o as { path?: unknown; hash?: unknown; size?: unknown; files?: unknown; cache?: unknown };
-      if (e.cache === false || typeof e.path !== 'string' || !(typeof e.hash === 'string' && ANY_HASH_RE.test(e.hash))) continue;
+      if ((e.cache === false) !== (which === 'uncached') || typeof e.path !== 'string' || !(typeof e.hash === 'string' && ANY_HASH_RE.test(e.hash))) continue;
       if (!isSafeRelPath(e.path) || isMloDirPath(e.path)) {
         throw new MloError('MLO_UNSAFE_PATH', `${LOCK_FILE}: stage ${stage}: out path '${e.path}' leaves the repository`, {
           hint: 'paths in mlo.lock must be relative and must not contain ..',

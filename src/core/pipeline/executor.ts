@@ -7,8 +7,9 @@
  * One module: every step of a stage closes over that per-run state (the lock, the hooks, the write queue) in createExecutor.
  */
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { MloError, isMloError } from '../../base/errors.js';
+import { LOCK_FILE } from '../repo/names.js';
 import type { Tracked } from '../data/tracked.js';
 import { scanPath, type ScanContext } from '../data/workspace/scan.js';
 import type { LockEntry, LockOutEntry } from '../data/lockfile.js';
@@ -83,8 +84,8 @@ export interface StageExecutor {
   dropStaleEntries(): Promise<void>;
   /** Calls onRunStart now, though no stage may run its command (`hooksOnNoop`). */
   startRun(): Promise<unknown>;
-  /** Waits for the writes in flight; then tells whether mlo.lock was rewritten. */
-  settle(): Promise<boolean>;
+  /** Waits for the writes in flight; then tells whether mlo.lock was rewritten, and what git should track. */
+  settle(): Promise<{ lockChanged: boolean; written: string[] }>;
   /** Calls onRunEnd (when onRunStart was called), then throws the error that ended the run, if any. */
   end(summary: RunSummary): Promise<void>;
   /** Releases the repository lock, if this run took it. */
@@ -110,6 +111,8 @@ export function createExecutor(options: ExecutorOptions): StageExecutor {
   let w!: Work;
   let commitChain: Promise<unknown> = Promise.resolve();
   let lockChanged = false;
+  /** Paths this run wrote that belong in git (see RunResult.written). */
+  const written = new Set<string>();
   let unexpected: unknown;
   /** An error that ends the whole run (the repository lock could not be taken). */
   let fatal: unknown;
@@ -145,6 +148,12 @@ export function createExecutor(options: ExecutorOptions): StageExecutor {
     const doc = w.updateLock(env.repo, { [name]: entry }, (n) => env.pipeline.byName.has(n));
     env.lock.stages = doc.stages;
     lockChanged = true;
+    written.add(LOCK_FILE);
+  }
+
+  /** An out put in place: git keeps an uncached one itself, and the .gitignore entry of a cached one. */
+  function wroteOut(out: { path: string; cache?: boolean }): void {
+    written.add(out.cache === false ? out.path : posix.join(posix.dirname(out.path), '.gitignore'));
   }
 
   function startStage(name: string): Promise<void> | undefined {
@@ -265,6 +274,7 @@ export function createExecutor(options: ExecutorOptions): StageExecutor {
         });
       }
       for (const o of source.outs) if (o.cache !== false) w.ignoreInGit(repo.root, o.path);
+      for (const o of source.outs) wroteOut(o);
       for (const o of source.outs) env.memo.forget(o.path);
       if (recordFor)
         writeEntry(stage.name, { cmd: stage.cmd, ...envOf(stage), deps: recordFor.current.deps, params: recordFor.current.params, outs: source.outs });
@@ -395,6 +405,7 @@ export function createExecutor(options: ExecutorOptions): StageExecutor {
         w.relinkShared(ctx, out.path, scanned);
       }
       outs.push(entry);
+      wroteOut(entry);
       env.memo.set(entry);
     }
     ctx.state.flush();
@@ -421,11 +432,12 @@ export function createExecutor(options: ExecutorOptions): StageExecutor {
       }
       env.lock = w.updateLock(env.repo, {}, (n) => env.pipeline.byName.has(n));
       lockChanged = true;
+      written.add(LOCK_FILE);
     },
     startRun: () => hooks.startRun(),
     async settle() {
       await commitChain;
-      return lockChanged;
+      return { lockChanged, written: [...written].sort() };
     },
     async end(summary) {
       await hooks.endRun(summary);

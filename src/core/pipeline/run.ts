@@ -39,6 +39,7 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
       names.map((n) => pipeline.byName.get(n)!),
       pipeline.where,
     );
+    if (options.pull && !options.dry) await pullInputs(env, graph, names, options.pull);
     preflight(env, graph, names);
     if (options.dry) {
       const plan = (await import('./plan.js')).planStages(env, graph, names, decideOptions);
@@ -48,6 +49,7 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
         interrupted: false,
         durationMs: Date.now() - started,
         lockChanged: false,
+        written: [],
         stages: plan.map((p) => ({
           name: p.name,
           action: p.action,
@@ -90,11 +92,11 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
         reasons: [{ kind: 'upstream', message: options.signal?.aborted ? 'the run was interrupted' : 'the run stopped after a failure' }],
       });
     }
-    const lockChanged = await executor.settle();
+    const { lockChanged, written } = await executor.settle();
     const stages = names.map((n) => outcomes.get(n)!);
     const interrupted = Boolean(options.signal?.aborted);
     const ok = !interrupted && stages.every((s) => OK_STATES.has(s.status));
-    const result: RunResult = { ok, dry: false, interrupted, durationMs: Date.now() - started, stages, lockChanged };
+    const result: RunResult = { ok, dry: false, interrupted, durationMs: Date.now() - started, stages, lockChanged, written };
     await executor.end({ ok, interrupted, durationMs: result.durationMs, stages: stages.map((s) => ({ name: s.name, action: s.action, status: s.status })) });
     return result;
   } finally {
@@ -102,6 +104,22 @@ export async function runPipeline(repo: Repo, options: RunOptions = {}): Promise
     ctx.state.close();
     executor?.unlock();
   }
+}
+
+/** Deps of the selected stages that are missing here and that no selected stage writes. */
+async function pullInputs(env: PlanEnv, graph: ReturnType<typeof buildGraph>, names: string[], pull: NonNullable<RunOptions['pull']>): Promise<void> {
+  const selected = new Set(names);
+  const missing = new Set<string>();
+  for (const name of names) {
+    const writers = [...graph.upstream.get(name)!].filter((n) => selected.has(n)).map((n) => env.pipeline.byName.get(n)!);
+    for (const dep of env.pipeline.byName.get(name)!.deps) {
+      if (writers.some((w) => w.outs.some((o) => o.path === dep.path || dep.path.startsWith(`${o.path}/`)))) continue;
+      if (!env.memo.get(dep.path)) missing.add(dep.path);
+    }
+  }
+  if (missing.size === 0) return;
+  await pull.pullInputs([...missing]);
+  for (const path of missing) env.memo.forget(path);
 }
 
 const OK_STATES = new Set<StageOutcome['status']>(['unchanged', 'frozen', 'ran', 'restored']);

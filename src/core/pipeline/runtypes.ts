@@ -18,9 +18,11 @@ export interface RunOptions {
   keepGoing?: boolean;
   /**
    * Try the remote before running a stage: `fetchOutputs` downloads the named outs into the cache.
-   * The pipeline layer sits below sync, so the caller (the CLI) supplies the download.
+   * `pullInputs` first downloads and checks out the missing deps no selected stage writes (data added
+   * with `mlo add`, or outs of stages left out by --single-item) that mlo tracks: in a fresh clone they
+   * are on the remote only. The pipeline layer sits below sync, so the caller (the CLI) supplies both.
    */
-  pull?: { fetchOutputs(targets: string[]): Promise<void> };
+  pull?: { fetchOutputs(targets: string[]): Promise<void>; pullInputs(targets: string[]): Promise<void> };
   /** Stages run at the same time (default 1). */
   jobs?: number;
   /** Do not restore outs from the run cache. */
@@ -72,4 +74,10 @@ export interface RunResult {
   stages: StageOutcome[];
   /** True when mlo.lock was rewritten. */
   lockChanged: boolean;
+  /**
+   * Paths (relative to the root) this run wrote that belong in git: mlo.lock, the `.gitignore` files
+   * beside cached outs, and the uncached outs themselves. Whether git sees a change in them is the
+   * caller's question (core/data/to-track.ts).
+   */
+  written: string[];
 }

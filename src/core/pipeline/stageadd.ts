@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { isMap, parseDocument, YAMLMap } from 'yaml';
 import { MloError, errnoCode, usageError } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
+import { shellQuote } from '../../base/shell.js';
 import type { Repo } from '../repo/repo.js';
 import { buildGraph } from './dag.js';
 import { parsePipeline } from './load.js';
@@ -38,6 +39,17 @@ export interface StageAddResult {
   file: string;
   replaced: boolean;
   stage: Record<string, unknown>;
+}
+
+/**
+ * The command words typed after `--`, as the one shell line mlo.yaml stores (DVC's `parse_cmd`). A
+ * single word is the whole command as the user quoted it (`-- 'echo a > a.txt'`) and is kept as-is;
+ * several words arrive with the shell's quotes already removed, so each is quoted again where needed,
+ * and the stored line runs exactly the argv the user typed.
+ */
+export function commandLine(words: string[]): string {
+  if (words.length === 1) return words[0];
+  return words.map(shellQuote).join(' ');
 }
 
 /** `-p a,b` and `-p file.yaml:a,b` -> params entries (keys of params.yaml, or {file: [keys]}). */

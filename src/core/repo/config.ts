@@ -35,6 +35,11 @@ export const configSchema = z
         remote: z.string().optional(),
         /** Parallel jobs for hashing and transfers; defaults to the machine's cores. */
         jobs: z.number().int().positive().optional(),
+        /**
+         * `git add` what run, exp run, add and commit wrote (DVC's `core.autostage`) instead of
+         * printing the command. Only paths inside the repository, so a clone may set it.
+         */
+        autostage: z.boolean().default(false),
       })
       .strict()
       .default({}),

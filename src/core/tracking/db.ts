@@ -285,6 +285,15 @@ export class TrackingDb {
     return points.length;
   }
 
+  /** Moves every point of `from` to the key `to` (which must be unused in the run). */
+  renameMetric(rid: number, from: string, to: string): void {
+    this.write(() => {
+      this.db.prepare('UPDATE metrics SET key = ? WHERE rid = ? AND key = ?').run(to, rid, from);
+      this.db.prepare('UPDATE latest_metrics SET key = ? WHERE rid = ? AND key = ?').run(to, rid, from);
+      this.syncMetrics.run({ rid });
+    });
+  }
+
   logLineage(rid: number, entries: LineageEntry[]): void {
     const stmt = this.db.prepare('INSERT OR REPLACE INTO lineage (rid, direction, path, hash, stage) VALUES (?, ?, ?, ?, ?)');
     this.write(() => {

@@ -5,12 +5,16 @@
  *
  * One module: these verbs share one view of a recorded run, the RunSummary that show and diff build and the snapshot that apply and branch restore.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MloError } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
 import { branchExists, checkBranchName, commitFilesToBranch, prefixInGit } from '../../base/git.js';
 import type { Repo } from '../repo/repo.js';
-import { lockOutputs, outsFromLockDoc } from '../data/tracked.js';
+import { lockOutputs, outsFromLockDoc, type Tracked } from '../data/tracked.js';
+import { hasObject, objectPath } from '../data/cache/objects.js';
+import { readManifest } from '../data/cache/manifest.js';
+import { isDirHash } from '../data/hash/blake3.js';
 import { parse as parseYaml } from 'yaml';
 import type { RunRow, RunStatus, TrackingDb } from './db.js';
 import { LOCK_FILE } from '../repo/names.js';
@@ -336,8 +340,11 @@ export interface ApplyResult {
 
 /**
  * Writes the run's params files and mlo.lock (as they were when it ended) into the workspace and
- * checks its cached outputs out of the cache. Workspace edits to those files are overwritten: they are
- * what `apply` is asked to replace.
+ * checks every out of the run out of the cache, by the hashes of the run's mlo.lock: cached outs as
+ * `cache.type` links them, `cache: false` outs (a plot, a metrics file kept in git) as plain copies,
+ * since `mlo run` stores those in the cache too. A `cache: false` metrics file the cache no longer
+ * holds (gc) comes from the run record's snapshot. Workspace edits to those files are overwritten:
+ * they are what `apply` is asked to replace.
  */
 export async function applyRun(repo: Repo, db: TrackingDb, ref: string): Promise<ApplyResult> {
   const run = db.findRun(ref);
@@ -364,14 +371,21 @@ export async function applyRun(repo: Repo, db: TrackingDb, ref: string): Promise
     files.push(...paramsAsFiles(repo.root, db.params(run.rid)));
   }
   const outs = snap?.lock !== undefined ? lockOutputs(repo).map((t) => t.path) : [];
-  let restored: string[] = [];
-  let missing: { path: string; hash: string }[] = [];
+  const restored: string[] = [];
+  const missing: { path: string; hash: string }[] = [];
+  // Loaded here: exp show and diff never need the checkout machinery.
+  const checkout = () => import('../data/checkout.js');
   if (outs.length) {
-    // Loaded here: exp show and diff never need the checkout machinery.
-    const { checkoutTargets } = await import('../data/checkout.js');
-    const r = await checkoutTargets(repo, { cwd: repo.root, targets: outs, force: true });
-    restored = [...r.added, ...r.modified];
-    missing = r.missing;
+    const r = await (await checkout()).checkoutTargets(repo, { cwd: repo.root, targets: outs, force: true });
+    restored.push(...r.added, ...r.modified);
+    missing.push(...r.missing);
+  }
+  const uncached = snap ? uncachedOuts(snap) : [];
+  if (uncached.length) {
+    const r = await (await checkout()).checkoutCopies(repo, uncached, { force: true });
+    restored.push(...r.added, ...r.modified);
+    // Already written above from the snapshot: not missing.
+    missing.push(...r.missing.filter((m) => !files.includes(m.path)));
   }
   return { run: run.id, files, outs: { restored, missing } };
 }
@@ -381,9 +395,15 @@ export interface BranchResult {
   branch: string;
   commit: string;
   files: string[];
+  /** `cache: false` outs of the run whose content the cache no longer holds: left out of the commit. */
+  missing: string[];
 }
 
-/** Creates `branch` from the commit the run ran on, plus its params files and mlo.lock. */
+/**
+ * Creates `branch` from the commit the run ran on, plus its params files, mlo.lock and its `cache:
+ * false` outs (from the snapshot, else from the cache by the run's lock hashes), so the branch checks
+ * out with `mlo status` clean.
+ */
 export function branchRun(repo: Repo, db: TrackingDb, ref: string, branch: string): BranchResult {
   const run = db.findRun(ref);
   checkBranchName(repo.root, branch);
@@ -392,12 +412,19 @@ export function branchRun(repo: Repo, db: TrackingDb, ref: string, branch: strin
   if (branchExists(repo.root, branch)) throw new MloError('MLO_BRANCH_EXISTS', `branch '${branch}' already exists`, { hint: 'choose another name' });
   const snap = snapshotOf(run);
   const prefix = prefixInGit(repo.root);
-  const files: Record<string, string> = {};
+  const files: Record<string, string | Buffer> = {};
   if (snap) {
     for (const [f, text] of Object.entries(snap.params)) files[prefix + f] = text;
     if (snap.lock !== undefined) files[prefix + LOCK_FILE] = snap.lock;
     // Metrics files kept in git (cache: false) belong in the commit; cached ones are in the cache.
     for (const [f, text] of Object.entries(snap.metrics ?? {})) if (!cachedOuts(snap).has(f)) files[prefix + f] = text;
+  }
+  const missing: string[] = [];
+  for (const out of snap ? uncachedOuts(snap) : []) {
+    if (files[prefix + out.path] !== undefined) continue;
+    const content = cachedContent(repo.cacheDir, out);
+    if (content) for (const [rel, bytes] of Object.entries(content)) files[prefix + rel] = bytes;
+    else missing.push(out.path);
   }
   const title = run.name ? `${run.name} (${run.id})` : run.id;
   const params = db.params(run.rid);
@@ -406,7 +433,31 @@ export function branchRun(repo: Repo, db: TrackingDb, ref: string, branch: strin
     .map(([k, v]) => `${k}=${v}`)
     .join('\n');
   const commit = commitFilesToBranch(repo.root, { parent: run.git_commit, branch, files, message: `mlo exp ${title}\n\n${body}\n` });
-  return { run: run.id, branch, commit, files: Object.keys(files) };
+  return { run: run.id, branch, commit, files: Object.keys(files), missing };
+}
+
+/** The `cache: false` outs of the run's mlo.lock. */
+function uncachedOuts(snap: Snapshot): Tracked[] {
+  if (snap.lock === undefined) return [];
+  return outsFromLockDoc(parseYaml(snap.lock), 'uncached');
+}
+
+/** The files of `out` (path relative to the root -> bytes) read from the cache; undefined when any is missing. */
+function cachedContent(cacheDir: string, out: Tracked): Record<string, Buffer> | undefined {
+  const read = (hash: string) => (hasObject(cacheDir, hash) ? readFileSync(objectPath(cacheDir, hash)) : undefined);
+  if (!isDirHash(out.hash)) {
+    const bytes = read(out.hash);
+    return bytes && { [out.path]: bytes };
+  }
+  const entries = readManifest(cacheDir, out.hash);
+  if (!entries) return undefined;
+  const files: Record<string, Buffer> = {};
+  for (const e of entries) {
+    const bytes = read(e.hash);
+    if (!bytes) return undefined;
+    files[`${out.path}/${e.path}`] = bytes;
+  }
+  return files;
 }
 
 function cachedOuts(snap: Snapshot): Set<string> {

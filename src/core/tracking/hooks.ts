@@ -122,6 +122,21 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
 
   let base: { fields: Omit<NewRun, 'id'>; params: Record<string, string> } | undefined;
 
+  /**
+   * A name that is both a step series and a final value in a metrics file would be one series ending
+   * in a spike (the file's value logged at step 0 after the last step). The two are kept apart: the
+   * file's value keeps the name (as `metrics show` reads it), the series becomes `NAME (steps)`.
+   */
+  const fileKeys = new Set<string>();
+  const warned = new Set<string>();
+  const seriesName = (key: string) => `${key} (steps)`;
+  const warnSplit = (key: string, file: string) => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    warn(`metric '${key}' is both a step series and a value in ${file}: the series is recorded as '${seriesName(key)}', the value as '${key}'`);
+  };
+  const fileOf = new Map<string, string>();
+
   /** A fresh in-memory store holding this run as far as it is known (`from`: what the real store had). */
   const memoryStore = (from?: RunFile): Active => {
     const db = TrackingDb.open(':memory:', { displayName: 'memory' });
@@ -256,6 +271,11 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
     rmSync(file, { force: true });
     const name = `$MLO_METRICS_FILE of stage ${stage}`;
     const { points, bad } = readStepLines(text, name);
+    for (const p of points) {
+      if (!fileKeys.has(p.key)) continue;
+      warnSplit(p.key, fileOf.get(p.key)!);
+      p.key = seriesName(p.key);
+    }
     withDb(a, (db, rid) => db.logMetrics(rid, points));
     if (bad.length) {
       const shown = bad.slice(0, BAD_LINES_SHOWN).map((e) => e.message);
@@ -275,7 +295,19 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
       if (!existsSync(abs)) continue;
       const metrics = parseMetricsText(readFileSync(abs, 'utf8'), rel);
       const points = Object.entries(metrics).map(([key, v]) => ({ key, step: 0, ts: now, ...toMetricValue(v) }));
-      withDb(a, (db, rid) => db.logMetrics(rid, points));
+      withDb(a, (db, rid) => {
+        for (const { key } of points) {
+          // Points under this name that no metrics file wrote: a series ($MLO_METRICS_FILE or `mlo log`).
+          if (fileKeys.has(key) || db.history(rid, key).length === 0) continue;
+          warnSplit(key, rel);
+          db.renameMetric(rid, key, seriesName(key));
+        }
+        db.logMetrics(rid, points);
+      });
+      for (const { key } of points) {
+        fileKeys.add(key);
+        fileOf.set(key, rel);
+      }
     }
   };
 
@@ -403,4 +435,15 @@ function attempt(errors: unknown[], fn: () => void): void {
 
 function readText(abs: string): string | undefined {
   return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
+}
+
+/**
+ * The run's shareable file (`.mlo/tracking/runs/<id>.json`) relative to the root, for the `git add`
+ * hint: undefined when the run was never started, or its store lives outside the repository (queue
+ * workers record into another repository's store).
+ */
+export function runFileOf(repo: Repo, hooks: TrackingHooks): string | undefined {
+  if (!hooks.started) return undefined;
+  const rel = toPosix(relative(repo.root, runFilePath(hooks.store, hooks.runId)));
+  return rel.startsWith('../') || isAbsolute(rel) ? undefined : rel;
 }

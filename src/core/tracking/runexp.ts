@@ -23,13 +23,13 @@ import { repoAt, type Repo } from '../repo/repo.js';
 import { POINTER_SUFFIX } from '../data/pointer/schema.js';
 import type { PipelineHooks } from '../pipeline/hooks.js';
 import type { RunRow, TrackingDb } from './db.js';
-import { abortTrackedRun, createTrackingHooks } from './hooks.js';
+import { abortTrackedRun, createTrackingHooks, runFileOf } from './hooks.js';
 import { applyOverrides, expandGrid, paramKey, parseSetArg, type ParamOverride } from './setparams.js';
 import { openStore, storeLocation, type StoreLocation } from './store.js';
 import { paramsFilesOf } from './workspace.js';
 
 /** Runs the pipeline with `hooks`; supplied by the caller so this module does not load the runner itself. */
-export type PipelineRunner = (repo: Repo, hooks: PipelineHooks) => Promise<{ ok: boolean; interrupted?: boolean }>;
+export type PipelineRunner = (repo: Repo, hooks: PipelineHooks) => Promise<{ ok: boolean; interrupted?: boolean; written?: string[] }>;
 
 export interface ExpRunOptions {
   set: string[];
@@ -50,6 +50,11 @@ export interface ExpRunResult {
   params: Record<string, string>;
   metrics: Record<string, number | string>;
   changedFiles: string[];
+  /**
+   * Paths (relative to the root) the run wrote that belong in git: the params files `-S` changed,
+   * what the pipeline wrote (mlo.lock, .gitignore entries, uncached outs), mlo.yaml and the run record.
+   */
+  written: string[];
 }
 
 export function parseOverrides(set: string[]): ParamOverride[][] {
@@ -82,7 +87,7 @@ async function finishRun(
   options: { runner: PipelineRunner },
   changedFiles: string[],
 ): Promise<ExpRunResult> {
-  let outcome: { ok: boolean; interrupted?: boolean };
+  let outcome: { ok: boolean; interrupted?: boolean; written?: string[] };
   try {
     outcome = await options.runner(repo, hooks);
   } catch (err) {
@@ -99,7 +104,9 @@ async function finishRun(
   const status = recorded.status === 'failed' || recorded.status === 'interrupted' ? recorded.status : 'finished';
   // JSON has no infinities (--json would print null): they are shown as run files store them.
   const metrics = Object.fromEntries(Object.entries(recorded.metrics).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? String(v) : v]));
-  return { run: recorded.id, name: recorded.name, status, params: recorded.params, metrics, changedFiles };
+  const runFile = runFileOf(repo, hooks);
+  const written = [...changedFiles, ...(outcome.written ?? []), PIPELINE_FILE, ...(runFile ? [runFile] : [])];
+  return { run: recorded.id, name: recorded.name, status, params: recorded.params, metrics, changedFiles, written };
 }
 
 interface QueuedSpec {

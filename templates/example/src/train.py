@@ -18,6 +18,8 @@ n, k = len(xs), len(FEATURES)
 mean = [sum(x[j] for x in xs) / n for j in range(k)]
 std = [math.sqrt(sum((x[j] - mean[j]) ** 2 for x in xs) / n) or 1.0 for j in range(k)]
 zs = [[(x[j] - mean[j]) / std[j] for j in range(k)] for x in xs]
+# The training loss of each epoch, for the trainers that expose it (scikit-learn does not).
+losses = []
 
 
 def train_sklearn():
@@ -40,6 +42,7 @@ def train_torch():
     for _ in range(int(p["epochs"])):
         opt.zero_grad()
         loss = loss_fn(layer(x), y)
+        losses.append(float(loss))
         loss.backward()
         opt.step()
     return [float(v) for v in layer.weight.detach()[0]], float(layer.bias.detach()[0])
@@ -53,13 +56,17 @@ def train_stdlib():
     for _ in range(int(p["epochs"])):
         gw = [0.0] * k
         gb = 0.0
+        total = 0.0
         for z, y in zip(zs, ys):
-            err = sigmoid(sum(wj * zj for wj, zj in zip(w, z)) + b) - y
+            q = sigmoid(sum(wj * zj for wj, zj in zip(w, z)) + b)
+            total -= math.log(max(q if y else 1 - q, 1e-12))
+            err = q - y
             for j in range(k):
                 gw[j] += err * z[j]
             gb += err
         w = [w[j] - lr * (gw[j] / n + l2 * w[j]) for j in range(k)]
         b -= lr * gb / n
+        losses.append(total / n)
     return w, b
 
 
@@ -87,9 +94,14 @@ write_json(os.path.join(out, "weights.json"), {"features": FEATURES, "weights": 
 write_json(os.path.join(out, "info.json"), {"trainer": trainer, "rows": n, "params": p})
 
 train_acc = sum((sigmoid(sum(wj * xj for wj, xj in zip(weights, x)) + bias) >= 0.5) == bool(y) for x, y in zip(xs, ys)) / n
-# One JSON line per step to $MLO_METRICS_FILE, when experiment tracking provides it.
+# Step metrics go to $MLO_METRICS_FILE (set by experiment tracking) as one JSON object per line:
+# {"step": N, "<metric>": value, ...}; every key but `step` and `timestamp` is a metric (docs/tracking.md).
+# Here, one point per epoch of the training loss, and the final training accuracy. Names differ from
+# metrics.json's (evaluate writes `accuracy`), so the series and the final values stay apart.
 series = os.environ.get("MLO_METRICS_FILE")
 if series:
     with open(series, "a", encoding="utf-8") as f:
-        f.write(json.dumps({"key": "train_accuracy", "value": train_acc, "step": 0}) + "\n")
+        for step, loss in enumerate(losses):
+            f.write(json.dumps({"step": step, "train_loss": round(loss, 6)}) + "\n")
+        f.write(json.dumps({"step": len(losses), "train_accuracy": round(train_acc, 6)}) + "\n")
 print(f"trained with {trainer} on {n} rows: train accuracy {train_acc:.3f}; wrote model/model.onnx ({len(onnx)} bytes)")
