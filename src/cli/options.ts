@@ -68,6 +68,10 @@ export interface ExpShowFlags {
   limit?: number;
   precision?: number;
   experiment?: string;
+  /** Columns to show even when --drop or --only-changed would hide them (DVC's --keep). */
+  keep?: RegExp;
+  /** Columns to hide (DVC's --drop); the Run column always stays. */
+  drop?: RegExp;
 }
 
 export interface RevDiffFlags {
@@ -124,6 +128,17 @@ export function numberOption(flag: string, range: NumberRange = {}) {
       throw new InvalidArgumentError(`${flag} must be a number${rangeText(range)}, got '${value}'`);
     }
     return n;
+  };
+}
+
+/** A regular expression (JavaScript syntax), refused where it is parsed when it does not compile. */
+export function regexOption(flag: string) {
+  return (value: string): RegExp => {
+    try {
+      return new RegExp(value);
+    } catch (err) {
+      throw new InvalidArgumentError(`${flag} is not a valid regular expression: ${(err as Error).message}`);
+    }
   };
 }
 

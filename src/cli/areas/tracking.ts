@@ -1,6 +1,6 @@
 import { Option, type Command } from '../commander.js';
 import { action } from '../action.js';
-import { enumOption, intOption } from '../options.js';
+import { enumOption, intOption, regexOption } from '../options.js';
 import type { ExpRunFlags, ExpShowFlags, PlotsFlags, RevDiffFlags } from '../options.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -29,6 +29,8 @@ export function register(program: Command): void {
     .option('--sort-by <metric>', 'sort by a metric or param (best first)')
     .option('--sort-order <order>', 'override the sort direction: asc or desc', enumOption('--sort-order', ['asc', 'desc'] as const))
     .option('--only-changed', 'only the columns whose values differ between runs')
+    .option('--keep <regex>', 'always show the columns whose name matches (wins over --drop and --only-changed)', regexOption('--keep'))
+    .option('--drop <regex>', "hide the columns whose name matches, e.g. --drop 'Created|Commit' or --drop '.' --keep acc", regexOption('--drop'))
     .option('-l, --limit <n>', 'at most N runs', intOption('--limit', { min: 1 }))
     .option('--precision <n>', 'significant digits of numbers (default 5)', intOption('--precision', { min: 1, max: 17 }))
     .option('-e, --experiment <name>', 'only runs of this experiment')
