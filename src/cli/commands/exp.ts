@@ -269,20 +269,20 @@ function fastTable<R>(
     ({ widths, shown: shownCols } = fitWidths(widths, { max: options.maxWidth, gap: 2, min }));
   }
   const narrowed = options.maxWidth !== undefined && full > options.maxWidth;
-  const fit = (text: string, i: number) => (narrowed ? truncate(text, widths[i]) : text);
+  const cellText = (text: string, i: number) => (narrowed ? truncate(text, widths[i]) : text);
   const last = shownCols - 1;
   const lines = [
     stdoutColor.bold(
       header
         .slice(0, shownCols)
-        .map((h, i) => (i === last ? fit(h, i) : pad(fit(h, i), widths[i])))
+        .map((h, i) => (i === last ? cellText(h, i) : pad(cellText(h, i), widths[i])))
         .join('  '),
     ),
   ];
   const parts = new Array<string>(shownCols);
   for (let r = 0; r < rows.length; r++) {
     for (let i = 0; i < shownCols; i++) {
-      const c = fit(cells[r * cols + i], i);
+      const c = cellText(cells[r * cols + i], i);
       parts[i] = options.style(rows[r], i, i === last ? c : pad(c, widths[i]));
     }
     lines.push(parts.join('  '));
