@@ -148,14 +148,16 @@ export function pipelineStatus(repo: Repo, options: { targets?: string[] } = {})
     env.memo.save();
     // A fresh clone lacks the `mlo add`-ed deps as well as the outs: a dep whose recorded content is what
     // mlo.lock ran with comes back with `mlo pull`, so it makes the stage neither stale nor a re-run.
-    const recorded = new Map(allTracked(repo).map((t) => [t.path, t.hash]));
+    // Read only when some dep is missing: listing every pointer costs a git ls-files on a plain status.
+    let recordedMap: Map<string, string> | undefined;
+    const recorded = () => (recordedMap ??= new Map(allTracked(repo).map((t) => [t.path, t.hash])));
     const pulls = new Set<string>();
     const stale = new Set<string>();
     // The plan is in topological order, so an upstream stage is judged before the stages that use it.
     for (const p of plan) {
       const entry = env.lock.stages[p.name];
       const pullable = (r: Reason) =>
-        r.kind === 'dep' && r.change === 'missing' && entry?.deps.some((d) => d.path === r.path && recorded.get(d.path) === d.hash);
+        r.kind === 'dep' && r.change === 'missing' && entry?.deps.some((d) => d.path === r.path && recorded().get(d.path) === d.hash);
       if (p.reasons.some((r) => !pullable(r) && makesStale(r, stale))) stale.add(p.name);
       const restorable = (r: Reason) =>
         pullable(r) || (r.kind === 'upstream' ? pulls.has(r.path ?? '') : r.kind === 'out' && r.change !== 'added' && r.change !== 'removed');
