@@ -19,6 +19,7 @@ export const EXIT = {
  * checks that the two agree).
  */
 export const ERROR_CODES = {
+  MLO_ADDRESS_UNAVAILABLE: { exit: 1, what: 'a server cannot listen on the address given (not on this machine, unknown host, or a privileged port)' },
   MLO_AMBIGUOUS_RUN: { exit: 1, what: 'a run id prefix matches more than one run' },
   MLO_BAD_ALIAS: { exit: 2, what: 'a model alias name is not valid' },
   MLO_BAD_BRANCH: { exit: 2, what: 'a branch name given to `exp` is not a valid git branch name' },
@@ -190,6 +191,59 @@ export function isMloError(err: unknown, code?: ErrorCode): err is MloError {
 /** Node's system errors carry `code` (ENOENT, EACCES, ENOSPC...). */
 export function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+/**
+ * The system errors a user can cause and fix (a port in use, an address not on this machine, no
+ * permission, a full disk) as MloErrors naming the address or path, for an error that escaped without
+ * one; undefined for anything else, which is then a bug. main.ts applies it to every uncaught error.
+ */
+export function explainOsError(err: unknown): MloError | undefined {
+  const code = errnoCode(err);
+  if (code === undefined || !(err instanceof Error)) return undefined;
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
+  const where = e.address === undefined ? undefined : e.port === undefined ? e.address : `${e.address}:${e.port}`;
+  const listening = e.syscall === 'listen' || e.syscall === 'bind';
+  switch (code) {
+    case 'EADDRINUSE':
+      return new MloError('MLO_PORT_IN_USE', `${where ?? 'the address'} is already in use`, {
+        cause: err,
+        hint: 'stop the other server or choose another --port (0 picks a free one)',
+      });
+    case 'EADDRNOTAVAIL':
+      return new MloError('MLO_ADDRESS_UNAVAILABLE', `cannot listen on ${where ?? 'that address'}: it is not an address of this machine`, {
+        cause: err,
+        hint: 'use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)',
+      });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      if (e.syscall !== 'getaddrinfo') return undefined;
+      return new MloError('MLO_ADDRESS_UNAVAILABLE', `cannot resolve host '${e.hostname ?? '?'}'`, {
+        cause: err,
+        hint: 'check the --host name, or give an IP address such as 127.0.0.1',
+      });
+    case 'EACCES':
+    case 'EPERM':
+      if (listening) {
+        return new MloError('MLO_ADDRESS_UNAVAILABLE', `permission denied to listen on ${where ?? 'that port'}`, {
+          cause: err,
+          hint: 'ports below 1024 need privileges: choose a --port of 1024 or above',
+        });
+      }
+      if (e.path === undefined) return undefined;
+      return new MloError('MLO_PERMISSION', `${e.path}: permission denied`, {
+        cause: err,
+        hint: 'check the file permissions, or run mlo as a user that may read and write it',
+      });
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new MloError('MLO_DISK_FULL', `${e.path ? `${e.path}: ` : ''}no space left on device`, {
+        cause: err,
+        hint: 'free some space (mlo gc removes unused cache objects) and run the command again',
+      });
+    default:
+      return undefined;
+  }
 }
 
 /**

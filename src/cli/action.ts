@@ -3,7 +3,7 @@
  * command's own options, and hands the body an Output. Bodies throw, or return an Outcome; only main.ts
  * sets exit codes.
  */
-import { InvalidArgumentError, type Command } from './commander.js';
+import type { Command } from './commander.js';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EXIT, usageError } from '../base/errors.js';
@@ -61,16 +61,5 @@ export function action<O = Record<string, unknown>, A extends unknown[] = unknow
     const flags = globalFlags(command);
     const outcome = await body({ out: createOutput(flags), flags, opts, command }, ...positionals);
     if (outcome?.failed) failedCheck = true;
-  };
-}
-
-/** Parses a positive integer flag value (commander's argParser). */
-export function intArg(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new InvalidArgumentError(`${name} must be a whole number, got '${value}'`);
-    }
-    return n;
   };
 }

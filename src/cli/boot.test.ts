@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bundleId, codeCacheDir, codeCacheFile, runBundle, startupInfo } from './boot.js';
 
@@ -60,7 +60,7 @@ describe('runBundle', () => {
     const env = { MLO_CODE_CACHE: join(dir, 'cache') };
     const first = await runBundle(['node', 'mlo', 'status'], { bundleUrl, env });
     expect(ran()).toEqual(['node', 'mlo', 'status']);
-    expect(first).toEqual({ cacheUsed: false, cacheWritten: codeCacheFile(env.MLO_CODE_CACHE, '0123456789abcdef') });
+    expect(first).toEqual({ cacheUsed: false, cacheWritten: codeCacheFile(env.MLO_CODE_CACHE, '0123456789abcdef', fileURLToPath(bundleUrl)) });
     expect(startupInfo({ bundleUrl, env })).toMatchObject({ codeCache: first?.cacheWritten, codeCacheSaved: true });
     expect(await runBundle(['node', 'mlo', 'list'], { bundleUrl, env })).toEqual({ cacheUsed: true });
     expect(ran()).toEqual(['node', 'mlo', 'list']);
@@ -70,7 +70,7 @@ describe('runBundle', () => {
     // In separate processes: within one, V8 reuses the script it compiled and never reads the cache.
     const bundleUrl = writeBundle('0123456789abcdef');
     const env = { MLO_CODE_CACHE: join(dir, 'cache') };
-    const file = codeCacheFile(env.MLO_CODE_CACHE, '0123456789abcdef');
+    const file = codeCacheFile(env.MLO_CODE_CACHE, '0123456789abcdef', fileURLToPath(bundleUrl));
     expect(runBundleInChild(bundleUrl, env)).toEqual({ cacheUsed: false, cacheWritten: file });
     expect(runBundleInChild(bundleUrl, env)).toEqual({ cacheUsed: true });
     writeFileSync(file, 'not a V8 code cache');
@@ -85,6 +85,29 @@ describe('runBundle', () => {
       cacheUsed: false,
     });
     expect(ran()).toEqual(['b']);
+    expect(readdirSync(env.MLO_CODE_CACHE)).toHaveLength(2);
+  });
+
+  it('keeps stack traces naming the running bundle when two copies of one build share the cache folder', () => {
+    // V8 restores functions from a cache with the file name they were compiled under; a cache shared by
+    // two checkouts made `-v` stack traces name the other checkout's files.
+    const env = { MLO_CODE_CACHE: join(dir, 'cache') };
+    const body = 'process.stderr.write(new Error("where").stack.split("\\n")[1]);';
+    const copies = ['one', 'two'].map((name) => {
+      mkdirSync(join(dir, name));
+      const file = join(dir, name, 'mlo.cjs');
+      writeFileSync(file, `// mlo-bundle 0123456789abcdef\nexports.main = async (argv) => { ${body} };\n`);
+      return pathToFileURL(file);
+    });
+    const frame = (bundleUrl: URL) => {
+      const boot = new URL('../../dist/cli/boot.js', import.meta.url).href;
+      const script = `const { runBundle } = await import(${JSON.stringify(boot)});
+        await runBundle(['node', 'mlo'], { bundleUrl: new URL(${JSON.stringify(bundleUrl.href)}), env: ${JSON.stringify(env)} });`;
+      return spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).stderr;
+    };
+    for (const round of [1, 2]) {
+      for (const copy of copies) expect(frame(copy), `round ${round}`).toContain(fileURLToPath(copy));
+    }
     expect(readdirSync(env.MLO_CODE_CACHE)).toHaveLength(2);
   });
 
@@ -107,7 +130,7 @@ describe('runBundle', () => {
     utimesSync(other, longAgo, longAgo);
     await runBundle(['node', 'mlo'], { bundleUrl: writeBundle('0123456789abcdef'), env });
     expect(readdirSync(env.MLO_CODE_CACHE).sort()).toEqual(
-      [basename(codeCacheFile(env.MLO_CODE_CACHE, '0123456789abcdef')), basename(recent), 'notes.txt'].sort(),
+      [basename(codeCacheFile(env.MLO_CODE_CACHE, '0123456789abcdef', join(dir, 'mlo.cjs'))), basename(recent), 'notes.txt'].sort(),
     );
   });
 

@@ -8,6 +8,7 @@
  * turns it off. Losing it, or failing to write it, only costs start-up time.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,12 +28,16 @@ export function codeCacheDir(env: Env = process.env): string | undefined {
 }
 
 /**
- * The cache file for one bundle on this Node. V8 validates a cache only by its version, flags and
- * the source's length, so the name carries the bundle's content id: two builds of equal length never
- * share a cache. The Node version keeps two installed Nodes from overwriting each other's.
+ * The cache file for one bundle at one path on this Node. V8 validates a cache only by its version,
+ * flags and the source's length, so the name carries the bundle's content id: two builds of equal
+ * length never share a cache. It also carries a digest of the bundle's path, because the functions V8
+ * restores from a cache keep the file name they were compiled under: two checkouts or installs of the
+ * same build sharing one cache made stack traces (`-v`) name the other one's files. The Node version
+ * keeps two installed Nodes from overwriting each other's.
  */
-export function codeCacheFile(dir: string, bundleId: string): string {
-  return join(dir, `mlo-${bundleId}-node${process.versions.node}-${process.arch}.v8cache`);
+export function codeCacheFile(dir: string, bundleId: string, bundlePath: string): string {
+  const where = createHash('sha256').update(bundlePath).digest('hex').slice(0, 8);
+  return join(dir, `mlo-${bundleId}-${where}-node${process.versions.node}-${process.arch}.v8cache`);
 }
 
 /** The id scripts/bundle.mjs writes on the bundle's first line. */
@@ -114,7 +119,7 @@ export async function runBundle(argv: string[], options: { bundleUrl?: URL; env?
   }
   const id = bundleId(source);
   const dir = id ? codeCacheDir(env) : undefined;
-  const cacheFile = dir && id ? codeCacheFile(dir, id) : undefined;
+  const cacheFile = dir && id ? codeCacheFile(dir, id, bundlePath) : undefined;
   const cachedData = cacheFile ? readOptional(cacheFile) : undefined;
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: bundlePath,
@@ -160,6 +165,6 @@ export function startupInfo(options: { bundleUrl?: URL; env?: Env } = {}): Start
   if (env.MLO_BUNDLE === '0') return { codeCacheSaved: false };
   const id = bundleId(firstLine);
   const dir = codeCacheDir(env);
-  const codeCache = id && dir ? codeCacheFile(dir, id) : undefined;
+  const codeCache = id && dir ? codeCacheFile(dir, id, bundlePath) : undefined;
   return { bundle: bundlePath, codeCache, codeCacheSaved: codeCache !== undefined && statSync(codeCache, { throwIfNoEntry: false }) !== undefined };
 }

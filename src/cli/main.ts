@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from './commander.js';
 import { readFileSync } from 'node:fs';
-import { EXIT, MloError, type ErrorCode } from '../base/errors.js';
+import { EXIT, explainOsError, MloError, type ErrorCode } from '../base/errors.js';
 import { stderrColor } from './output.js';
 import { takeOutcomeExitCode } from './action.js';
 import { writeStdout } from './stdout.js';
@@ -121,7 +121,9 @@ export async function main(argv: string[]): Promise<void> {
   process.exitCode = exitCode;
 }
 
-function report(err: unknown, how: { json: boolean; verbose: boolean }): number {
+function report(thrown: unknown, how: { json: boolean; verbose: boolean }): number {
+  // A system error the user caused (a port in use, a full disk) is theirs to fix, not a bug in mlo.
+  const err = explainOsError(thrown) ?? thrown;
   if (err instanceof CommanderError) {
     // Help and --version arrive here with exit code 0; commander already printed them.
     if (err.exitCode === 0) return EXIT.ok;

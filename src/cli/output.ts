@@ -154,3 +154,56 @@ export function displayWidth(text: string): number {
   stringWidth ??= (createRequire(import.meta.url)('string-width') as { default: typeof StringWidth }).default;
   return stringWidth(plain);
 }
+
+/**
+ * The width of the terminal stdout is, or undefined when stdout is not a terminal (then tables print
+ * in full, for pipes and files). COLUMNS, when set, wins, as for git and less.
+ */
+export function terminalColumns(): number | undefined {
+  // Only on a terminal: building process.stdout for a pipe would make it non-blocking (see stdout.ts).
+  // node:tty is required here, not imported: it loads net and the stream stack (~4 ms, see color.ts).
+  const { isatty } = createRequire(import.meta.url)('node:tty') as typeof import('node:tty');
+  if (!isatty(1)) return undefined;
+  const env = Number(process.env.COLUMNS);
+  const columns = Number.isInteger(env) && env > 0 ? env : process.stdout.columns;
+  return columns > 0 ? columns : undefined;
+}
+
+/** `text` cut to at most `width` terminal columns, ending in an ellipsis when it was cut. */
+export function truncate(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  if (width <= 0) return '';
+  let out = '';
+  let used = 0;
+  // Whole code points (a CJK character is two columns, never split).
+  for (const ch of text) {
+    const w = displayWidth(ch);
+    if (used + w > width - 1) break;
+    out += ch;
+    used += w;
+  }
+  return `${out}\u2026`;
+}
+
+/**
+ * Column widths that fit `max` terminal columns with `gap` between columns: the widest columns give
+ * way first, down to `min` each. Returns the widths and how many leading columns fit (the rest are left
+ * out when even the narrowest widths are too wide).
+ */
+export function fitWidths(widths: number[], options: { max: number; gap: number; min: number[] }): { widths: number[]; shown: number } {
+  const fitted = [...widths];
+  const total = (n: number) => fitted.slice(0, n).reduce((a, b) => a + b, 0) + options.gap * Math.max(n - 1, 0);
+  let shown = fitted.length;
+  while (total(shown) > options.max) {
+    // Narrow the widest column that can still give way, one column at a time.
+    let widest = -1;
+    for (let i = 0; i < shown; i++) if (fitted[i] > options.min[i] && (widest < 0 || fitted[i] > fitted[widest])) widest = i;
+    if (widest < 0) {
+      if (shown === 1) break;
+      shown--;
+      continue;
+    }
+    fitted[widest]--;
+  }
+  return { widths: fitted, shown };
+}

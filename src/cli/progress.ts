@@ -6,9 +6,14 @@ export function fileProgress(out: Output, label: string) {
   const bar = out.progress(label);
   let files = 0;
   let bytes = 0;
+  let totalFiles = 0;
+  let totalBytes = 0;
   return {
     onFile: (n: number) => bar.update({ files: ++files, bytes: (bytes += n) }),
-    onTotals: (t: { files: number; bytes: number }) => bar.total(t),
+    /** Bytes of a large file read so far, before its onFile (which then adds 0). */
+    onBytes: (n: number) => bar.update({ files, bytes: (bytes += n) }),
+    // Totals add up over the targets of one command (`mlo add a.bin b.bin`: each reports its own).
+    onTotals: (t: { files: number; bytes: number }) => bar.total({ files: (totalFiles += t.files), bytes: (totalBytes += t.bytes) }),
     done: () => bar.done(),
   };
 }

@@ -3,7 +3,7 @@
  * (metrics and params diff, validation, drift, changed stages, plots link), its --json shape, --fail-on
  * exit codes, and the error for a base revision the clone does not have.
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { git, json, makeRepo, mlo, read, writeTree, type MloResult } from '../helpers.js';
@@ -183,7 +183,7 @@ describe('mlo ci report', () => {
     );
     expect(r.exitCode, explain(r)).toBe(0);
     const d = json(r);
-    expect(Object.keys(d).sort()).toEqual(['base', 'drift', 'failed', 'head', 'markdown', 'metrics', 'params', 'pipeline', 'plotsUrl', 'validation']);
+    expect(Object.keys(d).sort()).toEqual(['base', 'drift', 'failed', 'gates', 'head', 'markdown', 'metrics', 'params', 'pipeline', 'plotsUrl', 'validation']);
     expect(d.base).toEqual({ rev: 'main', sha: expect.stringMatching(/^[0-9a-f]{40}$/) });
     expect(d.head).toEqual({ rev: 'workspace', sha: expect.stringMatching(/^[0-9a-f]{40}$/) });
     expect(d.metrics).toEqual({
@@ -217,7 +217,7 @@ describe('mlo ci report', () => {
     expect(read(dir, 'report.md')).toContain('| metrics.json | acc | 0.8 | 0.9 | +0.1 | +12.5% |');
   });
 
-  it('lists the pipeline stages that changed since mlo.lock', async () => {
+  it('lists the pipeline stages that changed since mlo.lock; stale ones fail the pipeline section', async () => {
     const dir = await makeRepo(TREE);
     expect((await mlo(dir, 'run')).exitCode).toBe(0);
     await git(dir, 'add', '-A');
@@ -228,11 +228,27 @@ describe('mlo ci report', () => {
     const stale = await mlo(dir, 'ci', 'report');
     expect(stale.exitCode, explain(stale)).toBe(0);
     expect(stale.stdout).toContain('| params.yaml | lr | 0.1 | 0.3 | +0.2 (+200.0%) |');
-    expect(stale.stdout).toContain('### Pipeline\n\n1 of 1 stage changed since mlo.lock (`mlo run` updates them):\n\n- `train`: ');
+    expect(stale.stdout).toContain('❌ **Failed: pipeline.**');
+    expect(stale.stdout).toContain(
+      '### Pipeline\n\n❌ 1 of 1 stage stale: mlo.lock no longer describes them (`mlo run` updates them and mlo.lock):\n\n- `train`: ',
+    );
     expect(stale.stdout).toMatch(/- `train`: .*lr/);
-    expect(json(await mlo(dir, 'ci', 'report', '--json')).pipeline).toMatchObject({ ok: true, changed: ['train'], stages: [{ name: 'train', changed: true }] });
+    expect(json(await mlo(dir, 'ci', 'report', '--json')).pipeline).toMatchObject({
+      ok: false,
+      changed: ['train'],
+      stale: ['train'],
+      stages: [{ name: 'train', changed: true, stale: true }],
+    });
+    expect((await mlo(dir, 'ci', 'report', '--fail-on', 'pipeline')).exitCode).toBe(1);
 
+    // Deleted outs are not stale: checkout restores them, and the section passes while listing the stage.
     expect((await mlo(dir, 'run')).exitCode).toBe(0);
+    rmSync(join(dir, 'out'), { recursive: true });
+    const outsOnly = await mlo(dir, 'ci', 'report', '--fail-on', 'pipeline');
+    expect(outsOnly.exitCode, explain(outsOnly)).toBe(0);
+    expect(outsOnly.stdout).toContain('### Pipeline\n\n✅ mlo.lock describes every stage; 1 of 1 stage not stale');
+
+    expect((await mlo(dir, 'checkout')).exitCode).toBe(0);
     const fresh = await mlo(dir, 'ci', 'report');
     expect(fresh.stdout).toContain('| metrics.json | acc | 0.93 | 0.73 | -0.2 | -21.5% |');
     expect(fresh.stdout).toContain('### Pipeline\n\n✅ Up to date: 1 stage match mlo.lock.');
@@ -281,7 +297,7 @@ describe('mlo ci report', () => {
     expect(json(drift).error).toMatchObject({ code: 'MLO_USAGE', message: "--drift expects REFERENCE=CURRENT, got '=prod.csv'" });
     const failOn = await mlo(dir, 'ci', 'report', '--fail-on', 'everything');
     expect(failOn.exitCode).toBe(2);
-    expect(failOn.stderr).toContain('Allowed choices are drift, validation, any');
+    expect(failOn.stderr).toContain("--fail-on must be one of metrics, pipeline, drift, validation, any, got 'everything'");
   });
 
   it('a path holding "=" is split where both files exist', async () => {

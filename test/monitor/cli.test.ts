@@ -247,7 +247,7 @@ describe('mlo monitor drift', () => {
     expect(bad.stderr).toMatch(/error: unknown test 'wasserstein'/);
     const nan = await mlo(dir, 'monitor', 'drift', '--reference', 'ref.csv', '--current', 'cur.csv', '--ks-p', 'abc');
     expect(nan.exitCode).toBe(2);
-    expect(nan.stderr).toMatch(/--ks-p must be a number, got 'abc'/);
+    expect(nan.stderr).toMatch(/--ks-p must be a number strictly between 0 and 1, got 'abc'/);
   });
 
   it('reads a serve log: batched inputs become rows, outputs become prediction columns', async () => {

@@ -30,8 +30,9 @@ export function register(program: Command): void {
     .argument('[targets...]', 'tracked paths (default: all)')
     .option('-c, --cloud', 'compare the cache with a remote: what is only local, only remote, or in neither')
     .option('-r, --remote <name>', 'remote for --cloud (default: core.remote)')
+    .option('--exit-code', 'exit 1 when any data or stage is out of date, for CI gates (-q implies it and prints nothing, as dvc status -q does)')
     .action(
-      action<{ cloud?: boolean; remote?: string }, [string[]]>(async (ctx, targets) =>
+      action<{ cloud?: boolean; remote?: string; exitCode?: boolean }, [string[]]>(async (ctx, targets) =>
         ctx.opts.cloud ? (await import('../commands/cloud-status.js')).cloudStatus(ctx, targets) : (await import('../commands/status.js')).status(ctx, targets),
       ),
     );

@@ -1,19 +1,11 @@
-import { InvalidArgumentError, Option, type Command } from '../commander.js';
-import { action, intArg } from '../action.js';
+import { Option, type Command } from '../commander.js';
+import { action } from '../action.js';
+import { intOption, numberOption, portOption } from '../options.js';
 import type { ModelOpts, PackageOpts, PromoteOpts, RegisterOpts, VerifyOpts } from '../commands/model.js';
 import type { ServeOpts } from '../commands/serve.js';
 import type { PredictOpts } from '../commands/predict.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-/** --rtol/--atol: a finite number, zero or more. */
-function toleranceArg(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, got '${value}'`);
-    return n;
-  };
-}
 
 /** The model lifecycle: inspect, package, register, promote, serve and batch-predict ONNX models. */
 export function register(program: Command): void {
@@ -39,8 +31,8 @@ export function register(program: Command): void {
   model
     .command('verify <ref>')
     .description('run the recorded input example again and check the output did not move: NAME@VERSION, NAME@ALIAS or a package folder')
-    .option('--rtol <x>', 'relative tolerance', toleranceArg('--rtol'), 1e-5)
-    .option('--atol <x>', 'absolute tolerance', toleranceArg('--atol'), 1e-6)
+    .option('--rtol <x>', 'relative tolerance', numberOption('--rtol', { min: 0 }), 1e-5)
+    .option('--atol <x>', 'absolute tolerance', numberOption('--atol', { min: 0 }), 1e-6)
     .action(action<VerifyOpts, [string]>(async (ctx, ref) => (await import('../commands/model.js')).verifyCmd(ctx, ref)));
 
   model
@@ -74,19 +66,19 @@ export function register(program: Command): void {
   program
     .command('serve [models...]')
     .description('serve models over HTTP: Open Inference Protocol v2 and MLflow /invocations')
-    .option('-p, --port <port>', 'port (0 picks a free one)', intArg('--port'), 8080)
+    .option('-p, --port <port>', 'port (0 picks a free one)', portOption('--port'), 8080)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--split <spec>', 'traffic split between versions, e.g. churn@1=90,churn@2=10')
     .addOption(new Option('--token <token>', 'require Authorization: Bearer <token>').env('MLO_SERVE_TOKEN'))
-    .option('--max-body <bytes>', 'largest request body accepted', intArg('--max-body'), 10 * 1024 * 1024)
-    .option('--max-connections <n>', 'most open connections; more are closed at once', intArg('--max-connections'), 1024)
-    .option('--max-batch <rows>', 'most rows per micro-batch', intArg('--max-batch'), 64)
+    .option('--max-body <bytes>', 'largest request body accepted', intOption('--max-body', { min: 1 }), 10 * 1024 * 1024)
+    .option('--max-connections <n>', 'most open connections; more are closed at once', intOption('--max-connections', { min: 1 }), 1024)
+    .option('--max-batch <rows>', 'most rows per micro-batch', intOption('--max-batch', { min: 1 }), 64)
     .option('--log <file>', 'append sampled requests and predictions as JSON lines')
-    .option('--log-sample <fraction>', 'fraction of requests to log (0-1)', '1')
+    .option('--log-sample <fraction>', 'fraction of requests to log (0-1)', numberOption('--log-sample', { min: 0, max: 1 }), 1)
     .option('--no-watch', 'do not reload when a served alias moves')
     .option('--no-verify', 'start without checking each model against its recorded input example')
-    .option('--rtol <x>', 'relative tolerance of the start-up check', toleranceArg('--rtol'), 1e-5)
-    .option('--atol <x>', 'absolute tolerance of the start-up check', toleranceArg('--atol'), 1e-6)
+    .option('--rtol <x>', 'relative tolerance of the start-up check', numberOption('--rtol', { min: 0 }), 1e-5)
+    .option('--atol <x>', 'absolute tolerance of the start-up check', numberOption('--atol', { min: 0 }), 1e-6)
     .action(action<ServeOpts, [string[]]>(async (ctx, models) => (await import('../commands/serve.js')).serve(ctx, models)));
 
   program
@@ -94,7 +86,7 @@ export function register(program: Command): void {
     .description('batch predictions for a CSV/TSV/JSON-lines file, streamed')
     .requiredOption('-i, --input <file>', 'input table (.csv, .tsv, .jsonl)')
     .requiredOption('-o, --output <file>', 'predictions (.csv, or .jsonl)')
-    .option('-b, --batch-size <rows>', 'rows per onnxruntime run', intArg('--batch-size'), 1024)
+    .option('-b, --batch-size <rows>', 'rows per onnxruntime run', intOption('--batch-size', { min: 1 }), 1024)
     .option('--columns <names>', 'feature columns, in order, for a single 2-D input')
     .action(action<PredictOpts, [string]>(async (ctx, m) => (await import('../commands/predict.js')).predict(ctx, m)));
 }

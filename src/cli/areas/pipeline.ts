@@ -1,5 +1,6 @@
 import type { Command } from '../commander.js';
-import { action, intArg } from '../action.js';
+import { action } from '../action.js';
+import { intOption } from '../options.js';
 import type { RunFlags, StageAddFlags } from '../options.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -42,7 +43,7 @@ export function register(program: Command): void {
     .option('--downstream', 'the targets and every stage downstream of them')
     .option('-k, --keep-going', 'after a failure, keep running the stages that do not depend on it')
     .option('--pull', 'fetch missing outputs from the default remote instead of re-running, when their hashes are known')
-    .option('-j, --jobs <n>', 'stages run in parallel (default 1)', intArg('--jobs'))
+    .option('-j, --jobs <n>', 'stages run in parallel (default 1)', intOption('--jobs', { min: 1 }))
     .option('--no-run-cache', 'do not restore outputs of earlier identical runs from the run cache')
     .action(action<RunFlags, [string[]]>(async (ctx, targets) => (await import('../commands/run.js')).run(ctx, targets)));
 

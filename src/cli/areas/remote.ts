@@ -1,11 +1,12 @@
 import type { Command } from '../commander.js';
-import { action, intArg } from '../action.js';
+import { action } from '../action.js';
+import { intOption } from '../options.js';
 import type { SyncFlags } from '../options.js';
 
 function withSyncFlags(cmd: Command): Command {
   return cmd
     .option('-r, --remote <name>', 'remote to use (default: core.remote, or the only one)')
-    .option('-j, --jobs <n>', 'concurrent requests (default 32 for S3, 8 for folders)', intArg('--jobs'))
+    .option('-j, --jobs <n>', 'concurrent requests (default 32 for S3, 8 for folders)', intOption('--jobs', { min: 1 }))
     .option('-a, --all-branches', 'also what every branch tracks')
     .option('-T, --all-tags', 'also what every tag tracks')
     .option('-A, --all-commits', 'also what every commit tracks')

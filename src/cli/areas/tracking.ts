@@ -1,5 +1,6 @@
 import { Option, type Command } from '../commander.js';
-import { action, intArg } from '../action.js';
+import { action } from '../action.js';
+import { enumOption, intOption, regexOption } from '../options.js';
 import type { ExpRunFlags, ExpShowFlags, PlotsFlags, RevDiffFlags } from '../options.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -26,10 +27,12 @@ export function register(program: Command): void {
     .option('--csv', 'comma-separated values')
     .option('--md', 'a Markdown table')
     .option('--sort-by <metric>', 'sort by a metric or param (best first)')
-    .addOption(new Option('--sort-order <order>', 'override the sort direction').choices(['asc', 'desc']))
+    .option('--sort-order <order>', 'override the sort direction: asc or desc', enumOption('--sort-order', ['asc', 'desc'] as const))
     .option('--only-changed', 'only the columns whose values differ between runs')
-    .option('-l, --limit <n>', 'at most N runs', intArg('--limit'))
-    .option('--precision <n>', 'significant digits of numbers (default 5)', intArg('--precision'))
+    .option('--keep <regex>', 'always show the columns whose name matches (wins over --drop and --only-changed)', regexOption('--keep'))
+    .option('--drop <regex>', "hide the columns whose name matches, e.g. --drop 'Created|Commit' or --drop '.' --keep acc", regexOption('--drop'))
+    .option('-l, --limit <n>', 'at most N runs', intOption('--limit', { min: 1 }))
+    .option('--precision <n>', 'significant digits of numbers (default 5)', intOption('--precision', { min: 1, max: 17 }))
     .option('-e, --experiment <name>', 'only runs of this experiment')
     .action(action<ExpShowFlags>(async (ctx) => (await import('../commands/exp.js')).expShowCmd(ctx)));
 
@@ -66,7 +69,7 @@ export function register(program: Command): void {
   queue
     .command('start')
     .description('run every queued run, N at a time, each in its own temporary git worktree (the cache is shared)')
-    .option('-j, --jobs <n>', 'parallel workers (default 1)', intArg('--jobs'))
+    .option('-j, --jobs <n>', 'parallel workers (default 1)', intOption('--jobs', { min: 1 }))
     .action(action<{ jobs?: number }>(async (ctx) => (await import('../commands/queue.js')).queueStart(ctx)));
   queue
     .command('status')
@@ -84,7 +87,7 @@ export function register(program: Command): void {
     .description('log a metric value (non-numeric values are kept as text)')
     .argument('<key>')
     .argument('<value>')
-    .option('--step <n>', 'step (default: one more than the last step of this key)', intArg('--step'))
+    .option('--step <n>', 'step (default: one more than the last step of this key)', intOption('--step', { min: 0 }))
     .option('--run <run>', 'log into this run instead of $MLO_RUN_ID')
     .action(action<{ step?: number; run?: string }, [string, string]>(async (ctx, k, v) => (await import('../commands/log.js')).logCmd(ctx, 'metric', k, v)));
   for (const kind of ['param', 'tag'] as const) {
@@ -103,7 +106,7 @@ export function register(program: Command): void {
     .description('the metrics files of the workspace (declared in mlo.yaml, else metrics.json/metrics.yaml)')
     .option('-a, --all-branches', 'also every local branch')
     .option('--md', 'a Markdown table')
-    .option('--precision <n>', 'significant digits (default 5)', intArg('--precision'))
+    .option('--precision <n>', 'significant digits (default 5)', intOption('--precision', { min: 1, max: 17 }))
     .action(action<{ allBranches?: boolean; md?: boolean; precision?: number }>(async (ctx) => (await import('../commands/metrics.js')).metricsShow(ctx)));
   metrics
     .command('diff')
@@ -112,7 +115,7 @@ export function register(program: Command): void {
     .argument('[b_rev]', 'new revision (default: the workspace)')
     .option('--all', 'include unchanged metrics')
     .option('--md', 'a Markdown table (for pull-request comments)')
-    .option('--precision <n>', 'significant digits (default 5)', intArg('--precision'))
+    .option('--precision <n>', 'significant digits (default 5)', intOption('--precision', { min: 1, max: 17 }))
     .action(
       action<RevDiffFlags, [string | undefined, string | undefined]>(async (ctx, a, b) => (await import('../commands/metrics.js')).metricsDiff(ctx, a, b)),
     );
@@ -133,7 +136,7 @@ export function register(program: Command): void {
     .description('plots of runs (default: the latest 10)')
     .argument('[runs...]', 'run ids, id prefixes or names')
     .option('-o, --out <file>', 'HTML file to write', 'plots.html')
-    .option('-l, --limit <n>', 'how many recent runs without RUNS (default 10)', intArg('--limit'))
+    .option('-l, --limit <n>', 'how many recent runs without RUNS (default 10)', intOption('--limit', { min: 1 }))
     .action(action<PlotsFlags, [string[]]>(async (ctx, runs) => (await import('../commands/plots.js')).plotsShow(ctx, runs)));
   plots
     .command('diff')

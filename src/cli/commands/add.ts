@@ -51,13 +51,25 @@ function gitignoreOf(path: string): string {
 export async function add({ out, flags }: ActionContext<object>, paths: string[]): Promise<void> {
   const repo = commandRepo(flags);
   const progress = fileProgress(out, 'adding');
-  const added = await addTargets(repo, { cwd: flags.cwd, targets: paths, onFile: progress.onFile, onTotals: progress.onTotals }).finally(progress.done);
+  const added = await addTargets(repo, {
+    cwd: flags.cwd,
+    targets: paths,
+    onFile: progress.onFile,
+    onTotals: progress.onTotals,
+    onBytes: progress.onBytes,
+  }).finally(progress.done);
   render(out, added, 'added', { repo, cwd: flags.cwd });
 }
 
 export async function commit({ out, flags }: ActionContext<object>, targets: string[]): Promise<void> {
   const repo = commandRepo(flags);
   const progress = fileProgress(out, 'committing');
-  const committed = await commitTargets(repo, { cwd: flags.cwd, targets, onFile: progress.onFile, onTotals: progress.onTotals }).finally(progress.done);
+  const committed = await commitTargets(repo, {
+    cwd: flags.cwd,
+    targets,
+    onFile: progress.onFile,
+    onTotals: progress.onTotals,
+    onBytes: progress.onBytes,
+  }).finally(progress.done);
   render(out, committed, 'committed', { repo, cwd: flags.cwd });
 }

@@ -11,7 +11,7 @@ import type { ExpRunResult, PipelineRunner } from '../../core/tracking/runexp.js
 import { openStore, storeLocation } from '../../core/tracking/store.js';
 import type { ActionContext } from '../action.js';
 import type { ExpRunFlags, ExpShowFlags, RevDiffFlags } from '../options.js';
-import { displayWidth, pad, stderrColor, stdoutColor, table, type Output } from '../output.js';
+import { displayWidth, fitWidths, pad, stderrColor, stdoutColor, table, terminalColumns, truncate, type Output } from '../output.js';
 import { plural } from '../../base/plural.js';
 
 function openShared(repo: Repo) {
@@ -122,10 +122,18 @@ function createdOf(r: RunSummary): string {
 export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): void {
   const repo = commandRepo(flags);
   const { db } = openShared(repo);
-  const options = { sortBy: opts.sortBy, sortOrder: opts.sortOrder, onlyChanged: opts.onlyChanged, limit: opts.limit, experiment: opts.experiment };
+  const filtered = opts.keep !== undefined || opts.drop !== undefined;
+  // --keep wins over --only-changed, so with it the unchanged columns are fetched and filtered here.
+  const options = {
+    sortBy: opts.sortBy,
+    sortOrder: opts.sortOrder,
+    onlyChanged: opts.onlyChanged && !opts.keep,
+    limit: opts.limit,
+    experiment: opts.experiment,
+  };
   let result: ShowResult;
   try {
-    if (flags.json) {
+    if (flags.json && !filtered) {
       // Spliced from SQLite's JSON: 10,000 runs x 20 metrics are never parsed and re-serialised.
       out.print(showRunsJson(db, options));
       return;
@@ -134,16 +142,21 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
   } finally {
     db.close();
   }
+  if (filtered) result = filterColumns(out, result, opts);
   const p = opts.precision ?? 5;
   const { params, metrics } = result.columns;
+  const fixed = FIXED_COLUMNS.filter((c) => c === 'Run' || shown(c, opts));
   if (!flags.json && (opts.csv || opts.md)) {
-    const header = ['run', 'name', 'status', 'created', 'commit', ...params, ...metrics];
+    const values: Record<string, (r: RunSummary) => string> = {
+      Run: (r) => r.id,
+      Name: (r) => r.name ?? '',
+      Status: (r) => r.status,
+      Created: (r) => r.start ?? '',
+      Commit: (r) => r.commit ?? '',
+    };
+    const header = [...fixed.map((c) => c.toLowerCase()), ...params, ...metrics];
     const rows = result.runs.map((r) => [
-      r.id,
-      r.name ?? '',
-      r.status,
-      r.start ?? '',
-      r.commit ?? '',
+      ...fixed.map((c) => values[c](r)),
       ...params.map((k) => r.params[k] ?? ''),
       ...metrics.map((k) => {
         const v = r.metrics[k];
@@ -157,46 +170,94 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
   out.result(result, () => {
     if (result.runs.length === 0) return 'No runs recorded yet (mlo run and mlo exp run record them).';
     const plain = stdoutColor.level === 0;
-    const header = ['Run', 'Name', 'Status', 'Created', 'Commit', ...params, ...metrics];
     const best = metrics.map((k) => result.best[k]?.run);
-    const cell = (r: RunSummary, col: number): string => {
-      if (col < 5)
-        return col === 0
-          ? r.id.slice(0, 7)
-          : col === 1
-            ? (r.name ?? '')
-            : col === 2
-              ? r.status
-              : col === 3
-                ? createdOf(r)
-                : r.commit
-                  ? r.commit.slice(0, 7) + (r.dirty ? '*' : '')
-                  : '-';
-      if (col < 5 + params.length) return r.params[params[col - 5]] ?? '-';
-      const m = col - 5 - params.length;
-      return formatValue(r.metrics[metrics[m]], p) + (plain && best[m] === r.id ? ' ★' : '');
+    const values: Record<string, (r: RunSummary) => string> = {
+      Run: (r) => r.id.slice(0, 7),
+      Name: (r) => r.name ?? '',
+      Status: (r) => r.status,
+      Created: createdOf,
+      Commit: (r) => (r.commit ? r.commit.slice(0, 7) + (r.dirty ? '*' : '') : '-'),
     };
-    const lines = fastTable(header, result.runs, cell, (r, col, padded) => {
-      if (col === 2 && r.status !== 'finished') return r.status === 'failed' ? stdoutColor.red(padded) : stdoutColor.yellow(padded);
-      const m = col - 5 - params.length;
-      return !plain && m >= 0 && best[m] === r.id ? stdoutColor.bold(stdoutColor.green(padded)) : padded;
+    const header = [...fixed, ...params, ...metrics];
+    const status = fixed.indexOf('Status');
+    const firstMetric = fixed.length + params.length;
+    const cell = (r: RunSummary, col: number): string => {
+      if (col < fixed.length) return values[fixed[col]](r);
+      if (col < firstMetric) return r.params[params[col - fixed.length]] ?? '-';
+      const m = col - firstMetric;
+      return formatValue(r.metrics[metrics[m]], p) + (plain && best[m] === r.id ? ' \u2605' : '');
+    };
+    const drawn = fastTable(header, result.runs, cell, {
+      style: (r, col, padded) => {
+        if (col === status && r.status !== 'finished') return r.status === 'failed' ? stdoutColor.red(padded) : stdoutColor.yellow(padded);
+        const m = col - firstMetric;
+        return !plain && m >= 0 && best[m] === r.id ? stdoutColor.bold(stdoutColor.green(padded)) : padded;
+      },
+      maxWidth: terminalColumns(),
     });
+    const lines = drawn.lines;
+    if (drawn.hidden > 0) {
+      lines.push(
+        stdoutColor.dim(`(${plural(drawn.hidden, 'more column')} past the terminal's width; --keep/--drop choose columns, --csv or a pipe prints all)`),
+      );
+    }
     if (result.total > result.runs.length) lines.push(stdoutColor.dim(`(${result.runs.length} of ${result.total} runs; --limit to change)`));
     if (metrics.length)
-      lines.push(stdoutColor.dim(`${plain ? '★' : 'Green'}: the best value of each metric (lowest for loss/error-like names, else highest).`));
+      lines.push(stdoutColor.dim(`${plain ? '\u2605' : 'Green'}: the best value of each metric (lowest for loss/error-like names, else highest).`));
     return lines;
   });
+}
+
+const FIXED_COLUMNS = ['Run', 'Name', 'Status', 'Created', 'Commit'] as const;
+
+/** Whether a column survives --drop (--keep wins); without either, every column does. */
+function shown(name: string, opts: Pick<ExpShowFlags, 'keep' | 'drop'>): boolean {
+  if (opts.keep?.test(name)) return true;
+  return !opts.drop?.test(name);
+}
+
+/**
+ * The result with only the params and metrics columns --keep/--drop (and --only-changed, which --keep
+ * overrides) leave; each pattern that matches no column is reported, never silently ignored.
+ */
+function filterColumns(out: Output, result: ShowResult, opts: ExpShowFlags): ShowResult {
+  const all = [...FIXED_COLUMNS, ...result.columns.params, ...result.columns.metrics];
+  for (const [flag, re] of [
+    ['--keep', opts.keep],
+    ['--drop', opts.drop],
+  ] as const) {
+    if (re && !all.some((c) => re.test(c))) out.warn(`${flag} ${re.source} matches no column (columns: ${all.join(', ')})`);
+  }
+  const differs = (values: (string | number | undefined)[]) => new Set(values).size > 1;
+  const keepParam = (k: string) => opts.keep?.test(k) || (shown(k, opts) && (!opts.onlyChanged || differs(result.runs.map((r) => r.params[k]))));
+  const keepMetric = (k: string) => opts.keep?.test(k) || (shown(k, opts) && (!opts.onlyChanged || differs(result.runs.map((r) => r.metrics[k]))));
+  const params = result.columns.params.filter(keepParam);
+  const metrics = result.columns.metrics.filter(keepMetric);
+  const pick = <V>(rec: Record<string, V>, keys: string[]) => Object.fromEntries(keys.filter((k) => k in rec).map((k) => [k, rec[k]]));
+  return {
+    ...result,
+    columns: { params, metrics },
+    runs: result.runs.map((r) => ({ ...r, params: pick(r.params, params), metrics: pick(r.metrics, metrics) })),
+    best: pick(result.best, metrics),
+  };
 }
 
 /**
  * An aligned table for `exp show`: widths come from the plain text and colour is applied after
  * padding (output.ts's table() strips ANSI codes from every cell, too slow for 10,000 runs x 30
  * columns); each cell is formatted once, and lines are built with join (no long cons-string chains).
+ * With `maxWidth` (stdout is a terminal) the widest columns give way and their cells end in an
+ * ellipsis; columns that still do not fit are left out and counted in `hidden`.
  */
-function fastTable<R>(header: string[], rows: R[], cell: (row: R, col: number) => string, style: (row: R, col: number, padded: string) => string): string[] {
+function fastTable<R>(
+  header: string[],
+  rows: R[],
+  cell: (row: R, col: number) => string,
+  options: { style: (row: R, col: number, padded: string) => string; maxWidth?: number },
+): { lines: string[]; hidden: number } {
   const cols = header.length;
   const cells = new Array<string>(rows.length * cols);
-  const widths = header.map(displayWidth);
+  let widths = header.map(displayWidth);
   for (let r = 0; r < rows.length; r++) {
     for (let i = 0; i < cols; i++) {
       const c = cell(rows[r], i);
@@ -205,17 +266,33 @@ function fastTable<R>(header: string[], rows: R[], cell: (row: R, col: number) =
       if (width > widths[i]) widths[i] = width;
     }
   }
-  const last = cols - 1;
-  const lines = [stdoutColor.bold(header.map((h, i) => (i === last ? h : pad(h, widths[i]))).join('  '))];
-  const parts = new Array<string>(cols);
+  let shownCols = cols;
+  const full = widths.reduce((a, b) => a + b, 0) + 2 * (cols - 1);
+  if (options.maxWidth !== undefined && full > options.maxWidth) {
+    // The run id (first column) stays whole; others may narrow to 8 columns ("0.123\u2026" still reads).
+    const min = widths.map((w, i) => (i === 0 ? w : Math.min(w, 8)));
+    ({ widths, shown: shownCols } = fitWidths(widths, { max: options.maxWidth, gap: 2, min }));
+  }
+  const narrowed = options.maxWidth !== undefined && full > options.maxWidth;
+  const cellText = (text: string, i: number) => (narrowed ? truncate(text, widths[i]) : text);
+  const last = shownCols - 1;
+  const lines = [
+    stdoutColor.bold(
+      header
+        .slice(0, shownCols)
+        .map((h, i) => (i === last ? cellText(h, i) : pad(cellText(h, i), widths[i])))
+        .join('  '),
+    ),
+  ];
+  const parts = new Array<string>(shownCols);
   for (let r = 0; r < rows.length; r++) {
-    for (let i = 0; i < cols; i++) {
-      const c = cells[r * cols + i];
-      parts[i] = style(rows[r], i, i === last ? c : pad(c, widths[i]));
+    for (let i = 0; i < shownCols; i++) {
+      const c = cellText(cells[r * cols + i], i);
+      parts[i] = options.style(rows[r], i, i === last ? c : pad(c, widths[i]));
     }
     lines.push(parts.join('  '));
   }
-  return lines;
+  return { lines, hidden: cols - shownCols };
 }
 
 export function expDiffCmd({ out, flags, opts }: ActionContext<RevDiffFlags>, a: string, b: string): void {

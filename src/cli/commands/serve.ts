@@ -13,7 +13,7 @@ export interface ServeOpts {
   maxBatch: number;
   maxConnections: number;
   log?: string;
-  logSample: string;
+  logSample: number;
   watch: boolean;
   verify: boolean;
   rtol: number;
@@ -22,10 +22,6 @@ export interface ServeOpts {
 
 /** Runs until SIGTERM or SIGINT, then stops accepting, finishes in-flight requests and returns (exit 0). */
 export async function serve({ out, flags, opts }: ActionContext<ServeOpts>, models: string[]): Promise<void> {
-  const sample = Number(opts.logSample);
-  if (!(sample >= 0 && sample <= 1)) throw usageError(`--log-sample must be between 0 and 1, got '${opts.logSample}'`);
-  if (opts.maxBatch < 1) throw usageError('--max-batch must be at least 1');
-  if (opts.maxConnections < 1) throw usageError('--max-connections must be at least 1');
   // An empty token would turn auth off without a word: refuse it (no flag at all serves without auth).
   if (opts.token !== undefined && opts.token.trim() === '') {
     throw usageError('--token is empty (or MLO_SERVE_TOKEN is set but empty); give a token, or unset MLO_SERVE_TOKEN to serve without auth');
@@ -48,7 +44,7 @@ export async function serve({ out, flags, opts }: ActionContext<ServeOpts>, mode
     maxBody: opts.maxBody,
     maxBatch: opts.maxBatch,
     maxConnections: opts.maxConnections,
-    log: opts.log ? { file: opts.log, sample } : undefined,
+    log: opts.log ? { file: opts.log, sample: opts.logSample } : undefined,
     watch: opts.watch,
     verify: opts.verify ? { rtol: opts.rtol, atol: opts.atol } : false,
     onEvent: log,

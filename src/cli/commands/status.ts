@@ -4,12 +4,17 @@ import type { StageStatusEntry } from '../../core/pipeline/plan.js';
 import { isMloError } from '../../base/errors.js';
 import { commandRepo } from '../repo.js';
 import { statusTargets, type StatusEntry } from '../../core/data/status.js';
-import type { ActionContext } from '../action.js';
+import type { ActionContext, Outcome } from '../action.js';
 import { stdoutColor } from '../output.js';
 import { plural } from '../../base/plural.js';
 import { LOCK_FILE, PIPELINE_FILE } from '../../core/repo/names.js';
 
-export async function status({ out, flags }: ActionContext<object>, targets: string[]): Promise<void> {
+export interface StatusFlags {
+  /** Exit 1 when anything is out of date (`-q` implies it and prints nothing, as `dvc status -q`). */
+  exitCode?: boolean;
+}
+
+export async function status({ out, flags, opts }: ActionContext<StatusFlags>, targets: string[]): Promise<Outcome> {
   const repo = commandRepo(flags);
   const entries = statusTargets(repo, { cwd: flags.cwd, targets });
   const dirty = entries.filter((e) => e.status !== 'clean' || !e.inCache);
@@ -26,23 +31,44 @@ export async function status({ out, flags }: ActionContext<object>, targets: str
     out.warn(`pipeline: ${err.message}`);
   }
   const changedStages = stages.filter((s) => s.changed);
-  out.result(pipelineError ? { clean: dirty.length === 0, entries, stages, pipelineError } : { clean: dirty.length === 0, entries, stages }, () => {
-    const lines: string[] = [];
-    if (entries.length === 0) lines.push('Nothing is tracked yet (track data with mlo add).');
-    else if (dirty.length === 0) lines.push(`Everything is up to date (${plural(entries.length, 'tracked path')}).`);
-    else lines.push(...dirty.flatMap((e) => describe(e, flags.verbose)));
-    if (stages.length) lines.push(...describeStages(stages, changedStages));
-    return lines;
-  });
+  // `clean` is the gate: a broken mlo.yaml cannot be called up to date.
+  const clean = dirty.length === 0 && changedStages.length === 0 && pipelineError === undefined;
+  const gate = opts.exitCode || flags.quiet;
+  const doc = pipelineError ? { clean, entries, stages, pipelineError } : { clean, entries, stages };
+  // -q is `dvc status -q` / `git diff --quiet`: the exit code is the whole answer (--json still prints).
+  if (!flags.quiet || flags.json) {
+    out.result(doc, () => {
+      const lines: string[] = [];
+      if (entries.length === 0) lines.push('Nothing is tracked yet (track data with mlo add).');
+      else if (dirty.length === 0) lines.push(`Everything is up to date (${plural(entries.length, 'tracked path')}).`);
+      else lines.push(...dirty.flatMap((e) => describe(e, flags.verbose)));
+      if (stages.length) lines.push(...describeStages(stages, changedStages));
+      return lines;
+    });
+  }
+  return { failed: Boolean(gate) && !clean };
 }
 
 function describeStages(stages: StageStatusEntry[], changed: StageStatusEntry[]): string[] {
   if (changed.length === 0) return [`Pipeline is up to date (${plural(stages.length, 'stage')}).`];
-  const lines = ['', `Changed stages (${changed.length} of ${stages.length}; mlo run updates them):`];
-  for (const s of changed) {
-    lines.push(`  ${stdoutColor.yellow(s.name)}:`);
-    for (const r of s.reasons) lines.push(`      ${r.message}`);
+  // A fresh clone lacks every out: those stages need a pull, not a re-run, and the header says so.
+  const pulls = changed.filter((s) => s.action === 'pull');
+  const runs = changed.filter((s) => s.action !== 'pull');
+  const lines: string[] = [];
+  const group = (header: string, list: StageStatusEntry[]) => {
+    lines.push('', header);
+    for (const s of list) {
+      lines.push(`  ${stdoutColor.yellow(s.name)}:`);
+      for (const r of s.reasons) lines.push(`      ${r.message}`);
+    }
+  };
+  if (pulls.length) {
+    group(
+      `Stages whose outs are recorded in ${LOCK_FILE} but not in the cache (${pulls.length} of ${stages.length}; mlo pull fetches them, or mlo run --pull):`,
+      pulls,
+    );
   }
+  if (runs.length) group(`Changed stages (${runs.length} of ${stages.length}; mlo run updates them):`, runs);
   return lines;
 }
 

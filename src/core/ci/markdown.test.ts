@@ -8,6 +8,7 @@ function report(over: Partial<Omit<CiReport, 'markdown'>> = {}): Omit<CiReport, 
     base: { rev: 'main', sha: 'a'.repeat(40) },
     head: { rev: 'workspace', sha: null },
     metrics: null,
+    gates: null,
     params: null,
     validation: [],
     drift: [],
@@ -60,20 +61,49 @@ describe('renderCiMarkdown', () => {
     const md = renderCiMarkdown(
       report({
         failed: ['pipeline'],
-        pipeline: { ok: false, stages: [], changed: [], error: { code: 'MLO_BAD_YAML', message: 'mlo.yaml:2: bad\n  | x\n  ^', hint: 'fix it' } },
+        pipeline: { ok: false, stages: [], changed: [], stale: [], error: { code: 'MLO_BAD_YAML', message: 'mlo.yaml:2: bad\n  | x\n  ^', hint: 'fix it' } },
       }),
     );
     expect(md).toContain('### Pipeline\n\n❌ could not read the pipeline: mlo.yaml:2: bad | x ^ (fix it)\n');
     expect(md).toContain('Comparing the workspace with `main` (`aaaaaaa`).');
   });
+
+  it('tables the metric gates with the result of each', () => {
+    const gate = { file: 'metrics.json', better: 'higher' as const, worsening: null };
+    const md = renderCiMarkdown(
+      report({
+        failed: ['metrics'],
+        gates: {
+          ok: false,
+          results: [
+            { ...gate, metric: 'acc', key: 'acc', threshold: 0.01, base: 0.9, workspace: 0.85, worsening: 0.05, status: 'regressed', ok: false },
+            { ...gate, metric: 'f1', key: 'f1', threshold: '2%', base: 0.5, workspace: 0.5, worsening: 0, status: 'passed', ok: true },
+            { ...gate, file: null, metric: 'auc', key: 'auc', threshold: 0, base: null, workspace: null, status: 'not-found', ok: false },
+          ],
+        },
+      }),
+    );
+    expect(md).toContain(
+      [
+        '### Metric gates',
+        '',
+        '| Metric | Better | Threshold | main | workspace | Result |',
+        '|---|---|---|---|---|---|',
+        '| `metrics.json:acc` | higher | 0.01 | 0.9 | 0.85 | ❌ regressed |',
+        '| `metrics.json:f1` | higher | 2% | 0.5 | 0.5 | ✅ passed |',
+        '| `auc` | higher | 0 | - | - | ❌ no such metric at either revision |',
+      ].join('\n'),
+    );
+  });
 });
 
 describe('failsOn', () => {
-  it('fails only on the named section, or any with --fail-on any', () => {
+  it('fails only on the named sections, or any with --fail-on any', () => {
     expect(failsOn({ failed: ['drift'] }, undefined)).toBe(false);
-    expect(failsOn({ failed: ['drift'] }, 'drift')).toBe(true);
-    expect(failsOn({ failed: ['drift'] }, 'validation')).toBe(false);
-    expect(failsOn({ failed: ['metrics'] }, 'any')).toBe(true);
-    expect(failsOn({ failed: [] }, 'any')).toBe(false);
+    expect(failsOn({ failed: ['drift'] }, ['drift'])).toBe(true);
+    expect(failsOn({ failed: ['drift'] }, ['validation'])).toBe(false);
+    expect(failsOn({ failed: ['pipeline'] }, ['metrics', 'pipeline'])).toBe(true);
+    expect(failsOn({ failed: ['metrics'] }, ['any'])).toBe(true);
+    expect(failsOn({ failed: [] }, ['any'])).toBe(false);
   });
 });

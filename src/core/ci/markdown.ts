@@ -5,7 +5,7 @@
  */
 import { fmt } from '../monitor/drift.js';
 import { formatChange, formatPct, formatValue, markdownTable } from '../tracking/format.js';
-import type { CiReport, DiffSection, DriftEntry, PipelineSection, SectionError, ValidationEntry } from './types.js';
+import type { CiReport, DiffSection, DriftEntry, GateResult, GatesSection, PipelineSection, SectionError, ValidationEntry } from './types.js';
 import { plural } from '../../base/plural.js';
 
 /** First line of every report: CI scripts find the comment to update by it. */
@@ -20,6 +20,7 @@ export function renderCiMarkdown(r: Omit<CiReport, 'markdown'>): string {
   const lines = [REPORT_MARKER, '## mlo report', '', `Comparing ${head} with \`${base}\` (\`${r.base.sha.slice(0, 7)}\`).`];
   if (r.failed.length) lines.push('', `${FAIL} **Failed: ${r.failed.join(', ')}.**`);
   if (r.metrics) lines.push('', '### Metrics', '', ...diffLines(r.metrics, 'Metric', base));
+  if (r.gates) lines.push('', '### Metric gates', '', ...gateLines(r.gates, base));
   if (r.params) lines.push('', '### Params', '', ...diffLines(r.params, 'Param', base));
   if (r.validation.length) lines.push('', '### Data validation', ...r.validation.flatMap(validationLines));
   if (r.drift.length) lines.push('', '### Drift', ...r.drift.flatMap(driftLines));
@@ -46,6 +47,28 @@ function diffLines(s: DiffSection, what: 'Metric' | 'Param', base: string): stri
   const lines = markdownTable(header, rows);
   if (s.unchanged) lines.push('', `_${plural(s.unchanged, `unchanged ${noun}`)} not shown._`);
   return [...lines, ...lackingLines];
+}
+
+const GATE_STATUS: Record<GateResult['status'], string> = {
+  passed: `${OK} passed`,
+  new: `${OK} new (nothing to compare with)`,
+  regressed: `${FAIL} regressed`,
+  removed: `${FAIL} not in the workspace`,
+  'not-a-number': `${FAIL} not a number`,
+  'not-found': `${FAIL} no such metric at either revision`,
+};
+
+function gateLines(g: GatesSection, base: string): string[] {
+  if (g.error) return [errorLine('could not check the metric gates', g.error)];
+  const rows = g.results.map((r) => [
+    code(r.file === null ? r.metric : `${r.file}:${r.key}`),
+    r.better,
+    String(r.threshold),
+    formatValue(r.base),
+    formatValue(r.workspace),
+    GATE_STATUS[r.status],
+  ]);
+  return markdownTable(['Metric', 'Better', 'Threshold', base, 'workspace', 'Result'], rows);
 }
 
 function validationLines(v: ValidationEntry): string[] {
@@ -99,9 +122,19 @@ function driftLines(d: DriftEntry): string[] {
 function pipelineLines(p: PipelineSection): string[] {
   if (p.error) return [errorLine('could not read the pipeline', p.error)];
   if (p.changed.length === 0) return [`${OK} Up to date: ${plural(p.stages.length, 'stage')} match mlo.lock.`];
-  const lines = [`${p.changed.length} of ${plural(p.stages.length, 'stage')} changed since mlo.lock (\`mlo run\` updates them):`, ''];
+  const lines =
+    p.stale.length > 0
+      ? [
+          `${FAIL} ${p.stale.length} of ${plural(p.stages.length, 'stage')} stale: mlo.lock no longer describes them (\`mlo run\` updates them and mlo.lock):`,
+          '',
+        ]
+      : [
+          `${OK} mlo.lock describes every stage; ${p.changed.length} of ${plural(p.stages.length, 'stage')} not stale (outs missing or modified here, which \`mlo pull\` or \`mlo checkout\` restores, or always changed):`,
+          '',
+        ];
   for (const s of p.stages.filter((x) => x.changed)) {
-    lines.push(`- ${code(s.name)}${s.frozen ? ' (frozen)' : ''}: ${s.reasons.map((x) => x.message).join('; ') || s.action}`);
+    const mark = p.stale.length > 0 && !s.stale ? ' (outs only)' : '';
+    lines.push(`- ${code(s.name)}${s.frozen ? ' (frozen)' : ''}${mark}: ${s.reasons.map((x) => x.message).join('; ') || s.action}`);
   }
   return lines;
 }

@@ -1,7 +1,8 @@
 /**
  * `mlo ci report`: what a change did, gathered for a pull-request comment. Metrics and params of the
- * workspace against a base revision (the code behind `mlo metrics diff` / `mlo params diff`), data
- * validation and drift results, and the pipeline stages that changed. One failing section is reported
+ * workspace against a base revision (the code behind `mlo metrics diff` / `mlo params diff`), the metric
+ * gates (a metric worse than at the base by more than its threshold fails), data validation and drift
+ * results, and the pipeline stages that changed (a stale one fails). One failing section is reported
  * in its place instead of hiding the others; only an unknown base revision stops the report, because
  * then nothing can be compared.
  */
@@ -11,9 +12,12 @@ import { isMloError, MloError, usageError } from '../../base/errors.js';
 import { headCommit, resolveRev } from '../../base/git.js';
 import { detectDrift } from '../monitor/drift.js';
 import { validateData } from '../monitor/schema.js';
+import { readGates } from '../pipeline/gates.js';
 import { pipelineStatus } from '../pipeline/plan.js';
 import type { Repo } from '../repo/repo.js';
 import { diffAt, unreadable, WORKSPACE, type FileDiff, type Kind, type RevDiff } from '../tracking/revisions.js';
+import type { Gate } from '../pipeline/schema.js';
+import { evaluateGates } from './gates.js';
 import { renderCiMarkdown } from './markdown.js';
 
 import type {
@@ -25,6 +29,8 @@ import type {
   CiReportOptions,
   DiffSection,
   SideMissing,
+  GatesSection,
+  GateResult,
   ValidationEntry,
   DriftEntry,
   PipelineSection,
@@ -35,8 +41,10 @@ export async function ciReport(repo: Repo, options: CiReportOptions): Promise<Ci
   const base = options.base ?? 'main';
   const baseSha = resolveBase(repo, base);
   // One after the other: each may fetch a cached file from the remote under the repository lock.
-  const metrics = await diffSection(repo, 'metrics', base);
+  const metricRows = await diffSection(repo, 'metrics', base);
   const params = await diffSection(repo, 'params', base);
+  const metrics = metricRows.section;
+  const gates = gatesSection(repo, options, metricRows);
   const validation: ValidationEntry[] = [];
   for (const pair of options.validate ?? []) validation.push(validationEntry(pair, options.cwd));
   const drift: DriftEntry[] = [];
@@ -44,8 +52,8 @@ export async function ciReport(repo: Repo, options: CiReportOptions): Promise<Ci
   const pipeline = pipelineSection(repo);
 
   const failed: SectionName[] = [];
-  if (metrics && !metrics.ok) failed.push('metrics');
-  if (params && !params.ok) failed.push('params');
+  if ((metrics && !metrics.ok) || (gates && !gates.ok)) failed.push('metrics');
+  if (params.section && !params.section.ok) failed.push('params');
   if (validation.some((v) => !v.ok)) failed.push('validation');
   if (drift.some((d) => !d.ok)) failed.push('drift');
   if (pipeline && !pipeline.ok) failed.push('pipeline');
@@ -54,7 +62,8 @@ export async function ciReport(repo: Repo, options: CiReportOptions): Promise<Ci
     base: { rev: base, sha: baseSha },
     head: { rev: WORKSPACE, sha: headCommit(repo.root) ?? null },
     metrics,
-    params,
+    gates,
+    params: params.section,
     validation,
     drift,
     pipeline,
@@ -64,11 +73,36 @@ export async function ciReport(repo: Repo, options: CiReportOptions): Promise<Ci
   return { ...report, markdown: renderCiMarkdown(report) };
 }
 
-/** Whether `--fail-on` turns this report into a failed check. */
-export function failsOn(report: Pick<CiReport, 'failed'>, failOn: FailOn | undefined): boolean {
-  if (failOn === undefined) return false;
-  if (failOn === 'any') return report.failed.length > 0;
-  return report.failed.includes(failOn);
+/** Whether `--fail-on` (one or more sections, or 'any') turns this report into a failed check. */
+export function failsOn(report: Pick<CiReport, 'failed'>, failOn: readonly FailOn[] | undefined): boolean {
+  return (failOn ?? []).some((f) => (f === 'any' ? report.failed.length > 0 : report.failed.includes(f)));
+}
+
+const GATE_WORDS: Record<GateResult['status'], string> = {
+  passed: 'passed',
+  new: 'is new',
+  regressed: 'regressed',
+  removed: 'is not in the workspace',
+  'not-a-number': 'is not a number',
+  'not-found': 'is in no metrics file at either revision',
+};
+
+/** One line per failed section of those `--fail-on` names, for the CI log (the report holds the details). */
+export function failureLines(report: Omit<CiReport, 'markdown'>, failOn: readonly FailOn[]): string[] {
+  const named = failOn.includes('any') ? report.failed : report.failed.filter((f) => (failOn as readonly string[]).includes(f));
+  return named.map((section) => {
+    if (section === 'metrics') {
+      const why = report.metrics?.error ?? report.gates?.error ?? null;
+      if (why) return `metrics: ${why.message}`;
+      const bad = (report.gates?.results ?? []).filter((r) => !r.ok);
+      return `metrics: ${bad.map((r) => `${r.file === null ? r.metric : `${r.file}:${r.key}`} ${GATE_WORDS[r.status]}${r.status === 'regressed' ? ` (${r.base} -> ${r.workspace}; ${r.better} is better, threshold ${r.threshold})` : ''}`).join('; ')}`;
+    }
+    if (section === 'pipeline') {
+      const p = report.pipeline;
+      return p?.error ? `pipeline: ${p.error.message}` : `pipeline: stale stages ${p?.stale.join(', ')} (mlo run updates them and mlo.lock)`;
+    }
+    return `${section}: failed (see the report)`;
+  });
 }
 
 /**
@@ -130,12 +164,18 @@ function unchanged(d: FileDiff): boolean {
   return d.old === d.new || (d.change === 0 && d.old !== null);
 }
 
-async function diffSection(repo: Repo, kind: Kind, base: string): Promise<DiffSection | null> {
+/** The section, and every row (unchanged ones too) for the gates; `section` is null when no file exists. */
+interface DiffRows {
+  section: DiffSection | null;
+  rows: FileDiff[];
+}
+
+async function diffSection(repo: Repo, kind: Kind, base: string): Promise<DiffRows> {
   try {
     // --all, so that "no files on either side" (the section does not apply) differs from "no change".
     const all = await diffAt(repo, kind, { a: base, all: true });
     const missing = sideMissing(all, kind);
-    if (all.diff.length === 0 && missing.every((m) => m.reason === 'none')) return null;
+    if (all.diff.length === 0 && missing.every((m) => m.reason === 'none')) return { section: null, rows: [] };
     const diff = all.diff.filter((d) => !unchanged(d));
     const section: DiffSection = { ok: true, diff, unchanged: all.diff.length - diff.length };
     if (missing.length) section.missing = missing;
@@ -146,9 +186,9 @@ async function diffSection(repo: Repo, kind: Kind, base: string): Promise<DiffSe
       section.ok = false;
       section.error = { code: 'MLO_MISSING_FROM_CACHE', message: `${unread[0].message}${more}`, ...(unread[0].hint ? { hint: unread[0].hint } : {}) };
     }
-    return section;
+    return { section, rows: all.diff };
   } catch (err) {
-    return { ok: false, diff: [], unchanged: 0, error: sectionError(err) };
+    return { section: { ok: false, diff: [], unchanged: 0, error: sectionError(err) }, rows: [] };
   }
 }
 
@@ -163,6 +203,25 @@ function sideMissing(d: RevDiff, kind: Kind): SideMissing[] {
     if (s.files.length === 0 && s.missing.length === 0) out.push({ side, rev: s.rev, file: null, reason: 'none', message: `${s.rev} has no ${kind} files` });
   }
   return out;
+}
+
+/** The gates of mlo.yaml and --gate (which wins for its metric), checked; null when none is declared. */
+function gatesSection(repo: Repo, options: CiReportOptions, metrics: DiffRows): GatesSection | null {
+  let gates: Record<string, Gate>;
+  try {
+    gates = { ...readGates(repo), ...options.gates };
+  } catch (err) {
+    // An unreadable mlo.yaml fails the pipeline section, which names it; `--fail-on metrics` reads the
+    // gates before the report and stops on the same error, so no gate passes unread.
+    sectionError(err);
+    if (!options.gates || Object.keys(options.gates).length === 0) return null;
+    gates = { ...options.gates };
+  }
+  if (Object.keys(gates).length === 0) return null;
+  // Unreadable metrics are reported by the metrics section; the gates then cannot be judged.
+  if (metrics.section?.error) return { ok: false, results: [], error: metrics.section.error };
+  const results = evaluateGates(gates, metrics.rows);
+  return { ok: results.every((r) => r.ok), results };
 }
 
 function validationEntry(pair: ValidatePair, cwd: string): ValidationEntry {
@@ -187,8 +246,9 @@ function pipelineSection(repo: Repo): PipelineSection | null {
   try {
     const stages = pipelineStatus(repo);
     if (stages.length === 0) return null;
-    return { ok: true, stages, changed: stages.filter((s) => s.changed).map((s) => s.name) };
+    const stale = stages.filter((s) => s.stale).map((s) => s.name);
+    return { ok: stale.length === 0, stages, changed: stages.filter((s) => s.changed).map((s) => s.name), stale };
   } catch (err) {
-    return { ok: false, stages: [], changed: [], error: sectionError(err) };
+    return { ok: false, stages: [], changed: [], stale: [], error: sectionError(err) };
   }
 }

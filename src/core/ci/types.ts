@@ -3,9 +3,10 @@ import type { DriftReport } from '../monitor/drift.js';
 import type { ValidationReport } from '../monitor/schema.js';
 import type { StageStatusEntry } from '../pipeline/plan.js';
 import type { MissingReason } from '../tracking/rev-files.js';
+import type { Gate } from '../pipeline/schema.js';
 import type { FileDiff, WORKSPACE } from '../tracking/revisions.js';
 
-export const FAIL_ON = ['drift', 'validation', 'any'] as const;
+export const FAIL_ON = ['metrics', 'pipeline', 'drift', 'validation', 'any'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
 export type SectionName = 'metrics' | 'params' | 'validation' | 'drift' | 'pipeline';
@@ -34,6 +35,38 @@ export interface CiReportOptions {
   validate?: ValidatePair[];
   drift?: DriftPair[];
   plotsUrl?: string;
+  /** Metric gates from the command line; they replace mlo.yaml's gate of the same metric. */
+  gates?: Record<string, Gate>;
+}
+
+/**
+ * One gated metric in one metrics file. `passed`: no worse than the threshold allows; `new`: only in the
+ * workspace (passes); `regressed`, `removed` (only at the base), `not-a-number` and `not-found` (no
+ * metrics file at either revision has the key) fail.
+ */
+export interface GateResult {
+  /** The gate as declared: KEY or FILE:KEY. */
+  metric: string;
+  /** null when no metrics file has the key. */
+  file: string | null;
+  key: string;
+  better: Gate['better'];
+  /** As declared: an amount, or a share of the base value such as '2%'. */
+  threshold: number | string;
+  base: number | string | null;
+  workspace: number | string | null;
+  /** How much worse the workspace is, in the metric's units (negative: better); null unless both are numbers. */
+  worsening: number | null;
+  status: 'passed' | 'new' | 'regressed' | 'removed' | 'not-a-number' | 'not-found';
+  ok: boolean;
+}
+
+export interface GatesSection {
+  /** false when a gate failed or the gates could not be read (see `error`). */
+  ok: boolean;
+  /** One per gate and metrics file holding its key. */
+  results: GateResult[];
+  error?: SectionError;
 }
 
 /** What one side of a metrics or params comparison lacked, and why. */
@@ -74,10 +107,13 @@ export interface DriftEntry extends DriftPair {
 }
 
 export interface PipelineSection {
-  /** false only when mlo.yaml could not be read; changed stages are news, not a failure. */
+  /** false when mlo.yaml could not be read or a stage is stale; stages that only lack their outs pass. */
   ok: boolean;
   stages: StageStatusEntry[];
+  /** Stages `mlo run` would do something for (run, restore or pull). */
   changed: string[];
+  /** Stages mlo.lock no longer describes: their command, deps or params changed since the last run. */
+  stale: string[];
   error?: SectionError;
 }
 
@@ -86,13 +122,15 @@ export interface CiReport {
   head: { rev: typeof WORKSPACE; sha: string | null };
   /** null when neither revision has metrics files (the section does not apply). */
   metrics: DiffSection | null;
+  /** null when no gate is declared (in mlo.yaml `gates:` or with --gate). */
+  gates: GatesSection | null;
   params: DiffSection | null;
   validation: ValidationEntry[];
   drift: DriftEntry[];
   /** null without mlo.yaml. */
   pipeline: PipelineSection | null;
   plotsUrl: string | null;
-  /** Sections with a failure: a broken rule, drift, or a file that could not be read. */
+  /** Sections with a failure: a metric past its gate, a stale stage, a broken rule, drift, or a file that could not be read. */
   failed: SectionName[];
   markdown: string;
 }

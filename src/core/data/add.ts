@@ -30,6 +30,8 @@ export interface AddOptions {
   onFile?: (bytes: number) => void;
   /** Called with the number and size of the files that need hashing, once known. */
   onTotals?: (totals: { files: number; bytes: number }) => void;
+  /** Called as a large file is read, with the bytes read since the last call (before its onFile). */
+  onBytes?: (bytes: number) => void;
 }
 
 export interface AddedPath {
@@ -92,6 +94,7 @@ export interface CommitOptions {
   targets?: string[];
   onFile?: (bytes: number) => void;
   onTotals?: (totals: { files: number; bytes: number }) => void;
+  onBytes?: (bytes: number) => void;
 }
 
 /** Records the current content of already-tracked paths (after they were edited). */
@@ -123,10 +126,14 @@ export async function commitTargets(repo: Repo, options: CommitOptions): Promise
  * state database), so the synchronous scan that follows finds them all known. Returns the progress
  * callback the scan should use (files already reported here are not counted twice).
  */
-export async function prehashDir(ctx: ScanContext, rel: string, { onFile, onTotals }: Pick<AddOptions, 'onFile' | 'onTotals'>): Promise<Prehashed> {
+export async function prehashDir(
+  ctx: ScanContext,
+  rel: string,
+  { onFile, onTotals, onBytes }: Pick<AddOptions, 'onFile' | 'onTotals' | 'onBytes'>,
+): Promise<Prehashed> {
   const abs = join(ctx.repo.root, rel);
   if (!isDirectory(abs)) {
-    await prehashLargeFile(ctx, rel, abs);
+    await prehashLargeFile(ctx, rel, abs, { onTotals, onBytes });
     return { onFile };
   }
   const walked = walkDir(abs, rel, ctx.ignore);
@@ -173,7 +180,7 @@ export async function prehashDir(ctx: ScanContext, rel: string, { onFile, onTota
  * A single large file is hashed with reads overlapping the hashing, then stored; the scan that follows
  * finds it in the state database. Small or unchanged files are left to the scan.
  */
-async function prehashLargeFile(ctx: ScanContext, rel: string, abs: string): Promise<void> {
+async function prehashLargeFile(ctx: ScanContext, rel: string, abs: string, progress: Pick<AddOptions, 'onTotals' | 'onBytes'>): Promise<void> {
   let st;
   try {
     st = lstatSync(abs);
@@ -181,6 +188,9 @@ async function prehashLargeFile(ctx: ScanContext, rel: string, abs: string): Pro
     return; // The scan reports a missing path.
   }
   if (!st.isFile() || st.size <= SMALL_FILE || ctx.state.lookup(rel, statKey(st)) !== undefined) return;
+  // The total first, then the bytes as they are read: a 10 GB file shows its size and an ETA from the
+  // start, not 0 B until it is done (the scan that follows counts the file, reading nothing again).
+  progress.onTotals?.({ files: 1, bytes: st.size });
   const startedAt = Date.now();
   const changed = () =>
     new MloError('MLO_CHANGED_WHILE_READING', `${rel} changed while mlo was reading it`, {
@@ -189,7 +199,7 @@ async function prehashLargeFile(ctx: ScanContext, rel: string, abs: string): Pro
   let hashed;
   try {
     // Copied into the cache while it is hashed (see copyFileToObjectWhileHashing).
-    ({ hashed } = await copyFileToObjectWhileHashing(ctx.repo.cacheDir, abs, hashLargeFile(abs), (h) => {
+    ({ hashed } = await copyFileToObjectWhileHashing(ctx.repo.cacheDir, abs, hashLargeFile(abs, progress.onBytes), (h) => {
       if (!sameStat(h, st) || !sameStat(lstatSync(abs), st)) throw changed();
     }));
   } catch (err) {
@@ -225,7 +235,7 @@ function checkCommittable(repo: Repo, cwd: string, t: Tracked): void {
  * Hashes and stores every target before the caller writes any pointer, so that a target that fails
  * (missing, unreadable, changed while read) leaves every pointer as it was.
  */
-async function scanTargets(ctx: ScanContext, rels: string[], options: Pick<AddOptions, 'onFile' | 'onTotals'>): Promise<Scanned[]> {
+async function scanTargets(ctx: ScanContext, rels: string[], options: Pick<AddOptions, 'onFile' | 'onTotals' | 'onBytes'>): Promise<Scanned[]> {
   const scanned: Scanned[] = [];
   for (const rel of rels) {
     const pre = await prehashDir(ctx, rel, options);

@@ -14,6 +14,7 @@ import { readLock, type LockDoc, type LockEntry, type LockOutEntry } from '../da
 import { canUseRunCache, outsInCache, readRunCache, runCacheKey } from './runcache.js';
 import { sameValue } from './params.js';
 import { checkStagePaths } from './safety.js';
+import { allTracked } from '../data/tracked.js';
 
 export type Action = 'none' | 'run' | 'restore' | 'pull';
 
@@ -102,7 +103,8 @@ export function planStages(env: PlanEnv, graph: Graph, names: string[], options:
           p.action = 'run';
           p.restoreFrom = undefined;
         }
-        p.reasons = [...p.reasons, ...busy.map((u) => ({ kind: 'upstream' as const, path: u, message: `upstream stage '${u}' will run` }))];
+        const verb = (u: string) => (byName.get(u)!.action === 'pull' ? 'will be pulled' : 'will run');
+        p.reasons = [...p.reasons, ...busy.map((u) => ({ kind: 'upstream' as const, path: u, message: `upstream stage '${u}' ${verb(u)}` }))];
       }
     }
     byName.set(name, p);
@@ -113,8 +115,16 @@ export function planStages(env: PlanEnv, graph: Graph, names: string[], options:
 
 export interface StageStatusEntry {
   name: string;
+  /** `mlo run` would do something: run it, restore its outs, or pull them. */
   changed: boolean;
+  /**
+   * mlo.lock no longer describes the stage: its command, deps, params, env or declared outs changed, or an
+   * upstream stage is stale. False when only its outs are missing or modified (checkout or pull restores
+   * them) and for `always_changed` stages, so a CI gate on it fails only on work left undone.
+   */
+  stale: boolean;
   frozen: boolean;
+  /** 'pull' when the outs are recorded in mlo.lock but missing from the cache (`mlo pull` fetches them). */
   action: Action;
   reasons: Reason[];
 }
@@ -133,11 +143,32 @@ export function pipelineStatus(repo: Repo, options: { targets?: string[] } = {})
   const ctx = openScan(repo);
   try {
     const env: PlanEnv = { repo, ctx, memo: new HashMemo(ctx), pipeline, lock: readLock(repo) };
-    const plan = planStages(env, graph, names, { runCache: false });
+    // pull: true only labels the stages whose recorded outs a pull would bring back; nothing is fetched.
+    const plan = planStages(env, graph, names, { runCache: false, pull: true });
     env.memo.save();
+    // A fresh clone lacks the `mlo add`-ed deps as well as the outs: a dep whose recorded content is what
+    // mlo.lock ran with comes back with `mlo pull`, so it makes the stage neither stale nor a re-run.
+    // Read only when some dep is missing: listing every pointer costs a git ls-files on a plain status.
+    let recordedMap: Map<string, string> | undefined;
+    const recorded = () => (recordedMap ??= new Map(allTracked(repo).map((t) => [t.path, t.hash])));
+    const pulls = new Set<string>();
+    const stale = new Set<string>();
+    // The plan is in topological order, so an upstream stage is judged before the stages that use it.
+    for (const p of plan) {
+      const entry = env.lock.stages[p.name];
+      const pullable = (r: Reason) =>
+        r.kind === 'dep' && r.change === 'missing' && entry?.deps.some((d) => d.path === r.path && recorded().get(d.path) === d.hash);
+      if (p.reasons.some((r) => !pullable(r) && makesStale(r, stale))) stale.add(p.name);
+      const restorable = (r: Reason) =>
+        pullable(r) || (r.kind === 'upstream' ? pulls.has(r.path ?? '') : r.kind === 'out' && r.change !== 'added' && r.change !== 'removed');
+      const cachedOuts = entry?.outs.every((o) => o.cache !== false || p.reasons.every((r) => r.path !== o.path));
+      if (p.action === 'run' && !stale.has(p.name) && cachedOuts && p.reasons.length > 0 && p.reasons.every(restorable)) p.action = 'pull';
+      if (p.action === 'pull') pulls.add(p.name);
+    }
     return plan.map((p) => ({
       name: p.name,
       changed: p.action !== 'none',
+      stale: stale.has(p.name),
       frozen: p.frozen,
       action: p.action,
       reasons: p.reasons,
@@ -145,6 +176,13 @@ export function pipelineStatus(repo: Repo, options: { targets?: string[] } = {})
   } finally {
     ctx.state.close();
   }
+}
+
+/** Whether a reason to run means mlo.lock is out of date (see StageStatusEntry.stale). */
+function makesStale(r: Reason, stale: Set<string>): boolean {
+  if (r.kind === 'upstream') return r.path !== undefined && stale.has(r.path);
+  if (r.kind === 'out') return r.change !== 'missing' && r.change !== 'modified' && r.change !== undefined;
+  return r.kind !== 'always-changed' && r.kind !== 'forced';
 }
 
 export type { SelectOptions };

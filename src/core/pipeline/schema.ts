@@ -105,12 +105,29 @@ export const stageEntrySchema = z
     requireCmd(s, ctx);
   });
 
+/** How much worse than the base a metric may get before `mlo ci report --fail-on metrics` fails. */
+export const THRESHOLD_RE = /^(\d+(?:\.\d+)?)%$/;
+
+export const gateSchema = z
+  .object({
+    better: z.enum(['higher', 'lower']).describe('which direction is an improvement'),
+    threshold: z
+      .union([z.number().nonnegative(), z.string().regex(THRESHOLD_RE, "a share of the base value, such as '2%'")])
+      .optional()
+      .describe("the largest worsening that still passes: an amount (0.01) or a share of the base value ('2%'); default 0"),
+  })
+  .strict();
+
 export const pipelineSchema = z
   .object({
     vars: z.array(varsEntry).optional().describe('values for ${...} templating; params.yaml is always loaded first'),
     stages: z.record(z.string().regex(STAGE_NAME_RE, 'stage names use letters, digits, _ . - (no @ : /)'), stageEntrySchema).default({}),
     params: z.array(z.string()).optional().describe('extra params files shown by mlo params'),
     metrics: z.array(z.string()).optional().describe('extra metrics files shown by mlo metrics'),
+    gates: z
+      .record(z.string().min(1), gateSchema)
+      .optional()
+      .describe('metrics checked by mlo ci report --fail-on metrics: KEY or FILE:KEY -> {better, threshold}'),
     plots: z.unknown().optional(),
     artifacts: z.unknown().optional(),
   })
@@ -119,3 +136,4 @@ export const pipelineSchema = z
 export type PipelineFile = z.infer<typeof pipelineSchema>;
 export type StageEntry = z.infer<typeof stageEntrySchema>;
 export type StageDef = z.infer<typeof stageSchema>;
+export type Gate = z.infer<typeof gateSchema>;
