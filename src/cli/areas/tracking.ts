@@ -62,6 +62,24 @@ export function register(program: Command): void {
     .argument('<runs...>', 'run ids, id prefixes or names')
     .action(action<object, [string[]]>(async (ctx, runs) => (await import('../commands/exp.js')).expRemoveCmd(ctx, runs)));
 
+  for (const verb of ['push', 'pull'] as const) {
+    exp
+      .command(verb)
+      .description(
+        verb === 'push'
+          ? 'send the records of ended runs to the mlo remote, so anyone can pull them'
+          : 'bring every run record on the mlo remote (any branch, machine or queue worker) into exp show',
+      )
+      .option('-r, --remote <name>', 'remote to use (default: core.remote, or the only one)')
+      .option('-j, --jobs <n>', 'concurrent requests', intArg('--jobs'))
+      .action(
+        action<{ remote?: string; jobs?: number }>(async (ctx) => {
+          const m = await import('../commands/exp-share.js');
+          return verb === 'push' ? m.expPushCmd(ctx) : m.expPullCmd(ctx);
+        }),
+      );
+  }
+
   const queue = program.command('queue').description('run queued experiments in parallel local workers');
   queue
     .command('start')

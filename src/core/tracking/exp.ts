@@ -6,7 +6,7 @@
  * One module: these verbs share one view of a recorded run, the RunSummary that show and diff build and the snapshot that apply and branch restore.
  */
 import { join } from 'node:path';
-import { MloError } from '../../base/errors.js';
+import { MloError, isMloError } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
 import { branchExists, checkBranchName, commitFilesToBranch, prefixInGit } from '../../base/git.js';
 import type { Repo } from '../repo/repo.js';
@@ -372,6 +372,21 @@ export async function applyRun(repo: Repo, db: TrackingDb, ref: string): Promise
     const r = await checkoutTargets(repo, { cwd: repo.root, targets: outs, force: true });
     restored = [...r.added, ...r.modified];
     missing = r.missing;
+    if (missing.length && Object.keys(repo.config.remotes).length) {
+      // A run pulled from the remote (another machine's, a queue worker's) has its outputs there.
+      const paths = [...new Set(missing.map((m) => m.path))];
+      const { fetchTargets } = await import('../sync/fetch.js');
+      const fetched = await fetchTargets(repo, { cwd: repo.root, targets: paths }).catch((err: unknown) => {
+        // A remote that lacks them leaves them missing, as reported below; anything else is an error.
+        if (isMloError(err, 'MLO_MISSING_ON_REMOTE')) return undefined;
+        throw err;
+      });
+      if (fetched) {
+        const again = await checkoutTargets(repo, { cwd: repo.root, targets: paths, force: true });
+        restored = [...restored, ...again.added, ...again.modified];
+        missing = again.missing;
+      }
+    }
   }
   return { run: run.id, files, outs: { restored, missing } };
 }
