@@ -80,7 +80,7 @@ export function register(program: Command): void {
       );
   }
 
-  const queue = program.command('queue').description('run queued experiments in parallel local workers');
+  const queue = program.command('queue').description('run queued experiments: local workers, or shared workers on a Redis broker (queue.broker)');
   queue
     .command('start')
     .description('run every queued run, N at a time, each in its own temporary git worktree (the cache is shared)')
@@ -94,7 +94,20 @@ export function register(program: Command): void {
     .command('logs')
     .description("a queue run's output (its stages' stdout and stderr)")
     .argument('<run>', 'run id, id prefix or name')
-    .action(action<object, [string]>(async (ctx, run) => (await import('../commands/queue.js')).queueLogs(ctx, run)));
+    .option('-f, --follow', 'shared queue: keep printing lines as the worker logs them, until the job ends')
+    .action(action<{ follow?: boolean }, [string]>(async (ctx, run) => (await import('../commands/queue.js')).queueLogs(ctx, run)));
+  queue
+    .command('worker')
+    .description('take jobs from the shared queue (queue.broker) and run them in clean worktrees of this clone')
+    .option('-c, --concurrency <n>', 'jobs at a time (default 1)', intArg('--concurrency'))
+    .option('--exit-when-empty', 'stop once no job is waiting or running (CI runners, batch machines)')
+    .action(action<{ concurrency?: number; exitWhenEmpty?: boolean }>(async (ctx) => (await import('../commands/queue.js')).queueWorker(ctx)));
+  queue
+    .command('cancel')
+    .description('shared queue: remove waiting jobs and stop running ones')
+    .argument('[runs...]', 'run ids, id prefixes or names')
+    .option('--all', 'every waiting and running job')
+    .action(action<{ all?: boolean }, [string[]]>(async (ctx, runs) => (await import('../commands/queue.js')).queueCancel(ctx, runs)));
 
   const log = program.command('log').description('log a metric, param or tag into the current run ($MLO_RUN_ID) from any language');
   log
