@@ -145,8 +145,8 @@ export function workerName(): string {
  * a broker restart (workers); without it a lost broker fails the command at once.
  */
 export async function openBroker(settings: BrokerSettings, options: { reconnect?: boolean } = {}): Promise<Broker> {
-  const Redis = loadRedis();
   const target = parseBrokerUrl(settings.url);
+  const Redis = loadRedis();
   const base = { ...target, connectTimeout: 5000, lazyConnect: true };
   await probe(Redis, base, settings.url);
   const make = (): RedisClient => {
