@@ -17,8 +17,10 @@ export interface JobEntry {
   /** Active jobs: since they started; ended ones: how long the last attempt took. */
   elapsedMs: number | null;
   attempts: number;
-  /** When it was submitted (ms since the epoch). */
+  /** When it was submitted, when a worker took it (last attempt) and when it ended (ms since the epoch). */
   queuedAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
   /** Failed jobs: why. */
   error: string | null;
 }
@@ -46,6 +48,8 @@ function entryOf(job: Job, state: JobState, now: number): JobEntry {
     elapsedMs: started === null ? null : state === 'active' ? now - started : job.finishedOn ? job.finishedOn - started : null,
     attempts: job.attemptsMade,
     queuedAt: job.timestamp,
+    startedAt: started,
+    endedAt: job.finishedOn ?? null,
     error: state === 'failed' ? (job.failedReason ?? null) : null,
   };
 }

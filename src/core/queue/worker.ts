@@ -102,8 +102,10 @@ export async function runWorker(repo: Repo, settings: BrokerSettings, options: W
     }
   };
 
+  // BullMQ does not close a connection it was handed: ours, closed below.
+  const connection = broker.connect();
   const worker = new Worker(settings.queue, processor, {
-    connection: broker.connect() as never,
+    connection: connection as never,
     concurrency: options.concurrency,
     lockDuration: settings.lockMs,
     stalledInterval: settings.stalledMs,
@@ -173,6 +175,7 @@ export async function runWorker(repo: Repo, settings: BrokerSettings, options: W
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await worker.close().catch(() => undefined);
+    connection.disconnect();
     await broker.close();
   }
   return result;
