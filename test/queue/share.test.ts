@@ -1,47 +1,55 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { afterAll } from 'vitest';
 import { git, json, mlo, read, tempDir } from '../helpers.js';
+import { addRemote, expectExit, localKind, runner, s3Kind, type RemoteKind } from '../remote/kinds.js';
+import { s3Endpoints } from '../remote/servers.js';
 import { trainingRepo } from '../tracking/fixture.js';
 
-describe('mlo exp push / exp pull', () => {
-  it('shares run records through a folder remote: pulled runs show and apply in a clone that never ran them', async () => {
-    const remote = join(tempDir(), 'remote');
+const endpoints = await s3Endpoints();
+afterAll(async () => {
+  for (const e of endpoints) await e.stop();
+});
+const kinds: RemoteKind[] = [localKind(), ...endpoints.map(s3Kind)];
+
+describe.each(kinds)('mlo exp push / exp pull on a $label remote', (kind) => {
+  it('shares run records: pulled runs show and apply in a clone that never ran them', async () => {
+    const run = runner(kind);
     const dir = await trainingRepo();
-    expect((await mlo(dir, 'remote', 'add', '--default', 'shared', remote)).exitCode).toBe(0);
+    const remote = await addRemote(kind, dir, 'shared');
     await git(dir, 'add', '-A');
     await git(dir, 'commit', '-q', '-m', 'remote');
-    const run = await mlo(dir, 'exp', 'run', '-S', 'lr=0.3', '-n', 'mine', '--json');
-    expect(run.exitCode, run.stderr).toBe(0);
-    const id = json(run).run;
-    expect((await mlo(dir, 'push')).exitCode).toBe(0);
+    const ran = await run(dir, 'exp', 'run', '-S', 'lr=0.3', '-n', 'mine', '--json');
+    expect(ran.exitCode, ran.stderr).toBe(0);
+    const id = json(ran).run;
+    expectExit(await run(dir, 'push'), 0);
 
-    const pushed = await mlo(dir, 'exp', 'push', '--json');
-    expect(pushed.exitCode, pushed.stderr).toBe(0);
+    const pushed = expectExit(await run(dir, 'exp', 'push', '--json'), 0);
     expect(json(pushed)).toMatchObject({ remote: 'shared', pushed: [id], present: 0 });
-    expect(readdirSync(join(remote, 'exps'))).toEqual([`${id}.json`]);
+    expect([...(await remote.keys()).keys()].filter((k) => k.startsWith('exps/'))).toEqual([`exps/${id}.json`]);
     // Idempotent: a second push uploads nothing.
-    expect(json(await mlo(dir, 'exp', 'push', '--json'))).toMatchObject({ pushed: [], present: 1 });
+    expect(json(await run(dir, 'exp', 'push', '--json'))).toMatchObject({ pushed: [], present: 1 });
 
     const clone = join(tempDir(), 'clone');
     await git(dir, 'clone', '-q', dir, clone);
-    expect(json(await mlo(clone, 'exp', 'show', '--json')).runs).toEqual([]);
-    const pulled = await mlo(clone, 'exp', 'pull', '--json');
-    expect(pulled.exitCode, pulled.stderr).toBe(0);
+    expect(json(await run(clone, 'exp', 'show', '--json')).runs).toEqual([]);
+    const pulled = expectExit(await run(clone, 'exp', 'pull', '--json'), 0);
     expect(json(pulled)).toMatchObject({ pulled: [id], present: 0, refused: [] });
-    const show = json(await mlo(clone, 'exp', 'show', '--json'));
+    const show = json(await run(clone, 'exp', 'show', '--json'));
     expect(show.runs.map((r: { id: string; name: string; params: object; metrics: object }) => [r.id, r.name, r.params, r.metrics])).toEqual([
       [id, 'mine', { lr: '0.3', 'model.depth': '3' }, { acc: 0.73, 'eval.status': 'ok', loss: 0.06 }],
     ]);
-    expect(json(await mlo(clone, 'exp', 'pull', '--json'))).toMatchObject({ pulled: [], present: 1 });
+    expect(json(await run(clone, 'exp', 'pull', '--json'))).toMatchObject({ pulled: [], present: 1 });
 
     // The outputs are not in the clone's cache: apply fetches them from the remote.
-    const applied = await mlo(clone, 'exp', 'apply', 'mine', '--json');
-    expect(applied.exitCode, applied.stderr).toBe(0);
+    const applied = expectExit(await run(clone, 'exp', 'apply', 'mine', '--json'), 0);
     expect(json(applied).outs).toEqual({ restored: ['out/model.txt'], missing: [] });
     expect(read(clone, 'out/model.txt')).toBe('model lr=0.3 depth=3\n');
   });
+});
 
+describe('mlo exp push / exp pull', () => {
   it('refuses a record that breaks the run file schema or names another run, and says so', async () => {
     const remote = join(tempDir(), 'remote');
     const dir = await trainingRepo();

@@ -3,6 +3,7 @@ import type { Job } from 'bullmq';
 import { MloError } from '../../base/errors.js';
 import { cancelKey, type Broker } from './broker.js';
 import { jobSpecSchema } from './job.js';
+import { paramKey } from '../tracking/setparams.js';
 
 export type JobState = 'waiting' | 'active' | 'finished' | 'failed';
 
@@ -42,7 +43,7 @@ function entryOf(job: Job, state: JobState, now: number): JobEntry {
     run: String(job.id),
     name: spec.success ? spec.data.name : null,
     state,
-    params: spec.success ? Object.fromEntries(spec.data.overrides.map((o) => [o.file === 'params.yaml' ? o.key : `${o.file}:${o.key}`, String(o.value)])) : {},
+    params: spec.success ? Object.fromEntries(spec.data.overrides.map((o) => [paramKey(o.file, o.key), String(o.value)])) : {},
     commit: spec.success ? spec.data.commit : null,
     worker: job.processedBy ?? (typeof progress === 'object' ? progress?.worker : undefined) ?? null,
     elapsedMs: started === null ? null : state === 'active' ? now - started : job.finishedOn ? job.finishedOn - started : null,
