@@ -1,7 +1,6 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { git, json, mlo, read, tempDir } from '../helpers.js';
 import { addRemote, expectExit, localKind, runner, s3Kind, type RemoteKind } from '../remote/kinds.js';
 import { s3Endpoints } from '../remote/servers.js';
