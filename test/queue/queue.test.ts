@@ -190,7 +190,7 @@ describe.skipIf(skip)('mlo queue on a Redis broker', () => {
     expect((await mlo(s.submitter, 'exp', 'run', '--queue', '-S', 'lr=0.1,0.2,0.3', '-n', 'c')).exitCode).toBe(0);
     const one = json(await mlo(s.submitter, 'queue', 'cancel', 'c-2', '--json'));
     expect(one.removed).toHaveLength(1);
-    expect((await statusOf(s.submitter)).map((j) => j.name)).toEqual(['c-1', 'c-3']);
+    expect((await statusOf(s.submitter)).map((j) => j.name).sort()).toEqual(['c-1', 'c-3']);
     const all = json(await mlo(s.submitter, 'queue', 'cancel', '--all', '--json'));
     expect(all.removed).toHaveLength(2);
     expect(await statusOf(s.submitter)).toEqual([]);
