@@ -28,4 +28,4 @@ export {
   type RevScope,
   type WorkState,
 } from './git/history.js';
-export { fetchGitRemote, gitRemoteUrl, hasCommit, noGitRemote, pruneWorktrees, remoteBranchesContaining } from './git/remote.js';
+export { cloneGitRepo, fetchGitRemote, gitRemoteUrl, hasCommit, noGitRemote, pruneWorktrees, remoteBranchesContaining } from './git/remote.js';

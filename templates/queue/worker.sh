@@ -1,6 +1,6 @@
 #!/bin/sh
-# Starts one queue worker: clones $MLO_REPO_URL into /work/repo (or fetches it when the volume kept a
-# clone), then runs `mlo queue worker`. Everything secret comes from the environment:
+# Starts one queue worker in a clone of $MLO_REPO_URL (`mlo queue worker --clone`). Everything secret
+# comes from the environment:
 #   MLO_REPO_URL       git URL of the repository (a token in it, or a mounted SSH key, for private ones)
 #   MLO_QUEUE_BROKER   redis://[:PASSWORD@]HOST:6379/0 (overrides queue.broker in the committed config)
 #   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_REGION)   for an S3 mlo remote
@@ -9,12 +9,6 @@
 set -eu
 : "${MLO_REPO_URL:?set MLO_REPO_URL to the git URL of the repository}"
 : "${MLO_QUEUE_BROKER:?set MLO_QUEUE_BROKER to the Redis URL of the queue}"
-repo="${MLO_WORK:-/work}/repo"
-if [ -d "$repo/.git" ]; then
-  git -C "$repo" fetch --quiet origin
-else
-  git clone --quiet "$MLO_REPO_URL" "$repo"
-fi
-cd "$repo"
+# The worker clones the repository into $MLO_WORK/repo, or fetches when a volume kept that clone.
 # exec: the worker gets SIGTERM itself (finishes its jobs, then exits).
-exec mlo queue worker --concurrency "${MLO_CONCURRENCY:-1}" "$@"
+exec mlo queue worker --clone "$MLO_REPO_URL" --work "${MLO_WORK:-/work}/repo" --concurrency "${MLO_CONCURRENCY:-1}" "$@"

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { GIT_ENV, MLO_BIN, ROOT, git, makeRepo, tempDir } from '../helpers.js';
+import { GIT_ENV, MLO_BIN, ROOT, git, makeRepo, mloWith, tempDir } from '../helpers.js';
 import { freePort } from './redis.js';
 
 const TEMPLATES = join(ROOT, 'templates', 'queue');
@@ -39,6 +39,27 @@ describe('templates/queue', () => {
     // The worker ran and reported the broker it cannot use (nothing listens there), in one error.
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/^error: the queue broker (redis:\/\/127\.0\.0\.1:\d+\/0 cannot be reached|needs the Redis client ioredis)/m);
+  });
+
+  it('queue worker --clone makes its clone, reuses it, and refuses a folder holding something else', async () => {
+    const repo = await makeRepo({ 'params.yaml': 'lr: 1\n' });
+    await git(repo, 'add', '-A');
+    await git(repo, 'commit', '-q', '-m', 'init');
+    const work = join(tempDir(), 'w');
+    const port = await freePort();
+    const env = { MLO_QUEUE_BROKER: `redis://127.0.0.1:${port}/0` };
+    for (let i = 0; i < 2; i++) {
+      const r = await mloWith({ cwd: tempDir(), env }, 'queue', 'worker', '--clone', repo, '--work', work);
+      expect(existsSync(join(work, 'params.yaml'))).toBe(true);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/^error: the queue broker (redis:\/\/127\.0\.0\.1:\d+\/0 cannot be reached|needs the Redis client ioredis)/m);
+    }
+    const other = await makeRepo({});
+    const wrong = await mloWith({ cwd: tempDir(), env }, 'queue', 'worker', '--clone', other, '--work', work);
+    expect(wrong.exitCode).toBe(1);
+    expect(wrong.stderr).toMatch(/^error: \S+ holds a clone of \S+, not of \S+/);
+    const usage = await mloWith({ cwd: tempDir(), env }, 'queue', 'worker', '--work', work);
+    expect(usage.exitCode).toBe(2);
   });
 
   it('the Kubernetes Deployment reads the broker, repository and remote credentials from a Secret', () => {

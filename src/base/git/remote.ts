@@ -42,3 +42,8 @@ export function noGitRemote(remote: string): MloError {
     hint: `add one (git remote add ${remote} URL), push, then submit again`,
   });
 }
+
+/** `git clone URL DIR` (quietly), run in `cwd` (a relative URL or folder is relative to it). */
+export function cloneGitRepo(cwd: string, url: string, dir: string): void {
+  runGit(cwd, ['clone', '--quiet', url, dir]);
+}

@@ -101,7 +101,13 @@ export function register(program: Command): void {
     .description('take jobs from the shared queue (queue.broker) and run them in clean worktrees of this clone')
     .option('-c, --concurrency <n>', 'jobs at a time (default 1)', intArg('--concurrency'))
     .option('--exit-when-empty', 'stop once no job is waiting or running (CI runners, batch machines)')
-    .action(action<{ concurrency?: number; exitWhenEmpty?: boolean }>(async (ctx) => (await import('../commands/queue.js')).queueWorker(ctx)));
+    .option('--clone <url>', 'work in a clone of this git URL (made, or fetched when it exists) instead of the current repository')
+    .option('--work <dir>', 'folder for --clone (default ./mlo-worker)')
+    .action(
+      action<{ concurrency?: number; exitWhenEmpty?: boolean; clone?: string; work?: string }>(async (ctx) =>
+        (await import('../commands/queue.js')).queueWorker(ctx),
+      ),
+    );
   queue
     .command('cancel')
     .description('shared queue: remove waiting jobs and stop running ones')

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { commandRepo } from '../repo.js';
 import { queueLog, queueStatus, startQueue } from '../../core/tracking/runexp.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';
@@ -165,8 +166,20 @@ export async function queueCancel({ out, flags, opts }: ActionContext<{ all?: bo
   return { failed: !opts.all && r.removed.length + r.stopping.length === 0 };
 }
 
-export async function queueWorker({ out, flags, opts }: ActionContext<{ concurrency?: number; exitWhenEmpty?: boolean }>): Promise<Outcome> {
-  const repo = commandRepo(flags);
+export async function queueWorker({
+  out,
+  flags,
+  opts,
+}: ActionContext<{ concurrency?: number; exitWhenEmpty?: boolean; clone?: string; work?: string }>): Promise<Outcome> {
+  if (opts.work && !opts.clone) throw usageError('--work is the folder for --clone; pass --clone URL too');
+  let repo;
+  if (opts.clone) {
+    const { workerClone } = await import('../../core/queue/clone.js');
+    const { repoAt } = await import('../../core/repo/repo.js');
+    const dir = workerClone(flags.cwd, opts.clone, resolve(flags.cwd, opts.work ?? 'mlo-worker'));
+    out.info(`Working in ${dir}`);
+    repo = repoAt(dir);
+  } else repo = commandRepo(flags);
   const { requireBroker } = await import('../../core/queue/broker.js');
   const settings = requireBroker(repo, 'mlo queue worker');
   const { runWorker } = await import('../../core/queue/worker.js');

@@ -64,9 +64,7 @@ export async function queueJobs(broker: Broker): Promise<JobEntry[]> {
     for (const job of jobs) if (job) out.push(entryOf(job, state, now));
   }
   // A grid is submitted in one call, its jobs often in one millisecond: then in grid order (by name).
-  return out.sort(
-    (a, b) => a.queuedAt - b.queuedAt || (a.name ?? '').localeCompare(b.name ?? '', 'en', { numeric: true }) || a.run.localeCompare(b.run),
-  );
+  return out.sort((a, b) => a.queuedAt - b.queuedAt || (a.name ?? '').localeCompare(b.name ?? '', 'en', { numeric: true }) || a.run.localeCompare(b.run));
 }
 
 /** The job whose run id is `ref` or starts with it, or whose run name is `ref`. */
