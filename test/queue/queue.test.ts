@@ -131,7 +131,7 @@ describe.skipIf(skip)('mlo queue on a Redis broker', () => {
     const logs = await mlo(s.submitter, 'queue', 'logs', 'grid-2');
     expect(logs.exitCode, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/published run [0-9a-f]{12} \(finished\)/);
-  });
+  }, 120_000);
 
   it('gives a killed worker’s job to the other worker: nothing duplicated or lost', async () => {
     const s = await shared(`${redis.url.replace(/\/0$/, '/2')}`);
@@ -152,7 +152,7 @@ describe.skipIf(skip)('mlo queue on a Redis broker', () => {
         .runs.map((r: { id: string }) => r.id)
         .sort(),
     ).toEqual(runs);
-  });
+  }, 120_000);
 
   it('a job whose commit the worker cannot fetch fails with one clear error, and is not retried', async () => {
     const s = await shared(`${redis.url.replace(/\/0$/, '/3')}`);
@@ -225,7 +225,7 @@ describe.skipIf(skip)('mlo queue through a Redis restart', () => {
     } finally {
       await redis.stop();
     }
-  });
+  }, 120_000);
 });
 
 describe('mlo queue configuration (no broker needed)', () => {
