@@ -21,9 +21,12 @@ export async function queueStart({ out, flags, opts }: ActionContext<{ jobs?: nu
     },
   });
   const failed = result.runs.filter((r) => r.status !== 'finished');
+  const shared = result.runs.length === 0 && (await import('../../core/queue/broker.js')).brokerSettings(repo);
   out.result(result, () =>
     result.runs.length === 0
-      ? 'The queue is empty (queue runs with mlo exp run --queue -S ...).'
+      ? shared
+        ? `The local queue is empty: with queue.broker set, exp run --queue sends runs to the shared queue ${shared.queue} (run them with mlo queue worker).`
+        : 'The queue is empty (queue runs with mlo exp run --queue -S ...).'
       : [`Ran ${plural(result.runs.length, 'queued run')}${failed.length ? `, ${failed.length} failed` : ''}. Compare them with mlo exp show.`],
   );
   return { failed: failed.length > 0 };
