@@ -80,7 +80,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe.skipIf(skip)('mlo queue on a Redis broker', () => {
+describe.skipIf(skip)(`mlo queue on a Redis broker${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let redis: RedisServer;
   beforeAll(async () => {
     redis = await startRedis();
@@ -206,7 +206,7 @@ describe.skipIf(skip)('mlo queue on a Redis broker', () => {
   });
 });
 
-describe.skipIf(skip)('mlo queue through a Redis restart', () => {
+describe.skipIf(skip)(`mlo queue through a Redis restart${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('workers reconnect and the grid completes', async () => {
     const redis = await startRedis({ persistent: true });
     try {
