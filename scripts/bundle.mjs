@@ -33,6 +33,8 @@ const EXTERNAL = [
   'execa',
   'tinyglobby',
   'simple-git',
+  // The queue's engine, loaded only by the shared-queue commands; its Redis driver is optional.
+  'bullmq',
 ];
 
 const LOAD_MODULE = /\bloadModule\(import\.meta\.url, ('\.[^']+')\)/g;

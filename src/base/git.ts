@@ -30,3 +30,4 @@ export {
   type RevScope,
   type WorkState,
 } from './git/history.js';
+export { cloneGitRepo, fetchGitRemote, gitRemoteUrl, hasCommit, noGitRemote, pruneWorktrees, remoteBranchesContaining } from './git/remote.js';

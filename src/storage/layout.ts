@@ -37,3 +37,22 @@ export function runOfKey(remoteKey: string): { key: string; hash: string } | und
   const m = RUN_RE.exec(remoteKey);
   return m?.[2].startsWith(m[1]) ? { key: m[2], hash: m[3] } : undefined;
 }
+
+/**
+ * Run records (the `exp show` rows, shared by `mlo exp push`, `mlo exp pull` and queue workers) sit
+ * under `exps/`: one JSON object per run, `exps/<run-id>.json`. A run id is random and a record is
+ * written once its run has ended, so the key names the run and a second upload of the same run (a
+ * retried queue job) replaces it instead of adding a duplicate. Not an object shard: `gc --cloud`
+ * leaves it alone.
+ */
+export const EXPS_PREFIX = 'exps/';
+const EXP_RE = /^exps\/([0-9A-Za-z_-]{1,64})\.json$/;
+
+export function runRecordKey(id: string): string {
+  return `${EXPS_PREFIX}${id}.json`;
+}
+
+/** The run id a remote key holds, or undefined for keys outside the layout (never read). */
+export function runIdOfKey(key: string): string | undefined {
+  return EXP_RE.exec(key)?.[1];
+}

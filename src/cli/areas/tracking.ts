@@ -65,7 +65,25 @@ export function register(program: Command): void {
     .argument('<runs...>', 'run ids, id prefixes or names')
     .action(action<object, [string[]]>(async (ctx, runs) => (await import('../commands/exp.js')).expRemoveCmd(ctx, runs)));
 
-  const queue = program.command('queue').description('run queued experiments in parallel local workers');
+  for (const verb of ['push', 'pull'] as const) {
+    exp
+      .command(verb)
+      .description(
+        verb === 'push'
+          ? 'send the records of ended runs to the mlo remote, so anyone can pull them'
+          : 'bring every run record on the mlo remote (any branch, machine or queue worker) into exp show',
+      )
+      .option('-r, --remote <name>', 'remote to use (default: core.remote, or the only one)')
+      .option('-j, --jobs <n>', 'concurrent requests', intOption('--jobs', { min: 1 }))
+      .action(
+        action<{ remote?: string; jobs?: number }>(async (ctx) => {
+          const m = await import('../commands/exp-share.js');
+          return verb === 'push' ? m.expPushCmd(ctx) : m.expPullCmd(ctx);
+        }),
+      );
+  }
+
+  const queue = program.command('queue').description('run queued experiments: local workers, or shared workers on a Redis broker (queue.broker)');
   queue
     .command('start')
     .description('run every queued run, N at a time, each in its own temporary git worktree (the cache is shared)')
@@ -79,7 +97,26 @@ export function register(program: Command): void {
     .command('logs')
     .description("a queue run's output (its stages' stdout and stderr)")
     .argument('<run>', 'run id, id prefix or name')
-    .action(action<object, [string]>(async (ctx, run) => (await import('../commands/queue.js')).queueLogs(ctx, run)));
+    .option('-f, --follow', 'shared queue: keep printing lines as the worker logs them, until the job ends')
+    .action(action<{ follow?: boolean }, [string]>(async (ctx, run) => (await import('../commands/queue.js')).queueLogs(ctx, run)));
+  queue
+    .command('worker')
+    .description('take jobs from the shared queue (queue.broker) and run them in clean worktrees of this clone')
+    .option('-c, --concurrency <n>', 'jobs at a time (default 1)', intOption('--concurrency', { min: 1 }))
+    .option('--exit-when-empty', 'stop once no job is waiting or running (CI runners, batch machines)')
+    .option('--clone <url>', 'work in a clone of this git URL (made, or fetched when it exists) instead of the current repository')
+    .option('--work <dir>', 'folder for --clone (default ./mlo-worker)')
+    .action(
+      action<{ concurrency?: number; exitWhenEmpty?: boolean; clone?: string; work?: string }>(async (ctx) =>
+        (await import('../commands/queue.js')).queueWorker(ctx),
+      ),
+    );
+  queue
+    .command('cancel')
+    .description('shared queue: remove waiting jobs and stop running ones')
+    .argument('[runs...]', 'run ids, id prefixes or names')
+    .option('--all', 'every waiting and running job')
+    .action(action<{ all?: boolean }, [string[]]>(async (ctx, runs) => (await import('../commands/queue.js')).queueCancel(ctx, runs)));
 
   const log = program.command('log').description('log a metric, param or tag into the current run ($MLO_RUN_ID) from any language');
   log

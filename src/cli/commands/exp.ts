@@ -8,6 +8,8 @@ import type { PipelineHooks } from '../../core/pipeline/hooks.js';
 import { applyRun, branchRun, diffRuns, removeRuns, showRuns, showRunsJson, type RunSummary, type ShowResult } from '../../core/tracking/exp.js';
 import { csvTable, formatChange, formatPct, formatValue, markdownTable } from '../../core/tracking/format.js';
 import type { ExpRunResult, PipelineRunner } from '../../core/tracking/runexp.js';
+import type { BrokerSettings } from '../../core/queue/broker.js';
+import type { SubmitOptions } from '../../core/queue/submit.js';
 import { openStore, storeLocation } from '../../core/tracking/store.js';
 import type { ActionContext } from '../action.js';
 import type { ExpRunFlags, ExpShowFlags, RevDiffFlags } from '../options.js';
@@ -73,6 +75,9 @@ export async function expRunCmd({ out, flags, opts }: ActionContext<ExpRunFlags 
   }
   const command = commandLine(targets, opts);
   if (opts.queue) {
+    const { brokerSettings } = await import('../../core/queue/broker.js');
+    const broker = brokerSettings(repo);
+    if (broker) return submitShared(out, repo, broker, { set, name: opts.name, experiment: opts.experiment, targets, force: opts.force, command });
     const queued = queueRuns(repo, { set, name: opts.name, experiment: opts.experiment, command });
     out.result({ queued }, () => [
       `Queued ${plural(queued.length, 'run')}:`,
@@ -83,6 +88,24 @@ export async function expRunCmd({ out, flags, opts }: ActionContext<ExpRunFlags 
   }
   const result = await expRun(repo, { set, name: opts.name, experiment: opts.experiment, command, runner, onWarning: (m) => out.warn(m) });
   report(out, result, { repo, cwd: flags.cwd });
+}
+
+/** A grid for the shared queue: one BullMQ job per grid point (core/queue/submit.ts). */
+async function submitShared(out: Output, repo: Repo, settings: BrokerSettings, options: SubmitOptions): Promise<void> {
+  const { openBroker } = await import('../../core/queue/broker.js');
+  const { submitGrid } = await import('../../core/queue/submit.js');
+  const broker = await openBroker(settings);
+  let r;
+  try {
+    r = await submitGrid(repo, broker, options);
+  } finally {
+    await broker.close();
+  }
+  out.result(r, () => [
+    `Queued ${plural(r.queued.length, 'run')} on ${r.queue} (commit ${r.commit.slice(0, 7)}, remote ${r.remote}):`,
+    ...r.queued.map((q) => `  ${q.run}${q.name ? ` ${q.name}` : ''}  ${kv(q.params)}`),
+    stdoutColor.dim('Workers take them (mlo queue worker); watch with mlo queue status; collect results with mlo exp pull.'),
+  ]);
 }
 
 /** `inWorkspace`: the run left its results in the user's workspace (not a queue worker's), so git is told what to track. */

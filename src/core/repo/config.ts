@@ -53,6 +53,25 @@ export const configSchema = z
       .strict()
       .default({}),
     remotes: z.record(z.string(), remoteConfigSchema).default({}),
+    /** The shared experiment queue (docs/queue.md); without a broker, `--queue` stays local. */
+    queue: z
+      .object({
+        /** redis://[user:password@]host:port/db; a password only in the local file or $MLO_QUEUE_BROKER. */
+        broker: z.string().min(1).optional(),
+        /** The BullMQ queue name: repositories sharing one Redis keep their grids apart. */
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+          .optional(),
+        /** Runs of a job before it counts as failed (a worker that dies or loses Redis uses one). */
+        attempts: z.number().int().min(1).max(100).optional(),
+        /** Milliseconds a worker's lock on its job lasts without renewal; a dead worker's job is taken back after it. */
+        lock_ms: z.number().int().min(500).optional(),
+        /** Milliseconds between checks for jobs whose worker stopped renewing its lock. */
+        stalled_ms: z.number().int().min(500).optional(),
+      })
+      .strict()
+      .default({}),
     /** Local config only (see trust.ts): symlinks in `.mlo/` the user made, e.g. `[cache]`. */
     safe: z
       .object({ links: z.array(z.string().min(1)).default([]) })
@@ -118,6 +137,16 @@ function refuseSharedTrust(shared: Record<string, unknown>): void {
  * used, whoever wrote it there (`mlo remote modify` never does).
  */
 function refuseSharedSecrets(shared: Record<string, unknown>): void {
+  const queue = shared.queue;
+  if (isPlainObject(queue) && typeof queue.broker === 'string' && urlHasCredentials(queue.broker)) {
+    throw new MloError(
+      'MLO_SECRET_IN_SHARED_CONFIG',
+      '.mlo/config.yaml: queue.broker: credentials in a URL (user:password@) are refused in the committed config',
+      {
+        hint: 'keep redis://host:port/db in .mlo/config.yaml and put the URL with its password in .mlo/config.local.yaml (git-ignored) or $MLO_QUEUE_BROKER; if it was committed, rotate the password',
+      },
+    );
+  }
   const remotes = shared.remotes;
   if (!isPlainObject(remotes)) return;
   for (const [name, remote] of Object.entries(remotes)) {

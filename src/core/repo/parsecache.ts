@@ -21,8 +21,8 @@ interface InputStat {
   missing?: boolean;
 }
 
-/** Changed whenever the shape of a cached value changes (3: the config keeps where `cache.dir` came from). */
-const VERSION = 3;
+/** Changed whenever the shape of a cached value changes (3: the config keeps where `cache.dir` came from; 4: its `queue` section). */
+const VERSION = 4;
 
 function statOf(root: string, path: string): InputStat {
   try {

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MloError } from '../../base/errors.js';
+import { MloError, isMloError } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
 import { branchExists, checkBranchName, commitFilesToBranch, prefixInGit } from '../../base/git.js';
 import type { Repo } from '../repo/repo.js';
@@ -376,8 +376,23 @@ export async function applyRun(repo: Repo, db: TrackingDb, ref: string): Promise
   // Loaded here: exp show and diff never need the checkout machinery.
   const checkout = () => import('../data/checkout.js');
   if (outs.length) {
-    const r = await (await checkout()).checkoutTargets(repo, { cwd: repo.root, targets: outs, force: true });
+    const { checkoutTargets } = await checkout();
+    let r = await checkoutTargets(repo, { cwd: repo.root, targets: outs, force: true });
     restored.push(...r.added, ...r.modified);
+    if (r.missing.length && Object.keys(repo.config.remotes).length) {
+      // A run pulled from the remote (another machine's, a queue worker's) has its outputs there.
+      const paths = [...new Set(r.missing.map((m) => m.path))];
+      const { fetchTargets } = await import('../sync/fetch.js');
+      const fetched = await fetchTargets(repo, { cwd: repo.root, targets: paths }).catch((err: unknown) => {
+        // A remote that lacks them leaves them missing, as reported below; anything else is an error.
+        if (isMloError(err, 'MLO_MISSING_ON_REMOTE')) return undefined;
+        throw err;
+      });
+      if (fetched) {
+        r = await checkoutTargets(repo, { cwd: repo.root, targets: paths, force: true });
+        restored.push(...r.added, ...r.modified);
+      }
+    }
     missing.push(...r.missing);
   }
   const uncached = snap ? uncachedOuts(snap) : [];

@@ -31,6 +31,11 @@ export interface TrackingHookOptions {
   source?: string;
   /** Record into this existing (queued) run instead of creating one. */
   runId?: string;
+  /**
+   * Create the run under this id instead of a random one: a shared-queue job's id, so a job run again
+   * after its worker died is recorded as the same run.
+   */
+  id?: string;
   /** Another repository's tracking.db (queue workers record into the main repository's store). */
   dbFile?: string;
   tags?: Record<string, string>;
@@ -104,7 +109,7 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
   let result: TrackedRunResult | undefined;
   const pending: string[] = [];
   // The id is known before the pipeline starts, so callers can print it even if the run fails.
-  let id = runId ?? newRunId();
+  let id = runId ?? opts.id ?? newRunId();
   const seriesDir = () => join(repo.tmpDir, 'runs', id);
   const seriesFile = (stage: string) => join(seriesDir(), `${stage.replace(/[^A-Za-z0-9_.@-]/g, '_')}.jsonl`);
   const runFileName = () => toPosix(relative(repo.root, runFilePath(store, id)));

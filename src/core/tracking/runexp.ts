@@ -329,7 +329,7 @@ async function runWorker(
 }
 
 /** The worktree's .mlo: the committed config (or the main one's), and a local config pointing at the shared cache. */
-function prepareMloDir(repo: Repo, root: string): void {
+export function prepareMloDir(repo: Repo, root: string): void {
   const mloDir = join(root, MLO_DIR);
   mkdirSync(join(mloDir, 'tmp'), { recursive: true });
   if (!existsSync(join(mloDir, CONFIG_FILE)) && existsSync(join(repo.mloDir, CONFIG_FILE))) {
