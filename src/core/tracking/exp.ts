@@ -6,12 +6,12 @@
  * One module: these verbs share one view of a recorded run, the RunSummary that show and diff build and the snapshot that apply and branch restore.
  */
 import { join } from 'node:path';
-import { MloError } from '../../base/errors.js';
+import { MloError, isMloError } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
 import { branchExists, checkBranchName, commitFilesToBranch, prefixInGit } from '../../base/git.js';
 import type { Repo } from '../repo/repo.js';
 import { lockOutputs, outsFromLockDoc } from '../data/tracked.js';
-import { parse as parseYaml } from 'yaml';
+import { parseYaml } from '../../base/yamlfile.js';
 import type { RunRow, RunStatus, TrackingDb } from './db.js';
 import { LOCK_FILE } from '../repo/names.js';
 import { removeRunFile, type StoreLocation } from './store.js';
@@ -412,8 +412,10 @@ export function branchRun(repo: Repo, db: TrackingDb, ref: string, branch: strin
 function cachedOuts(snap: Snapshot): Set<string> {
   if (snap.lock === undefined) return new Set();
   try {
-    return new Set(outsFromLockDoc(parseYaml(snap.lock)).map((t) => t.path));
-  } catch {
+    return new Set(outsFromLockDoc(parseYaml(snap.lock, `${LOCK_FILE} of the run's snapshot`, 'MLO_BAD_LOCK')).map((t) => t.path));
+  } catch (err) {
+    // A lock that does not parse names no outs; an alias bomb in it is refused, never read as none.
+    if (isMloError(err)) throw err;
     return new Set();
   }
 }
