@@ -39,12 +39,7 @@ const DATA: string[][] = [
  * mlo.lock, params, run files). Pointer and manifest attacks skip them to keep the ring fast on a
  * loaded machine (each command is a process start).
  */
-const PIPELINE_COMMANDS: string[][] = [
-  ['run'],
-  ['exp', 'show'],
-  ['metrics', 'diff'],
-  ['ci', 'report', '--base', 'HEAD'],
-];
+const PIPELINE_COMMANDS: string[][] = [['run'], ['exp', 'show'], ['metrics', 'diff'], ['ci', 'report', '--base', 'HEAD']];
 
 interface Attack {
   name: string;
@@ -298,7 +293,12 @@ function checksums(dir: string): string[] {
         out.push(`${r}/ ${st.mtimeMs}`);
         walk(r);
       } else if (st.isSymbolicLink()) out.push(`${r} -> ${readlinkSync(join(dir, r))}`);
-      else out.push(`${r} ${st.size} ${st.mtimeMs} ${createHash('sha256').update(readFileSync(join(dir, r))).digest('hex')}`);
+      else
+        out.push(
+          `${r} ${st.size} ${st.mtimeMs} ${createHash('sha256')
+            .update(readFileSync(join(dir, r)))
+            .digest('hex')}`,
+        );
     }
   };
   walk('');
@@ -351,27 +351,31 @@ async function cloneOf(attack: Attack, n: number): Promise<string> {
 }
 
 describe('hostile repository matrix', () => {
-  it.each(ATTACKS.map((a, i) => [a.name, a, i] as const))('%s: every command leaves the decoy alone; refusals are one clear line', async (_name, attack, n) => {
-    const clone = await cloneOf(attack, n);
-    const refused = new Set<string>();
-    const log: string[] = [];
-    for (const args of attack.pipeline ? [...DATA, ...PIPELINE_COMMANDS] : DATA) {
-      const r = await mlo(clone, ...args);
-      const what = `${attack.name}: mlo ${args.join(' ')} (exit ${r.exitCode})\nstdout:\n${r.stdout.slice(0, 2000)}\nstderr:\n${r.stderr.slice(0, 2000)}`;
-      expect(checksums(decoy), what).toEqual(decoyBefore);
-      expect(r.stderr, what).not.toMatch(/bug in mlo|\n\s+at .*\(/);
-      expect([0, 1, 2], what).toContain(r.exitCode);
-      // A command's output is bounded whatever the repository holds (the 5 MB metric is cut to 1 KiB).
-      expect(r.stdout.length + r.stderr.length, what).toBeLessThan(100_000);
-      const errors = errorLines(r);
-      log.push(`mlo ${args.join(' ')}: exit ${r.exitCode} ${errors[0] ?? ''}`);
-      if (r.exitCode !== 0) expect(errors, what).toHaveLength(1);
-      // `ci report` reports a section it cannot read inside the report (it exits 0 unless --fail-on).
-      if (errors.some((l) => attack.names.test(l)) || (args[0] === 'ci' && attack.names.test(r.stdout))) refused.add(args[0]);
-    }
-    // Each command that reads the hostile file refused it by name (doctor reports it instead).
-    expect([...refused].sort(), `${attack.name}\n${log.join('\n')}`).toEqual(expect.arrayContaining([...attack.refusedBy].sort()));
-    const doctor = await mlo(clone, 'doctor', '--json');
-    expect(JSON.parse(doctor.stdout).mlo, attack.name).toBeTruthy();
-  }, 180_000);
+  it.each(ATTACKS.map((a, i) => [a.name, a, i] as const))(
+    '%s: every command leaves the decoy alone; refusals are one clear line',
+    async (_name, attack, n) => {
+      const clone = await cloneOf(attack, n);
+      const refused = new Set<string>();
+      const log: string[] = [];
+      for (const args of attack.pipeline ? [...DATA, ...PIPELINE_COMMANDS] : DATA) {
+        const r = await mlo(clone, ...args);
+        const what = `${attack.name}: mlo ${args.join(' ')} (exit ${r.exitCode})\nstdout:\n${r.stdout.slice(0, 2000)}\nstderr:\n${r.stderr.slice(0, 2000)}`;
+        expect(checksums(decoy), what).toEqual(decoyBefore);
+        expect(r.stderr, what).not.toMatch(/bug in mlo|\n\s+at .*\(/);
+        expect([0, 1, 2], what).toContain(r.exitCode);
+        // A command's output is bounded whatever the repository holds (the 5 MB metric is cut to 1 KiB).
+        expect(r.stdout.length + r.stderr.length, what).toBeLessThan(100_000);
+        const errors = errorLines(r);
+        log.push(`mlo ${args.join(' ')}: exit ${r.exitCode} ${errors[0] ?? ''}`);
+        if (r.exitCode !== 0) expect(errors, what).toHaveLength(1);
+        // `ci report` reports a section it cannot read inside the report (it exits 0 unless --fail-on).
+        if (errors.some((l) => attack.names.test(l)) || (args[0] === 'ci' && attack.names.test(r.stdout))) refused.add(args[0]);
+      }
+      // Each command that reads the hostile file refused it by name (doctor reports it instead).
+      expect([...refused].sort(), `${attack.name}\n${log.join('\n')}`).toEqual(expect.arrayContaining([...attack.refusedBy].sort()));
+      const doctor = await mlo(clone, 'doctor', '--json');
+      expect(JSON.parse(doctor.stdout).mlo, attack.name).toBeTruthy();
+    },
+    180_000,
+  );
 });

@@ -69,9 +69,7 @@ function describe(e: StatusEntry, verbose: boolean): string[] {
     lines.push(
       `${stdoutColor.red('manifest missing:')} ${label} (${e.pointerFile ?? LOCK_FILE}): the list of its files is not in the cache — ${fix}; until then mlo gc refuses to run`,
     );
-  } else if (!e.inCache) lines.push(
-      `${stdoutColor.red('not in cache:')} ${label}${e.kind === 'dir' ? ` (${e.missingObjects} objects)` : ''} — run mlo pull`,
-    );
+  } else if (!e.inCache) lines.push(`${stdoutColor.red('not in cache:')} ${label}${e.kind === 'dir' ? ` (${e.missingObjects} objects)` : ''} — run mlo pull`);
   if (e.sizeMismatch) {
     lines.push(
       `${stdoutColor.red('size mismatch:')} ${label} (${e.sizeMismatch.source}) ${describeMismatch(e.sizeMismatch)} — restore the pointer from git or mlo add ${e.path} again`,

@@ -57,7 +57,7 @@ export function sizeMismatch(item: Tracked, actual: Measured | undefined): SizeM
 /** "records 99 bytes, the object holds 3" (or the file counts): the heart of every size message. */
 export function describeMismatch(m: SizeMismatch): string {
   if (m.recorded.size !== m.actual.size) {
-    const holder = m.actual.files === undefined ? "the cache's object holds" : "the files its manifest lists add up to";
+    const holder = m.actual.files === undefined ? "the cache's object holds" : 'the files its manifest lists add up to';
     return `records ${m.recorded.size} bytes, ${holder} ${m.actual.size}`;
   }
   return `records ${m.recorded.files} files, the directory's manifest lists ${m.actual.files}`;

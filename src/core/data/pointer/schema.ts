@@ -15,9 +15,7 @@ export const anyHashSchema = z.string().regex(ANY_HASH_RE, ANY_HASH_MESSAGE);
  * exact integer (1e300 passes `Number.isInteger`), and a committed file must not make mlo sum or print
  * absurd totals.
  */
-export const countSchema = z
-  .number({ invalid_type_error: COUNT_MESSAGE })
-  .refine((n) => Number.isSafeInteger(n) && n >= 0, { message: COUNT_MESSAGE });
+export const countSchema = z.number({ invalid_type_error: COUNT_MESSAGE }).refine((n) => Number.isSafeInteger(n) && n >= 0, { message: COUNT_MESSAGE });
 
 export const pointerSchema: z.ZodType<Pointer, z.ZodTypeDef, unknown> = z
   .object({
