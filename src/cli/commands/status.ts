@@ -72,7 +72,7 @@ function describe(e: StatusEntry, verbose: boolean): string[] {
   } else if (!e.inCache) lines.push(`${stdoutColor.red('not in cache:')} ${label}${e.kind === 'dir' ? ` (${e.missingObjects} objects)` : ''} — run mlo pull`);
   if (e.sizeMismatch) {
     lines.push(
-      `${stdoutColor.red('size mismatch:')} ${label} (${e.sizeMismatch.source}) ${describeMismatch(e.sizeMismatch)} — restore the pointer from git or mlo add ${e.path} again`,
+      `${stdoutColor.red('size mismatch:')} ${label} (${e.sizeMismatch.source}) ${describeMismatch(e.sizeMismatch)} — run mlo fsck; if the object is sound, restore the pointer from git or mlo add ${e.path} again`,
     );
   }
   return lines;

@@ -79,7 +79,9 @@ export async function fsckCache(repo: Repo, options: { remove?: boolean; onObjec
       state.close();
     }
     result.missingManifests = missingManifests(repo, tracked).map((t) => ({ path: t.path, hash: t.hash, source: sourceOf(t) }));
-    result.sizeMismatches = sizeMismatches(repo, tracked);
+    // A truncated or corrupt object is reported as such above, not again as a pointer's wrong size.
+    const damaged = new Set(result.problems.map((p) => p.hash));
+    result.sizeMismatches = sizeMismatches(repo, tracked).filter((m) => !damaged.has(m.hash));
     return result;
   });
 }

@@ -65,7 +65,7 @@ export function describeMismatch(m: SizeMismatch): string {
 
 export function sizeMismatchError(m: SizeMismatch): MloError {
   return new MloError('MLO_SIZE_MISMATCH', `${m.source}: ${m.path} ${describeMismatch(m)}`, {
-    hint: `the pointer is damaged or was edited: restore it from git, or run mlo add ${m.path} on the right data`,
+    hint: `run mlo fsck: if the object is sound, the pointer is damaged or was edited (restore it from git, or run mlo add ${m.path} on the right data)`,
     meta: { mismatch: m },
   });
 }
