@@ -123,6 +123,7 @@ export const ERROR_CODES = {
     exit: 1,
     what: 'a credential is in the committed `.mlo/config.yaml` (exit 2 when `remote modify` is asked to write one there)',
   },
+  MLO_SIZE_MISMATCH: { exit: 1, what: 'a pointer or `mlo.lock` entry records a size or file count that its cached object does not have' },
   MLO_STAGE_EXISTS: { exit: 1, what: 'a stage with that name already exists' },
   MLO_STAGE_FAILED: { exit: 1, what: 'a stage command failed or was killed' },
   MLO_STAGE_OUTPUT: { exit: 1, what: 'a path to add is an out of a stage' },

@@ -62,6 +62,22 @@ describe('mlo serve: hostile requests', () => {
     expect(JSON.parse(text).error).toMatch(/input 'x' has shape \[1, 1, .*more\]/);
   });
 
+  it('bounds the 404 that names an unknown model, version or route', async () => {
+    const long = 'm'.repeat(8000);
+    for (const [url, field] of [
+      [`${s.url}/v2/models/${long}/infer`, 'error'],
+      [`${s.url}/v2/models/lin/versions/${long}/infer`, 'error'],
+      [`${s.url}/invocations?model=${long}`, 'message'],
+      [`${s.url}/${long}`, 'error'],
+    ] as const) {
+      const r = await post(url, v2([x([1, 3], [1, 2, 3])]));
+      expect(r.status, url.slice(0, 60)).toBe(404);
+      const text = await r.text();
+      expect(text.length, url.slice(0, 60)).toBeLessThan(400);
+      expect(JSON.parse(text)[field]).toMatch(/m{99}\.\.\. \(800[01] characters\)/);
+    }
+  });
+
   it('accepts the bearer scheme in any case', async () => {
     const t = await serve(dir, ['lin.onnx', '--token', 's3cret']);
     try {

@@ -1,9 +1,9 @@
 import { doctor as runDoctor } from '../../core/data/doctor.js';
-import type { ActionContext } from '../action.js';
+import type { ActionContext, Outcome } from '../action.js';
 import { startupInfo } from '../boot.js';
 import { packageVersion } from '../main.js';
 
-export function doctor({ out, flags }: ActionContext<object>): void {
+export function doctor({ out, flags }: ActionContext<object>): Outcome {
   const r = { ...runDoctor({ cwd: flags.cwd, mloVersion: packageVersion() }), startup: startupInfo() };
   const { bundle, codeCache, codeCacheSaved } = r.startup;
   out.result(r, () => [
@@ -21,6 +21,14 @@ export function doctor({ out, flags }: ActionContext<object>): void {
           `link types configured: ${r.repo.configuredLinkTypes.join(', ')}; used here: ${r.repo.workingLinkType ?? 'none works!'}`,
           `link types this filesystem supports: ${r.repo.supportedLinkTypes.join(', ')}`,
         ]
-      : ['(not inside an mlo repository)']),
+      : r.repoProblem
+        ? [
+            `repository: ${r.repoProblem.root}`,
+            `problem: ${r.repoProblem.message} (${r.repoProblem.code})`,
+            ...(r.repoProblem.hint ? [`to fix: ${r.repoProblem.hint}`] : []),
+          ]
+        : ['(not inside an mlo repository)']),
   ]);
+  // The report is printed whole; the exit status still says that the repository cannot be used.
+  return { failed: r.repoProblem !== undefined };
 }

@@ -1,5 +1,6 @@
 import { MloError } from '../../base/errors.js';
 import { fsckCache } from '../../core/data/fsck.js';
+import { describeMismatch } from '../../core/data/sizes.js';
 import { commandRepo } from '../repo.js';
 import type { ActionContext } from '../action.js';
 import { formatBytes } from '../output.js';
@@ -16,6 +17,7 @@ export async function fsck({ out, flags, opts }: ActionContext<{ remove?: boolea
       `${p.problem}: ${p.hash}${p.usedBy ? ` (used by ${p.usedBy})` : ''}, ${formatBytes(p.size)}${p.expectedSize !== undefined ? ` of ${formatBytes(p.expectedSize)}` : ''}${p.removed ? ', removed' : ''}`,
   );
   for (const m of r.missingManifests) lines.push(`manifest missing: ${m.hash} (directory ${m.path}, ${m.source})`);
+  for (const m of r.sizeMismatches) lines.push(`size mismatch: ${m.path} (${m.source}) ${describeMismatch(m)}`);
   if (lines.length === 0) {
     out.result(r, () => `checked ${r.checked} objects (${formatBytes(r.bytes)}): no problems`);
     return;
@@ -23,6 +25,14 @@ export async function fsck({ out, flags, opts }: ActionContext<{ remove?: boolea
   if (!flags.json) out.result(r, () => lines);
   const missing = r.missingManifests;
   const dirs = missing.length ? `the manifest of ${missing.map((m) => m.path).join(', ')} is not in the cache` : '';
+  if (r.problems.length === 0 && missing.length === 0) {
+    const first = r.sizeMismatches[0];
+    throw new MloError(
+      'MLO_SIZE_MISMATCH',
+      `${plural(r.sizeMismatches.length, 'pointer')} ${r.sizeMismatches.length === 1 ? 'records' : 'record'} a size the cache does not hold (${first.source}: ${first.path} ${describeMismatch(first)})`,
+      { hint: 'restore the pointer from git, or run mlo add on the right data', meta: { result: r } },
+    );
+  }
   if (r.problems.length === 0) {
     throw new MloError('MLO_MISSING_MANIFEST', `${plural(missing.length, 'tracked directory', 'tracked directories')} cannot be listed: ${dirs}`, {
       hint: 'get the manifest back with `mlo fetch` or `mlo pull`, or add the directory again with `mlo add`; until then `mlo gc` refuses to run',

@@ -4,6 +4,7 @@ import type { StageStatusEntry } from '../../core/pipeline/plan.js';
 import { isMloError } from '../../base/errors.js';
 import { commandRepo } from '../repo.js';
 import { statusTargets, type StatusEntry } from '../../core/data/status.js';
+import { describeMismatch } from '../../core/data/sizes.js';
 import type { ActionContext, Outcome } from '../action.js';
 import { stdoutColor } from '../output.js';
 import { plural } from '../../base/plural.js';
@@ -17,7 +18,7 @@ export interface StatusFlags {
 export async function status({ out, flags, opts }: ActionContext<StatusFlags>, targets: string[]): Promise<Outcome> {
   const repo = commandRepo(flags);
   const entries = statusTargets(repo, { cwd: flags.cwd, targets });
-  const dirty = entries.filter((e) => e.status !== 'clean' || !e.inCache);
+  const dirty = entries.filter((e) => e.status !== 'clean' || !e.inCache || e.sizeMismatch);
   // Stage targets are stage names; path targets only filter the data section.
   let stages: StageStatusEntry[] = [];
   let pipelineError: { code: string; message: string; hint?: string } | undefined;
@@ -95,6 +96,11 @@ function describe(e: StatusEntry, verbose: boolean): string[] {
       `${stdoutColor.red('manifest missing:')} ${label} (${e.pointerFile ?? LOCK_FILE}): the list of its files is not in the cache — ${fix}; until then mlo gc refuses to run`,
     );
   } else if (!e.inCache) lines.push(`${stdoutColor.red('not in cache:')} ${label}${e.kind === 'dir' ? ` (${e.missingObjects} objects)` : ''} — run mlo pull`);
+  if (e.sizeMismatch) {
+    lines.push(
+      `${stdoutColor.red('size mismatch:')} ${label} (${e.sizeMismatch.source}) ${describeMismatch(e.sizeMismatch)} — run mlo fsck; if the object is sound, restore the pointer from git or mlo add ${e.path} again`,
+    );
+  }
   return lines;
 }
 

@@ -9,13 +9,14 @@ import { lstatSync, readdirSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { clearCacheTmp, hasObject } from './cache/objects.js';
 import { readManifest } from './cache/manifest.js';
+import { measure, sizeMismatch, sizeMismatchError } from './sizes.js';
 import { checkObject, corruptObjectError } from './cache/verify.js';
 import { MloError, errnoCode } from '../../base/errors.js';
 import { isDirHash } from './hash/blake3.js';
 import { withRepoLock } from '../repo/lock.js';
 import type { Repo } from '../repo/repo.js';
 import { WRITTEN_BY_MLO, statKey } from './state.js';
-import { resolveTargets, type Tracked } from './tracked.js';
+import { ownerOf, resolveTargets, type Tracked } from './tracked.js';
 import { openScan } from './workspace/scan.js';
 import { compareItem, type Comparison, type FileChange } from './workspace/compare.js';
 import { cacheLinkHash } from './workspace/cachelink.js';
@@ -98,6 +99,12 @@ export function runCheckout(ctx: ScanContext, items: Tracked[], options: Pick<Ch
     if (!hasObject(repo.cacheDir, item.hash)) {
       result.missing.push({ path: item.path, hash: item.hash });
       continue;
+    }
+    // A file's recorded size is checked against its object: a stranger's pointer must not make mlo
+    // report or sum a size nobody measured. (A directory's files carry their sizes in the manifest.)
+    if (!isDirHash(item.hash)) {
+      const mismatch = sizeMismatch(item, measure(repo, item));
+      if (mismatch) throw sizeMismatchError(mismatch);
     }
     // The tracked path and its folders, looked at before compareItem, whose scan would follow a link.
     const at = plan.probe(item.path);
@@ -243,7 +250,7 @@ function planAbsent(ctx: ScanContext, item: Tracked, plan: Plan, result: Checkou
     plan.writes.push({ path: item.path, hash: item.hash, size: item.size, exec: false, kind: 'added' });
     return;
   }
-  const wanted = readManifest(ctx.repo.cacheDir, item.hash);
+  const wanted = readManifest(ctx.repo.cacheDir, item.hash, ownerOf(item));
   if (!wanted) {
     result.missing.push({ path: item.path, hash: item.hash });
     return;

@@ -8,7 +8,7 @@ import { headCommit } from '../../base/git.js';
 import { isDirHash } from './hash/blake3.js';
 import type { Repo } from '../repo/repo.js';
 import { trackedAtRev } from './revisions.js';
-import { allTracked, type Tracked } from './tracked.js';
+import { allTracked, ownerOf, type Tracked } from './tracked.js';
 import { openScan } from './workspace/scan.js';
 import { scanPath } from './workspace/scan.js';
 
@@ -86,7 +86,7 @@ function diffEntries(base: string, xs: ManifestEntry[], ys: ManifestEntry[], res
 function sideOf(repo: Repo, items: Tracked[]): Side {
   const map: Side['items'] = new Map();
   for (const t of items) {
-    const entries = isDirHash(t.hash) ? readManifest(repo.cacheDir, t.hash) : undefined;
+    const entries = isDirHash(t.hash) ? readManifest(repo.cacheDir, t.hash, ownerOf(t)) : undefined;
     map.set(t.path, { hash: t.hash, size: t.size, entries });
   }
   return { items: map };

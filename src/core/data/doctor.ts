@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import { gitVersion } from '../../base/git.js';
 import { LINK_TYPES, type LinkType } from '../repo/config.js';
 import { cacheTmpDir } from './cache/objects.js';
-import { findRoot, repoAt } from '../repo/repo.js';
+import { findRoot, repoAt, type Repo } from '../repo/repo.js';
+import { isMloError } from '../../base/errors.js';
 import { probeLinkType } from './workspace/link.js';
 import { nativeWalkAvailable } from './workspace/native-walk.js';
 
@@ -27,6 +28,11 @@ export interface DoctorReport {
     workingLinkType?: LinkType;
     supportedLinkTypes: LinkType[];
   };
+  /**
+   * Why the repository here could not be opened (a clone's symlink in .mlo/, a cache.dir outside it, a
+   * broken config): doctor reports it instead of refusing, since that is what a user runs it to learn.
+   */
+  repoProblem?: { root: string; code: string; message: string; hint?: string };
 }
 
 const require = createRequire(import.meta.url);
@@ -53,7 +59,14 @@ export function doctor(options: { cwd: string; mloVersion: string }): DoctorRepo
   };
   const root = findRoot(options.cwd);
   if (root) {
-    const repo = repoAt(root);
+    let repo: Repo;
+    try {
+      repo = repoAt(root);
+    } catch (err) {
+      if (!isMloError(err)) throw err;
+      report.repoProblem = { root, code: err.code, message: err.message, hint: err.hint };
+      return report;
+    }
     const tmp = cacheTmpDir(repo.cacheDir);
     mkdirSync(tmp, { recursive: true });
     const probe = join(tmp, `doctor-${process.pid}`);

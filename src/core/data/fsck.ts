@@ -1,7 +1,8 @@
 /**
  * `mlo fsck`: re-hashes every cache object and reports those whose content does not match their name
  * (corrupt) or is shorter than a pointer or manifest says (truncated), and the tracked directories
- * whose manifest is not in the cache (after `--remove` too: removing a corrupt manifest makes one).
+ * whose manifest is not in the cache (after `--remove` too: removing a corrupt manifest makes one), and
+ * the pointers and lock entries whose recorded size disagrees with their object.
  */
 import { rmSync } from 'node:fs';
 import { listObjects } from './cache/objects.js';
@@ -12,6 +13,7 @@ import { missingManifests, neededObjects } from './references.js';
 import type { Repo } from '../repo/repo.js';
 import { StateDb } from './state.js';
 import { allTracked, sourceOf, type Tracked } from './tracked.js';
+import { measure, sizeMismatch, type SizeMismatch } from './sizes.js';
 
 export interface FsckProblem {
   hash: string;
@@ -34,6 +36,8 @@ export interface FsckResult {
   bytes: number;
   problems: FsckProblem[];
   missingManifests: MissingManifest[];
+  /** Pointers and lock entries whose recorded size or file count disagrees with the cached object. */
+  sizeMismatches: SizeMismatch[];
 }
 
 export async function fsckCache(repo: Repo, options: { remove?: boolean; onObject?: (bytes: number) => void }): Promise<FsckResult> {
@@ -47,7 +51,7 @@ export async function fsckCache(repo: Repo, options: { remove?: boolean; onObjec
       // A broken pointer must not stop the cache check; sizes are then just unknown.
     }
     const state = new StateDb(repo.tmpDir);
-    const result: FsckResult = { checked: 0, bytes: 0, problems: [], missingManifests: [] };
+    const result: FsckResult = { checked: 0, bytes: 0, problems: [], missingManifests: [], sizeMismatches: [] };
     try {
       for (const obj of listObjects(repo.cacheDir)) {
         result.checked++;
@@ -75,6 +79,29 @@ export async function fsckCache(repo: Repo, options: { remove?: boolean; onObjec
       state.close();
     }
     result.missingManifests = missingManifests(repo, tracked).map((t) => ({ path: t.path, hash: t.hash, source: sourceOf(t) }));
+    // A truncated or corrupt object is reported as such above, not again as a pointer's wrong size.
+    const damaged = new Set(result.problems.map((p) => p.hash));
+    result.sizeMismatches = sizeMismatches(repo, tracked).filter((m) => !damaged.has(m.hash));
     return result;
   });
+}
+
+/** Each tracked path and hash once; an object removed as corrupt just now is measured as absent. */
+function sizeMismatches(repo: Repo, tracked: Tracked[]): SizeMismatch[] {
+  const seen = new Set<string>();
+  const found: SizeMismatch[] = [];
+  for (const t of tracked) {
+    const key = `${t.path}\0${t.hash}\0${t.size}\0${t.files}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    let m: SizeMismatch | undefined;
+    try {
+      m = sizeMismatch(t, measure(repo, t));
+    } catch {
+      // A malformed manifest is reported by the object check above (it does not match its hash, or
+      // it is refused when read); it has no size to compare.
+    }
+    if (m) found.push(m);
+  }
+  return found;
 }

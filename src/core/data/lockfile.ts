@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import { errnoCode, explainFsError } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
-import { anyHashSchema, safeRelPath } from './pointer/schema.js';
+import { anyHashSchema, countSchema, safeRelPath } from './pointer/schema.js';
 import type { Repo } from '../repo/repo.js';
 import { lineOf, parseYamlText } from '../../base/yamlfile.js';
 import { LOCK_FILE } from '../repo/names.js';
@@ -24,8 +24,8 @@ const fileEntry = z
   .object({
     path: safeRelPath,
     hash: anyHashSchema,
-    size: z.number().int().nonnegative(),
-    files: z.number().int().nonnegative().optional(),
+    size: countSchema,
+    files: countSchema.optional(),
   })
   .strict();
 

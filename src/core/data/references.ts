@@ -6,7 +6,7 @@ import { readManifest } from './cache/manifest.js';
 import { hasObject } from './cache/objects.js';
 import { isDirHash } from './hash/blake3.js';
 import type { Repo } from '../repo/repo.js';
-import type { Tracked } from './tracked.js';
+import { ownerOf, type Tracked } from './tracked.js';
 
 export interface NeededObject {
   hash: string;
@@ -26,7 +26,7 @@ export function neededObjects(repo: Repo, items: Tracked[]): { objects: Map<stri
   for (const item of items) {
     if (!objects.has(item.hash)) objects.set(item.hash, { hash: item.hash, size: isDirHash(item.hash) ? undefined : item.size, usedBy: item.path });
     if (!isDirHash(item.hash)) continue;
-    const entries = readManifest(repo.cacheDir, item.hash);
+    const entries = readManifest(repo.cacheDir, item.hash, ownerOf(item));
     if (!entries) {
       unexpanded.push(item);
       continue;

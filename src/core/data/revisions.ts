@@ -4,8 +4,7 @@
  */
 import { isMloError } from '../../base/errors.js';
 import { listFilesAtRev, prefixInGit, readFilesAtRev, resolveRev } from '../../base/git.js';
-import { parseYamlText } from '../../base/yamlfile.js';
-import { parse } from 'yaml';
+import { parseYaml, parseYamlText } from '../../base/yamlfile.js';
 import { POINTER_SUFFIX, pointerSchema } from './pointer/schema.js';
 import type { Repo } from '../repo/repo.js';
 import { LOCK_FILE } from '../repo/names.js';
@@ -31,7 +30,7 @@ export async function trackedAtRev(repo: Repo, rev: string, options: { salvage?:
     const text = f.content.toString('utf8');
     if (rel === LOCK_FILE) {
       try {
-        items.push(...outsFromLockDoc(parse(text)));
+        items.push(...outsFromLockDoc(parseYaml(text, `${rev}:${LOCK_FILE}`, 'MLO_BAD_LOCK')));
       } catch (err) {
         if (!isMloError(err)) continue; // An unparsable lock at an old revision tracks nothing usable.
         throw err;

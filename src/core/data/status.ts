@@ -2,7 +2,8 @@
  * `mlo status`: for each tracked path, whether the workspace matches its pointer (clean, modified,
  * deleted) and whether the cache holds its content; inside a directory, the files added, modified and
  * deleted. A directory whose manifest the cache lacks is damage, never clean: its files cannot be
- * listed, and gc refuses to run until the manifest is back.
+ * listed, and gc refuses to run until the manifest is back. So is a pointer whose recorded size or file
+ * count disagrees with the cached object (see sizes.ts).
  */
 import { hasObject } from './cache/objects.js';
 import { missingObjects } from './cache/presence.js';
@@ -11,6 +12,7 @@ import { resolveTargets } from './tracked.js';
 import { openScan } from './workspace/scan.js';
 import { compareItem, isClean } from './workspace/compare.js';
 import { markSnapshotPresent } from './workspace/snapshot.js';
+import { measure, sizeMismatch, type SizeMismatch } from './sizes.js';
 
 export interface StatusEntry {
   path: string;
@@ -26,6 +28,8 @@ export interface StatusEntry {
   deleted: string[];
   pointerFile?: string;
   stage?: string;
+  /** The pointer or lock entry records a size or file count its cached object does not have (damage). */
+  sizeMismatch?: SizeMismatch;
 }
 
 export interface StatusOptions {
@@ -54,6 +58,8 @@ export function statusTargets(repo: Repo, options: StatusOptions): StatusEntry[]
         if (missing === 0 && isClean(c)) markSnapshotPresent(repo, item.path);
       }
       const status = c.deleted ? 'deleted' : isClean(c) ? 'clean' : 'modified';
+      const scanned = c.current?.kind === 'dir' ? c.current.manifest : undefined;
+      const mismatch = manifestMissing ? undefined : sizeMismatch(item, measure(repo, item, scanned));
       return {
         path: item.subpath ? `${item.path}/${item.subpath}` : item.path,
         kind: c.kind,
@@ -66,6 +72,7 @@ export function statusTargets(repo: Repo, options: StatusOptions): StatusEntry[]
         deleted: c.kind === 'dir' && !c.deleted ? c.removed.map((f) => f.path) : [],
         pointerFile: item.pointerFile,
         stage: item.stage,
+        ...(mismatch ? { sizeMismatch: mismatch } : {}),
       };
     });
   } finally {

@@ -51,6 +51,11 @@ export function fromPointer(pointerRel: string, pointer: Pointer): Tracked {
   return { path, hash: pointer.hash, size: pointer.size, files: pointer.files, pointerFile: pointerRel };
 }
 
+/** A tracked folder and where it is recorded, naming its manifest in errors: `data/images (data/images.mlo)`. */
+export function ownerOf(t: Tracked): string {
+  return `${t.path} (${sourceOf(t)})`;
+}
+
 /** Where a tracked item comes from, for messages: its pointer file or its mlo.lock entry (and revision). */
 export function sourceOf(t: Tracked): string {
   const source = t.pointerFile ?? `${LOCK_FILE} (stage ${t.stage})`;
@@ -192,7 +197,7 @@ export function resolveTargets(repo: Repo, cwd: string, targets: string[] | unde
  * would quietly do nothing. Unknowable while the manifest is not in the cache (pull fetches it).
  */
 function assertInManifest(repo: Repo, dir: Tracked, subpath: string, target: string): void {
-  const entries = readManifest(repo.cacheDir, dir.hash);
+  const entries = readManifest(repo.cacheDir, dir.hash, ownerOf(dir));
   if (!entries || entries.some((e) => e.path === subpath || e.path.startsWith(`${subpath}/`))) return;
   throw new MloError('MLO_NOT_TRACKED', `${target} is not in the tracked directory ${dir.path}`, {
     hint: `mlo list shows what is tracked; after adding files to ${dir.path}, run mlo commit ${dir.path}`,

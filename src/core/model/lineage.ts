@@ -6,7 +6,8 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { isMloError } from '../../base/errors.js';
+import { parseYaml } from '../../base/yamlfile.js';
 import type { WorkState } from '../../base/git.js';
 import type { Lineage } from './schema.js';
 import { DEFAULT_PARAMS_FILE, LOCK_FILE, PIPELINE_FILE } from '../repo/names.js';
@@ -76,8 +77,10 @@ function readStructured(file: string): unknown {
   if (!existsSync(file)) return undefined;
   try {
     const text = readFileSync(file, 'utf8');
-    return file.endsWith('.json') ? JSON.parse(text) : parse(text);
-  } catch {
+    return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, file);
+  } catch (err) {
+    // An unreadable file adds no lineage; an alias bomb is refused, naming the file.
+    if (isMloError(err)) throw err;
     return undefined;
   }
 }

@@ -168,6 +168,14 @@ export function pickTarget(ep: Endpoint): Target {
 }
 
 /** The served names, for messages about a name that is not. */
+/**
+ * A name, version or path from a request, as echoed in an error body: at most 100 characters. The
+ * client wrote it, so the answer to a 16 KB URL must not be 16 KB of its own text.
+ */
+export function echoed(text: string): string {
+  return text.length <= 100 ? text : `${text.slice(0, 100)}... (${text.length} characters)`;
+}
+
 export function servedNames(endpoints: Map<string, Endpoint>): string {
   return [...endpoints.keys()].join(', ');
 }

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeInvocations, encodeNested, parseJson } from '../model/codec.js';
 import { decodeCsv } from '../model/csv-body.js';
 import type { ServeContext } from './context.js';
-import { pickTarget, servedNames, type Endpoint } from './endpoints.js';
+import { echoed, pickTarget, servedNames, type Endpoint } from './endpoints.js';
 import { queryParam } from './http.js';
 import { inference, type Protocol } from './inference.js';
 
@@ -52,7 +52,7 @@ export function invocationsRoute(ctx: ServeContext): (req: IncomingMessage, res:
         JSON.stringify({
           error_code: wanted ? 'RESOURCE_DOES_NOT_EXIST' : 'BAD_REQUEST',
           message: wanted
-            ? `no model named '${wanted}' is served here; serving ${servedNames(endpoints)}`
+            ? `no model named '${echoed(wanted)}' is served here; serving ${servedNames(endpoints)}`
             : `several models are served (${servedNames(endpoints)}): add ?model=NAME`,
         }),
       );

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServeContext } from './context.js';
+import { echoed } from './endpoints.js';
 import { requestPath } from './http.js';
 import type { Handler } from './lifecycle.js';
 import { INVOCATIONS, invocationsRoute } from './mlflow.js';
@@ -40,7 +41,7 @@ export function router(ctx: ServeContext, authorized: (req: IncomingMessage) => 
     if (path === INVOCATIONS) return invocations(req, res);
     if (path.startsWith(MODELS_PREFIX) && models(req, res, path)) return;
     req.resume();
-    send(res, 404, JSON.stringify({ error: `no route for ${req.method} ${path}` }));
+    send(res, 404, JSON.stringify({ error: `no route for ${echoed(req.method ?? '')} ${echoed(path)}` }));
   };
 
   return (req, res) => {

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { V2_TYPES, decodeV2, encodeFlat } from '../model/codec.js';
 import type { ServeContext } from './context.js';
-import { pickTarget, servedNames, type Endpoint, type Target } from './endpoints.js';
+import { echoed, pickTarget, servedNames, type Endpoint, type Target } from './endpoints.js';
 import { safeDecode } from './http.js';
 import { inference, type Protocol } from './inference.js';
 
@@ -50,7 +50,7 @@ export function v2ModelRoutes(ctx: ServeContext): (req: IncomingMessage, res: Se
     }
     if (!ep) {
       req.resume();
-      send(res, 404, JSON.stringify({ error: `no model named '${parts[0]}' is served here; serving ${servedNames(endpoints)}` }));
+      send(res, 404, JSON.stringify({ error: `no model named '${echoed(parts[0])}' is served here; serving ${servedNames(endpoints)}` }));
       return true;
     }
     const target = version === undefined ? undefined : ep.targets.find((t) => t.versionText === version);
@@ -60,7 +60,7 @@ export function v2ModelRoutes(ctx: ServeContext): (req: IncomingMessage, res: Se
         res,
         404,
         JSON.stringify({
-          error: `model '${ep.name}' version ${version} is not served here; serving versions ${ep.targets.map((t) => t.versionText).join(', ')}`,
+          error: `model '${ep.name}' version ${echoed(version)} is not served here; serving versions ${ep.targets.map((t) => t.versionText).join(', ')}`,
         }),
       );
       return true;

@@ -4,9 +4,10 @@
  * whose mlo.yaml an older or newer mlo wrote, so unknown keys are ignored rather than rejected.
  */
 import { posix } from 'node:path';
-import { parse } from 'yaml';
+import { isMloError } from '../../base/errors.js';
+import { parseYaml } from '../../base/yamlfile.js';
 
-import { DEFAULT_PARAMS_FILE } from '../repo/names.js';
+import { DEFAULT_PARAMS_FILE, PIPELINE_FILE } from '../repo/names.js';
 
 export { DEFAULT_PARAMS_FILE };
 /** Metrics files looked for when mlo.yaml declares none. */
@@ -45,15 +46,17 @@ function under(wdir: unknown, p: string): string {
 
 /**
  * The metrics and params files an mlo.yaml declares (paths relative to the repo root). Paths that
- * still hold `${...}` templates are left out; an unparsable file declares nothing.
+ * still hold `${...}` templates are left out; an unparsable file declares nothing (the pipeline's own
+ * loader names its syntax error), but an alias bomb is refused here, naming the file.
  */
 export function declaredFiles(pipelineText: string | undefined): Declared {
   const metrics = new Set<string>();
   const params = new Set<string>();
   let doc: unknown;
   try {
-    doc = pipelineText === undefined ? undefined : parse(pipelineText);
-  } catch {
+    doc = pipelineText === undefined ? undefined : parseYaml(pipelineText, PIPELINE_FILE);
+  } catch (err) {
+    if (isMloError(err)) throw err;
     doc = undefined;
   }
   if (doc && typeof doc === 'object') {

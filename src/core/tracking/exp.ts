@@ -15,7 +15,7 @@ import { lockOutputs, outsFromLockDoc, type Tracked } from '../data/tracked.js';
 import { hasObject, objectPath } from '../data/cache/objects.js';
 import { readManifest } from '../data/cache/manifest.js';
 import { isDirHash } from '../data/hash/blake3.js';
-import { parse as parseYaml } from 'yaml';
+import { parseYaml } from '../../base/yamlfile.js';
 import type { RunRow, RunStatus, TrackingDb } from './db.js';
 import { LOCK_FILE } from '../repo/names.js';
 import { removeRunFile, type StoreLocation } from './store.js';
@@ -454,7 +454,7 @@ export function branchRun(repo: Repo, db: TrackingDb, ref: string, branch: strin
 /** The `cache: false` outs of the run's mlo.lock. */
 function uncachedOuts(snap: Snapshot): Tracked[] {
   if (snap.lock === undefined) return [];
-  return outsFromLockDoc(parseYaml(snap.lock), 'uncached');
+  return outsFromLockDoc(parseYaml(snap.lock, `${LOCK_FILE} of the run's snapshot`, 'MLO_BAD_LOCK'), 'uncached');
 }
 
 /** The files of `out` (path relative to the root -> bytes) read from the cache; undefined when any is missing. */
@@ -478,8 +478,10 @@ function cachedContent(cacheDir: string, out: Tracked): Record<string, Buffer> |
 function cachedOuts(snap: Snapshot): Set<string> {
   if (snap.lock === undefined) return new Set();
   try {
-    return new Set(outsFromLockDoc(parseYaml(snap.lock)).map((t) => t.path));
-  } catch {
+    return new Set(outsFromLockDoc(parseYaml(snap.lock, `${LOCK_FILE} of the run's snapshot`, 'MLO_BAD_LOCK')).map((t) => t.path));
+  } catch (err) {
+    // A lock that does not parse names no outs; an alias bomb in it is refused, never read as none.
+    if (isMloError(err)) throw err;
     return new Set();
   }
 }

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { MloError } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
 import type { Repo } from '../repo/repo.js';
+import { boundText } from './values.js';
 import { ENDED_STATUSES, TRACKING_DB, TrackingDb, type LineageEntry, type OpenOptions } from './db.js';
 
 export const RUNS_DIR = 'tracking/runs';
@@ -118,7 +119,8 @@ function jsonNumber(v: number): number | string {
 function fromJsonValue(v: number | string | null): { value: number | null; text: string | null } {
   if (typeof v === 'number') return { value: v, text: null };
   if (v === 'Infinity' || v === '-Infinity') return { value: Number(v), text: null };
-  return { value: null, text: String(v) };
+  // A run file is a stranger's input after git pull: its text values obey the same bound as new ones.
+  return { value: null, text: boundText(String(v)) };
 }
 
 export function runFilePath(loc: StoreLocation, id: string): string {

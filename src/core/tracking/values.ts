@@ -15,19 +15,32 @@ export interface MetricValue {
   text: string | null;
 }
 
+/**
+ * The longest text metric value kept, in characters. A metric is a label or a short note; a stage (or a
+ * stranger's run file) that writes 50 MB into one would put it in the committed run file, print it
+ * whole in `exp run` and make `exp show` hold it in memory for every run. Longer text is cut here, with
+ * a note saying how long it was.
+ */
+export const MAX_TEXT_CHARS = 1024;
+
+export function boundText(text: string): string {
+  return text.length <= MAX_TEXT_CHARS ? text : `${text.slice(0, MAX_TEXT_CHARS)}... [cut by mlo: ${text.length} characters]`;
+}
+
 /** Numbers stay numbers (NaN becomes text 'NaN': SQLite would store it as NULL); strings that read as numbers become numbers. */
 export function toMetricValue(v: unknown): MetricValue {
   if (typeof v === 'number') return Number.isNaN(v) ? { value: null, text: 'NaN' } : { value: v, text: null };
   if (typeof v === 'string') {
-    const t = v.trim();
+    // Only a string short enough to be a number is tested as one (the regex on 50 MB costs time).
+    const t = v.length <= 400 ? v.trim() : '';
     if (t !== '' && NUMERIC.test(t)) {
       const n = Number(t);
       if (!Number.isNaN(n)) return { value: n, text: null };
     }
-    return { value: null, text: v };
+    return { value: null, text: boundText(v) };
   }
   if (v === null || v === undefined) return { value: null, text: 'null' };
-  return { value: null, text: typeof v === 'object' ? JSON.stringify(v) : String(v) };
+  return { value: null, text: boundText(typeof v === 'object' ? JSON.stringify(v) : String(v)) };
 }
 
 const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?Infinity$/;

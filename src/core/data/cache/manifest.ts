@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { MloError, errnoCode } from '../../../base/errors.js';
 import { hashBytes } from '../hash/blake3.js';
-import { FILE_HASH_MESSAGE, FILE_HASH_RE, SAFE_PATH_MESSAGE, isSafeRelPath } from '../pointer/paths.js';
+import { FILE_HASH_MESSAGE, FILE_HASH_RE, POINTER_SUFFIX, SAFE_PATH_MESSAGE, isSafeRelPath } from '../pointer/paths.js';
 import { objectPath, writeObjectBytes } from './objects.js';
 
 export interface ManifestEntry {
@@ -43,8 +43,11 @@ export function storeManifest(cacheDir: string, manifest: { hash: string; bytes?
   if (manifest.bytes) writeObjectBytes(cacheDir, manifest.hash, manifest.bytes);
 }
 
-/** Reads and verifies a manifest object; undefined when it is not in the cache. */
-export function readManifest(cacheDir: string, hash: string): ManifestEntry[] | undefined {
+/**
+ * Reads and verifies a manifest object; undefined when it is not in the cache. `owner` (the tracked
+ * folder, and its pointer file) names it in errors.
+ */
+export function readManifest(cacheDir: string, hash: string, owner?: string): ManifestEntry[] | undefined {
   let bytes: Buffer;
   try {
     bytes = readFileSync(objectPath(cacheDir, hash));
@@ -52,12 +55,13 @@ export function readManifest(cacheDir: string, hash: string): ManifestEntry[] | 
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
   }
-  return parseManifest(bytes, hash);
+  return parseManifest(bytes, hash, owner);
 }
 
-export function parseManifest(bytes: Buffer, hash: string): ManifestEntry[] {
+export function parseManifest(bytes: Buffer, hash: string, owner?: string): ManifestEntry[] {
+  const name = `directory manifest ${hash.slice(0, 12)}${owner ? ` of ${owner}` : ''}`;
   if (`${hashBytes(bytes)}.dir` !== hash) {
-    throw new MloError('MLO_CORRUPT_OBJECT', `directory manifest ${hash.slice(0, 12)} in the cache is corrupt (its content does not match its hash)`, {
+    throw new MloError('MLO_CORRUPT_OBJECT', `${name} in the cache is corrupt (its content does not match its hash)`, {
       hint: 'remove it with `mlo fsck --remove` and fetch it again with `mlo fetch`',
     });
   }
@@ -69,8 +73,8 @@ export function parseManifest(bytes: Buffer, hash: string): ManifestEntry[] {
   }
   const problem = manifestProblem(doc);
   if (problem) {
-    throw new MloError('MLO_BAD_MANIFEST', `directory manifest ${hash.slice(0, 12)}: ${problem}`, {
-      hint: 'the manifest was written by a different tool or a newer mlo; it is not used',
+    throw new MloError('MLO_BAD_MANIFEST', `${name}: ${problem}`, {
+      hint: 'the manifest was not written by this mlo (another tool, a newer version, or by hand); it is not used: fix or remove the pointer that names it',
     });
   }
   return (doc as { entries: ManifestEntry[] }).entries;
@@ -81,7 +85,9 @@ const ENTRY_KEYS = new Set(['path', 'hash', 'size', 'exec']);
 /**
  * What is wrong with a parsed manifest, as "where: what", or undefined when it is valid. Checked by
  * hand rather than with zod: a manifest can list millions of entries, and every path in it must be
- * safe before mlo writes anything there.
+ * safe before mlo writes anything there. mlo writes entries in byte order, each path once; a crafted
+ * manifest that repeats a path (which copy wins?), lists a path both as a file and as a folder, or
+ * places a `*.mlo` file (which every later command would read as a broken pointer) is refused.
  */
 function manifestProblem(doc: unknown): string | undefined {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return '(top level): not a JSON object';
@@ -98,6 +104,30 @@ function manifestProblem(doc: unknown): string | undefined {
     if (typeof e.hash !== 'string' || !FILE_HASH_RE.test(e.hash)) return `entries.${i}.hash: ${FILE_HASH_MESSAGE}`;
     if (typeof e.size !== 'number' || !Number.isSafeInteger(e.size) || e.size < 0) return `entries.${i}.size: must be a whole number of bytes`;
     if (e.exec !== undefined && typeof e.exec !== 'boolean') return `entries.${i}.exec: must be true or false`;
+    if (e.path.split('/').some((seg) => seg.endsWith(POINTER_SUFFIX)))
+      return `entries.${i}.path: '${clip(e.path)}' ends in ${POINTER_SUFFIX}, which mlo reads as a pointer file`;
+    if (i > 0) {
+      const order = comparePaths((entries[i - 1] as ManifestEntry).path, e.path);
+      if (order === 0) return `entries.${i}.path: '${clip(e.path)}' is listed twice`;
+      if (order > 0) return `entries.${i}.path: '${clip(e.path)}' is out of order (entries must be sorted by path, byte order)`;
+    }
+  }
+  return folderFileClash(entries as ManifestEntry[]);
+}
+
+/** A path listed as a file while another entry lies below it (`a` and `a/b`): it cannot be both. */
+function folderFileClash(entries: ManifestEntry[]): string | undefined {
+  const files = new Set(entries.map((e) => e.path));
+  for (let i = 0; i < entries.length; i++) {
+    const p = entries[i].path;
+    for (let at = p.indexOf('/'); at >= 0; at = p.indexOf('/', at + 1)) {
+      if (files.has(p.slice(0, at))) return `entries.${i}.path: '${clip(p)}' lies inside '${clip(p.slice(0, at))}', which is listed as a file`;
+    }
   }
   return undefined;
+}
+
+/** A path from a stranger's manifest, at most 200 characters in a message. */
+function clip(p: string): string {
+  return p.length > 200 ? `${p.slice(0, 200)}...` : p;
 }

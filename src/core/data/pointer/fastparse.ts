@@ -31,7 +31,10 @@ export function parsePointerFast(text: string): Pointer | undefined {
   if (hash === undefined || !PLAIN_HASH.test(hash) || !NOT_A_NUMBER.test(hash)) return undefined;
   if (fields.get('algo') !== 'blake3') return undefined;
   if (size === undefined || !COUNT.test(size) || (files !== undefined && !COUNT.test(files))) return undefined;
+  // Sixteen digits can pass 2^53-1: the schema refuses those, with the pointer named.
   const pointer: Pointer = { path, hash, algo: 'blake3', size: Number(size) };
+  if (!Number.isSafeInteger(pointer.size)) return undefined;
   if (files !== undefined) pointer.files = Number(files);
+  if (pointer.files !== undefined && !Number.isSafeInteger(pointer.files)) return undefined;
   return pointer;
 }

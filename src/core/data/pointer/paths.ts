@@ -9,6 +9,7 @@ import { MLO_DIR } from '../../repo/names.js';
 export const POINTER_SUFFIX = '.mlo';
 
 export const SAFE_PATH_MESSAGE = "must be a relative path inside the repository (no '..', no leading '/', no backslashes, no .git folder)";
+export const COUNT_MESSAGE = 'must be a whole number from 0 to 9007199254740991 (2^53-1)';
 export const FILE_HASH_RE = /^[0-9a-f]{64}$/;
 export const FILE_HASH_MESSAGE = 'must be a 64-character blake3 hex digest';
 export const ANY_HASH_RE = /^[0-9a-f]{64}(\.dir)?$/;

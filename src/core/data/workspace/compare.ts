@@ -4,7 +4,7 @@
  */
 import { readManifest, type ManifestEntry } from '../cache/manifest.js';
 import { isDirHash } from '../hash/blake3.js';
-import type { Tracked } from '../tracked.js';
+import { ownerOf, type Tracked } from '../tracked.js';
 import { scanPath, type ScanContext, type Scanned } from './scan.js';
 
 export interface FileChange {
@@ -63,10 +63,10 @@ export function compareItem(ctx: ScanContext, item: Tracked): Comparison {
   if (current?.kind === 'dir' && current.manifest.hash === item.hash) {
     // Same manifest hash: nothing changed, and the manifest need not even be read.
     base.unchanged = current.manifest.files;
-    base.wanted = () => readManifest(ctx.repo.cacheDir, item.hash) ?? [];
+    base.wanted = () => readManifest(ctx.repo.cacheDir, item.hash, ownerOf(item)) ?? [];
     return base;
   }
-  const wanted = readManifest(ctx.repo.cacheDir, item.hash);
+  const wanted = readManifest(ctx.repo.cacheDir, item.hash, ownerOf(item));
   if (!wanted) {
     base.manifestMissing = true;
     if (current && !(current.kind === 'dir' && current.manifest.hash === item.hash)) base.modified.push({ path: item.path });
