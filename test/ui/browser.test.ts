@@ -131,6 +131,22 @@ describe.skipIf(!executablePath)('mlo ui in Chromium', () => {
     await shoot('pipeline');
   });
 
+  it('mlo plots diff writes an offline page that vega-embed draws, declared plots included', async () => {
+    const r = await mlo(repo.dir, 'plots', 'diff', 'main', 'exp', '-o', 'plots.html');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const specs = JSON.parse((await mlo(repo.dir, 'plots', 'diff', 'main', 'exp', '--json')).stdout).specs as { title: string }[];
+    expect(specs.map((s) => s.title)).toEqual(['loss', 'acc', 'confusion.csv', 'roc.csv']);
+    const offline = await browser.newPage();
+    // Offline: every request beyond the file itself fails.
+    await offline.route(/^(?!file:)/, (route) => route.abort());
+    await offline.goto(`file://${join(repo.dir, 'plots.html')}`);
+    await offline.waitForFunction((n) => document.querySelectorAll('figure svg.marks').length === n, specs.length, { timeout: 30_000 });
+    const file = join(shots, 'plots-diff.png');
+    await offline.screenshot({ path: file, fullPage: true });
+    console.log(`screenshot: ${file}`);
+    await offline.close();
+  });
+
   it('keeps up with a new run while open', async () => {
     await open('#/runs');
     // The filter outlives page changes (the app keeps it); clear it.
