@@ -72,9 +72,5 @@ export function scatterChart(target: HTMLElement, points: { x: number; y: number
     series: [{ label: labels.x }, { label: labels.y, stroke: COLORS[0], paths: () => null, points: { show: true, size: 7, fill: COLORS[0] } }],
   };
   target.dataset.points = String(sorted.length);
-  return new uPlot(
-    opts,
-    [sorted.map((p) => p.x), sorted.map((p) => p.y)],
-    target,
-  );
+  return new uPlot(opts, [sorted.map((p) => p.x), sorted.map((p) => p.y)], target);
 }

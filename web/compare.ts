@@ -34,7 +34,12 @@ function sideBySide(title: string, runs: RunDetail[], pick: (r: RunDetail) => Re
     'section',
     {},
     h('h3', {}, `${title} `, h('span', { class: 'muted' }, `(${changed} of ${keys.length} differ)`)),
-    h('table', { class: 'compare', 'data-testid': testid }, h('thead', {}, h('tr', {}, h('th', {}, ''), ...runs.map((r) => h('th', {}, label(r))))), h('tbody', {}, ...rows)),
+    h(
+      'table',
+      { class: 'compare', 'data-testid': testid },
+      h('thead', {}, h('tr', {}, h('th', {}, ''), ...runs.map((r) => h('th', {}, label(r))))),
+      h('tbody', {}, ...rows),
+    ),
   );
 }
 
@@ -55,7 +60,13 @@ export async function comparePage(root: HTMLElement, query: URLSearchParams): Pr
   root.append(
     h('h2', {}, `Comparing ${ids.length} run${ids.length === 1 ? '' : 's'}`),
     tables,
-    h('section', {}, h('h3', {}, 'Step series'), h('div', { class: 'toolbar' }, keySelect, h('label', {}, logBox, ' log scale'), h('label', {}, 'smoothing ', smoothing)), chartBox),
+    h(
+      'section',
+      {},
+      h('h3', {}, 'Step series'),
+      h('div', { class: 'toolbar' }, keySelect, h('label', {}, logBox, ' log scale'), h('label', {}, 'smoothing ', smoothing)),
+      chartBox,
+    ),
     h('section', {}, h('h3', {}, 'Params against a metric (every run)'), h('div', { class: 'toolbar' }, xSelect, ' vs ', ySelect), scatterBox),
   );
   let chart: uPlot | undefined;
@@ -107,7 +118,12 @@ export async function comparePage(root: HTMLElement, query: URLSearchParams): Pr
     tables.replaceChildren(
       sideBySide('Params', runs, (r) => r.params, 'compare-params'),
       sideBySide('Metrics', runs, (r) => r.metrics, 'compare-metrics'),
-      sideBySide('Run', runs, (r) => ({ status: r.status, experiment: r.experiment, branch: r.branch, commit: short(r.commit, 10), started: r.start, ...r.tags }), 'compare-runs'),
+      sideBySide(
+        'Run',
+        runs,
+        (r) => ({ status: r.status, experiment: r.experiment, branch: r.branch, commit: short(r.commit, 10), started: r.start, ...r.tags }),
+        'compare-runs',
+      ),
     );
     const keys = [...new Set(runs.flatMap((r) => r.series))].sort();
     const keep = keySelect.value;

@@ -20,7 +20,7 @@ const TERM = /^([^<>=!~]+)(<=|>=|!=|=|<|>|~)(.*)$/;
 
 export type Predicate = (r: RunRow) => boolean;
 
-export function valueOf(r: RunRow, key: string): string | number | null {
+export function runValue(r: RunRow, key: string): string | number | null {
   if ((FIELDS as readonly string[]).includes(key)) return r[key as (typeof FIELDS)[number]] ?? null;
   if (key in r.metrics) return r.metrics[key];
   if (key in r.params) return r.params[key];
@@ -31,13 +31,18 @@ function termPredicate(term: string): Predicate {
   const m = TERM.exec(term);
   if (!m) {
     const word = term.toLowerCase();
-    return (r) => FIELDS.some((f) => String(r[f] ?? '').toLowerCase().includes(word));
+    return (r) =>
+      FIELDS.some((f) =>
+        String(r[f] ?? '')
+          .toLowerCase()
+          .includes(word),
+      );
   }
   const [, key, op, want] = m;
   const wantNum = Number(want);
   const numeric = want.trim() !== '' && Number.isFinite(wantNum);
   return (r) => {
-    const v = valueOf(r, key);
+    const v = runValue(r, key);
     if (v === null) return op === '!=';
     const n = typeof v === 'number' ? v : Number(v);
     switch (op) {
@@ -70,8 +75,8 @@ export function parseFilter(text: string): Predicate | undefined {
 export function sortRuns(rows: RunRow[], key: string, desc: boolean): void {
   const dir = desc ? -1 : 1;
   rows.sort((a, b) => {
-    const va = valueOf(a, key);
-    const vb = valueOf(b, key);
+    const va = runValue(a, key);
+    const vb = runValue(b, key);
     if (va === null || vb === null) return va === vb ? 0 : va === null ? 1 : -1;
     const na = typeof va === 'number' ? va : Number(va);
     const nb = typeof vb === 'number' ? vb : Number(vb);

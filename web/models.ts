@@ -58,9 +58,18 @@ function versionCard(v: Version, aliases: string[]): HTMLElement {
     { class: 'card', 'data-version': v.version },
     h('h4', {}, `${v.name}@${v.version}`, ...aliases.map((a) => h('span', { class: 'alias' }, a))),
     h('p', { class: 'muted' }, `registered ${v.registered} by ${v.by ?? 'unknown'} from ${v.package}`),
-    h('p', {}, `commit ${v.git?.commit ? short(v.git.commit, 10) : '(none)'}${v.git?.dirty ? ' with uncommitted changes' : ''}; model ${v.model.path} blake3:${short(v.model.hash, 12)}`),
+    h(
+      'p',
+      {},
+      `commit ${v.git?.commit ? short(v.git.commit, 10) : '(none)'}${v.git?.dirty ? ' with uncommitted changes' : ''}; model ${v.model.path} blake3:${short(v.model.hash, 12)}`,
+    ),
     h('h5', {}, 'Signature'),
-    h('ul', { class: 'sig' }, ...v.signature.inputs.map((t) => h('li', {}, `in  ${spec(t)}`)), ...v.signature.outputs.map((t) => h('li', {}, `out ${spec(t)}`))),
+    h(
+      'ul',
+      { class: 'sig' },
+      ...v.signature.inputs.map((t) => h('li', {}, `in  ${spec(t)}`)),
+      ...v.signature.outputs.map((t) => h('li', {}, `out ${spec(t)}`)),
+    ),
     h('h5', {}, 'Lineage'),
     keyValues(v.lineage),
     h('h5', {}, 'Model card'),
@@ -94,7 +103,10 @@ export async function modelsPage(root: HTMLElement, query: URLSearchParams): Pro
     return undefined;
   }
   const doc = await api<ModelDoc>('/api/model', { name });
-  const aliasesOf = (v: number) => Object.entries(doc.aliases).filter(([, n]) => n === v).map(([a]) => a);
+  const aliasesOf = (v: number) =>
+    Object.entries(doc.aliases)
+      .filter(([, n]) => n === v)
+      .map(([a]) => a);
   root.append(
     h('h2', {}, doc.name),
     table(
@@ -111,7 +123,14 @@ export async function modelsPage(root: HTMLElement, query: URLSearchParams): Pro
         )
       : empty('No audit entries.'),
     h('h3', {}, 'Versions'),
-    h('div', { class: 'cards' }, ...doc.versions.slice().reverse().map((v) => versionCard(v, aliasesOf(v.version)))),
+    h(
+      'div',
+      { class: 'cards' },
+      ...doc.versions
+        .slice()
+        .reverse()
+        .map((v) => versionCard(v, aliasesOf(v.version))),
+    ),
   );
   return undefined;
 }

@@ -84,7 +84,13 @@ export async function pipelinePage(root: HTMLElement): Promise<undefined> {
         ['stage', 'state', 'why', 'deps', 'outs'],
         doc.dag.nodes.map((n) => {
           const s = state.get(n.name);
-          return [n.name, n.frozen ? 'frozen' : s?.changed ? `changed (${s.action})` : 'up to date', (s?.reasons ?? []).map(reasonText).join('; '), n.deps.join(', '), n.outs.join(', ')];
+          return [
+            n.name,
+            n.frozen ? 'frozen' : s?.changed ? `changed (${s.action})` : 'up to date',
+            (s?.reasons ?? []).map(reasonText).join('; '),
+            n.deps.join(', '),
+            n.outs.join(', '),
+          ];
         }),
         { 'data-testid': 'stages-table' },
       ),
@@ -95,7 +101,13 @@ export async function pipelinePage(root: HTMLElement): Promise<undefined> {
     doc.entries.length
       ? table(
           ['path', 'kind', 'stage', 'workspace', 'local cache'],
-          doc.entries.map((e) => [e.path, e.kind, e.stage ?? '', e.status, e.inCache ? 'present' : `missing ${e.missingObjects} object${e.missingObjects === 1 ? '' : 's'}`]),
+          doc.entries.map((e) => [
+            e.path,
+            e.kind,
+            e.stage ?? '',
+            e.status,
+            e.inCache ? 'present' : `missing ${e.missingObjects} object${e.missingObjects === 1 ? '' : 's'}`,
+          ]),
           { 'data-testid': 'data-table' },
         )
       : empty('Nothing is tracked yet (mlo add, or a stage out).'),

@@ -26,12 +26,24 @@ interface PlotsDoc {
 
 function acrossRevisions(title: string, revs: FilesAt[], testid: string): HTMLElement {
   const keys = [...new Set(revs.flatMap((r) => Object.entries(r.files).flatMap(([file, kv]) => Object.keys(kv).map((k) => `${file}\u0000${k}`))))].sort();
-  const head = h('tr', {}, h('th', {}, 'file'), h('th', {}, 'key'), ...revs.map((r) => h('th', { title: r.sha ?? 'working tree' }, r.sha ? `${r.rev} (${short(r.sha)})` : r.rev)));
+  const head = h(
+    'tr',
+    {},
+    h('th', {}, 'file'),
+    h('th', {}, 'key'),
+    ...revs.map((r) => h('th', { title: r.sha ?? 'working tree' }, r.sha ? `${r.rev} (${short(r.sha)})` : r.rev)),
+  );
   const rows = keys.map((fk) => {
     const [file, key] = fk.split('\u0000');
     const values = revs.map((r) => r.files[file]?.[key]);
     const differs = values.some((v) => fmt(v) !== fmt(values[0]));
-    return h('tr', { class: differs ? 'differs' : '' }, h('td', {}, file), h('th', {}, key), ...values.map((v) => h('td', {}, v === undefined ? '\u2014' : fmt(v))));
+    return h(
+      'tr',
+      { class: differs ? 'differs' : '' },
+      h('td', {}, file),
+      h('th', {}, key),
+      ...values.map((v) => h('td', {}, v === undefined ? '\u2014' : fmt(v))),
+    );
   });
   const errors = revs.filter((r) => r.error).map((r) => h('p', { class: 'error' }, `${r.rev}: ${r.error!.message}`));
   return h(
@@ -39,7 +51,9 @@ function acrossRevisions(title: string, revs: FilesAt[], testid: string): HTMLEl
     {},
     h('h3', {}, title),
     ...errors,
-    keys.length ? h('table', { class: 'compare', 'data-testid': testid }, h('thead', {}, head), h('tbody', {}, ...rows)) : empty(`No ${title.toLowerCase()} files at any revision.`),
+    keys.length
+      ? h('table', { class: 'compare', 'data-testid': testid }, h('thead', {}, head), h('tbody', {}, ...rows))
+      : empty(`No ${title.toLowerCase()} files at any revision.`),
   );
 }
 
@@ -53,7 +67,11 @@ export async function revisionsPage(root: HTMLElement): Promise<undefined> {
     return box;
   });
   const plotsBox = h('div', { class: 'grid', 'data-testid': 'declared-plots' });
-  root.append(acrossRevisions('Metrics', doc.metrics.revisions, 'rev-metrics'), acrossRevisions('Params', doc.params.revisions, 'rev-params'), h('section', {}, h('h3', {}, 'Declared plots'), picks, plotsBox));
+  root.append(
+    acrossRevisions('Metrics', doc.metrics.revisions, 'rev-metrics'),
+    acrossRevisions('Params', doc.params.revisions, 'rev-params'),
+    h('section', {}, h('h3', {}, 'Declared plots'), picks, plotsBox),
+  );
 
   const drawPlots = async () => {
     const chosen = boxes.filter((b) => b.checked).map((b) => b.value);

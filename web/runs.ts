@@ -5,7 +5,7 @@
  */
 import { api } from './api.js';
 import { empty, fmt, h, short } from './dom.js';
-import { parseFilter, sortRuns, valueOf, type RunRow } from './filter.js';
+import { parseFilter, sortRuns, runValue, type RunRow } from './filter.js';
 
 interface ShowResult {
   columns: { params: string[]; metrics: string[] };
@@ -44,7 +44,7 @@ function cellText(r: RunRow, c: Column): string {
   if (c.key === 'name') return r.name ? `${r.name} (${short(r.id)})` : short(r.id);
   if (c.key === 'commit') return short(r.commit);
   if (c.key === 'start') return r.start ? r.start.slice(0, 19).replace('T', ' ') : '';
-  return fmt(valueOf(r, c.key));
+  return fmt(runValue(r, c.key));
 }
 
 export async function runsPage(root: HTMLElement): Promise<() => Promise<void>> {
@@ -64,7 +64,11 @@ export async function runsPage(root: HTMLElement): Promise<() => Promise<void>> 
   const chooser = h('details', { class: 'columns' }, h('summary', {}, 'Columns'));
   const headRow = h('tr');
   const body = h('tbody');
-  const scroller = h('div', { class: 'scroller', 'data-testid': 'runs-scroller' }, h('table', { class: 'runs', 'data-testid': 'runs-table' }, h('thead', {}, headRow), body));
+  const scroller = h(
+    'div',
+    { class: 'scroller', 'data-testid': 'runs-scroller' },
+    h('table', { class: 'runs', 'data-testid': 'runs-table' }, h('thead', {}, headRow), body),
+  );
   const note = h('div');
   root.append(h('div', { class: 'toolbar' }, filterBox, compareButton, chooser, count), note, scroller);
 

@@ -135,7 +135,15 @@ describe('mlo ui refuses bad requests', () => {
   });
 
   it('never serves a file outside its own assets, whatever the path says', async () => {
-    for (const path of ['/../../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/vendor/..%2f..%2f..%2fpackage.json', '/vendor/%2e%2e/%2e%2e/mlo.yaml', '/mlo.yaml', '/.mlo/tracking.db', '//etc/passwd']) {
+    for (const path of [
+      '/../../../etc/passwd',
+      '/%2e%2e/%2e%2e/etc/passwd',
+      '/vendor/..%2f..%2f..%2fpackage.json',
+      '/vendor/%2e%2e/%2e%2e/mlo.yaml',
+      '/mlo.yaml',
+      '/.mlo/tracking.db',
+      '//etc/passwd',
+    ]) {
       const res = await fetch(`${ui.url}${path}`);
       expect(res.status, path).toBe(404);
       expect(await res.text(), path).not.toMatch(/root:|stages:|SQLite/);

@@ -100,7 +100,13 @@ describe.skipIf(!executablePath)('mlo ui in Chromium', () => {
   it('revisions: metrics across branches and the declared plots drawn', async () => {
     await open('#/revisions');
     const metrics = page.locator('[data-testid=rev-metrics]');
-    expect(await metrics.locator('thead th').allTextContents()).toEqual(['file', 'key', 'workspace', expect.stringMatching(/^exp \(/), expect.stringMatching(/^main \(/)]);
+    expect(await metrics.locator('thead th').allTextContents()).toEqual([
+      'file',
+      'key',
+      'workspace',
+      expect.stringMatching(/^exp \(/),
+      expect.stringMatching(/^main \(/),
+    ]);
     expect(await metrics.locator('tbody tr').first().locator('td').allTextContents()).toEqual(['metrics.json', '0.8', '0.6', '0.9']);
     await page.waitForSelector('figure[data-file="roc.csv"] .vega[data-drawn] svg');
     await page.waitForSelector('figure[data-file="confusion.csv"] .vega[data-drawn] svg');

@@ -40,8 +40,7 @@ export async function ui({ out, flags, opts }: ActionContext<UiOpts>): Promise<v
 /** The desktop's opener (xdg-open, open, start); a failure is a note, not an error: the URL is printed. */
 async function openBrowser(url: string, log: (m: string) => void): Promise<void> {
   const { spawn } = await import('node:child_process');
-  const [cmd, args] =
-    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+  const [cmd, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
   const child = spawn(cmd, args as string[], { stdio: 'ignore', detached: true });
   child.on('error', () => log(`could not start ${cmd}; open ${url} yourself`));
   child.unref();

@@ -97,12 +97,16 @@ function parseDelimited(text: string, delim: string): Obj[] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"' && field === '') quoted = true;
-    else if (c === delim) row.push(field), (field = '');
-    else if (c === '\n' || c === '\r') {
+    else if (c === delim) {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
       row.push(field);
       if (row.length > 1 || row[0] !== '') records.push(row);
@@ -155,16 +159,26 @@ export function plotSpec(decl: PlotDecl, rows: Obj[], colorField?: string): Reco
       data: { values: rows },
       transform: [
         { aggregate: [{ op: 'count', as: 'count' }], groupby: [x, y, ...(colorField ? [colorField] : [])] },
-        ...(normalized ? [{ joinaggregate: [{ op: 'sum', field: 'count', as: 'total' }], groupby: [x] }, { calculate: 'datum.count / datum.total', as: 'share' }] : []),
+        ...(normalized
+          ? [
+              { joinaggregate: [{ op: 'sum', field: 'count', as: 'total' }], groupby: [x] },
+              { calculate: 'datum.count / datum.total', as: 'share' },
+            ]
+          : []),
       ],
-      ...(colorField ? { facet: { field: colorField, type: 'nominal', title: 'revision' }, spec: confusionLayer(x, y, normalized, decl) } : confusionLayer(x, y, normalized, decl)),
+      ...(colorField
+        ? { facet: { field: colorField, type: 'nominal', title: 'revision' }, spec: confusionLayer(x, y, normalized, decl) }
+        : confusionLayer(x, y, normalized, decl)),
     };
   }
   const x = decl.x ?? (fields.includes('step') ? 'step' : (numeric[0] ?? fields[0]));
   const y = decl.y ?? numeric.filter((f) => f !== x).at(-1) ?? fields[1];
   const curve = decl.template === 'roc' || decl.template === 'pr';
   const scale = curve ? { domain: [0, 1] } : { zero: false };
-  const mark = decl.template === 'scatter' ? { type: 'point', tooltip: true } : { type: 'line', tooltip: true, ...(decl.template === 'smooth' ? { interpolate: 'monotone' } : {}) };
+  const mark =
+    decl.template === 'scatter'
+      ? { type: 'point', tooltip: true }
+      : { type: 'line', tooltip: true, ...(decl.template === 'smooth' ? { interpolate: 'monotone' } : {}) };
   return {
     $schema: SCHEMA,
     title,
@@ -210,7 +224,10 @@ async function plotDataAt(repo: Repo, rev: string): Promise<{ label: string; sha
   for (const decl of decls) {
     const text = texts.get(decl.file);
     if (text === undefined) {
-      data.push({ decl, problem: isWs ? `${decl.file}: no such file in the workspace (run the stage that writes it)` : `${decl.file}: not committed at ${rev}` });
+      data.push({
+        decl,
+        problem: isWs ? `${decl.file}: no such file in the workspace (run the stage that writes it)` : `${decl.file}: not committed at ${rev}`,
+      });
       continue;
     }
     try {

@@ -169,7 +169,12 @@ const LIBRARIES = ['vendor/vega.min.js', 'vendor/vega-lite.min.js', 'vendor/vega
 export function renderHtml(data: PlotsData): string {
   // `</script>` inside the JSON (or a library) would end the script element early.
   const json = JSON.stringify(data.specs).replace(/</g, '\\u003c');
-  const libraries = LIBRARIES.map((f) => `<script>\n${readWebFile(f).toString('utf8').replace(/<\/script/gi, '<\\/script')}\n</script>`).join('\n');
+  const libraries = LIBRARIES.map(
+    (f) =>
+      `<script>\n${readWebFile(f)
+        .toString('utf8')
+        .replace(/<\/script/gi, '<\\/script')}\n</script>`,
+  ).join('\n');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -197,7 +202,7 @@ ${DRAW}
 }
 
 /** One figure per spec, each drawn by vega-embed as SVG. */
-const DRAW = String.raw`(function () {
+const DRAW = `(function () {
   var specs = JSON.parse(document.getElementById('vega-lite-specs').textContent);
   var root = document.getElementById('plots');
   if (!specs.length) { var p = document.createElement('p'); p.className = 'empty'; p.textContent = 'Nothing to plot yet: no step series, numeric metrics or declared plots.'; root.appendChild(p); }

@@ -48,7 +48,9 @@ function revision(q: Query, name: string): string | undefined {
 }
 
 function checkRevision(rev: string, name: string): void {
-  if (rev.startsWith('-') || /[\s\x00-\x1f]/.test(rev)) throw new HttpError(400, `query parameter '${name}' is not a revision: '${rev.slice(0, 40)}'`);
+  // Whitespace covers the control characters a revision could smuggle into git's stdin protocol.
+  if (rev.startsWith('-') || /[\s]/.test(rev) || [...rev].some((c) => c.charCodeAt(0) < 32))
+    throw new HttpError(400, `query parameter '${name}' is not a revision: '${rev.slice(0, 40)}'`);
 }
 
 const runs: Route = (ctx, q) => {

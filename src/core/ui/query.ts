@@ -64,7 +64,8 @@ export class Query {
   choice<T extends string>(name: string, choices: readonly T[]): T | undefined {
     const v = this.text(name);
     if (v === undefined) return undefined;
-    if (!(choices as readonly string[]).includes(v)) throw new HttpError(400, `query parameter '${name}' must be one of ${choices.join(', ')}, got '${v.slice(0, 40)}'`);
+    if (!(choices as readonly string[]).includes(v))
+      throw new HttpError(400, `query parameter '${name}' must be one of ${choices.join(', ')}, got '${v.slice(0, 40)}'`);
     return v as T;
   }
 }
