@@ -84,11 +84,17 @@ export async function comparePage(root: HTMLElement, query: URLSearchParams): Pr
       return;
     }
     const drawn = seriesDoc.series.filter((s) => s.step.length > 0);
+    const t0 = performance.now();
     chart = stepChart(
       chartBox,
       drawn.map((s) => ({ label: label({ id: s.run, name: s.name }), step: s.step, value: s.value })),
       { title: seriesDoc.key, log: logBox.checked, smoothing: Number(smoothing.value) },
     );
+    // How long uPlot took to draw (bench/ui.mjs reads it).
+    chartBox.dataset.drawMs = (performance.now() - t0).toFixed(1);
+    requestAnimationFrame(() => {
+      chartBox.dataset.doneMs = performance.now().toFixed(1);
+    });
   };
 
   const loadSeries = async () => {
@@ -136,7 +142,9 @@ export async function comparePage(root: HTMLElement, query: URLSearchParams): Pr
     ySelect.replaceChildren(...numericMetrics.map((k) => h('option', { value: k }, k)));
     if (numericParams.includes(kx)) xSelect.value = kx;
     if (numericMetrics.includes(ky)) ySelect.value = ky;
-    await Promise.all([loadSeries(), drawScatter()]);
+    // The chart first: the scatter reads every run, and would delay it.
+    await loadSeries();
+    await drawScatter();
   };
 
   keySelect.addEventListener('change', () => void loadSeries());

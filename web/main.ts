@@ -88,4 +88,5 @@ async function poll(): Promise<void> {
 document.body.append(h('header', {}, nav), banner, main);
 window.addEventListener('hashchange', () => void route());
 void route();
-void poll();
+// The first poll waits: the page's own first requests go first.
+setTimeout(poll, 2000);

@@ -190,6 +190,10 @@ export async function runsPage(root: HTMLElement): Promise<() => Promise<void>> 
     updateCompare();
   };
   render();
+  // When the first rows reached the screen, in ms since navigation (bench/ui.mjs reads it).
+  requestAnimationFrame(() => {
+    root.dataset.paintMs = performance.now().toFixed(1);
+  });
   return async () => {
     data = await api<ShowResult>('/api/runs');
     render();

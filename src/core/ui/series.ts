@@ -4,28 +4,25 @@
  */
 import type { TrackingDb } from '../tracking/db.js';
 
-export interface RunSeries {
-  run: string;
-  name: string | null;
-  step: number[];
-  /** null where the point is text, NaN or infinite (JSON has no such numbers; the chart leaves a gap). */
-  value: (number | null)[];
-}
+/**
+ * Finite numbers only: text points have no value, and JSON has no NaN or infinity, so those are null
+ * (the chart leaves a gap).
+ */
+const FINITE = 'CASE WHEN value BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308 THEN value END';
 
 export function seriesOf(db: TrackingDb, key: string, refs: string[]): string {
   const rows = refs.map((r) => db.findRun(r));
-  // Raw rows rather than db.history's objects: a 1,000,000-point series is read in a third of the time.
-  const points = db.db.prepare('SELECT step, value FROM metrics WHERE rid = ? AND key = ? ORDER BY step, ts').raw();
-  const out: RunSeries[] = db.read(() =>
+  // SQLite writes each column as one JSON array and the text is spliced, never parsed: a
+  // 1,000,000-point series took 7 s as a million JavaScript rows, 2 s so (on a loaded machine). In
+  // index order (step; equal steps in the order they were logged): sorting by ts too doubled it.
+  const columns = db.db.prepare(
+    `SELECT json_group_array(step), json_group_array(v) FROM (SELECT step, ${FINITE} AS v FROM metrics WHERE rid = ? AND key = ? ORDER BY step)`,
+  );
+  const parts = db.read(() =>
     rows.map((row) => {
-      const step: number[] = [];
-      const value: (number | null)[] = [];
-      for (const [s, v] of points.iterate(row.rid, key) as Iterable<[number, number | null]>) {
-        step.push(s);
-        value.push(v !== null && Number.isFinite(v) ? v : null);
-      }
-      return { run: row.id, name: row.name, step, value };
+      const [step, value] = columns.raw().get(row.rid, key) as [string, string];
+      return `{"run":${JSON.stringify(row.id)},"name":${JSON.stringify(row.name)},"step":${step},"value":${value}}`;
     }),
   );
-  return JSON.stringify({ key, series: out });
+  return `{"key":${JSON.stringify(key)},"series":[${parts.join(',')}]}`;
 }
