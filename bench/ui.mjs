@@ -104,6 +104,8 @@ try {
           await page.goto('about:blank');
           await page.goto(`${ui.url}/#/runs`);
           await page.waitForSelector('.page[data-paint-ms]');
+          // The whole list follows the first page; the count says when it is in.
+          await page.waitForFunction((n) => document.querySelector('[data-testid=run-count]')?.textContent === `${n} runs`, runs + 1, { timeout: 60_000 });
           paints.push(Number(await page.getAttribute('.page', 'data-paint-ms')) / 1000);
         }
         const rows = await page.locator('tr.run').count();
@@ -120,9 +122,33 @@ try {
         }
         const pts = points.toLocaleString('en-US');
         report('headless Chromium', [
-          [`runs table first paint (${rows} of ${runs + 1} rows in the DOM)`, ms(paint), 'target', '1000 ms', fmt.x(paint / 1), '< 1 s', paint < 1 ? 'yes' : 'NO'],
-          [`step chart of ${pts} points: uPlot draw`, ms(median(draws)), 'target', '1000 ms', fmt.x(median(draws)), '< 1 s', median(draws) < 1 ? 'yes' : 'NO'],
-          [`step chart of ${pts} points: page (fetch, parse, draw)`, ms(median(whole)), 'target', '1000 ms', fmt.x(median(whole)), '< 1 s', median(whole) < 1 ? 'yes' : 'NO'],
+          [
+            `runs table first paint (${rows} of ${runs + 1} rows in the DOM)`,
+            ms(paint),
+            'target',
+            '1000 ms',
+            fmt.x(paint / 1),
+            '< 1 s',
+            paint < 1 ? 'yes' : 'NO',
+          ],
+          [
+            `step chart of ${pts} points: uPlot draw to next frame`,
+            ms(median(draws)),
+            'target',
+            '1000 ms',
+            fmt.x(median(draws)),
+            '< 1 s',
+            median(draws) < 1 ? 'yes' : 'NO',
+          ],
+          [
+            `step chart of ${pts} points: page (fetch, parse, draw)`,
+            ms(median(whole)),
+            'target',
+            '1000 ms',
+            fmt.x(median(whole)),
+            '< 1 s',
+            median(whole) < 1 ? 'yes' : 'NO',
+          ],
         ]);
       } finally {
         await browser.close();

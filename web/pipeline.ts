@@ -6,10 +6,33 @@
 import { api } from './api.js';
 import { empty, h, table } from './dom.js';
 
+interface RemoteDoc {
+  remote: string;
+  url: string;
+  entries: { path: string; objects: number; localOnly: number; remoteOnly: number; missing: number }[];
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+}
+
+function onRemote(e: RemoteDoc['entries'][number] | undefined): string {
+  if (!e) return '';
+  if (!e.localOnly && !e.missing) return 'present';
+  return [e.localOnly ? `${e.localOnly} to push` : '', e.missing ? `${e.missing} nowhere` : ''].filter(Boolean).join(', ');
+}
+
 interface Doc {
   dag: { nodes: { name: string; cmd: string | string[]; deps: string[]; outs: string[]; frozen: boolean }[]; edges: { from: string; to: string }[] };
   stages: { name: string; changed: boolean; frozen: boolean; action: string; reasons: { kind: string; message: string }[] }[];
   entries: { path: string; kind: string; status: string; inCache: boolean; missingObjects: number; stage?: string }[];
+  sizes: Record<string, { size: number; files?: number }>;
   pipelineError?: { code: string; message: string; hint?: string };
 }
 
@@ -96,21 +119,46 @@ export async function pipelinePage(root: HTMLElement): Promise<undefined> {
       ),
     );
   }
-  root.append(h('h2', {}, 'Tracked data'));
-  root.append(
-    doc.entries.length
-      ? table(
-          ['path', 'kind', 'stage', 'workspace', 'local cache'],
-          doc.entries.map((e) => [
-            e.path,
-            e.kind,
-            e.stage ?? '',
-            e.status,
-            e.inCache ? 'present' : `missing ${e.missingObjects} object${e.missingObjects === 1 ? '' : 's'}`,
-          ]),
-          { 'data-testid': 'data-table' },
-        )
-      : empty('Nothing is tracked yet (mlo add, or a stage out).'),
-  );
+  const check = h('button', { 'data-testid': 'check-remote' }, 'Check the remote');
+  const remoteNote = h('span', { class: 'muted' });
+  const dataBox = h('div');
+  const drawData = (remote?: RemoteDoc) => {
+    const byPath = new Map(remote?.entries.map((e) => [e.path, e]));
+    dataBox.replaceChildren(
+      doc.entries.length
+        ? table(
+            ['path', 'kind', 'size', 'stage', 'workspace', 'local cache', ...(remote ? [`remote ${remote.remote}`] : [])],
+            doc.entries.map((e) => {
+              const sz = doc.sizes[e.path];
+              return [
+                e.path,
+                e.kind,
+                sz ? `${bytes(sz.size)}${sz.files === undefined ? '' : ` (${sz.files} files)`}` : '',
+                e.stage ?? '',
+                e.status,
+                e.inCache ? 'present' : `missing ${e.missingObjects} object${e.missingObjects === 1 ? '' : 's'}`,
+                ...(remote ? [onRemote(byPath.get(e.path))] : []),
+              ];
+            }),
+            { 'data-testid': 'data-table' },
+          )
+        : empty('Nothing is tracked yet (mlo add, or a stage out).'),
+    );
+  };
+  check.addEventListener('click', async () => {
+    check.disabled = true;
+    remoteNote.textContent = 'asking the remote...';
+    try {
+      const remote = await api<RemoteDoc>('/api/remote');
+      remoteNote.textContent = `compared with ${remote.remote} (${remote.url})`;
+      drawData(remote);
+    } catch (err) {
+      remoteNote.textContent = `${(err as Error).message}`;
+    } finally {
+      check.disabled = false;
+    }
+  });
+  root.append(h('h2', {}, 'Tracked data'), h('div', { class: 'toolbar' }, check, remoteNote), dataBox);
+  drawData();
   return undefined;
 }

@@ -21,6 +21,8 @@ interface Column {
 }
 
 const ROW_H = 26;
+/** Runs fetched for the first paint. */
+const FIRST_PAGE = 200;
 /** Rows drawn above and below the visible ones, so a fast scroll shows no blank band. */
 const OVERSCAN = 10;
 const FIELD_COLUMNS: Column[] = [
@@ -48,7 +50,10 @@ function cellText(r: RunRow, c: Column): string {
 }
 
 export async function runsPage(root: HTMLElement): Promise<() => Promise<void>> {
-  let data: ShowResult = await api<ShowResult>('/api/runs');
+  // The newest runs first, so the table is on screen before 10,000 runs have crossed the wire; the
+  // whole list follows and replaces them.
+  let data: ShowResult = await api<ShowResult>('/api/runs', { limit: FIRST_PAGE });
+  let complete = data.runs.length >= data.total;
   let view: RunRow[] = [];
   let columns: Column[] = [];
 
@@ -138,7 +143,8 @@ export async function runsPage(root: HTMLElement): Promise<() => Promise<void>> 
     }
     view = pred ? data.runs.filter(pred) : data.runs.slice();
     if (state.sort) sortRuns(view, state.sort.key, state.sort.desc);
-    count.textContent = pred ? `${view.length} of ${data.runs.length} runs` : `${data.runs.length} runs`;
+    const loading = complete ? '' : ` (loading all ${data.total})`;
+    count.textContent = (pred ? `${view.length} of ${data.runs.length} runs` : `${data.runs.length} runs`) + loading;
     if (!data.runs.length) note.replaceChildren(empty('No runs recorded yet: `mlo run` or `mlo exp run` records one.'));
     else if (!view.length) note.replaceChildren(empty(`No run matches the filter '${state.filter}'.`));
   };
@@ -194,8 +200,11 @@ export async function runsPage(root: HTMLElement): Promise<() => Promise<void>> 
   requestAnimationFrame(() => {
     root.dataset.paintMs = performance.now().toFixed(1);
   });
-  return async () => {
+  const reload = async () => {
     data = await api<ShowResult>('/api/runs');
+    complete = true;
     render();
   };
+  if (!complete) await reload();
+  return reload;
 }

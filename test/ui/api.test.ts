@@ -98,6 +98,26 @@ describe('mlo ui API answers with the CLI --json documents', () => {
   });
 });
 
+describe('tracked data on the remote', () => {
+  it('sizes come with the pipeline; the remote is asked only on /api/remote, as status --cloud', async () => {
+    const pipeline = (await get('/api/pipeline')).body;
+    expect(pipeline.sizes['data.txt']).toEqual({ size: 4 });
+    expect(pipeline.sizes.out).toMatchObject({ files: 1 });
+    const none = await get('/api/remote');
+    expect(none.status).toBe(404);
+    expect(none.body.error.code).toBe('MLO_NO_REMOTE');
+    const store = tempDir();
+    expect((await mlo(repo.dir, 'remote', 'add', 'store', store, '--default', '--local')).exitCode).toBe(0);
+    const before = (await get('/api/remote')).body;
+    expect(before.error).toBeUndefined();
+    expect(before).toEqual(json(await mlo(repo.dir, 'status', '--cloud', '--json')));
+    expect(before.entries.find((e: any) => e.path === 'data.txt')).toMatchObject({ objects: 1, localOnly: 1 });
+    expect((await mlo(repo.dir, 'push')).exitCode).toBe(0);
+    expect((await get('/api/remote')).body.entries.find((e: any) => e.path === 'data.txt')).toMatchObject({ localOnly: 0, missing: 0 });
+    rmSync(join(repo.dir, '.mlo', 'config.local.yaml'));
+  });
+});
+
 describe('mlo ui refuses bad requests', () => {
   it('answers malformed or huge query parameters with 400 naming the parameter', async () => {
     const cases: [string, RegExp][] = [

@@ -14,7 +14,7 @@ import { MloError } from '../../base/errors.js';
 import { MAX_RUNS, type Query } from './query.js';
 import { declaredPlots } from '../tracking/plotfiles.js';
 import { seriesOf } from './series.js';
-import { pipelineDocument } from './pipeline.js';
+import { pipelineDocument, remoteDocument } from './pipeline.js';
 
 /** What each request gets: the repository, opened once when the server starts. */
 export interface UiContext {
@@ -131,6 +131,8 @@ const model: Route = (ctx, q) => {
 
 const pipeline: Route = async (ctx) => JSON.stringify(await pipelineDocument(ctx.repo));
 
+const remote: Route = async (ctx, q) => JSON.stringify(await remoteDocument(ctx.repo, q.text('remote')));
+
 export const ROUTES: Record<string, Route> = {
   '/api/runs': runs,
   '/api/run': run,
@@ -143,4 +145,5 @@ export const ROUTES: Record<string, Route> = {
   '/api/models': models,
   '/api/model': model,
   '/api/pipeline': pipeline,
+  '/api/remote': remote,
 };

@@ -36,7 +36,15 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Errors a request can cause by naming something that is not there, or not valid. */
-const NOT_FOUND = new Set(['MLO_UNKNOWN_RUN', 'MLO_UNKNOWN_REV', 'MLO_UNKNOWN_MODEL', 'MLO_UNKNOWN_VERSION', 'MLO_UNKNOWN_ALIAS']);
+const NOT_FOUND = new Set([
+  'MLO_NO_REMOTE',
+  'MLO_UNKNOWN_REMOTE',
+  'MLO_UNKNOWN_RUN',
+  'MLO_UNKNOWN_REV',
+  'MLO_UNKNOWN_MODEL',
+  'MLO_UNKNOWN_VERSION',
+  'MLO_UNKNOWN_ALIAS',
+]);
 const BAD_REQUEST = new Set(['MLO_AMBIGUOUS_RUN', 'MLO_UNKNOWN_METRIC', 'MLO_BAD_REF', 'MLO_BAD_NAME', 'MLO_BAD_ALIAS']);
 
 function statusOf(err: MloError): number {
