@@ -1,12 +1,13 @@
 /**
  * The page's shell: navigation, a hash router (#/runs, #/compare?runs=..., #/revisions, #/models,
- * #/pipeline), the error banner, and polling: every 2 s the store's fingerprint (/api/stamp) is read,
+ * #/pipeline, #/monitor), the error banner, and polling: every 2 s the store's fingerprint (/api/stamp) is read,
  * and when it changed (a run started, logged a point or ended) the open page redraws its data.
  */
 import { api, ApiError } from './api.js';
 import { h } from './dom.js';
 import { comparePage } from './compare.js';
 import { modelsPage } from './models.js';
+import { monitorPage } from './monitor.js';
 import { pipelinePage } from './pipeline.js';
 import { revisionsPage } from './revisions.js';
 import { runsPage } from './runs.js';
@@ -20,6 +21,7 @@ const PAGES: Record<string, { title: string; page: Page; nav?: boolean }> = {
   revisions: { title: 'Revisions', page: revisionsPage, nav: true },
   models: { title: 'Models', page: modelsPage, nav: true },
   pipeline: { title: 'Pipeline & data', page: pipelinePage, nav: true },
+  monitor: { title: 'Monitoring', page: monitorPage, nav: true },
 };
 
 const banner = h('div', { id: 'banner', role: 'alert', hidden: true });

@@ -223,6 +223,59 @@ describe('a corrupt tracking database', () => {
   });
 });
 
+describe('monitoring', () => {
+  it('serving health and drift are the monitor --json documents; their files must be inside the repository', async () => {
+    const dir = tempDir();
+    await git(dir, 'init', '-q', '-b', 'main');
+    expect((await mlo(dir, 'init')).exitCode).toBe(0);
+    const lines = [];
+    for (let i = 0; i < 40; i++) {
+      lines.push(
+        JSON.stringify({
+          ts: `2026-11-20T10:${String(i).padStart(2, '0')}:00Z`,
+          model: 'churn',
+          version: 2,
+          status: i < 2 ? 500 : 200,
+          latency_ms: i + 1,
+          inputs: { x: i },
+        }),
+      );
+    }
+    writeFileSync(join(dir, 'serve.log'), `${lines.join('\n')}\n`);
+    writeFileSync(join(dir, 'ref.csv'), `x\n${Array.from({ length: 40 }, (_, i) => i % 10).join('\n')}\n`);
+    const outside = tempDir();
+    writeFileSync(join(outside, 'secret.log'), `${lines[0]}\n`);
+    symlinkSync(join(outside, 'secret.log'), join(dir, 'linked.log'));
+    const other = await startUi(dir);
+    const at = async (path: string) => {
+      const res = await fetch(`${other.url}${path}`);
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    try {
+      const now = '2026-11-23T12:00:00Z';
+      const status = await at(`/api/monitor/status?log=serve.log&now=${now}`);
+      expect(status.body).toEqual(json(await mlo(dir, 'monitor', 'status', '--log', 'serve.log', '--now', now, '--json')));
+      expect(status.body.models[0]).toMatchObject({ model: 'churn', version: 2, requests: 40, errors: 2 });
+      const drift = await at('/api/monitor/drift?reference=ref.csv&current=serve.log');
+      expect(drift.body).toEqual(json(await mlo(dir, 'monitor', 'drift', '--reference', 'ref.csv', '--current', 'serve.log', '--json')));
+      expect(drift.body.features.find((f: any) => f.column === 'x')).toBeTruthy();
+      for (const [path, message] of [
+        ['/api/monitor/status?log=../../etc/passwd', /'log' must be a path inside the repository/],
+        ['/api/monitor/status?log=/etc/passwd', /'log' must be a path inside the repository/],
+        ['/api/monitor/status?log=linked.log', /linked\.log links to a file outside the repository/],
+        ['/api/monitor/drift?reference=ref.csv&current=.git/config', /'current' must be a path inside the repository/],
+      ] as const) {
+        const r = await at(path);
+        expect(r.status, path).toBe(400);
+        expect(r.body.error.message, path).toMatch(message);
+      }
+      expect((await at('/api/monitor/status?log=nosuch.log')).status).toBe(404);
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
 describe('binding and tokens', () => {
   it('refuses a non-loopback --host without a token (exit 2)', async () => {
     const dir = tempDir();

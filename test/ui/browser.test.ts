@@ -153,6 +153,31 @@ describe.skipIf(!executablePath)('mlo ui in Chromium', () => {
     await offline.close();
   });
 
+  it('monitoring: serving health per model from a serve log, drift against a reference', async () => {
+    const lines = Array.from({ length: 30 }, (_, i) =>
+      JSON.stringify({
+        ts: `2026-11-20T10:${String(i).padStart(2, '0')}:00Z`,
+        model: 'churn',
+        version: 2,
+        status: 200,
+        latency_ms: 5 + i,
+        inputs: { x: 50 + i },
+      }),
+    );
+    writeFileSync(join(repo.dir, 'serve.log'), `${lines.join('\n')}\n`);
+    writeFileSync(join(repo.dir, 'ref.csv'), `x\n${Array.from({ length: 30 }, (_, i) => i).join('\n')}\n`);
+    await open('#/monitor');
+    await page.fill('[data-testid=monitor-log]', 'serve.log');
+    await page.fill('[data-testid=monitor-reference]', 'ref.csv');
+    await page.fill('[data-testid=monitor-current]', 'serve.log');
+    await page.click('[data-testid=monitor-go]');
+    await page.waitForSelector('.page[data-page=monitor][data-ready] [data-testid=drift-table]');
+    const serving = await page.locator('[data-testid=serving-table] tbody tr td').allTextContents();
+    expect(serving.slice(0, 4)).toEqual(['churn', '2', '30', '0']);
+    expect(await page.locator('[data-testid=drift-table] tbody tr').first().textContent()).toMatch(/^xfeaturenumeric.*psi/);
+    await shoot('monitor');
+  });
+
   it('keeps up with a new run while open', async () => {
     await open('#/runs');
     // The filter outlives page changes (the app keeps it); clear it.

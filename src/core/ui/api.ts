@@ -15,6 +15,7 @@ import { MAX_RUNS, type Query } from './query.js';
 import { declaredPlots } from '../tracking/plotfiles.js';
 import { seriesOf } from './series.js';
 import { pipelineDocument, remoteDocument } from './pipeline.js';
+import { monitorDrift, monitorStatus } from './monitor.js';
 
 /** What each request gets: the repository, opened once when the server starts. */
 export interface UiContext {
@@ -133,6 +134,11 @@ const pipeline: Route = async (ctx) => JSON.stringify(await pipelineDocument(ctx
 
 const remote: Route = async (ctx, q) => JSON.stringify(await remoteDocument(ctx.repo, q.text('remote')));
 
+const serving: Route = (ctx, q) => JSON.stringify(monitorStatus(ctx.repo, { log: q.required('log'), model: q.text('model'), now: q.text('now') }));
+
+const drift: Route = async (ctx, q) =>
+  JSON.stringify(await monitorDrift(ctx.repo, { reference: q.required('reference'), current: q.required('current'), model: q.text('model') }));
+
 export const ROUTES: Record<string, Route> = {
   '/api/runs': runs,
   '/api/run': run,
@@ -146,4 +152,6 @@ export const ROUTES: Record<string, Route> = {
   '/api/model': model,
   '/api/pipeline': pipeline,
   '/api/remote': remote,
+  '/api/monitor/status': serving,
+  '/api/monitor/drift': drift,
 };

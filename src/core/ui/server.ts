@@ -37,6 +37,8 @@ export function isLoopback(host: string): boolean {
 
 /** Errors a request can cause by naming something that is not there, or not valid. */
 const NOT_FOUND = new Set([
+  'MLO_NOT_FOUND',
+  'MLO_NO_REQUESTS',
   'MLO_NO_REMOTE',
   'MLO_UNKNOWN_REMOTE',
   'MLO_UNKNOWN_RUN',
@@ -96,7 +98,15 @@ export function handler(ctx: UiContext, token: string | undefined, onEvent?: (m:
     }
     const route = ROUTES[path];
     if (!route) {
-      const asset = path.startsWith('/api/') ? undefined : assetFor(path);
+      let asset: ReturnType<typeof assetFor>;
+      try {
+        asset = path.startsWith('/api/') ? undefined : assetFor(path);
+      } catch (err) {
+        // dist/web/ missing (a build without esbuild): say so instead of dropping the connection.
+        if (!isMloError(err)) throw err;
+        sendError(res, 500, err.code, err.message, err.hint);
+        return;
+      }
       if (asset) send(res, 200, asset.body, asset.type);
       else sendError(res, 404, 'MLO_NOT_FOUND', `no such page or API route: ${path.slice(0, 200)}`, 'the API routes are listed in docs/ui.md');
       return;
