@@ -1,7 +1,7 @@
 /**
  * The runs table's filter: space-separated terms, all of which a run must match. `key=value`,
- * `key!=value`, `key<n`, `key<=n`, `key>n`, `key>=n` and `key~text` compare a param, a metric or a run
- * field (status, branch, commit, experiment, name, id); a bare word matches any of the run fields.
+ * `key!=value`, `key<n`, `key<=n`, `key>n`, `key>=n` and `key~text` compare a run field (status, branch,
+ * commit, experiment, name, id), a metric, a param or a tag, the first that has the key; a bare word matches any of the run fields.
  */
 export interface RunRow {
   id: string;
@@ -13,6 +13,8 @@ export interface RunRow {
   branch: string | null;
   params: Record<string, string>;
   metrics: Record<string, number | string>;
+  /** From /api/tags (exp show has none). */
+  tags?: Record<string, string>;
 }
 
 const FIELDS = ['id', 'name', 'experiment', 'status', 'branch', 'commit'] as const;
@@ -24,6 +26,7 @@ export function runValue(r: RunRow, key: string): string | number | null {
   if ((FIELDS as readonly string[]).includes(key)) return r[key as (typeof FIELDS)[number]] ?? null;
   if (key in r.metrics) return r.metrics[key];
   if (key in r.params) return r.params[key];
+  if (r.tags && key in r.tags) return r.tags[key];
   return null;
 }
 

@@ -17,7 +17,7 @@ interface ShowResult {
 interface Column {
   key: string;
   label: string;
-  kind: 'field' | 'param' | 'metric';
+  kind: 'field' | 'param' | 'metric' | 'tag';
 }
 
 const ROW_H = 26;
@@ -40,6 +40,8 @@ const state = {
   sort: undefined as { key: string; desc: boolean } | undefined,
   filter: '',
   hidden: new Set<string>(),
+  /** Tag columns the user turned on (they are off by default: stage timings, -S overrides). */
+  shownTags: new Set<string>(),
 };
 
 function cellText(r: RunRow, c: Column): string {
@@ -56,11 +58,12 @@ export async function runsPage(root: HTMLElement): Promise<() => Promise<void>> 
   let complete = data.runs.length >= data.total;
   let view: RunRow[] = [];
   let columns: Column[] = [];
+  let tagKeys: string[] = [];
 
   const count = h('span', { class: 'count', 'data-testid': 'run-count' });
   const filterBox = h('input', {
     type: 'search',
-    placeholder: 'filter: acc>0.9 lr=0.1 status=finished branch~exp',
+    placeholder: 'filter: acc>0.9 lr=0.1 status=finished branch~exp TAG=value',
     value: state.filter,
     'data-testid': 'filter',
     size: 40,
@@ -90,15 +93,20 @@ export async function runsPage(root: HTMLElement): Promise<() => Promise<void>> 
       ...FIELD_COLUMNS,
       ...data.columns.params.map((k): Column => ({ key: k, label: k, kind: 'param' })),
       ...data.columns.metrics.map((k): Column => ({ key: k, label: k, kind: 'metric' })),
+      ...tagKeys.map((k): Column => ({ key: k, label: k, kind: 'tag' })),
     ];
-    columns = all.filter((c) => !state.hidden.has(`${c.kind}:${c.key}`));
+    const shown = (c: Column) => (c.kind === 'tag' ? state.shownTags.has(c.key) : !state.hidden.has(`${c.kind}:${c.key}`));
+    columns = all.filter(shown);
     chooser.replaceChildren(
       h('summary', {}, `Columns (${columns.length}/${all.length})`),
       ...all.map((c) => {
         const id = `${c.kind}:${c.key}`;
-        const box = h('input', { type: 'checkbox', checked: !state.hidden.has(id) });
+        const box = h('input', { type: 'checkbox', checked: shown(c) });
         box.addEventListener('change', () => {
-          if (box.checked) state.hidden.delete(id);
+          if (c.kind === 'tag') {
+            if (box.checked) state.shownTags.add(c.key);
+            else state.shownTags.delete(c.key);
+          } else if (box.checked) state.hidden.delete(id);
           else state.hidden.add(id);
           buildColumns();
           drawHead();
@@ -201,10 +209,14 @@ export async function runsPage(root: HTMLElement): Promise<() => Promise<void>> 
     root.dataset.paintMs = performance.now().toFixed(1);
   });
   const reload = async () => {
-    data = await api<ShowResult>('/api/runs');
+    const [all, t] = await Promise.all([api<ShowResult>('/api/runs'), api<{ tags: Record<string, Record<string, string>> }>('/api/tags')]);
+    data = all;
+    for (const r of data.runs) r.tags = t.tags[r.id];
+    tagKeys = [...new Set(Object.values(t.tags).flatMap((kv) => Object.keys(kv)))].sort();
     complete = true;
     render();
   };
-  if (!complete) await reload();
+  // Always: the whole list when the first page was not all of it, and the tags either way.
+  await reload();
   return reload;
 }

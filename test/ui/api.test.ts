@@ -49,6 +49,9 @@ describe('mlo ui API answers with the CLI --json documents', () => {
       ['medium', 8],
     ]);
     expect(series.series[0].value[1]).toBeCloseTo(0.15);
+    const tags = (await get('/api/tags')).body.tags;
+    expect(tags[fast.id]).toEqual(fast.tags);
+    expect(tags[fast.id]).toMatchObject({ 'mlo.set': 'lr=0.3' });
     const diff = (await get('/api/diff?a=fast&b=medium')).body;
     expect(diff).toEqual(json(await mlo(repo.dir, 'exp', 'diff', 'fast', 'medium', '--json')));
   });

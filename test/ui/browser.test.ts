@@ -73,6 +73,9 @@ describe.skipIf(!executablePath)('mlo ui in Chromium', () => {
     await page.fill('[data-testid=filter]', 'acc>2');
     expect(await page.locator('tr.run').count()).toBe(0);
     expect(await page.textContent('.page')).toContain("No run matches the filter 'acc>2'");
+    // Tags filter too: `exp run -S` records its overrides as the tag mlo.set.
+    await page.fill('[data-testid=filter]', 'mlo.set=lr=0.3');
+    expect(await page.locator('tr.run').count()).toBe(1);
     await page.fill('[data-testid=filter]', 'lr>=0.2 lr<=0.3');
     expect(await page.locator('tr.run').count()).toBe(2);
 

@@ -85,6 +85,22 @@ const diff: Route = (ctx, q) => {
   return withStore(ctx, (db) => JSON.stringify(diffRuns(db, a, b, { all: true })));
 };
 
+/**
+ * Every run's tags, `{tags: {RUN_ID: {key: value}}}`: `exp show --json` has no tags, and the runs
+ * table filters by them. SQLite writes the JSON.
+ */
+const tags: Route = (ctx) =>
+  withStore(ctx, (db) => {
+    const rows = db.read(
+      () =>
+        db.db.prepare('SELECT r.id, json_group_object(t.key, t.value) FROM tags t JOIN runs r ON r.rid = t.rid GROUP BY t.rid').raw().all() as [
+          string,
+          string,
+        ][],
+    );
+    return `{"tags":{${rows.map(([id, json]) => `${JSON.stringify(id)}:${json}`).join(',')}}}`;
+  });
+
 /** A cheap fingerprint of the store: the page polls it and reloads its data when it changes. */
 const stamp: Route = (ctx) =>
   withStore(ctx, (db) =>
@@ -142,6 +158,7 @@ const drift: Route = async (ctx, q) =>
 export const ROUTES: Record<string, Route> = {
   '/api/runs': runs,
   '/api/run': run,
+  '/api/tags': tags,
   '/api/series': series,
   '/api/diff': diff,
   '/api/stamp': stamp,
