@@ -9,7 +9,7 @@
  *   3 src/core/data/
  *   4 src/core/{pipeline,registry,model}/
  *   5 src/core/sync/
- *   6 src/core/{tracking,serve,monitor,ci,queue}/
+ *   6 src/core/{tracking,serve,monitor,ci,queue,ui}/
  *   7 src/cli/ and src/index.ts (the entry points: the binary and the API that stage scripts import)
  */
 
@@ -21,7 +21,7 @@ const LAYERS = [
   { name: 'core-data', paths: ['src/core/data/'] },
   { name: 'core-domain', paths: ['src/core/pipeline/', 'src/core/registry/', 'src/core/model/'] },
   { name: 'core-sync', paths: ['src/core/sync/'] },
-  { name: 'core-apps', paths: ['src/core/tracking/', 'src/core/serve/', 'src/core/monitor/', 'src/core/ci/', 'src/core/queue/'] },
+  { name: 'core-apps', paths: ['src/core/tracking/', 'src/core/serve/', 'src/core/monitor/', 'src/core/ci/', 'src/core/queue/', 'src/core/ui/'] },
   { name: 'entry', paths: ['src/cli/', 'src/index\\.ts$'] },
 ];
 

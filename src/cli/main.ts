@@ -45,6 +45,7 @@ export const COMMAND_AREA: Record<string, Area> = {
   metrics: 'tracking',
   params: 'tracking',
   plots: 'tracking',
+  ui: 'tracking',
   model: 'model',
   serve: 'model',
   predict: 'model',

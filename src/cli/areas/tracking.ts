@@ -1,11 +1,12 @@
 import { Option, type Command } from '../commander.js';
 import { action } from '../action.js';
-import { enumOption, intOption, regexOption } from '../options.js';
+import { enumOption, intOption, portOption, regexOption } from '../options.js';
+import type { UiOpts } from '../commands/ui.js';
 import type { ExpRunFlags, ExpShowFlags, PlotsFlags, RevDiffFlags } from '../options.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** Experiment tracking: exp, queue, log, metrics, params, plots. Bodies import SQLite lazily. */
+/** Experiment tracking: exp, queue, log, metrics, params, plots, and the ui that shows them. Bodies import SQLite lazily. */
 export function register(program: Command): void {
   const exp = program.command('exp').alias('experiments').description('run, compare and manage experiments (recorded runs)');
 
@@ -181,4 +182,13 @@ export function register(program: Command): void {
     .argument('[revs...]', 'branches, tags or shas ("workspace" for the working tree)')
     .option('-o, --out <file>', 'HTML file to write', 'plots.html')
     .action(action<PlotsFlags, [string[]]>(async (ctx, revs) => (await import('../commands/plots.js')).plotsDiff(ctx, revs)));
+
+  program
+    .command('ui')
+    .description('a local web page of runs, comparisons, revisions, models, the pipeline and data (read-only)')
+    .option('-p, --port <port>', 'port (0 picks a free one)', portOption('--port'), 5000)
+    .option('--host <host>', 'address to listen on (not loopback: needs --token)', '127.0.0.1')
+    .addOption(new Option('--token <token>', 'require this token on API calls (open the page with ?token=...)').env('MLO_UI_TOKEN'))
+    .option('--open', 'open the page in the default browser')
+    .action(action<UiOpts>(async (ctx) => (await import('../commands/ui.js')).ui(ctx)));
 }

@@ -9,6 +9,7 @@ import { plural } from '../../base/plural.js';
 
 function write(ctx: ActionContext<PlotsFlags>, data: PlotsData): void {
   const file = resolve(ctx.flags.cwd, ctx.opts.out ?? 'plots.html');
+  for (const problem of data.problems ?? []) ctx.out.warn(`plots: ${problem}`);
   if (!ctx.flags.json) writeFileAtomic(file, renderHtml(data), { fsync: false });
   ctx.out.result(data, () => `Wrote ${file} (${plural(data.specs.length, 'plot')}); open it in a browser, no network needed.`);
 }

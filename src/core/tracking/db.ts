@@ -368,7 +368,15 @@ export class TrackingDb {
   /** Keys that have more than one point (a step series), per run. */
   seriesKeys(rid: number): string[] {
     return this.read(() =>
-      (this.db.prepare('SELECT key FROM metrics WHERE rid = ? GROUP BY key HAVING COUNT(*) > 1 ORDER BY key').all(rid) as { key: string }[]).map((r) => r.key),
+      // Per key, one index probe for a second point, instead of counting every point: a run with a
+      // 1,000,000-point series answers in a millisecond rather than half a second.
+      (
+        this.db
+          .prepare(
+            'SELECT l.key FROM latest_metrics l WHERE l.rid = ? AND EXISTS (SELECT 1 FROM metrics m WHERE m.rid = l.rid AND m.key = l.key LIMIT 1 OFFSET 1) ORDER BY l.key',
+          )
+          .all(rid) as { key: string }[]
+      ).map((r) => r.key),
     );
   }
 
