@@ -19,6 +19,8 @@ export interface StepChartOptions {
   /** Exponential moving average weight in [0, 1): 0 draws the raw values. */
   smoothing?: number;
   width?: number;
+  /** Called with the visible step range whenever it changes (zoom, reset, new data). */
+  onZoom?: (min: number, max: number) => void;
 }
 
 /** Exponential moving average, skipping gaps (the TensorBoard-style smoothing). */
@@ -44,8 +46,7 @@ export function smooth(values: (number | null)[], weight: number): (number | nul
  * to reset.
  */
 export function stepChart(target: HTMLElement, series: StepSeries[], options: StepChartOptions): uPlot {
-  const tables = series.map((s) => [s.step, smooth(s.value, options.smoothing ?? 0)] as uPlot.AlignedData);
-  const data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+  const data = alignedData(series, options.smoothing ?? 0);
   const opts: uPlot.Options = {
     title: options.title,
     width: options.width ?? Math.max(400, target.clientWidth || 900),
@@ -56,9 +57,22 @@ export function stepChart(target: HTMLElement, series: StepSeries[], options: St
       { label: 'step' },
       ...series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true, points: { show: s.step.length < 60 } })),
     ],
+    hooks: {
+      setScale: [
+        (u, key) => {
+          if (key === 'x' && u.scales.x.min !== undefined && u.scales.x.max !== undefined) options.onZoom?.(u.scales.x.min, u.scales.x.max);
+        },
+      ],
+    },
   };
   target.dataset.series = String(series.length);
   return new uPlot(opts, data, target);
+}
+
+/** The series on one step axis, as uPlot draws them (smoothed). */
+export function alignedData(series: StepSeries[], smoothing: number): uPlot.AlignedData {
+  const tables = series.map((s) => [s.step, smooth(s.value, smoothing)] as uPlot.AlignedData);
+  return tables.length === 1 ? tables[0] : uPlot.join(tables);
 }
 
 /** A scatter of (x, y) points, sorted by x as uPlot needs; each point labelled in the legend on hover. */

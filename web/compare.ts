@@ -5,7 +5,7 @@
  */
 import type uPlot from 'uplot';
 import { api } from './api.js';
-import { scatterChart, stepChart } from './charts.js';
+import { alignedData, scatterChart, stepChart } from './charts.js';
 import { empty, fmt, h, short } from './dom.js';
 import type { RunRow } from './filter.js';
 
@@ -16,8 +16,12 @@ interface RunDetail extends RunRow {
 
 interface SeriesDoc {
   key: string;
-  series: { run: string; name: string | null; step: number[]; value: (number | null)[] }[];
+  /** `decimated`: the lowest and highest value of each step bucket, not every point (docs/ui.md). */
+  series: { run: string; name: string | null; decimated: boolean; step: number[]; value: (number | null)[] }[];
 }
+
+/** Points asked per run: two (a bucket's minimum and maximum) per pixel of the chart's width. */
+const budget = (box: HTMLElement) => 2 * Math.max(400, box.clientWidth || 900);
 
 const label = (r: { id: string; name: string | null }) => (r.name ? `${r.name} (${short(r.id)})` : short(r.id));
 
@@ -51,6 +55,7 @@ export async function comparePage(root: HTMLElement, query: URLSearchParams): Pr
   }
   const tables = h('div', { class: 'side' });
   const chartBox = h('div', { class: 'chart', 'data-testid': 'step-chart' });
+  const chartNote = h('p', { class: 'muted', 'data-testid': 'chart-note' });
   const keySelect = h('select', { 'data-testid': 'series-key' });
   const logBox = h('input', { type: 'checkbox', 'data-testid': 'log-scale' });
   const smoothing = h('input', { type: 'range', min: 0, max: 0.99, step: 0.01, value: 0, 'data-testid': 'smoothing' });
@@ -66,13 +71,64 @@ export async function comparePage(root: HTMLElement, query: URLSearchParams): Pr
       h('h3', {}, 'Step series'),
       h('div', { class: 'toolbar' }, keySelect, h('label', {}, logBox, ' log scale'), h('label', {}, 'smoothing ', smoothing)),
       chartBox,
+      chartNote,
     ),
     h('section', {}, h('h3', {}, 'Params against a metric (every run)'), h('div', { class: 'toolbar' }, xSelect, ' vs ', ySelect), scatterBox),
   );
   let chart: uPlot | undefined;
   let scatter: uPlot | undefined;
   let runs: RunDetail[] = [];
+  /** The whole series (decimated when long), and what the chart shows: it, or a zoomed range of it. */
+  let wholeDoc: SeriesDoc | undefined;
   let seriesDoc: SeriesDoc | undefined;
+  /** The step range last asked for, a pending zoom request, and a counter that drops stale answers. */
+  let shown = '';
+  let zoomTimer: ReturnType<typeof setTimeout> | undefined;
+  let generation = 0;
+
+  const note = () => {
+    const cut = seriesDoc?.series.filter((s) => s.decimated).length ?? 0;
+    chartNote.textContent = cut
+      ? `${cut} of ${seriesDoc?.series.length} series drawn from the lowest and highest value per pixel of steps; drag to zoom in and see every point.`
+      : '';
+  };
+  const stepsOf = (doc: SeriesDoc) => doc.series.map((s) => s.step);
+  const drawnOf = (doc: SeriesDoc) =>
+    doc.series.filter((s) => s.step.length > 0).map((s) => ({ label: label({ id: s.run, name: s.name }), step: s.step, value: s.value }));
+
+  /**
+   * A zoom into a decimated series asks the server again for the visible steps: a range that fits the
+   * budget comes back exact. Zooming out to the whole range goes back to the first answer.
+   */
+  const onZoom = (min: number, max: number) => {
+    if (!wholeDoc?.series.some((s) => s.decimated)) return;
+    const range = `${min},${max}`;
+    if (range === shown) return;
+    clearTimeout(zoomTimer);
+    const whole = stepsOf(wholeDoc).filter((s) => s.length);
+    const covers = whole.every((s) => min <= s[0] && max >= s[s.length - 1]);
+    if (covers && seriesDoc === wholeDoc) return;
+    zoomTimer = setTimeout(async () => {
+      shown = range;
+      const mine = ++generation;
+      const doc = covers
+        ? (wholeDoc as SeriesDoc)
+        : await api<SeriesDoc>('/api/series', {
+            key: (wholeDoc as SeriesDoc).key,
+            run: runs.map((r) => r.id).join(','),
+            points: budget(chartBox),
+            from: Math.floor(min),
+            to: Math.ceil(max),
+          });
+      if (mine !== generation || !chart) return;
+      seriesDoc = doc;
+      const drawn = drawnOf(doc);
+      if (drawn.length !== chart.series.length - 1) return drawChart();
+      chart.setData(alignedData(drawn, Number(smoothing.value)), false);
+      chart.setScale('x', { min, max });
+      note();
+    }, 120);
+  };
 
   const drawChart = () => {
     chart?.destroy();
@@ -83,13 +139,10 @@ export async function comparePage(root: HTMLElement, query: URLSearchParams): Pr
       delete chartBox.dataset.series;
       return;
     }
-    const drawn = seriesDoc.series.filter((s) => s.step.length > 0);
     const t0 = performance.now();
-    chart = stepChart(
-      chartBox,
-      drawn.map((s) => ({ label: label({ id: s.run, name: s.name }), step: s.step, value: s.value })),
-      { title: seriesDoc.key, log: logBox.checked, smoothing: Number(smoothing.value) },
-    );
+    shown = '';
+    chart = stepChart(chartBox, drawnOf(seriesDoc), { title: seriesDoc.key, log: logBox.checked, smoothing: Number(smoothing.value), onZoom });
+    note();
     // How long uPlot took to draw, to the next frame, and when the chart was on screen (bench/ui.mjs reads them).
     requestAnimationFrame(() => {
       chartBox.dataset.drawMs = (performance.now() - t0).toFixed(1);
@@ -99,7 +152,9 @@ export async function comparePage(root: HTMLElement, query: URLSearchParams): Pr
 
   const loadSeries = async () => {
     const key = keySelect.value;
-    seriesDoc = key ? await api<SeriesDoc>('/api/series', { key, run: runs.map((r) => r.id).join(',') }) : undefined;
+    generation++;
+    wholeDoc = key ? await api<SeriesDoc>('/api/series', { key, run: runs.map((r) => r.id).join(','), points: budget(chartBox) }) : undefined;
+    seriesDoc = wholeDoc;
     drawChart();
   };
 
@@ -148,6 +203,14 @@ export async function comparePage(root: HTMLElement, query: URLSearchParams): Pr
   };
 
   keySelect.addEventListener('change', () => void loadSeries());
+  // uPlot's double-click resets to the data it holds, a zoomed range once asked for: back to the whole.
+  chartBox.addEventListener('dblclick', () => {
+    if (seriesDoc === wholeDoc) return;
+    clearTimeout(zoomTimer);
+    generation++;
+    seriesDoc = wholeDoc;
+    drawChart();
+  });
   logBox.addEventListener('change', drawChart);
   smoothing.addEventListener('input', drawChart);
   xSelect.addEventListener('change', () => void drawScatter());

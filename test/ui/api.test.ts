@@ -56,6 +56,32 @@ describe('mlo ui API answers with the CLI --json documents', () => {
     expect(diff).toEqual(json(await mlo(repo.dir, 'exp', 'diff', 'fast', 'medium', '--json')));
   });
 
+  it('series over a point budget: the lowest and highest value per step bucket; a range that fits comes exact', async () => {
+    // fast logs loss = 0.3 / (step + 1) at steps 0..7: two buckets of four steps at a budget of 4.
+    const cut = (await get('/api/series?key=loss&run=fast&points=4')).body.series[0];
+    expect(cut).toMatchObject({ name: 'fast', decimated: true, step: [0, 3, 4, 7] });
+    // Falling: each bucket's maximum first, so the curve keeps its shape and its extremes.
+    expect(cut.value.map((v: number) => Number(v.toFixed(4)))).toEqual([0.3, 0.075, 0.06, 0.0375]);
+    const fits = (await get('/api/series?key=loss&run=fast&points=8')).body.series[0];
+    expect(fits).toMatchObject({ decimated: false });
+    expect(fits.step).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const zoomed = (await get('/api/series?key=loss&run=fast&run=medium&points=4&from=2&to=4')).body.series;
+    expect(zoomed.map((s: any) => [s.name, s.decimated, s.step])).toEqual([
+      ['fast', false, [2, 3, 4]],
+      ['medium', false, [2, 3, 4]],
+    ]);
+    expect((await get('/api/series?key=loss&run=fast&from=50')).body.series[0].step).toEqual([]);
+    for (const [path, message] of [
+      ['/api/series?key=loss&run=fast&points=1', /'points' must be a whole number from 2/],
+      ['/api/series?key=loss&run=fast&from=x', /'from' must be a number, got 'x'/],
+      ['/api/series?key=loss&run=fast&from=5&to=2', /'from' \(5\) is past 'to' \(2\)/],
+    ] as const) {
+      const res = await get(path);
+      expect(res.status, path).toBe(400);
+      expect(res.body.error.message).toMatch(message);
+    }
+  });
+
   it('revisions, their diff and the declared plots', async () => {
     const revs = (await get('/api/revisions')).body;
     expect(revs.metrics).toEqual(json(await mlo(repo.dir, 'metrics', 'show', '--all-branches', '--json')));

@@ -76,7 +76,11 @@ const series: Route = (ctx, q) => {
   const key = q.required('key');
   const refs = q.list('run', MAX_RUNS);
   if (!refs.length) throw new HttpError(400, "query parameter 'run' is required (repeat it, or separate runs with commas)");
-  return withStore(ctx, (db) => seriesOf(db, key, refs));
+  const options = { points: q.int('points', 2, 1_000_000), from: q.number('from'), to: q.number('to') };
+  if (options.from !== undefined && options.to !== undefined && options.from > options.to) {
+    throw new HttpError(400, `query parameter 'from' (${options.from}) is past 'to' (${options.to})`);
+  }
+  return withStore(ctx, (db) => seriesOf(db, key, refs, options));
 };
 
 const diff: Route = (ctx, q) => {

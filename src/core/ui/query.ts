@@ -60,6 +60,16 @@ export class Query {
     return Number(v);
   }
 
+  /** A finite number (a step), or undefined when absent. */
+  number(name: string): number | undefined {
+    const v = this.text(name);
+    if (v === undefined) return undefined;
+    if (!/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v) || !Number.isFinite(Number(v))) {
+      throw new HttpError(400, `query parameter '${name}' must be a number, got '${v.slice(0, 40)}'`);
+    }
+    return Number(v);
+  }
+
   /** One of `choices`, or undefined when absent. */
   choice<T extends string>(name: string, choices: readonly T[]): T | undefined {
     const v = this.text(name);
