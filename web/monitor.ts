@@ -1,6 +1,7 @@
 /**
  * Monitoring (#/monitor?log=serve.log&reference=train.csv&current=serve.log): serving health per
- * model from a serve log (`mlo monitor status`) and a drift report between two files
+ * arm (model version; the arms of an A/B split apart) from a serve log (`mlo monitor status`), with
+ * the distribution of each arm's predictions, and a drift report between two files
  * (`mlo monitor drift`), each file a path inside the repository.
  */
 import { api } from './api.js';
@@ -9,6 +10,8 @@ import { empty, fmt, h, table } from './dom.js';
 interface StatusReport {
   log: string;
   models: {
+    arm: string;
+    current: boolean;
     model: string;
     version: string | number | null;
     requests: number;
@@ -19,8 +22,26 @@ interface StatusReport {
     ageDays: number;
     ok: boolean;
     problems: string[];
+    predictions: Record<string, Prediction>;
   }[];
 }
+
+/** One output column of an arm's predictions: numbers (mean, deciles) or labels (counts). */
+interface Prediction {
+  count: number;
+  mean?: number;
+  p10?: number;
+  p50?: number;
+  p90?: number;
+  values?: Record<string, number>;
+}
+
+const labels = (values: Record<string, number> | undefined) =>
+  values
+    ? Object.entries(values)
+        .map(([v, n]) => `${v}: ${n}`)
+        .join(', ')
+    : '';
 
 interface DriftReport {
   reference: { file: string; rows: number };
@@ -57,13 +78,14 @@ export async function monitorPage(root: HTMLElement, query: URLSearchParams): Pr
 
   const logPath = query.get('log');
   root.append(h('h2', {}, 'Serving'));
-  if (!logPath) root.append(empty('Name a serve log (mlo serve --log FILE) to see requests, errors and latency per model.'));
+  if (!logPath) root.append(empty('Name a serve log (mlo serve --log FILE) to see requests, errors, latency and predictions per model version.'));
   else {
     const s = await api<StatusReport>('/api/monitor/status', { log: logPath });
     root.append(
       table(
-        ['model', 'version', 'requests', 'errors', 'error rate', 'p50 ms', 'p90 ms', 'p99 ms', 'last request', 'age (days)', 'state'],
+        ['arm', 'model', 'version', 'requests', 'errors', 'error rate', 'p50 ms', 'p90 ms', 'p99 ms', 'last request', 'age (days)', 'state'],
         s.models.map((m) => [
+          m.arm,
           m.model,
           String(m.version ?? ''),
           String(m.requests),
@@ -74,11 +96,23 @@ export async function monitorPage(root: HTMLElement, query: URLSearchParams): Pr
           fmt(m.latencyMs?.p99),
           m.lastRequest ?? '',
           fmt(m.ageDays),
-          m.ok ? 'ok' : m.problems.join('; '),
+          // A replaced version (a later one took over) is listed but not held to the limits.
+          m.ok ? (m.current ? 'ok' : 'replaced') : m.problems.join('; '),
         ]),
         { 'data-testid': 'serving-table' },
       ),
     );
+    const predictions = s.models.flatMap((m) => Object.entries(m.predictions).map(([output, p]) => ({ arm: m.arm, output, p })));
+    root.append(h('h3', {}, 'Predictions by arm'));
+    if (!predictions.length) root.append(empty('No successful request in the log recorded its outputs.'));
+    else
+      root.append(
+        table(
+          ['arm', 'output', 'count', 'mean', 'p10', 'p50', 'p90', 'values'],
+          predictions.map(({ arm, output, p }) => [arm, output, String(p.count), fmt(p.mean), fmt(p.p10), fmt(p.p50), fmt(p.p90), labels(p.values)]),
+          { 'data-testid': 'predictions-table' },
+        ),
+      );
   }
 
   const [ref, cur] = [query.get('reference'), query.get('current')];

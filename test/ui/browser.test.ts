@@ -156,27 +156,45 @@ describe.skipIf(!executablePath)('mlo ui in Chromium', () => {
     await offline.close();
   });
 
-  it('monitoring: serving health per model from a serve log, drift against a reference', async () => {
-    const lines = Array.from({ length: 30 }, (_, i) =>
-      JSON.stringify({
+  it('monitoring: serving health per arm of a 50/50 split, drift against a reference', async () => {
+    // What `mlo serve --split churn@1=50,churn@2=50 --log serve.log` writes: the arms take turns; one
+    // request to version 2 fails, and version 2 predicts higher scores.
+    const lines = Array.from({ length: 40 }, (_, i) => {
+      const version = i % 2 ? 2 : 1;
+      const failed = i === 3;
+      return JSON.stringify({
         ts: `2026-11-20T10:${String(i).padStart(2, '0')}:00Z`,
         model: 'churn',
-        version: 2,
-        status: 200,
+        version,
+        status: failed ? 500 : 200,
         latency_ms: 5 + i,
-        inputs: { x: 50 + i },
-      }),
-    );
+        inputs: { x: 50 + (i % 20) },
+        outputs: failed ? null : { score: [version === 1 ? 0.2 : 0.8] },
+      });
+    });
     writeFileSync(join(repo.dir, 'serve.log'), `${lines.join('\n')}\n`);
-    writeFileSync(join(repo.dir, 'ref.csv'), `x\n${Array.from({ length: 30 }, (_, i) => i).join('\n')}\n`);
+    // Repeated values: a column of distinct integers reads as an id, which drift leaves out.
+    writeFileSync(join(repo.dir, 'ref.csv'), `x\n${Array.from({ length: 30 }, (_, i) => i % 15).join('\n')}\n`);
     await open('#/monitor');
     await page.fill('[data-testid=monitor-log]', 'serve.log');
     await page.fill('[data-testid=monitor-reference]', 'ref.csv');
     await page.fill('[data-testid=monitor-current]', 'serve.log');
     await page.click('[data-testid=monitor-go]');
     await page.waitForSelector('.page[data-page=monitor][data-ready] [data-testid=drift-table]');
-    const serving = await page.locator('[data-testid=serving-table] tbody tr td').allTextContents();
-    expect(serving.slice(0, 4)).toEqual(['churn', '2', '30', '0']);
+    const arms = await page
+      .locator('[data-testid=serving-table] tbody tr')
+      .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].slice(0, 6).map((td) => td.textContent)));
+    expect(arms).toEqual([
+      ['churn@1', 'churn', '1', '20', '0', '0.0%'],
+      ['churn@2', 'churn', '2', '20', '1', '5.0%'],
+    ]);
+    const predictions = await page
+      .locator('[data-testid=predictions-table] tbody tr')
+      .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].slice(0, 4).map((td) => td.textContent)));
+    expect(predictions).toEqual([
+      ['churn@1', 'score', '20', '0.2'],
+      ['churn@2', 'score', '19', '0.8'],
+    ]);
     expect(await page.locator('[data-testid=drift-table] tbody tr').first().textContent()).toMatch(/^xfeaturenumeric.*psi/);
     await shoot('monitor');
   });
