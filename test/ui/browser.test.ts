@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { git, mlo, tempDir } from '../helpers.js';
+import { git, json, makeRepo, mlo, tempDir } from '../helpers.js';
 import { startUi, uiRepo, type RunningUi, type UiRepo } from './fixture.js';
 
 function findChromium(): string | undefined {
@@ -207,6 +207,39 @@ describe.skipIf(!executablePath)('mlo ui in Chromium', () => {
     expect((await mlo(repo.dir, 'exp', 'run', '-S', 'lr=0.05', '-n', 'late')).exitCode).toBe(0);
     await page.waitForFunction(() => document.querySelectorAll('tr.run').length === 5, undefined, { timeout: 30_000 });
     expect(errors).toEqual([]);
+  });
+
+  it('a long series is drawn decimated; zooming in asks for the visible steps and gets every point', async () => {
+    // 5,000 points: over the chart's budget of two per pixel (2 x 1,248 at this viewport).
+    const train = `require('fs').appendFileSync(process.env.MLO_METRICS_FILE, Array.from({ length: 5000 }, (_, step) =>
+      JSON.stringify({ step, loss: 1 / (1 + step / 100) + 0.01 * Math.sin(step) })).join('\\n') + '\\n');`;
+    const dir = await makeRepo({ 'train.cjs': train, 'mlo.yaml': 'stages:\n  train:\n    cmd: node train.cjs\n    deps: [train.cjs]\n' });
+    expect((await mlo(dir, 'run')).exitCode).toBe(0);
+    const [run] = json(await mlo(dir, 'exp', 'show', '--json')).runs;
+    const long = await startUi(dir);
+    try {
+      await page.goto(`${long.url}/#/compare?runs=${run.id}`);
+      await page.waitForSelector('[data-testid=step-chart][data-done-ms]');
+      expect(await page.textContent('[data-testid=chart-note]')).toMatch(/^1 of 1 series drawn from the lowest and highest value per pixel/);
+      // Drag over a tenth of the plot: about 500 steps, which fit the budget.
+      const over = await page.locator('[data-testid=step-chart] .u-over').boundingBox();
+      if (!over) throw new Error('no uPlot plot area');
+      const asked = page.waitForRequest((r) => /\/api\/series\?.*from=\d+.*to=\d+/.test(r.url()));
+      await page.mouse.move(over.x + over.width * 0.4, over.y + over.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(over.x + over.width * 0.5, over.y + over.height / 2, { steps: 5 });
+      await page.mouse.up();
+      const zoom = new URL((await asked).url());
+      expect(Number(zoom.searchParams.get('to')) - Number(zoom.searchParams.get('from'))).toBeLessThan(1000);
+      await page.waitForFunction(() => document.querySelector('[data-testid=chart-note]')?.textContent === '');
+      await shoot('zoomed');
+      // Double-click: the whole series again, decimated.
+      await page.mouse.dblclick(over.x + over.width / 2, over.y + over.height / 2);
+      await page.waitForFunction(() => document.querySelector('[data-testid=chart-note]')?.textContent !== '');
+      expect(errors).toEqual([]);
+    } finally {
+      await long.stop();
+    }
   });
 
   it('shows a corrupt tracking database as an error banner', async () => {
