@@ -75,13 +75,14 @@ function decimate(db: TrackingDb, at: { rid: number; key: string; from: number; 
     if (min === null || max === null) {
       step.push(first);
       value.push(null);
-    } else if (first === last || min === max) {
+    } else if (min === max) {
       step.push(first);
-      value.push(first === last ? min : max);
+      value.push(min);
     } else {
       // Where in the bucket the minimum and maximum fall is not read (a bucket is a pixel wide at the
       // budget the chart asks for): the series' trend across the neighbouring buckets orders them,
-      // rising puts the minimum first, so a smooth curve is not drawn as a zigzag.
+      // rising puts the minimum first, so a smooth curve is not drawn as a zigzag. (Points logged at
+      // one step twice give both values at that step.)
       const [before, after] = [middle(buckets[i - 1]) ?? (min + max) / 2, middle(buckets[i + 1]) ?? (min + max) / 2];
       step.push(first, last);
       value.push(...(after >= before ? [min, max] : [max, min]));
