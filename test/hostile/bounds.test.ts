@@ -63,6 +63,59 @@ describe("a pointer's size", () => {
   });
 });
 
+describe('mlo fsck on pointers and mlo.lock it cannot read', () => {
+  const bomb = ['a: &a [1,1,1,1,1,1,1,1,1]', ...'bcdef'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcde'[i]}`).join(',')}]`)].join('\n');
+
+  it('reports each as damage, naming the file and why, exits 1 and lists them under --json', async () => {
+    const repo = await makeRepo({ 'f.txt': 'hi\n', 'g.txt': 'gg\n', 'h.txt': 'hhh\n', 'k.txt': 'k\n' });
+    expect((await mlo(repo, 'add', 'f.txt', 'g.txt', 'h.txt', 'k.txt')).exitCode).toBe(0);
+    expect((await mlo(repo, 'fsck')).stdout).toMatch(/no problems/);
+    setSize(repo, 'f.txt.mlo', '1e300');
+    writeFileSync(join(repo, 'g.txt.mlo'), `${bomb}\n`);
+    const k = join(repo, 'k.txt.mlo');
+    writeFileSync(k, readFileSync(k, 'utf8').replace(/^path: .*$/m, 'path: ../.mlo/config.yaml'));
+    // A pointer that reads fine is still checked beside the broken ones.
+    setSize(repo, 'h.txt.mlo', '99');
+    const hash = /^hash: (\S+)$/m.exec(readFileSync(join(repo, 'h.txt.mlo'), 'utf8'))?.[1];
+    writeFileSync(join(repo, 'mlo.lock'), `schema: 1\nstages:\n  train:\n    cmd: node t.js\n    outs:\n      - path: out.bin\n        hash: ${hash}\n        size: -1\n`);
+
+    const r = await mlo(repo, 'fsck');
+    oneError(r, 1, /^error: 4 pointer or lock records cannot be read \(f\.txt\.mlo:\d+: size: must be a whole number/);
+    expect(r.stdout).toMatch(/^unreadable: f\.txt\.mlo:\d+: size: must be a whole number from 0 to 9007199254740991/m);
+    expect(r.stdout).toMatch(/^unreadable: g\.txt\.mlo: too many YAML alias expansions/m);
+    expect(r.stdout).toMatch(/^unreadable: k\.txt\.mlo:\d+: path: /m);
+    expect(r.stdout).toMatch(/^unreadable: mlo\.lock:\d+: stages\.train\.outs\.0\.size: must be a whole number/m);
+    expect(r.stdout).toMatch(/^size mismatch: h\.txt \(h\.txt\.mlo\) records 99 bytes/m);
+    expect(r.stdout).not.toMatch(/no problems/);
+
+    const doc = json(await mlo(repo, 'fsck', '--json'));
+    expect(doc.error.code).toBe('MLO_BROKEN_FILES');
+    expect(doc.result.brokenFiles.map((b: { file: string; code: string }) => [b.file, b.code])).toEqual([
+      ['f.txt.mlo', 'MLO_BAD_FILE'],
+      ['g.txt.mlo', expect.any(String)],
+      ['k.txt.mlo', 'MLO_BAD_FILE'],
+      ['mlo.lock', 'MLO_BAD_LOCK'],
+    ]);
+    expect(doc.result.sizeMismatches).toHaveLength(1);
+  });
+
+  it('reports an mlo.lock that is not YAML, with corrupt objects too', async () => {
+    const repo = await makeRepo({ 'f.txt': 'hi\n' });
+    expect((await mlo(repo, 'add', 'f.txt')).exitCode).toBe(0);
+    writeFileSync(join(repo, 'mlo.lock'), 'stages: [\n');
+    const only = await mlo(repo, 'fsck', '--json');
+    expect(only.exitCode).toBe(1);
+    expect(json(only).result.brokenFiles).toEqual([{ file: 'mlo.lock', code: 'MLO_BAD_LOCK', message: expect.stringMatching(/^mlo\.lock:\d+:\d+: invalid YAML/) }]);
+
+    const objects = join(repo, '.mlo/cache');
+    const hash = /^hash: (\S+)$/m.exec(readFileSync(join(repo, 'f.txt.mlo'), 'utf8'))?.[1] ?? '';
+    const object = join(objects, hash.slice(0, 2), hash.slice(2));
+    rmSync(object, { force: true });
+    writeFileSync(object, 'XX\n');
+    oneError(await mlo(repo, 'fsck'), 1, /^error: 1 of 1 cache objects are corrupt or truncated, and 1 pointer or lock record cannot be read \(mlo\.lock:/);
+  });
+});
+
 describe('metric text values', () => {
   it('are cut at 1,024 characters, in the run file, exp run and exp show', async () => {
     const script = [
