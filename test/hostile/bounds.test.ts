@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSy
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { git, json, makeRepo, mlo, tempDir, type MloResult } from '../helpers.js';
+import { LINEAR } from '../model/fixtures.js';
 
 function oneError(r: MloResult, exit: number, message: RegExp): void {
   const detail = `exit ${r.exitCode}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
@@ -113,6 +114,31 @@ describe('mlo fsck on pointers and mlo.lock it cannot read', () => {
     rmSync(object, { force: true });
     writeFileSync(object, 'XX\n');
     oneError(await mlo(repo, 'fsck'), 1, /^error: 1 of 1 cache objects are corrupt or truncated, and 1 pointer or lock record cannot be read \(mlo\.lock:/);
+  });
+});
+
+describe("a model's size in model.yaml and registry version files", () => {
+  it('is refused past 2^53-1, negative or fractional, naming the file and field', async () => {
+    const repo = await makeRepo({ 'm.onnx': LINEAR }, { commit: true });
+    expect((await mlo(repo, 'model', 'package', 'm.onnx', '--name', 'churn')).exitCode).toBe(0);
+    expect((await mlo(repo, 'model', 'register', 'models/churn')).exitCode).toBe(0);
+    const setModelSize = (file: string, size: string) => {
+      const abs = join(repo, file);
+      // The model's own size is the first `size:` line under `model:` (two spaces in).
+      writeFileSync(abs, readFileSync(abs, 'utf8').replace(/^(model:\n(?:  .*\n)*?)  size: .*$/m, `$1  size: ${size}`));
+    };
+    const original = { pkg: readFileSync(join(repo, 'models/churn/model.yaml'), 'utf8'), version: readFileSync(join(repo, 'registry/churn/versions/1.yaml'), 'utf8') };
+    for (const size of ['1e300', '99999999999999999', '-1', '1.5']) {
+      setModelSize('models/churn/model.yaml', size);
+      expect(readFileSync(join(repo, 'models/churn/model.yaml'), 'utf8')).toContain(`  size: ${size}`);
+      oneError(await mlo(repo, 'model', 'register', 'models/churn'), 1, /^error: models\/churn\/model\.yaml:\d+: model\.size: must be a whole number from 0 to 9007199254740991/);
+      writeFileSync(join(repo, 'models/churn/model.yaml'), original.pkg);
+
+      setModelSize('registry/churn/versions/1.yaml', size);
+      oneError(await mlo(repo, 'model', 'show', 'churn@1'), 1, /^error: registry\/churn\/versions\/1\.yaml:\d+: model\.size: must be a whole number from 0 to 9007199254740991/);
+      writeFileSync(join(repo, 'registry/churn/versions/1.yaml'), original.version);
+    }
+    expect((await mlo(repo, 'model', 'show', 'churn@1')).exitCode).toBe(0);
   });
 });
 
