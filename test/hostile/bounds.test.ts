@@ -142,6 +142,30 @@ describe("a model's size in model.yaml and registry version files", () => {
   });
 });
 
+describe('metric keys', () => {
+  it('longer than 250 characters are skipped with a warning from stage files, as mlo log refuses them', async () => {
+    const long = 'k'.repeat(300);
+    const script = [
+      "const fs = require('fs');",
+      `fs.appendFileSync(process.env.MLO_METRICS_FILE, JSON.stringify({ step: 0, '${long}': 1, loss: 0.5 }) + '\\n');`,
+      `fs.writeFileSync('m.json', JSON.stringify({ '${long}': 2, nested: { '${'n'.repeat(250)}': 3 }, acc: 1 }));`,
+    ].join('\n');
+    const repo = await makeRepo({ 'train.js': script, 'mlo.yaml': 'stages:\n  train:\n    cmd: node train.js\n    metrics: [m.json]\n' }, { commit: true });
+    const run = await mlo(repo, 'exp', 'run');
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/skipped metrics of \$MLO_METRICS_FILE of stage train with an invalid key 'k{40}\.\.\.' \(300 characters\): keys are 1 to 250 characters/);
+    // `nested.nnn...` is 257 characters once flattened: the limit applies to the key as stored.
+    expect(run.stderr).toMatch(/skipped metrics of m\.json with an invalid key 'k{40}\.\.\.' \(300 characters\): keys are 1 to 250 characters \(and 1 more\)/);
+    expect(run.stderr).not.toContain('k'.repeat(41));
+    const files = readdirSync(join(repo, '.mlo/tracking/runs'));
+    const record = JSON.parse(readFileSync(join(repo, '.mlo/tracking/runs', files[0]), 'utf8'));
+    expect(Object.keys(record.metrics).sort()).toEqual(['acc', 'loss']);
+
+    const log = await mlo(repo, 'log', 'metric', long, '1', '--run', files[0].replace(/\.json$/, ''));
+    oneError(log, 1, /^error: invalid key 'k{40}\.\.\.' \(300 characters\): keys are 1 to 250 characters/);
+  });
+});
+
 describe('metric text values', () => {
   it('are cut at 1,024 characters, in the run file, exp run and exp show', async () => {
     const script = [
