@@ -78,7 +78,10 @@ describe('mlo fsck on pointers and mlo.lock it cannot read', () => {
     // A pointer that reads fine is still checked beside the broken ones.
     setSize(repo, 'h.txt.mlo', '99');
     const hash = /^hash: (\S+)$/m.exec(readFileSync(join(repo, 'h.txt.mlo'), 'utf8'))?.[1];
-    writeFileSync(join(repo, 'mlo.lock'), `schema: 1\nstages:\n  train:\n    cmd: node t.js\n    outs:\n      - path: out.bin\n        hash: ${hash}\n        size: -1\n`);
+    writeFileSync(
+      join(repo, 'mlo.lock'),
+      `schema: 1\nstages:\n  train:\n    cmd: node t.js\n    outs:\n      - path: out.bin\n        hash: ${hash}\n        size: -1\n`,
+    );
 
     const r = await mlo(repo, 'fsck');
     oneError(r, 1, /^error: 4 pointer or lock records cannot be read \(f\.txt\.mlo:\d+: size: must be a whole number/);
@@ -106,7 +109,9 @@ describe('mlo fsck on pointers and mlo.lock it cannot read', () => {
     writeFileSync(join(repo, 'mlo.lock'), 'stages: [\n');
     const only = await mlo(repo, 'fsck', '--json');
     expect(only.exitCode).toBe(1);
-    expect(json(only).result.brokenFiles).toEqual([{ file: 'mlo.lock', code: 'MLO_BAD_LOCK', message: expect.stringMatching(/^mlo\.lock:\d+:\d+: invalid YAML/) }]);
+    expect(json(only).result.brokenFiles).toEqual([
+      { file: 'mlo.lock', code: 'MLO_BAD_LOCK', message: expect.stringMatching(/^mlo\.lock:\d+:\d+: invalid YAML/) },
+    ]);
 
     const objects = join(repo, '.mlo/cache');
     const hash = /^hash: (\S+)$/m.exec(readFileSync(join(repo, 'f.txt.mlo'), 'utf8'))?.[1] ?? '';
@@ -125,17 +130,28 @@ describe("a model's size in model.yaml and registry version files", () => {
     const setModelSize = (file: string, size: string) => {
       const abs = join(repo, file);
       // The model's own size is the first `size:` line under `model:` (two spaces in).
-      writeFileSync(abs, readFileSync(abs, 'utf8').replace(/^(model:\n(?:  .*\n)*?)  size: .*$/m, `$1  size: ${size}`));
+      writeFileSync(abs, readFileSync(abs, 'utf8').replace(/^(model:\n(?: {2}.*\n)*?) {2}size: .*$/m, `$1  size: ${size}`));
     };
-    const original = { pkg: readFileSync(join(repo, 'models/churn/model.yaml'), 'utf8'), version: readFileSync(join(repo, 'registry/churn/versions/1.yaml'), 'utf8') };
+    const original = {
+      pkg: readFileSync(join(repo, 'models/churn/model.yaml'), 'utf8'),
+      version: readFileSync(join(repo, 'registry/churn/versions/1.yaml'), 'utf8'),
+    };
     for (const size of ['1e300', '99999999999999999', '-1', '1.5']) {
       setModelSize('models/churn/model.yaml', size);
       expect(readFileSync(join(repo, 'models/churn/model.yaml'), 'utf8')).toContain(`  size: ${size}`);
-      oneError(await mlo(repo, 'model', 'register', 'models/churn'), 1, /^error: models\/churn\/model\.yaml:\d+: model\.size: must be a whole number from 0 to 9007199254740991/);
+      oneError(
+        await mlo(repo, 'model', 'register', 'models/churn'),
+        1,
+        /^error: models\/churn\/model\.yaml:\d+: model\.size: must be a whole number from 0 to 9007199254740991/,
+      );
       writeFileSync(join(repo, 'models/churn/model.yaml'), original.pkg);
 
       setModelSize('registry/churn/versions/1.yaml', size);
-      oneError(await mlo(repo, 'model', 'show', 'churn@1'), 1, /^error: registry\/churn\/versions\/1\.yaml:\d+: model\.size: must be a whole number from 0 to 9007199254740991/);
+      oneError(
+        await mlo(repo, 'model', 'show', 'churn@1'),
+        1,
+        /^error: registry\/churn\/versions\/1\.yaml:\d+: model\.size: must be a whole number from 0 to 9007199254740991/,
+      );
       writeFileSync(join(repo, 'registry/churn/versions/1.yaml'), original.version);
     }
     expect((await mlo(repo, 'model', 'show', 'churn@1')).exitCode).toBe(0);
@@ -153,7 +169,9 @@ describe('metric keys', () => {
     const repo = await makeRepo({ 'train.js': script, 'mlo.yaml': 'stages:\n  train:\n    cmd: node train.js\n    metrics: [m.json]\n' }, { commit: true });
     const run = await mlo(repo, 'exp', 'run');
     expect(run.exitCode, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/skipped metrics of \$MLO_METRICS_FILE of stage train with an invalid key 'k{40}\.\.\.' \(300 characters\): keys are 1 to 250 characters/);
+    expect(run.stderr).toMatch(
+      /skipped metrics of \$MLO_METRICS_FILE of stage train with an invalid key 'k{40}\.\.\.' \(300 characters\): keys are 1 to 250 characters/,
+    );
     // `nested.nnn...` is 257 characters once flattened: the limit applies to the key as stored.
     expect(run.stderr).toMatch(/skipped metrics of m\.json with an invalid key 'k{40}\.\.\.' \(300 characters\): keys are 1 to 250 characters \(and 1 more\)/);
     expect(run.stderr).not.toContain('k'.repeat(41));

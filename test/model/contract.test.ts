@@ -105,7 +105,9 @@ describe('one feature contract per model', () => {
         nodes: [{ op: 'Add', inputs: ['age', 'income'], outputs: ['y'] }],
       }),
     );
-    const badNames = Buffer.from(buildLinear({ inFeatures: 4, outFeatures: 1, weights: WEIGHTS, bias: Float32Array.from([0]), metadata: { feature_names: '[1, 2]' } }));
+    const badNames = Buffer.from(
+      buildLinear({ inFeatures: 4, outFeatures: 1, weights: WEIGHTS, bias: Float32Array.from([0]), metadata: { feature_names: '[1, 2]' } }),
+    );
     const repo = await makeRepo({ 'churn.onnx': CHURN, 'unnamed.onnx': UNNAMED, 'two.onnx': twoInputs, 'bad.onnx': badNames });
     const inspect = async (file: string) => {
       const r = await mlo(repo, 'model', 'inspect', file, '--json');
@@ -118,7 +120,10 @@ describe('one feature contract per model', () => {
       features: { columns: ['f1', 'f2', 'f3', 'f4'], source: 'metadata' },
       line: "features   f1, f2, f3, f4 (from the model's metadata, feature_names)",
     });
-    expect(await inspect('two.onnx')).toEqual({ features: { source: 'inputs' }, line: 'features   one column per input, named after it (from the input names)' });
+    expect(await inspect('two.onnx')).toEqual({
+      features: { source: 'inputs' },
+      line: 'features   one column per input, named after it (from the input names)',
+    });
     expect(await inspect('unnamed.onnx')).toEqual({ features: { source: 'none' }, line: "features   none named (no feature_names in the model's metadata)" });
     const bad = await inspect('bad.onnx');
     expect(bad.features).toEqual({ source: 'none', problem: `bad.onnx: metadata 'feature_names' is not a list of names ("[1, 2]")` });

@@ -44,17 +44,25 @@ export async function fsck({ out, flags, opts }: ActionContext<{ remove?: boolea
     );
   }
   if (r.problems.length === 0) {
-    throw new MloError('MLO_MISSING_MANIFEST', `${plural(missing.length, 'tracked directory', 'tracked directories')} cannot be listed: ${dirs}${unreadable ? `, and ${unreadable}` : ''}`, {
-      hint: 'get the manifest back with `mlo fetch` or `mlo pull`, or add the directory again with `mlo add`; until then `mlo gc` refuses to run',
-      meta: { result: r },
-    });
+    throw new MloError(
+      'MLO_MISSING_MANIFEST',
+      `${plural(missing.length, 'tracked directory', 'tracked directories')} cannot be listed: ${dirs}${unreadable ? `, and ${unreadable}` : ''}`,
+      {
+        hint: 'get the manifest back with `mlo fetch` or `mlo pull`, or add the directory again with `mlo add`; until then `mlo gc` refuses to run',
+        meta: { result: r },
+      },
+    );
   }
-  throw new MloError('MLO_CORRUPT_CACHE', `${r.problems.length} of ${r.checked} cache objects are corrupt or truncated${dirs ? `, and ${dirs}` : ''}${unreadable ? `, and ${unreadable}` : ''}`, {
-    hint: opts.remove
-      ? 'fetch them again with `mlo fetch`, or add the original data again'
-      : 'delete them with `mlo fsck --remove`, then `mlo fetch` them again',
-    meta: { result: r },
-  });
+  throw new MloError(
+    'MLO_CORRUPT_CACHE',
+    `${r.problems.length} of ${r.checked} cache objects are corrupt or truncated${dirs ? `, and ${dirs}` : ''}${unreadable ? `, and ${unreadable}` : ''}`,
+    {
+      hint: opts.remove
+        ? 'fetch them again with `mlo fetch`, or add the original data again'
+        : 'delete them with `mlo fsck --remove`, then `mlo fetch` them again',
+      meta: { result: r },
+    },
+  );
 }
 
 /** The message, prefixed with its file unless it names it already (pointer errors start with it). */
