@@ -116,7 +116,7 @@ const ATTACKS: Attack[] = [
       writeFileSync(join(origin, 'evil.mlo'), pointer('../decoy/planted', 'a'.repeat(64), 3));
       return undefined;
     },
-    refusedBy: ['status', 'checkout', 'fetch', 'pull', 'gc'],
+    refusedBy: ['status', 'checkout', 'fetch', 'pull', 'gc', 'fsck'],
     names: /evil\.mlo:\d+: path: must be a relative path inside the repository/,
   },
   {
@@ -126,7 +126,7 @@ const ATTACKS: Attack[] = [
       writeFileSync(file, readFileSync(file, 'utf8').replace(/^size: .*$/m, 'size: 1e300'));
       return undefined;
     },
-    refusedBy: ['status', 'checkout', 'fetch', 'pull', 'gc'],
+    refusedBy: ['status', 'checkout', 'fetch', 'pull', 'gc', 'fsck'],
     names: /data\/a\.csv\.mlo:\d+: size: must be a whole number from 0 to 9007199254740991/,
   },
   {
@@ -136,7 +136,7 @@ const ATTACKS: Attack[] = [
       writeFileSync(file, readFileSync(file, 'utf8').replace(/^size: .*$/m, 'size: -8'));
       return undefined;
     },
-    refusedBy: ['status', 'checkout', 'fetch', 'pull', 'gc'],
+    refusedBy: ['status', 'checkout', 'fetch', 'pull', 'gc', 'fsck'],
     names: /data\/a\.csv\.mlo:\d+: size: must be a whole number/,
   },
   {
@@ -213,7 +213,7 @@ const ATTACKS: Attack[] = [
     },
     // run treats an entry that breaks the lock schema as a stage that never ran: it runs it again and
     // rewrites the entry (the decoy check above shows nothing was written outside).
-    refusedBy: ['status', 'checkout', 'fetch', 'pull', 'gc'],
+    refusedBy: ['status', 'checkout', 'fetch', 'pull', 'gc', 'fsck'],
     names: /mlo\.lock:\d+: .*must be a relative path inside the repository/,
   },
   {
