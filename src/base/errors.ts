@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   MLO_BAD_TEMPLATE: { exit: 1, what: 'a `${...}` template in `mlo.yaml` names an undefined value' },
   MLO_BAD_YAML: { exit: 1, what: 'a YAML file is not valid YAML' },
   MLO_BRANCH_EXISTS: { exit: 1, what: 'the branch `exp` would create already exists' },
+  MLO_BROKEN_FILES: { exit: 1, what: '`fsck` found pointer files or `mlo.lock` entries it cannot read (bad YAML, a refused size, hash or path)' },
   MLO_CHANGED_WHILE_READING: { exit: 1, what: 'a file changed while mlo hashed or copied it' },
   MLO_COMMAND_NOT_FOUND: { exit: 1, what: 'a stage command was not found (its shell exited 127)' },
   MLO_COMMIT_NOT_PUSHED: { exit: 1, what: 'a queued job names a commit that is not on the git remote (push it first), or a worker cannot fetch it' },

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSy
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { git, json, makeRepo, mlo, tempDir, type MloResult } from '../helpers.js';
+import { LINEAR } from '../model/fixtures.js';
 
 function oneError(r: MloResult, exit: number, message: RegExp): void {
   const detail = `exit ${r.exitCode}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
@@ -60,6 +61,126 @@ describe("a pointer's size", () => {
     writeFileSync(join(repo, 'f.txt'), 'hi\n');
     expect((await mlo(repo, 'add', 'f.txt', 'd')).exitCode).toBe(0);
     expect(json(await mlo(repo, 'status', '--json')).clean).toBe(true);
+  });
+});
+
+describe('mlo fsck on pointers and mlo.lock it cannot read', () => {
+  const bomb = ['a: &a [1,1,1,1,1,1,1,1,1]', ...'bcdef'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcde'[i]}`).join(',')}]`)].join('\n');
+
+  it('reports each as damage, naming the file and why, exits 1 and lists them under --json', async () => {
+    const repo = await makeRepo({ 'f.txt': 'hi\n', 'g.txt': 'gg\n', 'h.txt': 'hhh\n', 'k.txt': 'k\n' });
+    expect((await mlo(repo, 'add', 'f.txt', 'g.txt', 'h.txt', 'k.txt')).exitCode).toBe(0);
+    expect((await mlo(repo, 'fsck')).stdout).toMatch(/no problems/);
+    setSize(repo, 'f.txt.mlo', '1e300');
+    writeFileSync(join(repo, 'g.txt.mlo'), `${bomb}\n`);
+    const k = join(repo, 'k.txt.mlo');
+    writeFileSync(k, readFileSync(k, 'utf8').replace(/^path: .*$/m, 'path: ../.mlo/config.yaml'));
+    // A pointer that reads fine is still checked beside the broken ones.
+    setSize(repo, 'h.txt.mlo', '99');
+    const hash = /^hash: (\S+)$/m.exec(readFileSync(join(repo, 'h.txt.mlo'), 'utf8'))?.[1];
+    writeFileSync(
+      join(repo, 'mlo.lock'),
+      `schema: 1\nstages:\n  train:\n    cmd: node t.js\n    outs:\n      - path: out.bin\n        hash: ${hash}\n        size: -1\n`,
+    );
+
+    const r = await mlo(repo, 'fsck');
+    oneError(r, 1, /^error: 4 pointer or lock records cannot be read \(f\.txt\.mlo:\d+: size: must be a whole number/);
+    expect(r.stdout).toMatch(/^unreadable: f\.txt\.mlo:\d+: size: must be a whole number from 0 to 9007199254740991/m);
+    expect(r.stdout).toMatch(/^unreadable: g\.txt\.mlo: too many YAML alias expansions/m);
+    expect(r.stdout).toMatch(/^unreadable: k\.txt\.mlo:\d+: path: /m);
+    expect(r.stdout).toMatch(/^unreadable: mlo\.lock:\d+: stages\.train\.outs\.0\.size: must be a whole number/m);
+    expect(r.stdout).toMatch(/^size mismatch: h\.txt \(h\.txt\.mlo\) records 99 bytes/m);
+    expect(r.stdout).not.toMatch(/no problems/);
+
+    const doc = json(await mlo(repo, 'fsck', '--json'));
+    expect(doc.error.code).toBe('MLO_BROKEN_FILES');
+    expect(doc.result.brokenFiles.map((b: { file: string; code: string }) => [b.file, b.code])).toEqual([
+      ['f.txt.mlo', 'MLO_BAD_FILE'],
+      ['g.txt.mlo', expect.any(String)],
+      ['k.txt.mlo', 'MLO_BAD_FILE'],
+      ['mlo.lock', 'MLO_BAD_LOCK'],
+    ]);
+    expect(doc.result.sizeMismatches).toHaveLength(1);
+  });
+
+  it('reports an mlo.lock that is not YAML, with corrupt objects too', async () => {
+    const repo = await makeRepo({ 'f.txt': 'hi\n' });
+    expect((await mlo(repo, 'add', 'f.txt')).exitCode).toBe(0);
+    writeFileSync(join(repo, 'mlo.lock'), 'stages: [\n');
+    const only = await mlo(repo, 'fsck', '--json');
+    expect(only.exitCode).toBe(1);
+    expect(json(only).result.brokenFiles).toEqual([
+      { file: 'mlo.lock', code: 'MLO_BAD_LOCK', message: expect.stringMatching(/^mlo\.lock:\d+:\d+: invalid YAML/) },
+    ]);
+
+    const objects = join(repo, '.mlo/cache');
+    const hash = /^hash: (\S+)$/m.exec(readFileSync(join(repo, 'f.txt.mlo'), 'utf8'))?.[1] ?? '';
+    const object = join(objects, hash.slice(0, 2), hash.slice(2));
+    rmSync(object, { force: true });
+    writeFileSync(object, 'XX\n');
+    oneError(await mlo(repo, 'fsck'), 1, /^error: 1 of 1 cache objects are corrupt or truncated, and 1 pointer or lock record cannot be read \(mlo\.lock:/);
+  });
+});
+
+describe("a model's size in model.yaml and registry version files", () => {
+  it('is refused past 2^53-1, negative or fractional, naming the file and field', async () => {
+    const repo = await makeRepo({ 'm.onnx': LINEAR }, { commit: true });
+    expect((await mlo(repo, 'model', 'package', 'm.onnx', '--name', 'churn')).exitCode).toBe(0);
+    expect((await mlo(repo, 'model', 'register', 'models/churn')).exitCode).toBe(0);
+    const setModelSize = (file: string, size: string) => {
+      const abs = join(repo, file);
+      // The model's own size is the first `size:` line under `model:` (two spaces in).
+      writeFileSync(abs, readFileSync(abs, 'utf8').replace(/^(model:\n(?: {2}.*\n)*?) {2}size: .*$/m, `$1  size: ${size}`));
+    };
+    const original = {
+      pkg: readFileSync(join(repo, 'models/churn/model.yaml'), 'utf8'),
+      version: readFileSync(join(repo, 'registry/churn/versions/1.yaml'), 'utf8'),
+    };
+    for (const size of ['1e300', '99999999999999999', '-1', '1.5']) {
+      setModelSize('models/churn/model.yaml', size);
+      expect(readFileSync(join(repo, 'models/churn/model.yaml'), 'utf8')).toContain(`  size: ${size}`);
+      oneError(
+        await mlo(repo, 'model', 'register', 'models/churn'),
+        1,
+        /^error: models\/churn\/model\.yaml:\d+: model\.size: must be a whole number from 0 to 9007199254740991/,
+      );
+      writeFileSync(join(repo, 'models/churn/model.yaml'), original.pkg);
+
+      setModelSize('registry/churn/versions/1.yaml', size);
+      oneError(
+        await mlo(repo, 'model', 'show', 'churn@1'),
+        1,
+        /^error: registry\/churn\/versions\/1\.yaml:\d+: model\.size: must be a whole number from 0 to 9007199254740991/,
+      );
+      writeFileSync(join(repo, 'registry/churn/versions/1.yaml'), original.version);
+    }
+    expect((await mlo(repo, 'model', 'show', 'churn@1')).exitCode).toBe(0);
+  });
+});
+
+describe('metric keys', () => {
+  it('longer than 250 characters are skipped with a warning from stage files, as mlo log refuses them', async () => {
+    const long = 'k'.repeat(300);
+    const script = [
+      "const fs = require('fs');",
+      `fs.appendFileSync(process.env.MLO_METRICS_FILE, JSON.stringify({ step: 0, '${long}': 1, loss: 0.5 }) + '\\n');`,
+      `fs.writeFileSync('m.json', JSON.stringify({ '${long}': 2, nested: { '${'n'.repeat(250)}': 3 }, acc: 1 }));`,
+    ].join('\n');
+    const repo = await makeRepo({ 'train.js': script, 'mlo.yaml': 'stages:\n  train:\n    cmd: node train.js\n    metrics: [m.json]\n' }, { commit: true });
+    const run = await mlo(repo, 'exp', 'run');
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(
+      /skipped metrics of \$MLO_METRICS_FILE of stage train with an invalid key 'k{40}\.\.\.' \(300 characters\): keys are 1 to 250 characters/,
+    );
+    // `nested.nnn...` is 257 characters once flattened: the limit applies to the key as stored.
+    expect(run.stderr).toMatch(/skipped metrics of m\.json with an invalid key 'k{40}\.\.\.' \(300 characters\): keys are 1 to 250 characters \(and 1 more\)/);
+    expect(run.stderr).not.toContain('k'.repeat(41));
+    const files = readdirSync(join(repo, '.mlo/tracking/runs'));
+    const record = JSON.parse(readFileSync(join(repo, '.mlo/tracking/runs', files[0]), 'utf8'));
+    expect(Object.keys(record.metrics).sort()).toEqual(['acc', 'loss']);
+
+    const log = await mlo(repo, 'log', 'metric', long, '1', '--run', files[0].replace(/\.json$/, ''));
+    oneError(log, 1, /^error: invalid key 'k{40}\.\.\.' \(300 characters\): keys are 1 to 250 characters/);
   });
 });
 

@@ -4,7 +4,7 @@
  * include an id and a label, which must never reach the model.
  */
 import { describe, expect, it } from 'vitest';
-import { buildLinear } from '../support/onnx-builder.js';
+import { buildLinear, buildOnnx } from '../support/onnx-builder.js';
 import { json, makeRepo, mlo, read, tempDir, writeTree } from '../helpers.js';
 import { post, serve } from './fixtures.js';
 
@@ -92,6 +92,48 @@ describe('one feature contract per model', () => {
     const byName = await mlo(repo, 'predict', 'models/unnamed', '-i', 'prod.csv', '-o', 'out2.csv');
     expect(byName.exitCode, byName.stderr).toBe(0);
     expect(predictions(read(repo, 'out2.csv'))).toEqual(expected);
+  });
+
+  it('model inspect shows the contract and where it came from, as a line and under --json', async () => {
+    const twoInputs = Buffer.from(
+      buildOnnx({
+        inputs: [
+          { name: 'age', type: 'float32', shape: ['batch', 1] },
+          { name: 'income', type: 'float32', shape: ['batch', 1] },
+        ],
+        outputs: [{ name: 'y', type: 'float32', shape: ['batch', 1] }],
+        nodes: [{ op: 'Add', inputs: ['age', 'income'], outputs: ['y'] }],
+      }),
+    );
+    const badNames = Buffer.from(
+      buildLinear({ inFeatures: 4, outFeatures: 1, weights: WEIGHTS, bias: Float32Array.from([0]), metadata: { feature_names: '[1, 2]' } }),
+    );
+    const repo = await makeRepo({ 'churn.onnx': CHURN, 'unnamed.onnx': UNNAMED, 'two.onnx': twoInputs, 'bad.onnx': badNames });
+    const inspect = async (file: string) => {
+      const r = await mlo(repo, 'model', 'inspect', file, '--json');
+      expect(r.exitCode, r.stderr).toBe(0);
+      const text = await mlo(repo, 'model', 'inspect', file);
+      return { features: json(r).features, line: text.stdout.split('\n').find((l) => l.startsWith('features')) };
+    };
+
+    expect(await inspect('churn.onnx')).toEqual({
+      features: { columns: ['f1', 'f2', 'f3', 'f4'], source: 'metadata' },
+      line: "features   f1, f2, f3, f4 (from the model's metadata, feature_names)",
+    });
+    expect(await inspect('two.onnx')).toEqual({
+      features: { source: 'inputs' },
+      line: 'features   one column per input, named after it (from the input names)',
+    });
+    expect(await inspect('unnamed.onnx')).toEqual({ features: { source: 'none' }, line: "features   none named (no feature_names in the model's metadata)" });
+    const bad = await inspect('bad.onnx');
+    expect(bad.features).toEqual({ source: 'none', problem: `bad.onnx: metadata 'feature_names' is not a list of names ("[1, 2]")` });
+
+    // A package made with --columns: its model file has no names of its own, its model.yaml does.
+    expect((await mlo(repo, 'model', 'package', 'unnamed.onnx', '--name', 'unnamed', '--columns', 'f1,f2,f3,f4')).exitCode).toBe(0);
+    expect(await inspect('models/unnamed/model.onnx')).toEqual({
+      features: { columns: ['f1', 'f2', 'f3', 'f4'], source: 'columns', file: 'models/unnamed/model.yaml' },
+      line: 'features   f1, f2, f3, f4 (from --columns, recorded in models/unnamed/model.yaml)',
+    });
   });
 
   it('a model with no names at all: numeric columns by position only when their count fits, with a warning', async () => {

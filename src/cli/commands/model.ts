@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { usageError } from '../../base/errors.js';
-import { inspectModel } from '../../core/model/inspect.js';
-import type { FeatureContract } from '../../core/model/contract.js';
+import { inspectModel, type InspectFeatures } from '../../core/model/inspect.js';
+import { FEATURE_NAMES_KEY, type FeatureContract } from '../../core/model/contract.js';
 import { formatSpec } from '../../core/model/onnx.js';
 import { diffModels, listModels, promoteModel, registerModel, showModel, type Change } from '../../core/registry/registry.js';
 import { commandRepo } from '../repo.js';
@@ -21,8 +21,23 @@ export function inspect({ out, flags }: ActionContext<ModelOpts>, file: string):
     ...r.inputs.map((i) => `  ${i.name}  ${formatSpec(i)}`),
     'outputs',
     ...r.outputs.map((o) => `  ${o.name}  ${formatSpec(o)}`),
+    `features   ${inspectedFeatures(r.features)}`,
+    ...(r.features.problem ? [`  problem: ${r.features.problem}`] : []),
     ...(Object.keys(r.metadata).length ? ['metadata', ...Object.entries(r.metadata).map(([k, v]) => `  ${k}: ${v}`)] : []),
   ]);
+}
+
+function inspectedFeatures(f: InspectFeatures): string {
+  switch (f.source) {
+    case 'metadata':
+      return `${f.columns!.join(', ')} (from the model's metadata, ${FEATURE_NAMES_KEY})`;
+    case 'columns':
+      return `${f.columns!.join(', ')} (from --columns, recorded in ${f.file})`;
+    case 'inputs':
+      return 'one column per input, named after it (from the input names)';
+    default:
+      return `none named (no ${FEATURE_NAMES_KEY} in the model's metadata)`;
+  }
 }
 
 export interface PackageOpts {

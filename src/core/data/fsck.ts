@@ -2,9 +2,11 @@
  * `mlo fsck`: re-hashes every cache object and reports those whose content does not match their name
  * (corrupt) or is shorter than a pointer or manifest says (truncated), and the tracked directories
  * whose manifest is not in the cache (after `--remove` too: removing a corrupt manifest makes one), and
- * the pointers and lock entries whose recorded size disagrees with their object.
+ * the pointers and lock entries whose recorded size disagrees with their object, and the pointers and
+ * lock entries that cannot be read at all (each is damage: it hides what it tracks from every check).
  */
 import { rmSync } from 'node:fs';
+import { isMloError } from '../../base/errors.js';
 import { listObjects } from './cache/objects.js';
 import { checkObject } from './cache/verify.js';
 import { withRepoLock } from '../repo/lock.js';
@@ -12,7 +14,7 @@ import { bumpCacheGeneration } from './workspace/snapshot.js';
 import { missingManifests, neededObjects } from './references.js';
 import type { Repo } from '../repo/repo.js';
 import { StateDb } from './state.js';
-import { allTracked, sourceOf, type Tracked } from './tracked.js';
+import { scanTracked, sourceOf, type BrokenRecord, type Tracked } from './tracked.js';
 import { measure, sizeMismatch, type SizeMismatch } from './sizes.js';
 
 export interface FsckProblem {
@@ -38,20 +40,22 @@ export interface FsckResult {
   missingManifests: MissingManifest[];
   /** Pointers and lock entries whose recorded size or file count disagrees with the cached object. */
   sizeMismatches: SizeMismatch[];
+  /** Pointer files and mlo.lock (entries) that cannot be read: bad YAML, a refused size, hash or path. */
+  brokenFiles: BrokenRecord[];
 }
 
 export async function fsckCache(repo: Repo, options: { remove?: boolean; onObject?: (bytes: number) => void }): Promise<FsckResult> {
   return withRepoLock(repo, { command: 'fsck' }, () => {
     let expected = new Map<string, { size?: number; usedBy: string }>();
-    let tracked: Tracked[] = [];
+    const { items: tracked, broken } = scanTracked(repo);
     try {
-      tracked = allTracked(repo);
       expected = neededObjects(repo, tracked).objects;
-    } catch {
-      // A broken pointer must not stop the cache check; sizes are then just unknown.
+    } catch (err) {
+      // A malformed manifest must not stop the cache check (the check reports it); sizes are then unknown.
+      if (!isMloError(err)) throw err;
     }
     const state = new StateDb(repo.tmpDir);
-    const result: FsckResult = { checked: 0, bytes: 0, problems: [], missingManifests: [], sizeMismatches: [] };
+    const result: FsckResult = { checked: 0, bytes: 0, problems: [], missingManifests: [], sizeMismatches: [], brokenFiles: broken };
     try {
       for (const obj of listObjects(repo.cacheDir)) {
         result.checked++;

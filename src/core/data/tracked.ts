@@ -68,19 +68,27 @@ export function sourceOf(t: Tracked): string {
  * writes such pointers; hand edits, merges and stage outs can.
  */
 function assertNoOverlap(items: Tracked[]): void {
+  const overlap = findOverlap(items);
+  if (overlap) throw overlap.error;
+}
+
+/** The first record of a path tracked twice (or inside another tracked path), and the error naming both. */
+function findOverlap(items: Tracked[]): { item: Tracked; error: MloError } | undefined {
   const sorted = [...items].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (let i = 1; i < sorted.length; i++) {
     const [a, b] = [sorted[i - 1], sorted[i]];
     if (b.path === a.path || b.path.startsWith(`${a.path}/`)) {
-      throw new MloError(
+      const error = new MloError(
         'MLO_OVERLAPPING_PATHS',
         `${b.path} is tracked by ${sourceOf(b)}${b.path === a.path ? ' and' : ' inside ' + a.path + ', tracked by'} ${sourceOf(a)}`,
         {
           hint: 'keep one of them: delete the other pointer file (git rm), or change the stage outs',
         },
       );
+      return { item: b, error };
     }
   }
+  return undefined;
 }
 
 /** Pointer files in the workspace, relative to the root. */
@@ -113,22 +121,29 @@ export function findPointerFiles(repo: Repo): string[] {
  * the repository is refused outright, as it always was here: a checkout would write there.
  */
 export function lockOutputs(repo: Repo): Tracked[] {
-  // Without a pipeline there is no mlo.lock; with one, the parse cache that `mlo run` keeps usually has
-  // it. Either way data commands load its schema (zod, yaml) only when they must parse it.
-  if (!existsSync(join(repo.root, LOCK_FILE))) return [];
-  let doc: Lockfile.LockDoc;
-  try {
-    doc = readCached<Lockfile.LockDoc>(repo, LOCK_FILE) ?? loadModule<typeof Lockfile>(import.meta.url, './lockfile.js').readLock(repo);
-  } catch (err) {
-    if (!isMloError(err, 'MLO_BAD_YAML')) throw err;
-    throw new MloError('MLO_BAD_LOCK', err.message, { hint: 'restore it with `git checkout mlo.lock`, or delete it and run `mlo run`', cause: err });
-  }
+  const doc = readLockDoc(repo);
+  if (!doc) return [];
   for (const reason of Object.values(doc.invalid ?? {})) {
     if (/: stages\.[^:]+\.outs\.\d+\.path: /.test(reason)) {
       throw new MloError('MLO_UNSAFE_PATH', reason, { hint: 'paths in mlo.lock must be relative and must not contain ..' });
     }
   }
   return outsFromLockDoc(doc);
+}
+
+const LOCK_HINT = 'restore it with `git checkout mlo.lock`, or delete it and run `mlo run`';
+
+/** mlo.lock as its schema reads it, or undefined without one. */
+function readLockDoc(repo: Repo): Lockfile.LockDoc | undefined {
+  // Without a pipeline there is no mlo.lock; with one, the parse cache that `mlo run` keeps usually has
+  // it. Either way data commands load its schema (zod, yaml) only when they must parse it.
+  if (!existsSync(join(repo.root, LOCK_FILE))) return undefined;
+  try {
+    return readCached<Lockfile.LockDoc>(repo, LOCK_FILE) ?? loadModule<typeof Lockfile>(import.meta.url, './lockfile.js').readLock(repo);
+  } catch (err) {
+    if (!isMloError(err, 'MLO_BAD_YAML')) throw err;
+    throw new MloError('MLO_BAD_LOCK', err.message, { hint: LOCK_HINT, cause: err });
+  }
 }
 
 /**
@@ -160,6 +175,41 @@ export function allTracked(repo: Repo): Tracked[] {
   const all = [...items, ...lockOutputs(repo)];
   assertNoOverlap(all);
   return all;
+}
+
+/** A pointer file or mlo.lock (entry) that cannot be used, and why: the error it raises elsewhere. */
+export interface BrokenRecord {
+  file: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * What allTracked reads, for `mlo fsck`: where allTracked stops at the first unreadable pointer or lock,
+ * this goes on and returns each as broken (so fsck can name them all and still check the rest), and the
+ * lock entries its schema sets aside (their stage would quietly run again) count as broken too.
+ */
+export function scanTracked(repo: Repo): { items: Tracked[]; broken: BrokenRecord[] } {
+  const items: Tracked[] = [];
+  const broken: BrokenRecord[] = [];
+  const attempt = (file: string, read: () => void) => {
+    try {
+      read();
+    } catch (err) {
+      if (!isMloError(err)) throw err;
+      broken.push({ file, code: err.code, message: err.message });
+    }
+  };
+  for (const rel of findPointerFiles(repo)) attempt(rel, () => items.push(fromPointer(rel, readPointer(join(repo.root, rel), rel))));
+  attempt(LOCK_FILE, () => {
+    const doc = readLockDoc(repo);
+    if (!doc) return;
+    for (const reason of Object.values(doc.invalid ?? {})) broken.push({ file: LOCK_FILE, code: 'MLO_BAD_LOCK', message: reason });
+    items.push(...outsFromLockDoc(doc));
+  });
+  const overlap = findOverlap(items);
+  if (overlap) broken.push({ file: overlap.item.pointerFile ?? LOCK_FILE, code: overlap.error.code, message: overlap.error.message });
+  return { items, broken };
 }
 
 /** Resolves command-line targets (relative to `cwd`) to tracked items; no targets means everything. */

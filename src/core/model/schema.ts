@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { MloError } from '../../base/errors.js';
 import { toPosix } from '../../base/fs.js';
 import { readYamlFile } from '../../base/yamlfile.js';
+import { countSchema } from '../data/pointer/schema.js';
 
 export const MODEL_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const modelNameSchema = z
@@ -61,7 +62,8 @@ export const modelFileSchema = z
     path: z.string(),
     hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-character blake3 hex digest'),
     algo: z.literal('blake3'),
-    size: z.number().int().nonnegative(),
+    // The pointer rule: a whole number 0..2^53-1, so a committed 1e300 cannot pass as a size.
+    size: countSchema,
     format: z.literal('onnx'),
     ir_version: z.number().int(),
     opsets: z.record(z.string(), z.number().int()),

@@ -14,7 +14,7 @@ import { errnoCode, isMloError, MloError } from '../../base/errors.js';
 import { newRunId, TrackingDb, type LineageEntry, type NewRun, type RunStatus } from './db.js';
 import { exportRun, importRecord, openStore, runFilePath, runRecord, storeLocation, type RunFile, type StoreLocation } from './store.js';
 import { gitInfo, paramsOfTexts, paramText, takeSnapshot } from './workspace.js';
-import { flatten, parseMetricsText, readStepLines, toMetricValue } from './values.js';
+import { dropBadKeys, flatten, parseMetricsText, readStepLines, toMetricValue } from './values.js';
 import type { PipelineHooks, RunSummary, StageEndResult, StageStartInfo } from '../pipeline/hooks.js';
 import { PIPELINE_FILE } from '../repo/names.js';
 import { declaredFiles } from './declared.js';
@@ -275,7 +275,10 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
     // Removed before parsing: a bad file is reported once, not again at run end.
     rmSync(file, { force: true });
     const name = `$MLO_METRICS_FILE of stage ${stage}`;
-    const { points, bad } = readStepLines(text, name);
+    const read = readStepLines(text, name);
+    const { kept: points, warning } = dropBadKeys(read.points, name);
+    const bad = read.bad;
+    if (warning) warn(warning);
     for (const p of points) {
       if (!fileKeys.has(p.key)) continue;
       warnSplit(p.key, fileOf.get(p.key)!);
@@ -299,7 +302,11 @@ export function createTrackingHooks(repo: Repo, opts: TrackingHookOptions = {}):
       const abs = join(repo.root, rel);
       if (!existsSync(abs)) continue;
       const metrics = parseMetricsText(readFileSync(abs, 'utf8'), rel);
-      const points = Object.entries(metrics).map(([key, v]) => ({ key, step: 0, ts: now, ...toMetricValue(v) }));
+      const { kept: points, warning } = dropBadKeys(
+        Object.entries(metrics).map(([key, v]) => ({ key, step: 0, ts: now, ...toMetricValue(v) })),
+        rel,
+      );
+      if (warning) warn(warning);
       withDb(a, (db, rid) => {
         for (const { key } of points) {
           // Points under this name that no metrics file wrote: a series ($MLO_METRICS_FILE or `mlo log`).

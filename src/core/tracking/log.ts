@@ -6,7 +6,7 @@
 import { MloError } from '../../base/errors.js';
 import type { TrackingDb } from './db.js';
 import { exportRun, type StoreLocation } from './store.js';
-import { toMetricValue } from './values.js';
+import { keyProblem, toMetricValue } from './values.js';
 
 export type LogEntry =
   | { kind: 'metric'; key: string; value: unknown; step?: number; ts?: number }
@@ -28,7 +28,8 @@ export function noRunError(): MloError {
 }
 
 function checkKey(key: string): void {
-  if (!key || key.length > 250) throw new MloError('MLO_BAD_KEY', `invalid key '${key.slice(0, 40)}': keys are 1 to 250 characters`);
+  const problem = keyProblem(key);
+  if (problem) throw new MloError('MLO_BAD_KEY', problem);
 }
 
 /** Writes one entry into the run `ref` (id, prefix or name) of an open store. */

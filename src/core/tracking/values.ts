@@ -27,6 +27,36 @@ export function boundText(text: string): string {
   return text.length <= MAX_TEXT_CHARS ? text : `${text.slice(0, MAX_TEXT_CHARS)}... [cut by mlo: ${text.length} characters]`;
 }
 
+/**
+ * The longest metric or param key, in characters (MLflow's limit too). `mlo log` refuses a longer key;
+ * a stage's metrics files and $MLO_METRICS_FILE lines skip it with a warning, as the run goes on.
+ */
+export const MAX_KEY_CHARS = 250;
+
+/** Why `key` cannot be a metric or param key, or undefined when it can. */
+export function keyProblem(key: string): string | undefined {
+  if (key.length > 0 && key.length <= MAX_KEY_CHARS) return undefined;
+  const shown = key.length > 40 ? `${key.slice(0, 40)}...' (${key.length} characters)` : `${key}'`;
+  return `invalid key '${shown}: keys are 1 to ${MAX_KEY_CHARS} characters`;
+}
+
+/**
+ * Splits points from a stage's file into those with a valid key and a warning naming the first bad key
+ * and how many there were (one warning per file: a stage that writes 10,000 bad keys says so once).
+ */
+export function dropBadKeys<T extends { key: string }>(points: T[], file: string): { kept: T[]; warning?: string } {
+  const kept: T[] = [];
+  const bad = new Set<string>();
+  for (const p of points) {
+    if (keyProblem(p.key) === undefined) kept.push(p);
+    else bad.add(p.key);
+  }
+  if (bad.size === 0) return { kept };
+  const first = keyProblem(bad.values().next().value as string);
+  const more = bad.size > 1 ? ` (and ${bad.size - 1} more)` : '';
+  return { kept, warning: `skipped metrics of ${file} with an ${first}${more}` };
+}
+
 /** Numbers stay numbers (NaN becomes text 'NaN': SQLite would store it as NULL); strings that read as numbers become numbers. */
 export function toMetricValue(v: unknown): MetricValue {
   if (typeof v === 'number') return Number.isNaN(v) ? { value: null, text: 'NaN' } : { value: v, text: null };
