@@ -229,6 +229,11 @@ describe.skipIf(skip)(`mlo queue on a Redis broker${skip ? ` (skipped: ${skip})`
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^error: the queue broker redis://127.0.0.1:${port}/0 cannot be reached: .*ECONNREFUSED`));
     expect(r.stderr.trim().split('\n')).toHaveLength(2);
+    // A worker started against it stops at once with the same error, rather than retrying forever.
+    const w = await startWorker(s.submitter, { MLO_QUEUE_BROKER: `redis://127.0.0.1:${port}/0` });
+    expect(w.exitCode).toBe(1);
+    expect(w.stderr).toMatch(new RegExp(`^error: the queue broker redis://127.0.0.1:${port}/0 cannot be reached: .*ECONNREFUSED`));
+    expect(w.stderr.trim().split('\n')).toHaveLength(2);
   });
 });
 
