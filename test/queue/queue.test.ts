@@ -67,7 +67,9 @@ function startWorker(cwd: string, env: Record<string, string> = {}, ...args: str
 
 async function statusOf(
   cwd: string,
-): Promise<{ run: string; name: string | null; state: string; worker: string | null; error: string | null; params: Record<string, string> }[]> {
+): Promise<
+  { run: string; name: string | null; state: string; worker: string | null; attempts: number; error: string | null; params: Record<string, string> }[]
+> {
   const r = await mlo(cwd, 'queue', 'status', '--json');
   expect(r.exitCode, r.stderr).toBe(0);
   return json(r).jobs;
@@ -245,7 +247,10 @@ describe.skipIf(skip)(`mlo queue through a Redis restart${skip ? ` (skipped: ${s
       const q = await mlo(s.submitter, 'exp', 'run', '--queue', '-S', 'lr=0.1,0.2,0.3', '--json');
       expect(q.exitCode, q.stderr).toBe(0);
       const runs = (json(q).queued as { run: string }[]).map((r) => r.run).sort();
-      const workers = [startWorker(await s.clone('w1'), { TRAIN_MS: '1500' }, '--exit-when-empty'), startWorker(await s.clone('w2'), { TRAIN_MS: '1500' }, '--exit-when-empty')];
+      const workers = [
+        startWorker(await s.clone('w1'), { TRAIN_MS: '1500' }, '--exit-when-empty'),
+        startWorker(await s.clone('w2'), { TRAIN_MS: '1500' }, '--exit-when-empty'),
+      ];
       await until('a running job', async () => ((await statusOf(s.submitter)).some((j) => j.state === 'active') ? true : undefined));
       await redis.stop();
       // Gone long enough for both workers to notice (they poll it every 0.5 s).
