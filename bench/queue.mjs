@@ -52,7 +52,7 @@ process.on('exit', () => {
 
 function sh(cmd, args, cwd) {
   const r = spawnSync(cmd, args, { cwd, env: gitEnv, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${r.stderr}${r.stdout}`);
   return r.stdout;
 }
 const mlo = (cwd, ...args) => sh(process.execPath, [MLO, ...args], cwd);
@@ -130,18 +130,22 @@ function submitEnv(db) {
   gitEnv.MLO_QUEUE_BROKER = `redis://127.0.0.1:${port}/${db}`;
 }
 
-/** Seconds from starting `n` workers (each in its own clone) on a queue of JOBS jobs until all exit. */
-async function grid(db, n) {
+/**
+ * Seconds from starting `n` workers (each in its own clone) on a queue of JOBS jobs until all exit.
+ * Each grid has params of its own (`first`): with the same ones, the second grid's stages would be
+ * restored from the run cache the first pushed, and not run at all.
+ */
+async function grid(db, n, first) {
   submitEnv(db);
-  submit(`i=range(0,${JOBS})`);
+  submit(`i=range(${first},${first + JOBS})`);
   const dirs = Array.from({ length: n }, clone);
   const t0 = process.hrtime.bigint();
   await Promise.all(dirs.map((d) => worker(d, db, '--exit-when-empty').done));
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-const one = await grid(1, 1);
-const two = await grid(2, 2);
+const one = await grid(1, 1, 0);
+const two = await grid(2, 2, JOBS);
 const ratio = two / one;
 report(`${JOBS} jobs of a ${STAGE_MS / 1000}-second stage`, [
   ['1 worker', fmt.s(one), '-', '-', '-', '-', '-'],
@@ -156,7 +160,7 @@ const toStart = [];
 const toStage = [];
 const toRecorded = [];
 for (let k = 0; k < SAMPLES; k++) {
-  const { queued } = submit(`i=${100 + k}`);
+  const { queued } = submit(`i=${1000 + k}`);
   const run = queued[0].run;
   let job;
   for (;;) {
@@ -182,3 +186,6 @@ report(`queue overhead per job (median of ${SAMPLES}, loopback)`, [
   ['taken -> stage starts (fetch, worktree, pull)', ms(mStage), '-', '-', '-', '-', '-'],
   ['stage ends -> recorded (push, publish)', ms(mRecorded), 'target', '200 ms', '-', '< 200 ms', mRecorded < 200 ? 'yes' : 'NO'],
 ]);
+// The redis-server child (its stdout piped) would keep this process alive: stop it, then leave.
+redis.kill('SIGTERM');
+process.exit(0);

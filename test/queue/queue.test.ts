@@ -5,7 +5,7 @@
  * quickly; nothing here asserts on timing.
  */
 import { execa, type ResultPromise } from 'execa';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GIT_ENV, MLO_BIN, git, json, mlo, mloWith, read, tempDir } from '../helpers.js';
@@ -48,7 +48,9 @@ async function shared(broker: string): Promise<Shared> {
     submitter,
     clone: async (name) => {
       const dir = join(base, name);
-      await git(base, 'clone', '-q', origin, dir);
+      // --no-local: a local clone hard-links every object of the remote, even unreachable ones, so it
+      // would hold commits no fetch from another machine brings.
+      await git(base, 'clone', '-q', '--no-local', origin, dir);
       return dir;
     },
   };
@@ -65,7 +67,9 @@ function startWorker(cwd: string, env: Record<string, string> = {}, ...args: str
 
 async function statusOf(
   cwd: string,
-): Promise<{ run: string; name: string | null; state: string; worker: string | null; error: string | null; params: Record<string, string> }[]> {
+): Promise<
+  { run: string; name: string | null; state: string; worker: string | null; attempts: number; error: string | null; params: Record<string, string> }[]
+> {
   const r = await mlo(cwd, 'queue', 'status', '--json');
   expect(r.exitCode, r.stderr).toBe(0);
   return json(r).jobs;
@@ -95,18 +99,26 @@ describe.skipIf(skip)(`mlo queue on a Redis broker${skip ? ` (skipped: ${skip})`
     expect(q.exitCode, q.stderr).toBe(0);
     const queued = json(q).queued as { run: string; name: string; params: Record<string, string> }[];
     expect(queued).toHaveLength(6);
+    expect(new Set(queued.map((r) => JSON.stringify(r.params))).size).toBe(6);
+    expect(new Set(queued.map((r) => r.run)).size).toBe(6);
     expect((await statusOf(s.submitter)).map((j) => j.state)).toEqual(Array(6).fill('waiting'));
 
+    // Jobs of 1.5 s: long enough that the second worker to start still finds jobs waiting.
     const [w1, w2] = [await s.clone('w1'), await s.clone('w2')];
     const [r1, r2] = await Promise.all([
-      startWorker(w1, { TRAIN_MS: '300' }, '--exit-when-empty'),
-      startWorker(w2, { TRAIN_MS: '300' }, '--exit-when-empty', '-c', '2'),
+      startWorker(w1, { TRAIN_MS: '1500' }, '--exit-when-empty'),
+      startWorker(w2, { TRAIN_MS: '1500' }, '--exit-when-empty', '-c', '2'),
     ]);
     expect(r1.exitCode, r1.stderr).toBe(0);
     expect(r2.exitCode, r2.stderr).toBe(0);
 
     const status = await statusOf(s.submitter);
     expect(status.map((j) => j.state)).toEqual(Array(6).fill('finished'));
+    // Each job ran once, and both workers (two processes, two clones) took some.
+    expect(status.map((j) => j.attempts)).toEqual(Array(6).fill(1));
+    expect(new Set(status.map((j) => j.worker)).size).toBe(2);
+    // One record per run on the mlo remote, under the run's id.
+    expect(readdirSync(join(s.remote, 'exps')).sort()).toEqual(queued.map((r) => `${r.run}.json`).sort());
 
     const pulled = await mlo(s.submitter, 'exp', 'pull', '--json');
     expect(pulled.exitCode, pulled.stderr).toBe(0);
@@ -121,12 +133,15 @@ describe.skipIf(skip)(`mlo queue on a Redis broker${skip ? ` (skipped: ${skip})`
       expect(run.metrics.acc).toBeCloseTo(Math.round((1 - lr + depth / 100) * 1000) / 1000);
     }
 
+    // A third clone that ran nothing: every run's output comes from the mlo remote.
     const third = await s.clone('third');
     expect(json(await mlo(third, 'exp', 'pull', '--json')).pulled).toHaveLength(6);
-    const applied = await mlo(third, 'exp', 'apply', 'grid-6', '--json');
-    expect(applied.exitCode, applied.stderr).toBe(0);
-    expect(json(applied).outs).toEqual({ restored: ['out/model.txt'], missing: [] });
-    expect(read(third, 'out/model.txt')).toBe('model lr=0.3 depth=2\n');
+    for (const q of queued) {
+      const applied = await mlo(third, 'exp', 'apply', q.name, '--json');
+      expect(applied.exitCode, applied.stderr).toBe(0);
+      expect(json(applied).outs).toEqual({ restored: ['out/model.txt'], missing: [] });
+      expect(read(third, 'out/model.txt')).toBe(`model lr=${q.params.lr} depth=${q.params['model.depth']}\n`);
+    }
 
     const logs = await mlo(s.submitter, 'queue', 'logs', 'grid-2');
     expect(logs.exitCode, logs.stderr).toBe(0);
@@ -139,19 +154,28 @@ describe.skipIf(skip)(`mlo queue on a Redis broker${skip ? ` (skipped: ${skip})`
     expect(q.exitCode, q.stderr).toBe(0);
     const runs = (json(q).queued as { run: string }[]).map((r) => r.run).sort();
     const doomed = startWorker(await s.clone('doomed'), { TRAIN_MS: '20000' });
-    await until('a running job', async () => ((await statusOf(s.submitter)).some((j) => j.state === 'active') ? true : undefined));
+    // The doomed worker is inside the training stage when it dies: its job was under way, not waiting.
+    const victim = await until('a running job', async () => (await statusOf(s.submitter)).find((j) => j.state === 'active' && j.worker));
+    await until('the stage to run', async () => {
+      const log = json(await mlo(s.submitter, 'queue', 'logs', victim.run, '--json'));
+      return log.lines.some((l: string) => l.startsWith("mlo: running stage 'train'")) ? true : undefined;
+    });
     doomed.kill('SIGKILL');
     await doomed;
     const survivor = await startWorker(await s.clone('survivor'), { TRAIN_MS: '0' }, '--exit-when-empty');
     expect(survivor.exitCode, survivor.stderr).toBe(0);
-    expect((await statusOf(s.submitter)).map((j) => j.state)).toEqual(['finished', 'finished']);
+    const status = await statusOf(s.submitter);
+    expect(status.map((j) => j.state)).toEqual(['finished', 'finished']);
+    // Both jobs ended on the survivor; the killed one took a second attempt there, the other one one.
+    expect(status.every((j) => j.worker !== victim.worker)).toBe(true);
+    expect(status.map((j) => [j.run, j.attempts]).sort()).toEqual(runs.map((r) => [r, r === victim.run ? 2 : 1]));
+    expect(readdirSync(join(s.remote, 'exps')).sort()).toEqual(runs.map((r) => `${r}.json`));
     const pulled = json(await mlo(s.submitter, 'exp', 'pull', '--json'));
     expect(pulled.pulled.sort()).toEqual(runs);
-    expect(
-      json(await mlo(s.submitter, 'exp', 'show', '--json'))
-        .runs.map((r: { id: string }) => r.id)
-        .sort(),
-    ).toEqual(runs);
+    const show = json(await mlo(s.submitter, 'exp', 'show', '--json'));
+    expect(show.runs.map((r: { id: string }) => r.id).sort()).toEqual(runs);
+    expect(show.runs.map((r: { status: string }) => r.status)).toEqual(['finished', 'finished']);
+    expect(show.runs.map((r: { params: { lr: string } }) => r.params.lr).sort()).toEqual(['0.1', '0.2']);
   }, 120_000);
 
   it('a job whose commit the worker cannot fetch fails with one clear error, and is not retried', async () => {
@@ -164,10 +188,14 @@ describe.skipIf(skip)(`mlo queue on a Redis broker${skip ? ` (skipped: ${skip})`
     // The commit disappears from the git remote after it was queued (a force-push).
     await git(s.submitter, 'push', '-q', '-f', 'origin', 'HEAD~1:main');
     const w = await startWorker(await s.clone('w'), {}, '--exit-when-empty');
-    expect(w.exitCode).toBe(1);
+    expect(w.exitCode, w.stderr).toBe(1);
     const [job] = await statusOf(s.submitter);
     expect(job.state).toBe('failed');
+    expect(job.attempts).toBe(1);
     expect(job.error).toMatch(/^commit [0-9a-f]{7} of run [0-9a-f]{12} is not on this worker's git remote 'origin'$/);
+    // The worker says it once, on one line, and publishes no run.
+    expect(w.stderr.split('\n').filter((l) => l.includes('is not on this worker'))).toHaveLength(1);
+    expect(existsSync(join(s.remote, 'exps'))).toBe(false);
   });
 
   it('refuses to queue a commit that is not on the git remote, or a workspace that differs from it', async () => {
@@ -203,6 +231,11 @@ describe.skipIf(skip)(`mlo queue on a Redis broker${skip ? ` (skipped: ${skip})`
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^error: the queue broker redis://127.0.0.1:${port}/0 cannot be reached: .*ECONNREFUSED`));
     expect(r.stderr.trim().split('\n')).toHaveLength(2);
+    // A worker started against it stops at once with the same error, rather than retrying forever.
+    const w = await startWorker(s.submitter, { MLO_QUEUE_BROKER: `redis://127.0.0.1:${port}/0` });
+    expect(w.exitCode).toBe(1);
+    expect(w.stderr).toMatch(new RegExp(`^error: the queue broker redis://127.0.0.1:${port}/0 cannot be reached: .*ECONNREFUSED`));
+    expect(w.stderr.trim().split('\n')).toHaveLength(2);
   });
 });
 
@@ -213,15 +246,26 @@ describe.skipIf(skip)(`mlo queue through a Redis restart${skip ? ` (skipped: ${s
       const s = await shared(redis.url);
       const q = await mlo(s.submitter, 'exp', 'run', '--queue', '-S', 'lr=0.1,0.2,0.3', '--json');
       expect(q.exitCode, q.stderr).toBe(0);
-      const worker = startWorker(await s.clone('w'), { TRAIN_MS: '1500' }, '--exit-when-empty');
+      const runs = (json(q).queued as { run: string }[]).map((r) => r.run).sort();
+      const workers = [
+        startWorker(await s.clone('w1'), { TRAIN_MS: '1500' }, '--exit-when-empty'),
+        startWorker(await s.clone('w2'), { TRAIN_MS: '1500' }, '--exit-when-empty'),
+      ];
       await until('a running job', async () => ((await statusOf(s.submitter)).some((j) => j.state === 'active') ? true : undefined));
       await redis.stop();
-      await new Promise((r) => setTimeout(r, 1000));
+      // Gone long enough for both workers to notice (they poll it every 0.5 s).
+      await new Promise((r) => setTimeout(r, 1500));
       await redis.start();
-      const w = await worker;
-      expect(w.exitCode, w.stderr).toBe(0);
-      expect((await statusOf(s.submitter)).map((j) => j.state)).toEqual(['finished', 'finished', 'finished']);
-      expect(json(await mlo(s.submitter, 'exp', 'pull', '--json')).pulled).toHaveLength(3);
+      const done = await Promise.all(workers);
+      for (const w of done) expect(w.exitCode, w.stderr).toBe(0);
+      expect(done.some((w) => /broker: .* \(reconnecting\)/.test(w.stderr))).toBe(true);
+      const status = await statusOf(s.submitter);
+      expect(status.map((j) => j.state)).toEqual(['finished', 'finished', 'finished']);
+      expect(readdirSync(join(s.remote, 'exps')).sort()).toEqual(runs.map((r) => `${r}.json`));
+      const pulled = json(await mlo(s.submitter, 'exp', 'pull', '--json'));
+      expect(pulled.pulled.sort()).toEqual(runs);
+      const show = json(await mlo(s.submitter, 'exp', 'show', '--json'));
+      expect(show.runs.map((r: { params: { lr: string } }) => r.params.lr).sort()).toEqual(['0.1', '0.2', '0.3']);
     } finally {
       await redis.stop();
     }

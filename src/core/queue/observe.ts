@@ -17,6 +17,7 @@ export interface JobEntry {
   worker: string | null;
   /** Active jobs: since they started; ended ones: how long the last attempt took. */
   elapsedMs: number | null;
+  /** Times a worker took it: more than 1 after a worker died (or returned it) mid-job. */
   attempts: number;
   /** When it was submitted, when a worker took it (last attempt) and when it ended (ms since the epoch). */
   queuedAt: number;
@@ -47,7 +48,9 @@ function entryOf(job: Job, state: JobState, now: number): JobEntry {
     commit: spec.success ? spec.data.commit : null,
     worker: job.processedBy ?? (typeof progress === 'object' ? progress?.worker : undefined) ?? null,
     elapsedMs: started === null ? null : state === 'active' ? now - started : job.finishedOn ? job.finishedOn - started : null,
-    attempts: job.attemptsMade,
+    // Started, not made: BullMQ counts a finished attempt in attemptsMade, and a dead worker's job
+    // (moved back by the stalled check) not at all, so only attemptsStarted shows the rerun.
+    attempts: job.attemptsStarted ?? job.attemptsMade,
     queuedAt: job.timestamp,
     startedAt: started,
     endedAt: job.finishedOn ?? null,

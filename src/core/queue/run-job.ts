@@ -29,13 +29,15 @@ export interface JobContext {
   /** The worker's clone. */
   repo: Repo;
   spec: JobSpec;
-  /** Folder for this job's worktree (removed afterwards). */
+  /** Folder for this job's worktree, one per attempt (removed afterwards). */
   dir: string;
   worker: string;
   signal: AbortSignal;
   log(line: string): void;
   /** Runs git calls that take the clone's worktree lock one at a time. */
   serial<T>(fn: () => T): Promise<T>;
+  /** Runs clean-up after the job is reported, in order with `serial` (the worker awaits it before exiting). */
+  later(fn: () => void): void;
 }
 
 export interface JobResult {
@@ -78,8 +80,12 @@ export async function runJob(ctx: JobContext): Promise<JobResult> {
     ctx.log(`mlo: published run ${spec.run} (${result.status})`);
     return result;
   } finally {
-    await ctx.serial(() => removeWorktree(repo.root, wt));
-    rmSync(ctx.dir, { recursive: true, force: true });
+    // Not awaited: by now the run is published (or failed), and removing a worktree (two git
+    // processes, 100-200 ms on a loaded machine) would only delay the job's end for everyone watching.
+    ctx.later(() => {
+      removeWorktree(repo.root, wt);
+      rmSync(ctx.dir, { recursive: true, force: true });
+    });
   }
 }
 

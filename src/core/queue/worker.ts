@@ -61,6 +61,10 @@ export async function runWorker(repo: Repo, settings: BrokerSettings, options: W
     gitChain = p.catch(() => undefined);
     return p;
   };
+  // A clean-up that fails leaves a folder that clearDeadWork or `git worktree prune` removes later.
+  const later = (fn: () => void): void => {
+    serial(fn).catch(() => undefined);
+  };
 
   const processor = async (job: Job, token?: string): Promise<JobOutcome> => {
     const parsed = jobSpecSchema.safeParse(job.data);
@@ -78,7 +82,9 @@ export async function runWorker(repo: Repo, settings: BrokerSettings, options: W
       logs = logs.then(() => job.log(line)).catch(() => undefined);
     };
     try {
-      const r = await runJob({ repo, spec, dir: join(workRoot, String(process.pid), spec.run), worker: name, signal: slot.controller.signal, log, serial });
+      // One folder per attempt: a rerun here may start before the last attempt's clean-up has run.
+      const dir = join(workRoot, String(process.pid), `${spec.run}.${job.attemptsStarted}`);
+      const r = await runJob({ repo, spec, dir, worker: name, signal: slot.controller.signal, log, serial, later });
       await logs;
       if (r.status === 'interrupted') {
         if (slot.reason === 'cancel') throw new UnrecoverableError('cancelled (mlo queue cancel)');
@@ -175,6 +181,7 @@ export async function runWorker(repo: Repo, settings: BrokerSettings, options: W
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await worker.close().catch(() => undefined);
+    await gitChain;
     connection.disconnect();
     await broker.close();
   }
