@@ -25,6 +25,7 @@ export {
   commitFilesToBranch,
   localBranches,
   removeWorktree,
+  resetWorktree,
   revsForScope,
   workState,
   type RevScope,

@@ -105,6 +105,16 @@ export function addWorktree(cwd: string, dir: string, rev: string): void {
   runGit(cwd, ['worktree', 'add', '--detach', '--force', dir, rev]);
 }
 
+/**
+ * Puts the existing worktree at `dir` on `rev` as a fresh checkout would: tracked files forced to the
+ * commit, every untracked and ignored file removed (two git processes, where adding and removing a
+ * worktree takes three and rewrites every file).
+ */
+export function resetWorktree(dir: string, rev: string): void {
+  runGit(dir, ['checkout', '--quiet', '--detach', '--force', rev]);
+  runGit(dir, ['clean', '-ffdxq']);
+}
+
 /** Removes the worktree at `dir`. Clean-up: git's failures are ignored, and the folder goes regardless. */
 export function removeWorktree(cwd: string, dir: string): void {
   probeGit(cwd, ['worktree', 'remove', '--force', dir]);

@@ -1,5 +1,6 @@
 /**
- * One job on a worker, independent of the broker: fetch the commit, check it out in a clean worktree,
+ * One job on a worker, independent of the broker: fetch the commit, check it out in the slot's worktree
+ * (reused from job to job, reset to the commit with every untracked and ignored file removed),
  * apply the params, pull what the stages need from the mlo remote, run the pipeline with tracking, then
  * push outputs and run-cache entries and, last, publish the run record.
  *
@@ -8,10 +9,10 @@
  * record's key is the job's run id, so a job run twice (its first worker died after publishing, before
  * BullMQ heard) is still one run.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MloError } from '../../base/errors.js';
-import { addWorktree, fetchGitRemote, hasCommit, prefixInGit, removeWorktree } from '../../base/git.js';
+import { isMloError, MloError } from '../../base/errors.js';
+import { addWorktree, fetchGitRemote, hasCommit, prefixInGit, removeWorktree, resetWorktree } from '../../base/git.js';
 import { allTracked } from '../data/tracked.js';
 import { newCacheTemp } from '../data/cache/import.js';
 import type { RunEvent } from '../pipeline/run.js';
@@ -29,15 +30,13 @@ export interface JobContext {
   /** The worker's clone. */
   repo: Repo;
   spec: JobSpec;
-  /** Folder for this job's worktree, one per attempt (removed afterwards). */
+  /** The worker slot's folder: its worktree stays there from one job to the next. */
   dir: string;
   worker: string;
   signal: AbortSignal;
   log(line: string): void;
   /** Runs git calls that take the clone's worktree lock one at a time. */
   serial<T>(fn: () => T): Promise<T>;
-  /** Runs clean-up after the job is reported, in order with `serial` (the worker awaits it before exiting). */
-  later(fn: () => void): void;
 }
 
 export interface JobResult {
@@ -58,35 +57,45 @@ export async function runJob(ctx: JobContext): Promise<JobResult> {
       });
     }
   });
-  mkdirSync(ctx.dir, { recursive: true });
-  const wt = join(ctx.dir, 'wt');
-  try {
-    await ctx.serial(() => addWorktree(repo.root, wt, spec.commit));
-    const root = join(wt, prefixInGit(repo.root));
-    prepareMloDir(repo, root);
-    applyOverrides(root, spec.overrides);
-    const wtRepo = repoAt(root);
-    const sync = { cwd: root, remote: spec.remote };
-    ctx.log(`mlo: ${ctx.worker} runs ${spec.run} at ${spec.commit.slice(0, 7)}`);
-    await pullInputs(wtRepo, sync);
-    const result = await runTracked(wtRepo, ctx);
-    if (result.status === 'interrupted') return result;
-    if (result.status === 'finished') {
-      const { pushTargets } = await import('../sync/push.js');
-      const pushed = await pushTargets(wtRepo, { ...sync, runCache: true });
-      ctx.log(`mlo: pushed ${pushed.uploaded} objects to ${pushed.remote}`);
-    }
-    await publish(wtRepo, spec, sync);
-    ctx.log(`mlo: published run ${spec.run} (${result.status})`);
-    return result;
-  } finally {
-    // Not awaited: by now the run is published (or failed), and removing a worktree (two git
-    // processes, 100-200 ms on a loaded machine) would only delay the job's end for everyone watching.
-    ctx.later(() => {
-      removeWorktree(repo.root, wt);
-      rmSync(ctx.dir, { recursive: true, force: true });
-    });
+  const wt = await checkoutSlot(ctx);
+  const root = join(wt, prefixInGit(repo.root));
+  prepareMloDir(repo, root);
+  applyOverrides(root, spec.overrides);
+  const wtRepo = repoAt(root);
+  const sync = { cwd: root, remote: spec.remote };
+  ctx.log(`mlo: ${ctx.worker} runs ${spec.run} at ${spec.commit.slice(0, 7)}`);
+  await pullInputs(wtRepo, sync);
+  const result = await runTracked(wtRepo, ctx);
+  if (result.status === 'interrupted') return result;
+  if (result.status === 'finished') {
+    const { pushTargets } = await import('../sync/push.js');
+    const pushed = await pushTargets(wtRepo, { ...sync, runCache: true });
+    ctx.log(`mlo: pushed ${pushed.uploaded} objects to ${pushed.remote}`);
   }
+  await publish(wtRepo, spec, sync);
+  ctx.log(`mlo: published run ${spec.run} (${result.status})`);
+  return result;
+}
+
+/**
+ * The slot's worktree at the job's commit with nothing of the last job left: reset when the slot has
+ * one, added otherwise. Resetting leaves the cache alone (it is the clone's, outside the worktree).
+ */
+async function checkoutSlot(ctx: JobContext): Promise<string> {
+  const wt = join(ctx.dir, 'wt');
+  if (existsSync(join(wt, '.git'))) {
+    try {
+      resetWorktree(wt, ctx.spec.commit);
+      return wt;
+    } catch (err) {
+      if (!isMloError(err, 'MLO_GIT')) throw err;
+      // Something git clean could not remove (a read-only folder a stage made): start the slot over.
+      await ctx.serial(() => removeWorktree(ctx.repo.root, wt));
+    }
+  }
+  mkdirSync(ctx.dir, { recursive: true });
+  await ctx.serial(() => addWorktree(ctx.repo.root, wt, ctx.spec.commit));
+  return wt;
 }
 
 /** The data files the commit tracks (its pointer files) and the remote's run-cache entries. */

@@ -78,7 +78,7 @@ export async function submitGrid(repo: Repo, broker: Broker, options: SubmitOpti
   const submittedBy = gitUser(repo.root) ?? null;
   const queued: SubmittedRun[] = [];
   const jobs = combos.map((overrides, i) => {
-    const run = newRunId();
+    const run = queueRunId();
     const name = options.name ? (combos.length > 1 ? `${options.name}-${i + 1}` : options.name) : null;
     const spec: JobSpec = {
       schema: 1,
@@ -104,4 +104,15 @@ export async function submitGrid(repo: Repo, broker: Broker, options: SubmitOpti
   });
   await broker.queue.addBulk(jobs);
   return { queue: broker.settings.queue, commit, remote, queued };
+}
+
+/**
+ * A run id BullMQ accepts as a job id: it refuses ids that read as integers, and one hex id in about
+ * 280 is all digits (12 hex characters), which failed a whole `exp run --queue` grid now and then.
+ */
+function queueRunId(): string {
+  for (;;) {
+    const run = newRunId();
+    if (!/^\d+$/.test(run)) return run;
+  }
 }

@@ -12,7 +12,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Job } from 'bullmq';
 import { isMloError } from '../../base/errors.js';
-import { pruneWorktrees } from '../../base/git.js';
+import { pruneWorktrees, removeWorktree } from '../../base/git.js';
 import type { Repo } from '../repo/repo.js';
 import { cancelKey, openBroker, workerName, type BrokerSettings } from './broker.js';
 import { jobSpecSchema, type JobOutcome } from './job.js';
@@ -61,10 +61,10 @@ export async function runWorker(repo: Repo, settings: BrokerSettings, options: W
     gitChain = p.catch(() => undefined);
     return p;
   };
-  // A clean-up that fails leaves a folder that clearDeadWork or `git worktree prune` removes later.
-  const later = (fn: () => void): void => {
-    serial(fn).catch(() => undefined);
-  };
+  // One worktree per slot, reset for each job rather than added and removed (run-job.ts): a free
+  // slot is taken when a job starts and given back when it ends.
+  const ownWork = join(workRoot, String(process.pid));
+  const freeSlots = Array.from({ length: options.concurrency }, (_, i) => options.concurrency - 1 - i);
 
   const processor = async (job: Job, token?: string): Promise<JobOutcome> => {
     const parsed = jobSpecSchema.safeParse(job.data);
@@ -81,10 +81,11 @@ export async function runWorker(repo: Repo, settings: BrokerSettings, options: W
     const log = (line: string) => {
       logs = logs.then(() => job.log(line)).catch(() => undefined);
     };
+    const slotIndex = freeSlots.pop();
     try {
-      // One folder per attempt: a rerun here may start before the last attempt's clean-up has run.
-      const dir = join(workRoot, String(process.pid), `${spec.run}.${job.attemptsStarted}`);
-      const r = await runJob({ repo, spec, dir, worker: name, signal: slot.controller.signal, log, serial, later });
+      if (slotIndex === undefined) throw new Error(`worker ${name} took more jobs than its ${options.concurrency} slots`);
+      const dir = join(ownWork, `slot-${slotIndex}`);
+      const r = await runJob({ repo, spec, dir, worker: name, signal: slot.controller.signal, log, serial });
       await logs;
       if (r.status === 'interrupted') {
         if (slot.reason === 'cancel') throw new UnrecoverableError('cancelled (mlo queue cancel)');
@@ -105,6 +106,7 @@ export async function runWorker(repo: Repo, settings: BrokerSettings, options: W
       throw err;
     } finally {
       running.delete(spec.run);
+      if (slotIndex !== undefined) freeSlots.push(slotIndex);
     }
   };
 
@@ -182,6 +184,9 @@ export async function runWorker(repo: Repo, settings: BrokerSettings, options: W
     process.off('SIGTERM', onSignal);
     await worker.close().catch(() => undefined);
     await gitChain;
+    // A clean-up that fails leaves folders that the next worker's clearDeadWork removes.
+    for (const slot of existsSync(ownWork) ? readdirSync(ownWork) : []) removeWorktree(repo.root, join(ownWork, slot, 'wt'));
+    rmSync(ownWork, { recursive: true, force: true });
     connection.disconnect();
     await broker.close();
   }
