@@ -29,12 +29,12 @@ interface Shared {
 }
 
 /** The submitter's repository, pushed to a bare git remote, with a folder mlo remote and the broker committed. */
-async function shared(broker: string): Promise<Shared> {
+async function shared(broker: string, extra: Record<string, string> = {}): Promise<Shared> {
   const base = tempDir('mlo-queue-');
   const origin = join(base, 'origin.git');
   const remote = join(base, 'mlo-remote');
   await execa('git', ['init', '-q', '--bare', '-b', 'main', origin]);
-  const submitter = await makeRepo({ ...TREE, 'train.cjs': SLOW_TRAIN });
+  const submitter = await makeRepo({ ...TREE, 'train.cjs': SLOW_TRAIN, ...extra });
   expect((await mlo(submitter, 'remote', 'add', '--default', 'shared', remote)).exitCode).toBe(0);
   const config = join(submitter, '.mlo', 'config.yaml');
   writeFileSync(config, `${readFileSync(config, 'utf8')}queue:\n  broker: ${broker}\n  attempts: 3\n`);
@@ -146,6 +146,35 @@ describe.skipIf(skip)(`mlo queue on a Redis broker${skip ? ` (skipped: ${skip})`
     const logs = await mlo(s.submitter, 'queue', 'logs', 'grid-2');
     expect(logs.exitCode, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/published run [0-9a-f]{12} \(finished\)/);
+  }, 120_000);
+
+  it('runs each job of a worker slot in a clean checkout: nothing a previous job left or changed leaks into the next', async () => {
+    // The stage fails when it finds what it leaves behind: an untracked file, an ignored one, a changed tracked one.
+    const probe = `{
+const pfs = require('fs');
+const dirty = ['stray.txt', 'scratch/kept.txt'].filter((f) => pfs.existsSync(f));
+if (pfs.readFileSync('note.txt', 'utf8') !== 'clean\\n') dirty.push('note.txt');
+if (dirty.length) { console.error('left by a previous job: ' + dirty.join(' ')); process.exit(1); }
+pfs.writeFileSync('stray.txt', 'x');
+pfs.mkdirSync('scratch', { recursive: true });
+pfs.writeFileSync('scratch/kept.txt', 'x');
+pfs.writeFileSync('note.txt', 'dirty\\n');
+}
+${SLOW_TRAIN}`;
+    const s = await shared(`${redis.url.replace(/\/0$/, '/5')}`, {
+      'train.cjs': probe,
+      'note.txt': 'clean\n',
+      'scratch/.gitignore': '*\n!.gitignore\n',
+    });
+    const q = await mlo(s.submitter, 'exp', 'run', '--queue', '-S', 'lr=0.1,0.2,0.3', '--json');
+    expect(q.exitCode, q.stderr).toBe(0);
+    // One worker, one slot: the three jobs run one after the other in the same place.
+    const w = await startWorker(await s.clone('w'), {}, '--exit-when-empty', '-c', '1');
+    expect(w.exitCode, w.stderr).toBe(0);
+    const status = await statusOf(s.submitter);
+    expect(status.map((j) => [j.state, j.error])).toEqual(Array(3).fill(['finished', null]));
+    expect(new Set(status.map((j) => j.worker)).size).toBe(1);
+    expect(readdirSync(join(s.remote, 'exps'))).toHaveLength(3);
   }, 120_000);
 
   it('gives a killed worker’s job to the other worker: nothing duplicated or lost', async () => {
