@@ -267,6 +267,9 @@ describe('monitoring', () => {
         ['/api/monitor/status?log=/etc/passwd', /'log' must be a path inside the repository/],
         ['/api/monitor/status?log=linked.log', /linked\.log links to a file outside the repository/],
         ['/api/monitor/drift?reference=ref.csv&current=.git/config', /'current' must be a path inside the repository/],
+        // The local config (credentials) and the tracking store live in .mlo/.
+        ['/api/monitor/drift?reference=.mlo/config.local.yaml&current=serve.log', /'reference' must be a path inside the repository \(not in \.git or \.mlo\)/],
+        ['/api/monitor/status?log=./.mlo/../.mlo/config.yaml', /'log' must be a path inside the repository/],
       ] as const) {
         const r = await at(path);
         expect(r.status, path).toBe(400);

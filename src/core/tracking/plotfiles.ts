@@ -7,13 +7,14 @@
  * Paths come from a file of the repository (untrusted): one that is absolute, climbs out with `..`,
  * or (in the workspace) resolves through a symlink to outside the repository is reported, never read.
  */
-import { readFileSync, realpathSync } from 'node:fs';
-import { posix, sep } from 'node:path';
+import { posix } from 'node:path';
 import { parse } from 'yaml';
 import { prefixInGit, readFilesAtRev, resolveRev } from '../../base/git.js';
 import type { Repo } from '../repo/repo.js';
 import { PIPELINE_FILE } from '../repo/names.js';
 import { WORKSPACE } from './revisions.js';
+import { readWorkspaceFiles } from './rev-files.js';
+import { insideRepoPath } from '../data/pointer/paths.js';
 
 export const PLOT_TEMPLATES = ['linear', 'simple', 'smooth', 'scatter', 'confusion', 'confusion_normalized', 'roc', 'pr'] as const;
 export type PlotTemplate = (typeof PLOT_TEMPLATES)[number];
@@ -43,9 +44,9 @@ const MAX_ROWS = 20_000;
 
 type Obj = Record<string, unknown>;
 
+/** A plots file path inside the repository; an uninterpolated `${...}` names no file yet. */
 function safePath(p: string): string | undefined {
-  const n = posix.normalize(p);
-  return n.startsWith('/') || n === '..' || n.startsWith('../') || n.includes('${') ? undefined : n;
+  return p.includes('${') ? undefined : insideRepoPath(p);
 }
 
 /** The `plots:` entries of an mlo.yaml text (loosely read, as metrics files are: any mlo wrote it). */
@@ -272,22 +273,7 @@ export async function declaredPlots(repo: Repo, revs: string[] = []): Promise<{ 
 type Reader = (paths: string[]) => Promise<Map<string, string>>;
 
 function workspaceTexts(repo: Repo): Reader {
-  const root = realpathSync(repo.root);
-  return async (paths) => {
-    const out = new Map<string, string>();
-    for (const p of paths) {
-      let real: string;
-      try {
-        real = realpathSync(`${repo.root}/${p}`);
-      } catch {
-        continue;
-      }
-      // A symlink committed in the repository must not make mlo read a file elsewhere.
-      if (!real.startsWith(root + sep)) continue;
-      out.set(p, readFileSync(real, 'utf8'));
-    }
-    return out;
-  };
+  return async (paths) => readWorkspaceFiles(repo.root, paths).texts;
 }
 
 function gitTexts(repo: Repo, sha: string): Reader {
