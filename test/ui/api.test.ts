@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git, json, mlo, mloWith, tempDir } from '../helpers.js';
@@ -283,6 +284,28 @@ describe('monitoring', () => {
 });
 
 describe('binding and tokens', () => {
+  it('without a token, answers 403 to a Host that is not its loopback address and port (DNS rebinding)', async () => {
+    const port = new URL(ui.url).port;
+    // fetch() drops a Host header; node:http sends it as given, as a rebinding browser would.
+    const withHost = (path: string, host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const host of ['evil.example', `evil.example:${port}`, '127.0.0.1:1', `127.0.0.1.evil.example:${port}`]) {
+      const r = await withHost('/api/runs', host);
+      expect(r.status, host).toBe(403);
+      expect(JSON.parse(r.body).error.code, host).toBe('MLO_BAD_HOST');
+      expect((await withHost('/', host)).status, host).toBe(403);
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) expect((await withHost('/api/runs', host)).status, host).toBe(200);
+  });
+
   it('refuses a non-loopback --host without a token (exit 2)', async () => {
     const dir = tempDir();
     await git(dir, 'init', '-q', '-b', 'main');
