@@ -322,7 +322,9 @@ function snapshotOf(run: RunRow): Snapshot | undefined {
   try {
     raw = JSON.parse(run.snapshot);
   } catch (err) {
-    throw new MloError('MLO_BAD_RUN_FILE', `run ${run.id}: snapshot: invalid JSON: ${(err as Error).message}`, { hint: `remove the run (mlo exp remove ${run.id})` });
+    throw new MloError('MLO_BAD_RUN_FILE', `run ${run.id}: snapshot: invalid JSON: ${(err as Error).message}`, {
+      hint: `remove the run (mlo exp remove ${run.id})`,
+    });
   }
   const parsed = snapshotSchema.safeParse(raw);
   if (!parsed.success) {

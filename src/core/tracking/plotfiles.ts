@@ -9,11 +9,11 @@
  */
 import { posix } from 'node:path';
 import { parse } from 'yaml';
-import { prefixInGit, readFilesAtRev, resolveRev } from '../../base/git.js';
+import { resolveRev } from '../../base/git.js';
 import type { Repo } from '../repo/repo.js';
 import { PIPELINE_FILE } from '../repo/names.js';
 import { WORKSPACE } from './revisions.js';
-import { readWorkspaceFiles } from './rev-files.js';
+import { revFiles, type MissingFile } from './rev-files.js';
 import { insideRepoPath } from '../data/pointer/paths.js';
 
 export const PLOT_TEMPLATES = ['linear', 'simple', 'smooth', 'scatter', 'confusion', 'confusion_normalized', 'roc', 'pr'] as const;
@@ -208,6 +208,9 @@ function confusionLayer(x: string, y: string, normalized: boolean, decl: PlotDec
   };
 }
 
+/** A file a revision records but whose content could not be read, with the revision as the user named it. */
+export type RevMissing = MissingFile & { rev: string };
+
 interface PlotData {
   decl: PlotDecl;
   rows?: Obj[];
@@ -215,19 +218,25 @@ interface PlotData {
 }
 
 /** The declared plot files at one revision, each with its rows or the reason it has none. */
-async function plotDataAt(repo: Repo, rev: string): Promise<{ label: string; sha: string | null; data: PlotData[] }> {
+async function plotDataAt(repo: Repo, rev: string): Promise<{ label: string; sha: string | null; data: PlotData[]; missing: RevMissing[] }> {
   const isWs = rev === WORKSPACE;
   const sha = isWs ? null : resolveRev(repo.root, rev);
-  const read = isWs ? workspaceTexts(repo) : gitTexts(repo, sha as string);
-  const { decls, refused } = declaredPlotFiles((await read([PIPELINE_FILE])).get(PIPELINE_FILE));
-  const texts = await read(decls.map((d) => d.file));
+  // The same reader as metrics and params: a cached plots file is read through mlo.lock's hash.
+  const files = revFiles(repo, { label: rev, sha });
+  const { decls, refused } = declaredPlotFiles((await files.plain([PIPELINE_FILE])).get(PIPELINE_FILE));
+  const { texts, missing } = await files.read(decls.map((d) => d.file));
+  const why = new Map(missing.map((m) => [m.file, m.hint ? `${m.message} (${m.hint})` : m.message]));
   const data: PlotData[] = refused.map((file) => ({ decl: { file, template: 'linear' }, problem: `${file}: the path leaves the repository; not read` }));
   for (const decl of decls) {
     const text = texts.get(decl.file);
     if (text === undefined) {
       data.push({
         decl,
-        problem: isWs ? `${decl.file}: no such file in the workspace (run the stage that writes it)` : `${decl.file}: not committed at ${rev}`,
+        problem:
+          why.get(decl.file) ??
+          (isWs
+            ? `${decl.file}: no such file in the workspace (run the stage that writes it)`
+            : `${decl.file}: neither committed nor recorded in mlo.lock at ${rev}`),
       });
       continue;
     }
@@ -238,7 +247,7 @@ async function plotDataAt(repo: Repo, rev: string): Promise<{ label: string; sha
       data.push({ decl, problem: `${decl.file} ${(err as Error).message}` });
     }
   }
-  return { label: sha ? `${rev} (${sha.slice(0, 7)})` : rev, sha, data };
+  return { label: sha ? `${rev} (${sha.slice(0, 7)})` : rev, sha, data, missing: missing.map((m) => ({ ...m, rev })) };
 }
 
 /**
@@ -246,7 +255,7 @@ async function plotDataAt(repo: Repo, rev: string): Promise<{ label: string; sha
  * several, a file's rows from every revision are drawn on one chart, coloured by revision. A file a
  * revision lacks or cannot parse is named in `problems`, and the others are still drawn.
  */
-export async function declaredPlots(repo: Repo, revs: string[] = []): Promise<{ revs: string[]; plots: DeclaredPlot[] }> {
+export async function declaredPlots(repo: Repo, revs: string[] = []): Promise<{ revs: string[]; plots: DeclaredPlot[]; missing: RevMissing[] }> {
   const list = revs.length ? revs : [WORKSPACE];
   // One revision at a time: each runs git cat-file, and the UI serves several requests at once.
   const at: Awaited<ReturnType<typeof plotDataAt>>[] = [];
@@ -267,23 +276,6 @@ export async function declaredPlots(repo: Repo, revs: string[] = []): Promise<{ 
       ...(problems.length ? { problems } : {}),
     });
   }
-  return { revs: at.map((a) => a.label), plots };
-}
-
-type Reader = (paths: string[]) => Promise<Map<string, string>>;
-
-function workspaceTexts(repo: Repo): Reader {
-  return async (paths) => readWorkspaceFiles(repo.root, paths).texts;
-}
-
-function gitTexts(repo: Repo, sha: string): Reader {
-  const prefix = prefixInGit(repo.root);
-  return async (paths) => {
-    const files = await readFilesAtRev(
-      repo.root,
-      sha,
-      paths.map((p) => prefix + p),
-    );
-    return new Map(files.map((f) => [f.path.slice(prefix.length), f.content.toString('utf8')]));
-  };
+  // Files a revision records by hash but that could not be read: `plots diff` fails on them.
+  return { revs: at.map((a) => a.label), plots, missing: at.flatMap((a) => a.missing) };
 }

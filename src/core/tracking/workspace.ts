@@ -42,7 +42,6 @@ export function gitInfo(root: string): GitInfo {
   };
 }
 
-
 function readText(root: string, rel: string): string | undefined {
   const abs = join(root, rel);
   return existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;

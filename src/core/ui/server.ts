@@ -103,7 +103,13 @@ export function handler(ctx: UiContext, token: string | undefined, onEvent?: (m:
   return (req, res) => {
     const path = requestPath(req);
     if (token === undefined && !loopbackHost(req)) {
-      sendError(res, 403, 'MLO_BAD_HOST', `Host '${(req.headers.host ?? '').slice(0, 100)}' is not this server's loopback address`, 'open the page as http://127.0.0.1:PORT/ (or start mlo ui with --token)');
+      sendError(
+        res,
+        403,
+        'MLO_BAD_HOST',
+        `Host '${(req.headers.host ?? '').slice(0, 100)}' is not this server's loopback address`,
+        'open the page as http://127.0.0.1:PORT/ (or start mlo ui with --token)',
+      );
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
