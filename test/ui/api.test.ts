@@ -182,6 +182,23 @@ describe('mlo ui refuses bad requests', () => {
 });
 
 describe('declared plot paths from a cloned repository', () => {
+  it('answers an error naming mlo.yaml when it does not parse, never {plots: []}', async () => {
+    const dir = tempDir();
+    await git(dir, 'init', '-q', '-b', 'main');
+    expect((await mlo(dir, 'init')).exitCode).toBe(0);
+    writeFileSync(join(dir, 'mlo.yaml'), 'plots: [loss.csv\n');
+    const other = await startUi(dir);
+    try {
+      const res = await fetch(`${other.url}/api/plots`);
+      expect(res.status).not.toBe(200);
+      const body = (await res.json()) as any;
+      expect(body.plots).toBeUndefined();
+      expect(body.error).toMatchObject({ code: 'MLO_BAD_YAML', message: expect.stringMatching(/^mlo\.yaml/) });
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('reports paths that leave the repository or link out of it, and reads neither', async () => {
     const outside = tempDir();
     writeFileSync(join(outside, 'secret.csv'), 'a,b\n1,2\n');
@@ -199,7 +216,7 @@ describe('declared plot paths from a cloned repository', () => {
       expect(plots.plots.map((p: any) => p.problems[0])).toEqual([
         expect.stringMatching(/secret\.csv: the path leaves the repository/),
         expect.stringMatching(/passwd: the path leaves the repository/),
-        expect.stringMatching(/plots\/linked\.csv: no such file/),
+        expect.stringMatching(/plots\/linked\.csv in the workspace is a symlink to a file outside the repository; it was not read/),
       ]);
     } finally {
       await other.stop();

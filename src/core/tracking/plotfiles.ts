@@ -8,7 +8,8 @@
  * or (in the workspace) resolves through a symlink to outside the repository is reported, never read.
  */
 import { posix } from 'node:path';
-import { parse } from 'yaml';
+import { parseYaml } from '../../base/yamlfile.js';
+import { MloError, isMloError } from '../../base/errors.js';
 import { resolveRev } from '../../base/git.js';
 import type { Repo } from '../repo/repo.js';
 import { PIPELINE_FILE } from '../repo/names.js';
@@ -49,13 +50,18 @@ function safePath(p: string): string | undefined {
   return p.includes('${') ? undefined : insideRepoPath(p);
 }
 
-/** The `plots:` entries of an mlo.yaml text (loosely read, as metrics files are: any mlo wrote it). */
+/** The `plots:` entries of an mlo.yaml text (unknown keys ignored, as for metrics files: any mlo wrote it). */
 export function declaredPlotFiles(pipelineText: string | undefined): { decls: PlotDecl[]; refused: string[] } {
+  // Bounded parse (alias bombs refused), and a syntax error is an error: `{plots: []}` for a broken
+  // mlo.yaml would be a silent wrong answer.
   let doc: unknown;
   try {
-    doc = pipelineText === undefined ? undefined : parse(pipelineText);
-  } catch {
-    return { decls: [], refused: [] };
+    doc = pipelineText === undefined ? undefined : parseYaml(pipelineText, PIPELINE_FILE);
+  } catch (err) {
+    if (isMloError(err)) throw err;
+    throw new MloError('MLO_BAD_YAML', `${PIPELINE_FILE}: invalid YAML: ${(err as Error).message.split('\n')[0]}`, {
+      hint: 'fix the syntax and run the command again',
+    });
   }
   const decls = new Map<string, PlotDecl>();
   const refused: string[] = [];
