@@ -134,6 +134,7 @@ export const ERROR_CODES = {
   MLO_TRACKED_BY_GIT: { exit: 1, what: 'a path to add is already tracked by git' },
   MLO_TRACKING_WARNING: { exit: 1, what: 'the tracking hooks of a run reported problems' },
   MLO_UNAUTHORIZED: { exit: 1, what: 'a request to the `mlo ui` API lacks the token the UI was started with' },
+  MLO_BAD_HOST: { exit: 1, what: 'a request to `mlo ui` (started without a token) names a Host other than the loopback address and port it listens on' },
   MLO_UNKNOWN_ALIAS: { exit: 1, what: 'a model has no such alias' },
   MLO_UNKNOWN_JOB: { exit: 1, what: 'no job of the shared queue has that run id (or prefix)' },
   MLO_UNKNOWN_MANIFEST: { exit: 1, what: '`gc` or `gc --cloud` refused: a directory manifest is missing (`--force` goes on)' },

@@ -47,14 +47,17 @@ describe('mlo exp show --keep / --drop', () => {
     expect(Object.keys(doc.best)).toEqual(['acc']);
   });
 
-  it('refuses a bad regular expression (exit 2) and says when a pattern matches no column', async () => {
+  it('refuses a bad regular expression, and a pattern that matches no column (exit 2, listing the columns)', async () => {
     const dir = await twoRuns();
     const bad = await mlo(dir, 'exp', 'show', '--keep', '(');
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/--keep is not a valid regular expression/);
-    const none = await mlo(dir, 'exp', 'show', '--drop', 'f1');
-    expect(none.exitCode).toBe(0);
-    expect(none.stderr).toContain('warning: --drop f1 matches no column (columns: Run, Name, Status');
+    for (const flag of ['--drop', '--keep']) {
+      const none = await mlo(dir, 'exp', 'show', flag, 'f1', '--json');
+      expect(none.exitCode).toBe(2);
+      expect(json(none).error.message).toMatch(new RegExp(`^${flag} f1 matches no column \\(columns: Run, Name, Status`));
+      expect(none.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git, json, mlo, mloWith, tempDir } from '../helpers.js';
@@ -207,6 +208,23 @@ describe('mlo ui refuses bad requests', () => {
 });
 
 describe('declared plot paths from a cloned repository', () => {
+  it('answers an error naming mlo.yaml when it does not parse, never {plots: []}', async () => {
+    const dir = tempDir();
+    await git(dir, 'init', '-q', '-b', 'main');
+    expect((await mlo(dir, 'init')).exitCode).toBe(0);
+    writeFileSync(join(dir, 'mlo.yaml'), 'plots: [loss.csv\n');
+    const other = await startUi(dir);
+    try {
+      const res = await fetch(`${other.url}/api/plots`);
+      expect(res.status).not.toBe(200);
+      const body = (await res.json()) as any;
+      expect(body.plots).toBeUndefined();
+      expect(body.error).toMatchObject({ code: 'MLO_BAD_YAML', message: expect.stringMatching(/^mlo\.yaml/) });
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('reports paths that leave the repository or link out of it, and reads neither', async () => {
     const outside = tempDir();
     writeFileSync(join(outside, 'secret.csv'), 'a,b\n1,2\n');
@@ -224,7 +242,7 @@ describe('declared plot paths from a cloned repository', () => {
       expect(plots.plots.map((p: any) => p.problems[0])).toEqual([
         expect.stringMatching(/secret\.csv: the path leaves the repository/),
         expect.stringMatching(/passwd: the path leaves the repository/),
-        expect.stringMatching(/plots\/linked\.csv: no such file/),
+        expect.stringMatching(/plots\/linked\.csv in the workspace is a symlink to a file outside the repository; it was not read/),
       ]);
     } finally {
       await other.stop();
@@ -293,6 +311,9 @@ describe('monitoring', () => {
         ['/api/monitor/status?log=/etc/passwd', /'log' must be a path inside the repository/],
         ['/api/monitor/status?log=linked.log', /linked\.log links to a file outside the repository/],
         ['/api/monitor/drift?reference=ref.csv&current=.git/config', /'current' must be a path inside the repository/],
+        // The local config (credentials) and the tracking store live in .mlo/.
+        ['/api/monitor/drift?reference=.mlo/config.local.yaml&current=serve.log', /'reference' must be a path inside the repository \(not in \.git or \.mlo\)/],
+        ['/api/monitor/status?log=./.mlo/../.mlo/config.yaml', /'log' must be a path inside the repository/],
       ] as const) {
         const r = await at(path);
         expect(r.status, path).toBe(400);
@@ -306,6 +327,28 @@ describe('monitoring', () => {
 });
 
 describe('binding and tokens', () => {
+  it('without a token, answers 403 to a Host that is not its loopback address and port (DNS rebinding)', async () => {
+    const port = new URL(ui.url).port;
+    // fetch() drops a Host header; node:http sends it as given, as a rebinding browser would.
+    const withHost = (path: string, host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const host of ['evil.example', `evil.example:${port}`, '127.0.0.1:1', `127.0.0.1.evil.example:${port}`]) {
+      const r = await withHost('/api/runs', host);
+      expect(r.status, host).toBe(403);
+      expect(JSON.parse(r.body).error.code, host).toBe('MLO_BAD_HOST');
+      expect((await withHost('/', host)).status, host).toBe(403);
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) expect((await withHost('/api/runs', host)).status, host).toBe(200);
+  });
+
   it('refuses a non-loopback --host without a token (exit 2)', async () => {
     const dir = tempDir();
     await git(dir, 'init', '-q', '-b', 'main');

@@ -165,7 +165,7 @@ export function expShowCmd({ out, flags, opts }: ActionContext<ExpShowFlags>): v
   } finally {
     db.close();
   }
-  if (filtered) result = filterColumns(out, result, opts);
+  if (filtered) result = filterColumns(result, opts);
   const p = opts.precision ?? 5;
   const { params, metrics } = result.columns;
   const fixed = FIXED_COLUMNS.filter((c) => c === 'Run' || shown(c, opts));
@@ -241,15 +241,21 @@ function shown(name: string, opts: Pick<ExpShowFlags, 'keep' | 'drop'>): boolean
 
 /**
  * The result with only the params and metrics columns --keep/--drop (and --only-changed, which --keep
- * overrides) leave; each pattern that matches no column is reported, never silently ignored.
+ * overrides) leave; a pattern that matches no column is a usage error (a typo must not pass for "no
+ * such values"), listing the columns there are.
  */
-function filterColumns(out: Output, result: ShowResult, opts: ExpShowFlags): ShowResult {
+function filterColumns(result: ShowResult, opts: ExpShowFlags): ShowResult {
   const all = [...FIXED_COLUMNS, ...result.columns.params, ...result.columns.metrics];
   for (const [flag, re] of [
     ['--keep', opts.keep],
     ['--drop', opts.drop],
   ] as const) {
-    if (re && !all.some((c) => re.test(c))) out.warn(`${flag} ${re.source} matches no column (columns: ${all.join(', ')})`);
+    if (re && result.runs.length && !all.some((c) => re.test(c))) {
+      throw usageError(
+        `${flag} ${re.source} matches no column (columns: ${all.join(', ')})`,
+        'patterns are regular expressions matched against these column names',
+      );
+    }
   }
   const differs = (values: (string | number | undefined)[]) => new Set(values).size > 1;
   const keepParam = (k: string) => opts.keep?.test(k) || (shown(k, opts) && (!opts.onlyChanged || differs(result.runs.map((r) => r.params[k]))));

@@ -5,13 +5,11 @@
  * every path inside the worktree.
  */
 import { z } from 'zod';
+import { insideRepoPath } from '../data/pointer/paths.js';
 
-const insideRelative = z
-  .string()
-  .min(1)
-  .refine((p) => !p.startsWith('/') && !/^[A-Za-z]:/.test(p) && !p.split(/[\\/]/).some((s) => s === '..' || s === '.git' || s === '.mlo'), {
-    message: 'must be a path inside the repository (no .., .git or .mlo)',
-  });
+const insideRelative = z.string().refine((p) => insideRepoPath(p) !== undefined, {
+  message: 'must be a path inside the repository (no .., .git or .mlo)',
+});
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 

@@ -8,6 +8,7 @@ import { isMloError } from '../../base/errors.js';
 import { parseYaml } from '../../base/yamlfile.js';
 
 import { DEFAULT_PARAMS_FILE, PIPELINE_FILE } from '../repo/names.js';
+import { insideRepoPath } from '../data/pointer/paths.js';
 
 export { DEFAULT_PARAMS_FILE };
 /** Metrics files looked for when mlo.yaml declares none. */
@@ -72,6 +73,7 @@ export function declaredFiles(pipelineText: string | undefined): Declared {
       for (const p of paramFiles(body.params)) params.add(under(body.wdir, p));
     }
   }
-  const clean = (s: Set<string>) => [...s].filter((p) => !p.includes('${') && !p.startsWith('..') && !p.startsWith('/')).sort();
+  // An uninterpolated `${...}` names no file yet.
+  const clean = (s: Set<string>) => [...new Set([...s].filter((p) => !p.includes('${')).map(insideRepoPath))].filter((p) => p !== undefined).sort();
   return { metrics: clean(metrics), params: [...new Set([DEFAULT_PARAMS_FILE, ...clean(params)])].sort() };
 }

@@ -18,10 +18,9 @@ import { isDirHash } from '../data/hash/blake3.js';
 import { parseYaml } from '../../base/yamlfile.js';
 import type { RunRow, RunStatus, TrackingDb } from './db.js';
 import { LOCK_FILE } from '../repo/names.js';
-import { removeRunFile, type StoreLocation } from './store.js';
+import { removeRunFile, snapshotSchema, type Snapshot, type StoreLocation } from './store.js';
 import { applyOverrides, DEFAULT_PARAMS_FILE, parseScalar } from './setparams.js';
 import { lowerIsBetter } from './values.js';
-import type { Snapshot } from './workspace.js';
 
 export interface RunSummary {
   id: string;
@@ -317,8 +316,24 @@ export function removeRuns(db: TrackingDb, loc: StoreLocation, refs: string[]): 
 
 function snapshotOf(run: RunRow): Snapshot | undefined {
   if (!run.snapshot) return undefined;
-  const s = JSON.parse(run.snapshot) as Snapshot;
-  return s && typeof s === 'object' && s.params ? s : undefined;
+  // Checked again here, not only on import: a database from before the check, or one edited by hand,
+  // must not make apply or branch write outside the repository.
+  let raw: unknown;
+  try {
+    raw = JSON.parse(run.snapshot);
+  } catch (err) {
+    throw new MloError('MLO_BAD_RUN_FILE', `run ${run.id}: snapshot: invalid JSON: ${(err as Error).message}`, {
+      hint: `remove the run (mlo exp remove ${run.id})`,
+    });
+  }
+  const parsed = snapshotSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new MloError('MLO_BAD_RUN_FILE', `run ${run.id}: snapshot.${issue.path.join('.')}: ${issue.message}`, {
+      hint: `remove the run (mlo exp remove ${run.id})`,
+    });
+  }
+  return parsed.data;
 }
 
 /** Params files the run's recorded params imply, when it has no snapshot (logged by hand). */

@@ -7,13 +7,15 @@
  * Paths come from a file of the repository (untrusted): one that is absolute, climbs out with `..`,
  * or (in the workspace) resolves through a symlink to outside the repository is reported, never read.
  */
-import { readFileSync, realpathSync } from 'node:fs';
-import { posix, sep } from 'node:path';
-import { parse } from 'yaml';
-import { prefixInGit, readFilesAtRev, resolveRev } from '../../base/git.js';
+import { posix } from 'node:path';
+import { parseYaml } from '../../base/yamlfile.js';
+import { MloError, isMloError } from '../../base/errors.js';
+import { resolveRev } from '../../base/git.js';
 import type { Repo } from '../repo/repo.js';
 import { PIPELINE_FILE } from '../repo/names.js';
 import { WORKSPACE } from './revisions.js';
+import { revFiles, type MissingFile } from './rev-files.js';
+import { insideRepoPath } from '../data/pointer/paths.js';
 
 export const PLOT_TEMPLATES = ['linear', 'simple', 'smooth', 'scatter', 'confusion', 'confusion_normalized', 'roc', 'pr'] as const;
 export type PlotTemplate = (typeof PLOT_TEMPLATES)[number];
@@ -43,18 +45,23 @@ const MAX_ROWS = 20_000;
 
 type Obj = Record<string, unknown>;
 
+/** A plots file path inside the repository; an uninterpolated `${...}` names no file yet. */
 function safePath(p: string): string | undefined {
-  const n = posix.normalize(p);
-  return n.startsWith('/') || n === '..' || n.startsWith('../') || n.includes('${') ? undefined : n;
+  return p.includes('${') ? undefined : insideRepoPath(p);
 }
 
-/** The `plots:` entries of an mlo.yaml text (loosely read, as metrics files are: any mlo wrote it). */
+/** The `plots:` entries of an mlo.yaml text (unknown keys ignored, as for metrics files: any mlo wrote it). */
 export function declaredPlotFiles(pipelineText: string | undefined): { decls: PlotDecl[]; refused: string[] } {
+  // Bounded parse (alias bombs refused), and a syntax error is an error: `{plots: []}` for a broken
+  // mlo.yaml would be a silent wrong answer.
   let doc: unknown;
   try {
-    doc = pipelineText === undefined ? undefined : parse(pipelineText);
-  } catch {
-    return { decls: [], refused: [] };
+    doc = pipelineText === undefined ? undefined : parseYaml(pipelineText, PIPELINE_FILE);
+  } catch (err) {
+    if (isMloError(err)) throw err;
+    throw new MloError('MLO_BAD_YAML', `${PIPELINE_FILE}: invalid YAML: ${(err as Error).message.split('\n')[0]}`, {
+      hint: 'fix the syntax and run the command again',
+    });
   }
   const decls = new Map<string, PlotDecl>();
   const refused: string[] = [];
@@ -207,6 +214,9 @@ function confusionLayer(x: string, y: string, normalized: boolean, decl: PlotDec
   };
 }
 
+/** A file a revision records but whose content could not be read, with the revision as the user named it. */
+export type RevMissing = MissingFile & { rev: string };
+
 interface PlotData {
   decl: PlotDecl;
   rows?: Obj[];
@@ -214,19 +224,25 @@ interface PlotData {
 }
 
 /** The declared plot files at one revision, each with its rows or the reason it has none. */
-async function plotDataAt(repo: Repo, rev: string): Promise<{ label: string; sha: string | null; data: PlotData[] }> {
+async function plotDataAt(repo: Repo, rev: string): Promise<{ label: string; sha: string | null; data: PlotData[]; missing: RevMissing[] }> {
   const isWs = rev === WORKSPACE;
   const sha = isWs ? null : resolveRev(repo.root, rev);
-  const read = isWs ? workspaceTexts(repo) : gitTexts(repo, sha as string);
-  const { decls, refused } = declaredPlotFiles((await read([PIPELINE_FILE])).get(PIPELINE_FILE));
-  const texts = await read(decls.map((d) => d.file));
+  // The same reader as metrics and params: a cached plots file is read through mlo.lock's hash.
+  const files = revFiles(repo, { label: rev, sha });
+  const { decls, refused } = declaredPlotFiles((await files.plain([PIPELINE_FILE])).get(PIPELINE_FILE));
+  const { texts, missing } = await files.read(decls.map((d) => d.file));
+  const why = new Map(missing.map((m) => [m.file, m.hint ? `${m.message} (${m.hint})` : m.message]));
   const data: PlotData[] = refused.map((file) => ({ decl: { file, template: 'linear' }, problem: `${file}: the path leaves the repository; not read` }));
   for (const decl of decls) {
     const text = texts.get(decl.file);
     if (text === undefined) {
       data.push({
         decl,
-        problem: isWs ? `${decl.file}: no such file in the workspace (run the stage that writes it)` : `${decl.file}: not committed at ${rev}`,
+        problem:
+          why.get(decl.file) ??
+          (isWs
+            ? `${decl.file}: no such file in the workspace (run the stage that writes it)`
+            : `${decl.file}: neither committed nor recorded in mlo.lock at ${rev}`),
       });
       continue;
     }
@@ -237,7 +253,7 @@ async function plotDataAt(repo: Repo, rev: string): Promise<{ label: string; sha
       data.push({ decl, problem: `${decl.file} ${(err as Error).message}` });
     }
   }
-  return { label: sha ? `${rev} (${sha.slice(0, 7)})` : rev, sha, data };
+  return { label: sha ? `${rev} (${sha.slice(0, 7)})` : rev, sha, data, missing: missing.map((m) => ({ ...m, rev })) };
 }
 
 /**
@@ -245,7 +261,7 @@ async function plotDataAt(repo: Repo, rev: string): Promise<{ label: string; sha
  * several, a file's rows from every revision are drawn on one chart, coloured by revision. A file a
  * revision lacks or cannot parse is named in `problems`, and the others are still drawn.
  */
-export async function declaredPlots(repo: Repo, revs: string[] = []): Promise<{ revs: string[]; plots: DeclaredPlot[] }> {
+export async function declaredPlots(repo: Repo, revs: string[] = []): Promise<{ revs: string[]; plots: DeclaredPlot[]; missing: RevMissing[] }> {
   const list = revs.length ? revs : [WORKSPACE];
   // One revision at a time: each runs git cat-file, and the UI serves several requests at once.
   const at: Awaited<ReturnType<typeof plotDataAt>>[] = [];
@@ -266,38 +282,6 @@ export async function declaredPlots(repo: Repo, revs: string[] = []): Promise<{ 
       ...(problems.length ? { problems } : {}),
     });
   }
-  return { revs: at.map((a) => a.label), plots };
-}
-
-type Reader = (paths: string[]) => Promise<Map<string, string>>;
-
-function workspaceTexts(repo: Repo): Reader {
-  const root = realpathSync(repo.root);
-  return async (paths) => {
-    const out = new Map<string, string>();
-    for (const p of paths) {
-      let real: string;
-      try {
-        real = realpathSync(`${repo.root}/${p}`);
-      } catch {
-        continue;
-      }
-      // A symlink committed in the repository must not make mlo read a file elsewhere.
-      if (!real.startsWith(root + sep)) continue;
-      out.set(p, readFileSync(real, 'utf8'));
-    }
-    return out;
-  };
-}
-
-function gitTexts(repo: Repo, sha: string): Reader {
-  const prefix = prefixInGit(repo.root);
-  return async (paths) => {
-    const files = await readFilesAtRev(
-      repo.root,
-      sha,
-      paths.map((p) => prefix + p),
-    );
-    return new Map(files.map((f) => [f.path.slice(prefix.length), f.content.toString('utf8')]));
-  };
+  // Files a revision records by hash but that could not be read: `plots diff` fails on them.
+  return { revs: at.map((a) => a.label), plots, missing: at.flatMap((a) => a.missing) };
 }

@@ -151,11 +151,12 @@ export async function plotsForRevs(repo: Repo, db: TrackingDb, revs: string[]): 
   const seriesSpecs = specsForRuns(db, runs, 'revision').filter((s) => s.mark.type === 'line');
   const scalarSpecs = [...scalars.keys()].sort().map((k) => scalarSpec(k, scalars.get(k)!, 'revision'));
   const declared = await declaredPlots(repo, list);
-  const problems = declared.plots.flatMap((p) => p.problems ?? []);
+  // A recorded file that could not be read is reported once, in `missing`, not again as a problem.
+  const problems = declared.plots.flatMap((p) => p.problems ?? []).filter((pr) => !declared.missing.some((m) => pr.startsWith(m.message)));
   return {
     title: `mlo plots: ${list.join(' vs ')}`,
     specs: [...seriesSpecs, ...scalarSpecs, ...declared.plots.flatMap((p) => (p.spec ? [p.spec] : []))],
-    missing,
+    missing: [...missing, ...declared.missing],
     ...(problems.length ? { problems } : {}),
   };
 }

@@ -8,8 +8,8 @@
  * default remote when the cache lacks it (as DVC reads such files). A file recorded but in neither place
  * is reported as missing, with why and what to run: never silently left out.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { realInsideRepo } from '../data/pointer/paths.js';
 import { isMloError } from '../../base/errors.js';
 import { prefixInGit, readFilesAtRev } from '../../base/git.js';
 import { readManifest } from '../data/cache/manifest.js';
@@ -35,7 +35,9 @@ export type MissingReason =
   /** Recorded by hash and not in the cache; the remote could not be read (unreachable, refused...). */
   | 'remote-error'
   /** The object in the cache (or the remote's copy) does not match its hash. */
-  | 'corrupt';
+  | 'corrupt'
+  /** In the workspace, a symlink that leads out of the repository (a clone's link is untrusted): not read. */
+  | 'outside-repo';
 
 /** A file a revision declares or records, whose content could not be read. */
 export interface MissingFile {
@@ -73,28 +75,40 @@ export interface RevFiles {
 }
 
 export function revFiles(repo: Repo, at: RevRef): RevFiles {
-  const plain = at.sha === null ? workspacePlain(repo) : gitPlain(repo, at.sha);
+  const plain = at.sha === null ? async (paths: string[]) => readWorkspaceFiles(repo.root, paths).texts : gitPlain(repo, at.sha);
   return {
     plain,
     async read(paths) {
-      const texts = await plain(paths);
+      const ws = at.sha === null ? readWorkspaceFiles(repo.root, paths) : { texts: await plain(paths), outside: [] };
+      const { texts } = ws;
       const origins = new Map<string, Origin>([...texts.keys()].map((p) => [p, at.sha === null ? 'workspace' : 'git']));
-      const rest = paths.filter((p) => !texts.has(p));
+      const refused: MissingFile[] = ws.outside.map((file) => ({
+        file,
+        reason: 'outside-repo',
+        message: `${file} in the workspace is a symlink to a file outside the repository; it was not read`,
+        hint: 'replace the link with the file itself',
+      }));
+      const rest = paths.filter((p) => !texts.has(p) && !ws.outside.includes(p));
       const missing = rest.length ? await readRecorded(repo, at, rest, { texts, origins }) : [];
-      return { texts, origins, missing };
+      return { texts, origins, missing: [...refused, ...missing] };
     },
   };
 }
 
-function workspacePlain(repo: Repo): RevFiles['plain'] {
-  return async (paths) => {
-    const out = new Map<string, string>();
-    for (const p of paths) {
-      const abs = join(repo.root, p);
-      if (existsSync(abs)) out.set(p, readFileSync(abs, 'utf8'));
-    }
-    return out;
-  };
+/**
+ * The working tree's copies of `paths`, the one workspace reader of metrics, params and plots files: a
+ * symlink committed in a clone must not make mlo read (and print) a file elsewhere, so a path whose
+ * real location is outside the repository is listed in `outside`, not read.
+ */
+export function readWorkspaceFiles(root: string, paths: string[]): { texts: Map<string, string>; outside: string[] } {
+  const texts = new Map<string, string>();
+  const outside: string[] = [];
+  for (const p of paths) {
+    const real = realInsideRepo(root, p);
+    if (real === 'outside') outside.push(p);
+    else if (real !== undefined && statSync(real).isFile()) texts.set(p, readFileSync(real, 'utf8'));
+  }
+  return { texts, outside };
 }
 
 function gitPlain(repo: Repo, sha: string): RevFiles['plain'] {

@@ -16,6 +16,7 @@ import type { Repo } from '../repo/repo.js';
 import { openRemote } from '../sync/open-remote.js';
 import { EXPS_PREFIX, runIdOfKey, runRecordKey } from '../../storage/layout.js';
 import type { Remote } from '../../storage/remote.js';
+import { runPool } from '../../storage/pool.js';
 import { ENDED_STATUSES } from './db.js';
 import { importRecord, openStore, runFileSchema, runRecord, storeLocation, type RunFile } from './store.js';
 
@@ -49,13 +50,13 @@ export interface ExpPullResult {
   refused: { key: string; reason: string }[];
 }
 
-/** The run ids the remote holds records for. */
-export async function remoteRunIds(remote: Remote): Promise<Set<string>> {
-  const ids = new Set<string>();
+/** The run ids the remote holds records for, with each record's size (checked before downloading it). */
+export async function remoteRunIds(remote: Remote): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
   for await (const page of remote.list(EXPS_PREFIX)) {
     for (const e of page) {
       const id = runIdOfKey(e.key);
-      if (id) ids.add(id);
+      if (id) ids.set(id, e.size);
     }
   }
   return ids;
@@ -79,7 +80,7 @@ export async function pushRunRecords(repo: Repo, options: ShareOptions): Promise
     const onRemote = await remoteRunIds(opened.remote);
     const ended = db.listRuns({ status: [...ENDED_STATUSES] });
     const todo = ended.filter((r) => !onRemote.has(r.id));
-    for (const row of todo) await publishRecord(opened.remote, runRecord(db, row.rid), newCacheTemp(repo.cacheDir));
+    await runPool(todo, opened.jobs, (row) => publishRecord(opened.remote, runRecord(db, row.rid), newCacheTemp(repo.cacheDir)));
     return { remote: opened.name, url: opened.remote.describe(EXPS_PREFIX), pushed: todo.map((r) => r.id), present: ended.length - todo.length };
   } finally {
     db.close();
@@ -88,7 +89,9 @@ export async function pushRunRecords(repo: Repo, options: ShareOptions): Promise
 }
 
 /** Downloads and checks one record: size, JSON, the run file schema, and the id its key names. */
-async function readRecord(repo: Repo, remote: Remote, id: string): Promise<{ record?: RunFile; reason?: string } | undefined> {
+async function readRecord(repo: Repo, remote: Remote, id: string, listedSize: number): Promise<{ record?: RunFile; reason?: string } | undefined> {
+  // Refused from the listing: a hostile remote must not make mlo download gigabytes first.
+  if (listedSize > RECORD_MAX_BYTES) return { reason: `${listedSize} bytes is too big for a run record` };
   const tmp = newCacheTemp(repo.cacheDir);
   try {
     await remote.get(runRecordKey(id), tmp);
@@ -108,7 +111,8 @@ async function readRecord(repo: Repo, remote: Remote, id: string): Promise<{ rec
     if (parsed.data.id !== id) return { reason: `it holds run ${parsed.data.id}, not ${id}` };
     return { record: parsed.data };
   } catch (err) {
-    // Deleted on the remote since the listing: nothing to read.
+    // Deleted on the remote since the listing: nothing to read. (The size is checked again after the
+    // download: the record may have been replaced since the listing.)
     if (isMloError(err, 'MLO_REMOTE_NOT_FOUND')) return undefined;
     throw err;
   } finally {
@@ -129,14 +133,19 @@ export async function pullRunRecords(repo: Repo, options: ShareOptions): Promise
     } finally {
       peek.close();
     }
-    const todo = [...onRemote].filter((id) => !known.has(id)).sort();
+    const todo = [...onRemote.keys()].filter((id) => !known.has(id)).sort();
+    const read: Awaited<ReturnType<typeof readRecord>>[] = [];
+    await runPool(todo, opened.jobs, async (id, i) => {
+      read[i] = await readRecord(repo, opened.remote, id, onRemote.get(id) ?? 0);
+    });
     const records: RunFile[] = [];
     const refused: ExpPullResult['refused'] = [];
-    for (const id of todo) {
-      const r = await readRecord(repo, opened.remote, id);
+    // In id order, whatever order the downloads finished in.
+    todo.forEach((id, i) => {
+      const r = read[i];
       if (r?.record) records.push(r.record);
       else if (r?.reason) refused.push({ key: runRecordKey(id), reason: r.reason });
-    }
+    });
     const db = openStore(loc);
     const pulled: string[] = [];
     try {

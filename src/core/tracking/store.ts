@@ -11,6 +11,7 @@ import { MloError } from '../../base/errors.js';
 import { writeFileAtomic } from '../../base/fs.js';
 import type { Repo } from '../repo/repo.js';
 import { boundText } from './values.js';
+import { isMloDirPath, isSafeRelPath } from '../data/pointer/paths.js';
 import { ENDED_STATUSES, TRACKING_DB, TrackingDb, type LineageEntry, type OpenOptions } from './db.js';
 
 export const RUNS_DIR = 'tracking/runs';
@@ -51,6 +52,26 @@ function displayName(dbFile: string): string {
 
 const metricSeries = z.object({ step: z.array(z.number()), value: z.array(z.union([z.number(), z.string(), z.null()])), ts: z.array(z.number()) });
 
+/**
+ * A file `exp apply` and `exp branch` write back: a run record comes from a clone or a shared remote,
+ * so its keys must stay inside the repository and out of `.mlo/` (the store and config live there).
+ */
+const snapshotFile = z.string().refine((p) => isSafeRelPath(p) && !isMloDirPath(p), {
+  message: "must be a relative path inside the repository (no '..', no leading '/', no backslashes, not in .git or .mlo)",
+});
+
+/** What a run records of its workspace for `exp apply` (workspace.ts takes it). */
+export const snapshotSchema = z.object({
+  /** Params files' text, by path relative to the root. */
+  params: z.record(snapshotFile, z.string()),
+  /** mlo.lock's text, when there is one. */
+  lock: z.string().optional(),
+  /** Declared metrics files' text (those kept in git are not in the cache for exp apply to restore). */
+  metrics: z.record(snapshotFile, z.string()).optional(),
+});
+
+export type Snapshot = z.infer<typeof snapshotSchema>;
+
 export const runFileSchema = z.object({
   schema: z.literal(1),
   id: z.string().regex(/^[0-9a-zA-Z_-]+$/),
@@ -70,7 +91,7 @@ export const runFileSchema = z.object({
   tags: z.record(z.string(), z.string()),
   metrics: z.record(z.string(), metricSeries),
   lineage: z.array(z.object({ direction: z.enum(['in', 'out']), path: z.string(), hash: z.string(), stage: z.string().optional() })),
-  snapshot: z.unknown().optional(),
+  snapshot: snapshotSchema.optional(),
 });
 
 export type RunFile = z.infer<typeof runFileSchema>;

@@ -11,6 +11,9 @@ import { LOCK_FILE, PIPELINE_FILE } from '../repo/names.js';
 import { declaredFiles } from './declared.js';
 import { paramKey } from './setparams.js';
 import { flatten, parseStructured, type Scalar } from './values.js';
+import type { Snapshot } from './store.js';
+
+export type { Snapshot } from './store.js';
 
 export interface GitInfo {
   gitCommit: string | null;
@@ -37,15 +40,6 @@ export function gitInfo(root: string): GitInfo {
     user,
     host: hostname(),
   };
-}
-
-export interface Snapshot {
-  /** Params files' text, by path relative to the root. */
-  params: Record<string, string>;
-  /** mlo.lock's text, when there is one. */
-  lock?: string;
-  /** Declared metrics files' text (those kept in git are not in the cache for exp apply to restore). */
-  metrics?: Record<string, string>;
 }
 
 function readText(root: string, rel: string): string | undefined {

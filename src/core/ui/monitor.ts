@@ -2,10 +2,9 @@
  * The monitoring page's documents: serving health from a serve log (`mlo monitor status --json`, one
  * entry per model with its current version) and a drift report between two data files or serve logs
  * (`mlo monitor drift --json`). The files are named by the request, so each must be a path inside
- * the repository: relative, without `..`, and not a symlink that resolves outside it.
+ * the repository: relative, without `..`, not in `.git/` or `.mlo/` (the local config), and not a symlink that resolves outside it.
  */
-import { realpathSync } from 'node:fs';
-import { isAbsolute, join, normalize, sep } from 'node:path';
+import { insideRepoPath, realInsideRepo } from '../data/pointer/paths.js';
 import { HttpError } from '../serve/http.js';
 import type { Repo } from '../repo/repo.js';
 import { detectDrift, type DriftReport } from '../monitor/drift.js';
@@ -13,18 +12,12 @@ import { serveStatus, type StatusReport } from '../monitor/status.js';
 
 /** `rel`, checked to be a path inside the repository (else a 400 naming the parameter), normalized. */
 export function repoFile(repo: Repo, rel: string, param: string): string {
-  const n = normalize(rel);
-  if (isAbsolute(rel) || n === '..' || n.startsWith(`..${sep}`) || n.split(sep)[0] === '.git') {
-    throw new HttpError(400, `query parameter '${param}' must be a path inside the repository, got '${rel.slice(0, 80)}'`);
+  const n = insideRepoPath(rel);
+  if (n === undefined) {
+    throw new HttpError(400, `query parameter '${param}' must be a path inside the repository (not in .git or .mlo), got '${rel.slice(0, 80)}'`);
   }
-  let real: string;
-  try {
-    real = realpathSync(join(repo.root, n));
-  } catch {
-    // Missing: the monitor functions report it by name (MLO_NOT_FOUND).
-    return n;
-  }
-  if (!real.startsWith(realpathSync(repo.root) + sep)) {
+  // A missing file is left to the monitor functions, which report it by name (MLO_NOT_FOUND).
+  if (realInsideRepo(repo.root, n) === 'outside') {
     throw new HttpError(400, `query parameter '${param}': ${n} links to a file outside the repository`);
   }
   return n;

@@ -88,10 +88,30 @@ function tokenCheck(token: string | undefined): (req: IncomingMessage) => boolea
   };
 }
 
+/**
+ * Whether the request names this server by a loopback name and the port it listens on. Without a
+ * token, that is all that stands between the API and a web page: DNS rebinding points `evil.example`
+ * at 127.0.0.1, and the browser then sends `Host: evil.example:PORT` with the page's own origin.
+ */
+function loopbackHost(req: IncomingMessage): boolean {
+  const m = /^(127\.0\.0\.1|localhost|\[::1\])(?::(\d{1,5}))?$/i.exec(req.headers.host ?? '');
+  return m !== null && Number(m[2] ?? 80) === req.socket.localPort;
+}
+
 export function handler(ctx: UiContext, token: string | undefined, onEvent?: (m: string) => void): (req: IncomingMessage, res: ServerResponse) => void {
   const authorized = tokenCheck(token);
   return (req, res) => {
     const path = requestPath(req);
+    if (token === undefined && !loopbackHost(req)) {
+      sendError(
+        res,
+        403,
+        'MLO_BAD_HOST',
+        `Host '${(req.headers.host ?? '').slice(0, 100)}' is not this server's loopback address`,
+        'open the page as http://127.0.0.1:PORT/ (or start mlo ui with --token)',
+      );
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendError(res, 405, 'MLO_USAGE', `${req.method} is not allowed: mlo ui is read-only (GET only)`);
       return;

@@ -4,6 +4,8 @@
  * file can make mlo write outside the repository. The zod schemas in schema.ts use these same rules;
  * modules on the start-up path of `status` and `run` use them directly (zod costs ~8 ms to load).
  */
+import { realpathSync } from 'node:fs';
+import { posix, sep } from 'node:path';
 import { MLO_DIR } from '../../repo/names.js';
 
 export const POINTER_SUFFIX = '.mlo';
@@ -52,4 +54,29 @@ export interface Pointer {
   files?: number;
   /** Free-form description, kept when mlo rewrites the file. */
   desc?: string;
+}
+
+/**
+ * The one "stays inside the repository" rule for a root-relative path named by a file or a request:
+ * normalized ('a/./b' -> 'a/b', a trailing '/' dropped), and refused (undefined) when it climbs out,
+ * is absolute, or goes into `.git/` or `.mlo/` (the store, the local config and credentials live there).
+ */
+export function insideRepoPath(p: string): string | undefined {
+  if (p.includes('\\') || p.startsWith('/')) return undefined;
+  const n = posix.normalize(p).replace(/\/+$/, '');
+  return isSafeRelPath(n) && !isMloDirPath(n) ? n : undefined;
+}
+
+/**
+ * Where `rel` really is below `root`, symlinks resolved: 'outside' when a link (committed in a clone)
+ * leads out of the repository, undefined when the file does not exist.
+ */
+export function realInsideRepo(root: string, rel: string): string | 'outside' | undefined {
+  let real: string;
+  try {
+    real = realpathSync(`${root}/${rel}`);
+  } catch {
+    return undefined;
+  }
+  return real.startsWith(realpathSync(root) + sep) ? real : 'outside';
 }
