@@ -59,12 +59,14 @@ export interface Pointer {
 /**
  * The one "stays inside the repository" rule for a root-relative path named by a file or a request:
  * normalized ('a/./b' -> 'a/b', a trailing '/' dropped), and refused (undefined) when it climbs out,
- * is absolute, or goes into `.git/` or `.mlo/` (the store, the local config and credentials live there).
+ * is absolute, or goes into a `.git/` or `.mlo/` folder at any depth (the store, the local config and
+ * credentials live there).
  */
 export function insideRepoPath(p: string): string | undefined {
   if (p.includes('\\') || p.startsWith('/')) return undefined;
   const n = posix.normalize(p).replace(/\/+$/, '');
-  return isSafeRelPath(n) && !isMloDirPath(n) ? n : undefined;
+  // A `.mlo` folder at any depth: a nested project's store and local config are as private as ours.
+  return isSafeRelPath(n) && !n.split('/').some((seg) => seg.toLowerCase() === MLO_DIR) ? n : undefined;
 }
 
 /**
