@@ -3,7 +3,10 @@
  * columns, the best value of each metric marked), `exp diff`, `exp remove`, `exp apply` (a run's
  * params and outputs back into the workspace) and `exp branch` (a run's params on a new git branch).
  *
- * One module: these verbs share one view of a recorded run, the RunSummary that show and diff build and the snapshot that apply and branch restore.
+ * One module, past 500 lines on purpose: these verbs share one view of a recorded run, the RunSummary
+ * that show and diff build and the snapshot that apply and branch restore (outputs cached or not,
+ * checked against the snapshot schema before anything is written). Its seam is show/diff versus
+ * apply/branch; splitting there would export that shared view for two callers only.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
