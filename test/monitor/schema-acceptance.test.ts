@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, mlo, read, ROOT, tempDir, writeTree } from '../helpers.js';
+import { seeded } from '../../src/core/monitor/infer.js';
 
 const DATASETS = ['wine', 'diabetes', 'iris'] as const;
 const SPLITS = 10;
@@ -36,17 +37,8 @@ for name in ${JSON.stringify(DATASETS)}:
     df.to_csv(f'{out}/{name}.csv', index=False)
 `;
 
-/** Deterministic pseudo-random numbers (mulberry32) so a failing split reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers (mulberry32, the generator schema inference uses) so failures reproduce. */
+const rng = seeded;
 
 function shuffled<T>(items: T[], random: () => number): T[] {
   const a = [...items];

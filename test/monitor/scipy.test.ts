@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { kolmogornSf, ksTwoSample, smirnovSf } from '../../src/core/monitor/ks.js';
 import { chi2Homogeneity, jensenShannon, psi } from '../../src/core/monitor/stats.js';
 import { pythonWith } from '../helpers.js';
+import { seeded } from '../../src/core/monitor/infer.js';
 
 let python: string | undefined;
 beforeAll(async () => {
@@ -19,17 +20,8 @@ async function py<T>(script: string, input: unknown): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers (mulberry32, the generator schema inference uses) so failures reproduce. */
+const rng = seeded;
 
 function normal(r: () => number, n: number, mean = 0, sd = 1, round?: number): number[] {
   const out: number[] = [];

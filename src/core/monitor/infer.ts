@@ -50,8 +50,8 @@ export const UNSEEN_TOLERANCE = 0.01;
 /** Unique integer columns with fewer values are not called identifiers (too little evidence). */
 const MIN_ID_ROWS = 5;
 
-/** A small seeded generator (mulberry32): the reservoir, and so the inferred schema, is reproducible. */
-function seeded(seed: number): () => number {
+/** A small seeded generator (mulberry32): the reservoir, and so the inferred schema, is reproducible; tests reuse it. */
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
